@@ -1,0 +1,92 @@
+"""``numba``: compiled, fused, parallel kernels (see ``_numba_kernels`` for the loop design).
+
+``cost_and_grads`` is the fused entry point: one pass over X computes the forward pass, the cost and
+all four gradients, block by block, with per-thread accumulators. Small problems run on one thread,
+because starting the parallel region costs more than the work.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..activations import ACTIVATIONS
+from . import _numba_kernels as K
+
+#: Below this many hidden-unit evaluations (m · n_h · k) a call runs serially.
+SERIAL_BELOW = 32_768
+
+
+def _block(n_h, k):
+    """Examples per block: the block's Z1 and A1 rows ((k + 1) · n_h · B values) fit in ~128 KiB."""
+    return int(min(1024, max(32, 16_384 // ((k + 1) * n_h) // 8 * 8)))
+
+
+def _kernel_params(P, hidden):
+    W1, b1 = P["W1"], P["b1"]
+    if hidden != "maxout":
+        W1, b1 = W1[None], b1[None]
+    return W1, b1[..., 0], P["W2"], P["b2"][:, 0]
+
+
+def _chunks(m, n_h, k):
+    if m * n_h * k < SERIAL_BELOW:
+        return 1
+    return max(1, min(numba.get_num_threads(), m // 64))
+
+
+def _accumulators(nchunks, W1, W2):
+    kp, n_h, n_x = W1.shape
+    n_y = W2.shape[0]
+    return (np.zeros((nchunks, kp, n_h, n_x)), np.zeros((nchunks, kp, n_h)),
+            np.zeros((nchunks, n_y, n_h)), np.zeros((nchunks, n_y)))
+
+
+def _grads(acc, m, P, hidden):
+    gW1, gb1, gW2, gb2 = (a.sum(axis=0) / m for a in acc)
+    dt = P["W1"].dtype
+    if hidden != "maxout":
+        gW1, gb1 = gW1[0], gb1[0]
+    return {"dW1": gW1.astype(dt), "db1": gb1[..., None].astype(dt),
+            "dW2": gW2.astype(dt), "db2": gb2[:, None].astype(dt)}
+
+
+def forward(P, X, hidden, output):
+    W1, b1, W2, b2 = _kernel_params(P, hidden)
+    kp, n_h, _ = W1.shape
+    m = X.shape[1]
+    Z1 = np.empty((kp, n_h, m), X.dtype)
+    A1 = np.empty((n_h, m), X.dtype)
+    Z2 = np.empty((W2.shape[0], m), X.dtype)
+    A2 = np.empty_like(Z2)
+    K._forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, ACTIVATIONS[hidden].code,
+                   output == "sigmoid", _block(n_h, kp))
+    return A2, {"Z1": Z1 if hidden == "maxout" else Z1[0], "A1": A1, "Z2": Z2, "A2": A2}
+
+
+def backward(P, cache, X, Y, hidden, output):
+    W1, _, W2, _ = _kernel_params(P, hidden)
+    kp, n_h, _ = W1.shape
+    m = X.shape[1]
+    Z1 = cache["Z1"] if hidden == "maxout" else cache["Z1"][None]
+    nchunks = _chunks(m, n_h, kp)
+    acc = _accumulators(nchunks, W1, W2)
+    K._backward_all(W2, X, Y, Z1, cache["A1"], cache["A2"], ACTIVATIONS[hidden].code,
+                    _block(n_h, kp), nchunks, *acc)
+    return _grads(acc, m, P, hidden)
+
+
+def cost_and_grads(P, X, Y, hidden, output):
+    W1, b1, W2, b2 = _kernel_params(P, hidden)
+    kp, n_h, _ = W1.shape
+    m = X.shape[1]
+    code, sig, B = ACTIVATIONS[hidden].code, output == "sigmoid", _block(n_h, kp)
+    nchunks = _chunks(m, n_h, kp)
+    acc = _accumulators(nchunks, W1, W2)
+    if nchunks == 1:
+        J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, sig, B, *(a[0] for a in acc))
+    else:
+        Js = np.zeros(nchunks)
+        K._cag_parallel(W1, b1, W2, b2, X, Y, code, sig, B, nchunks, *acc, Js)
+        J = Js.sum()
+    return float(J) / m, _grads(acc, m, P, hidden)

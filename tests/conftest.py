@@ -1,0 +1,42 @@
+"""Shared fixtures: the registries drive the parametrisation, so a new backend or activation is
+tested the moment it is registered."""
+
+import numpy as np
+import pytest
+
+import fastnn
+
+HIDDEN = tuple(fastnn.ACTIVATIONS)
+OUTPUTS = fastnn.OUTPUTS
+
+
+def make_problem(hidden, output, *, n_x=3, n_h=4, n_y=2, m=23, seed=0, scale=1.0,
+                 dtype=np.float64):
+    """Random params, X and Y (labels for sigmoid, values for linear), with weights of order 1 so
+    gradients are large enough for a tight finite-difference check."""
+    rng = np.random.default_rng(seed)
+    P = fastnn.init_params(n_x, n_h, n_y, method="random", scale=scale, hidden=hidden,
+                           seed=rng, dtype=dtype)
+    P["b1"] = (rng.standard_normal(P["b1"].shape) * 0.5).astype(dtype)
+    P["b2"] = (rng.standard_normal(P["b2"].shape) * 0.5).astype(dtype)
+    X = rng.standard_normal((n_x, m)).astype(dtype)
+    if output == "sigmoid":
+        Y = (rng.random((n_y, m)) > 0.5).astype(dtype)
+    else:
+        Y = rng.standard_normal((n_y, m)).astype(dtype)
+    return P, X, Y
+
+
+@pytest.fixture(params=fastnn.BACKENDS)
+def backend(request):
+    return fastnn.get_backend(request.param)
+
+
+@pytest.fixture(params=HIDDEN)
+def hidden(request):
+    return request.param
+
+
+@pytest.fixture(params=OUTPUTS)
+def output(request):
+    return request.param
