@@ -18,19 +18,18 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._fastmath import exp_, tanh_
+from ._fastmath import expm1_neg, sigmoid_, softplus_, tanh_
 
 SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = range(7)
 LEAKY_SLOPE = 0.01
 ELU_ALPHA = 1.0
+#: Sums over examples may be reordered (so LLVM vectorises them); nothing else is relaxed: NaN and
+#: inf keep their meaning, and the exp/tanh kernels keep their evaluation order.
+_REDUCE = {"reassoc", "contract"}
+_sigmoid = sigmoid_
 
 
-@njit(cache=True, inline="always")
-def _sigmoid(z):
-    return 1.0 / (1.0 + exp_(-z))
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _hidden_forward(W1, b1, X, i0, n, Z, A, c0, code):
     """Z[p, j, c0:c0+n] = W1[p, j] · X[:, i0:i0+n] + b1[p, j]; A[j, c0:c0+n] = g(Z)."""
     kp, n_h, n_x = W1.shape
@@ -63,7 +62,7 @@ def _hidden_forward(W1, b1, X, i0, n, Z, A, c0, code):
         elif code == ELU:
             for i in range(n):
                 v = z[c0 + i]
-                a[c0 + i] = v if v >= 0 else ELU_ALPHA * math.expm1(v)
+                a[c0 + i] = v if v >= 0 else ELU_ALPHA * expm1_neg(max(v, -40.0))
         elif code == LINEAR:
             for i in range(n):
                 a[c0 + i] = z[c0 + i]
@@ -76,7 +75,7 @@ def _hidden_forward(W1, b1, X, i0, n, Z, A, c0, code):
                     a[c0 + i] = max(a[c0 + i], zp[c0 + i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _output_forward(W2, b2, A, c0, n, Z2, d0):
     """Z2[:, d0:d0+n] = W2 A[:, c0:c0+n] + b2."""
     n_y, n_h = W2.shape
@@ -91,29 +90,36 @@ def _output_forward(W2, b2, A, c0, n, Z2, d0):
                 z2[d0 + i] += w * a[c0 + i]
 
 
-@njit(cache=True)
-def _dZ2_and_loss(Z2, Y, i0, n, dZ2, sigmoid_out):
-    """dZ2 = A2 − Y from the logits Z2 (block columns 0:n); returns Σ L over the block."""
-    J = 0.0
+@njit(cache=True, error_model="numpy")
+def _dZ2_and_loss(Z2, Y, i0, n, L, sigmoid_out):
+    """In place: Z2 (block columns 0:n, the logits) becomes dZ2 = A2 − Y; L[o, i] the loss."""
     for o in range(Z2.shape[0]):
         z2 = Z2[o]
         y = Y[o]
-        d = dZ2[o]
+        loss = L[o]
         if sigmoid_out:
             for i in range(n):
                 v = z2[i]
                 t = y[i0 + i]
-                J += max(v, 0.0) + math.log1p(exp_(-abs(v))) - t * v
-                d[i] = _sigmoid(v) - t
+                loss[i] = softplus_(v) - t * v
+                z2[i] = _sigmoid(v) - t
         else:
             for i in range(n):
                 v = z2[i] - y[i0 + i]
-                J += 0.5 * v * v
-                d[i] = v
+                loss[i] = 0.5 * v * v
+                z2[i] = v
+
+
+@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
+def _sum_block(L, n):
+    J = 0.0
+    for o in range(L.shape[0]):
+        for i in range(n):
+            J += L[o, i]
     return J
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
 def _backward_block(W2, X, i0, n, Z, A, c0, dZ2, code, da, gW1, gb1, gW2, gb2):
     """Add one block's Σ dW1, db1, dW2, db2 into the accumulators (not yet divided by m).
 
@@ -180,7 +186,7 @@ def _backward_block(W2, X, i0, n, Z, A, c0, dZ2, code, da, gW1, gb1, gW2, gb2):
                 gW1[0, j, f] += s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1, gW2, gb2):
     """Fused cost and gradient sums over examples start:stop, in blocks of B. Returns Σ L."""
     kp, n_h, n_x = W1.shape
@@ -188,18 +194,20 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1
     Z = np.empty((kp, n_h, B), X.dtype)
     A = np.empty((n_h, B), X.dtype)
     Z2 = np.empty((n_y, B), X.dtype)
+    L = np.empty((n_y, B), X.dtype)
     da = np.empty(B, X.dtype)
     J = 0.0
     for i0 in range(start, stop, B):
         n = min(B, stop - i0)
         _hidden_forward(W1, b1, X, i0, n, Z, A, 0, code)
         _output_forward(W2, b2, A, 0, n, Z2, 0)
-        J += _dZ2_and_loss(Z2, Y, i0, n, Z2, sigmoid_out)
+        _dZ2_and_loss(Z2, Y, i0, n, L, sigmoid_out)
+        J += _sum_block(L, n)
         _backward_block(W2, X, i0, n, Z, A, 0, Z2, code, da, gW1, gb1, gW2, gb2)
     return J
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def _cag_parallel(W1, b1, W2, b2, X, Y, code, sigmoid_out, B, nchunks, gW1, gb1, gW2, gb2, J):
     """Split the m examples into nchunks ranges; chunk c adds into row c of each accumulator."""
     m = X.shape[1]
@@ -212,7 +220,7 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, sigmoid_out, B, nchunks, gW1, gb1,
                               gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def _forward_all(W1, b1, W2, b2, X, Z, A, Z2, A2, code, sigmoid_out, B):
     """The forward pass into full (…, m) arrays Z1, A1, Z2, A2, blocks of B in parallel."""
     m = X.shape[1]
@@ -227,7 +235,7 @@ def _forward_all(W1, b1, W2, b2, X, Z, A, Z2, A2, code, sigmoid_out, B):
                 A2[o, i] = _sigmoid(Z2[o, i]) if sigmoid_out else Z2[o, i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def _backward_all(W2, X, Y, Z, A, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
     """The backward pass from the forward cache; chunk c adds into accumulator row c."""
     m = X.shape[1]
