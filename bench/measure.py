@@ -1,0 +1,252 @@
+"""How one cell is measured: data, correctness check, timing, memory, work counts, machine facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+import tracemalloc
+from statistics import median
+
+import numpy as np
+
+import fastnn
+from fastnn.validate import prepare
+
+#: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
+MIN_SAMPLE_S = 0.02
+SAMPLES = 5
+
+
+def make_data(c, seed=0):
+    """Parameters, X and Y for a cell, validated and converted once, outside any timed region."""
+    rng = np.random.default_rng(seed)
+    params = fastnn.init_params(c.n_x, c.n_h, c.n_y, method="xavier", hidden=c.hidden, seed=rng,
+                                dtype=np.dtype(c.dtype))
+    X = rng.standard_normal((c.n_x, c.m)).astype(c.dtype)
+    Y = (rng.random((c.n_y, c.m)) > 0.5).astype(c.dtype)
+    P, X, Y, _ = prepare(params, X, Y, c.hidden, c.output)
+    return P, X, Y
+
+
+def step_fn(be, c, P, X, Y):
+    """A zero-argument callable running the cell's op on prepared data (no validation inside)."""
+    impl, h, o = be.impl, c.hidden, c.output
+    if c.op == "forward":
+        return lambda: impl.forward(P, X, h, o)
+    if c.op == "backward":
+        _, cache = impl.forward(P, X, h, o)
+        return lambda: impl.backward(P, cache, X, Y, h, o)
+    return lambda: impl.cost_and_grads(P, X, Y, h, o)
+
+
+def _flat(out):
+    """Numbers to compare from any op's result."""
+    if isinstance(out, tuple) and isinstance(out[1], dict) and "dW1" in out[1]:
+        return [np.asarray(out[0])] + [out[1][k] for k in sorted(out[1])]
+    if isinstance(out, tuple):
+        return [out[0]]
+    return [out[k] for k in sorted(out)]
+
+
+def check(out, ref, dtype):
+    """None if ``out`` agrees with the numpy backend's ``ref``, else a one-line reason."""
+    rtol = 1e-6 if dtype == "float64" else 2e-3
+    for a, b in zip(_flat(out), _flat(ref)):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        atol = rtol * max(1e-30, float(np.max(np.abs(b))) if b.size else 0.0)
+        if a.shape != b.shape or not np.allclose(a, b, rtol=rtol, atol=atol):
+            err = np.max(np.abs(a - b)) if a.shape == b.shape else "shape"
+            return f"disagrees with numpy (max abs diff {err})"
+    return None
+
+
+def time_it(fn, budget_s):
+    """Calibrate calls per sample, then take SAMPLES samples (wall clock, perf_counter).
+
+    Returns (seconds per call for each sample, calls per sample).
+    """
+    t0 = time.perf_counter()
+    fn()
+    one = time.perf_counter() - t0
+    number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
+    samples = []
+    deadline = time.perf_counter() + budget_s
+    for _ in range(SAMPLES):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - t0) / number)
+        if time.perf_counter() > deadline and len(samples) >= 3:
+            break
+    return samples, number
+
+
+def stats(samples):
+    q1, q3 = np.percentile(samples, [25, 75])
+    return {"median_s": float(median(samples)), "min_s": float(min(samples)),
+            "q1_s": float(q1), "q3_s": float(q3), "iqr_s": float(q3 - q1),
+            "mean_s": float(np.mean(samples)), "stddev_s": float(np.std(samples)),
+            "rounds": len(samples)}
+
+
+def _rss_hwm():
+    """(current RSS, peak RSS since the last reset) in bytes, from /proc; None if unavailable."""
+    try:
+        with open("/proc/self/status") as f:
+            d = {ln.split(":")[0]: ln.split()[1] for ln in f if ln.startswith(("VmRSS", "VmHWM"))}
+        return int(d["VmRSS"]) * 1024, int(d["VmHWM"]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _reset_hwm():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory(fn):
+    """Peak extra memory of one call, two ways.
+
+    ``mem_traced_bytes``: tracemalloc's peak (every NumPy array and Python object; not allocations
+    inside compiled kernels). ``mem_rss_bytes``: the rise of the resident-set high-water mark over
+    the resident set before the call (everything, at page granularity), when Linux allows the reset.
+    """
+    rss = None
+    if _reset_hwm():
+        before = _rss_hwm()
+        fn()
+        after = _rss_hwm()
+        if before and after:
+            rss = max(0, after[1] - before[0])
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"mem_traced_bytes": int(traced), "mem_rss_bytes": rss}
+
+
+def work(c):
+    """Analytic FLOPs and compulsory bytes of one call.
+
+    FLOPs count a multiply-add as 2 and an activation or its derivative as 1 per element.
+    Bytes are the least traffic the op must move: its inputs X (and Y) once, and for ``forward``
+    the cache it must write (Z1, A1, Z2, A2); ``backward`` reads that cache.
+    """
+    k = 2 if c.hidden == "maxout" else 1
+    item = 4 if c.dtype == "float32" else 8
+    fwd = c.m * (2 * k * c.n_h * c.n_x + k * c.n_h + 2 * c.n_y * c.n_h + 2 * c.n_y)
+    bwd = c.m * (4 * c.n_y * c.n_h + 2 * k * c.n_h * c.n_x + 3 * c.n_h + 2 * c.n_y)
+    cache = c.m * (k * c.n_h + c.n_h + 2 * c.n_y)
+    inputs = c.m * (c.n_x + c.n_y)
+    if c.op == "forward":
+        return fwd, item * (c.m * c.n_x + cache)
+    if c.op == "backward":
+        return bwd, item * (inputs + cache)
+    return fwd + bwd + 3 * c.m * c.n_y, item * inputs
+
+
+def machine_peaks(seconds=1.0):
+    """This machine's own peaks: a large float64 GEMM (GFLOP/s) and a streaming copy (GB/s)."""
+    n = 2048
+    a = np.random.default_rng(0).standard_normal((n, n))
+    a @ a
+    best = 0.0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        a @ a
+        best = max(best, 2 * n**3 / (time.perf_counter() - t0))
+    src = np.ones(2**25)  # 256 MiB, far beyond cache
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    bw = 0.0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        bw = max(bw, 2 * src.nbytes / (time.perf_counter() - t0))
+    return {"peak_gflops": best / 1e9, "peak_gbs": bw / 1e9, "gemm_n": n,
+            "stream_bytes": int(src.nbytes)}
+
+
+def compile_times():
+    """Numba compile time of the training step in a fresh process: cold (empty cache dir), then
+    cached (the same dir again), so ``cache=True``'s saving is measured, not assumed."""
+    import tempfile
+    code = ("import time,numpy as np;t=time.perf_counter();import fastnn;"
+            "P=fastnn.init_params(2,4,1,seed=0);X=np.ones((2,8));Y=np.ones((1,8));"
+            "t1=time.perf_counter();fastnn.get_backend('numba').cost_and_grads(P,X,Y);"
+            "print(time.perf_counter()-t1)")
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        for name in ("compile_cold_s", "compile_cached_s"):
+            try:
+                r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                   text=True, timeout=600, check=True)
+                out[name] = float(r.stdout.strip().splitlines()[-1])
+            except (subprocess.SubprocessError, ValueError, IndexError):
+                out[name] = None
+    return out
+
+
+def machine_info():
+    """CPU, OS, versions, BLAS (threadpoolctl), OPENBLAS_* variables, Numba threading, git."""
+    import numba
+    import llvmlite
+    info = {
+        "node": platform.node(), "processor": platform.processor(), "machine": platform.machine(),
+        "system": platform.system(), "release": platform.release(),
+        "python_implementation": platform.python_implementation(),
+        "python_version": platform.python_version(), "cpu": {"count": os.cpu_count()},
+        "numpy": np.__version__, "numba": numba.__version__, "llvmlite": llvmlite.__version__,
+        "fastnn": fastnn.__version__,
+        "numba_threads": numba.get_num_threads(),
+        "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"]["brand_raw"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture",
+                                                 "num_threads", "threading_layer", "filepath")}
+                        for d in threadpool_info()]
+    except ImportError:
+        info["blas"] = []
+    try:
+        fastnn.get_backend("numba").cost_and_grads(*_tiny())
+        info["numba_threading_layer"] = numba.threading_layer()
+    except Exception as exc:  # noqa: BLE001 - a fact, not a failure
+        info["numba_threading_layer"] = f"unknown ({exc})"
+    return info
+
+
+def _tiny():
+    P = fastnn.init_params(2, 64, 1, seed=0)
+    X = np.ones((2, 4096))
+    return P, X, np.ones((1, 4096))
+
+
+def commit_info():
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], capture_output=True, text=True, timeout=10,
+                                  cwd=os.path.dirname(os.path.dirname(__file__))).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return {"id": git("rev-parse", "HEAD"), "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+            "dirty": bool(git("status", "--porcelain")), "time": git("log", "-1", "--format=%cI")}

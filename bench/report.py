@@ -1,0 +1,566 @@
+"""``fastnn report``: a Markdown report with figures, generated only from results files.
+
+Every number in ``index.md`` is computed here from the records; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+import fastnn
+
+from .store import ResultsError, load, to_frame
+
+#: Okabe–Ito, colour-blind safe; one colour per backend, the same in every figure.
+_PALETTE = ["#000000", "#E69F00", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9",
+            "#F0E442"]
+STEP = "cost_and_grads"
+
+
+def colours(names):
+    order = list(fastnn.BACKENDS) + sorted(n for n in names if n not in fastnn.BACKENDS)
+    return {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(order)}
+
+
+# --- scaling fits -----------------------------------------------------------------------------
+
+def fit_scaling(m, t):
+    """Fit t(m) = a + b·m^k (a, b >= 0) minimising relative error.
+
+    For each k on a fine grid, a and b solve a weighted linear least-squares problem; the best k
+    wins. Returns dict a, b, k and ``rel_rms`` (root-mean-square relative residual), or None with
+    fewer than 3 points.
+    """
+    m = np.asarray(m, float)
+    t = np.asarray(t, float)
+    if len(m) < 3:
+        return None
+    best = None
+    for k in np.linspace(0.3, 2.0, 1701):
+        A = np.column_stack([np.ones_like(m), m**k]) / t[:, None]
+        coef, *_ = np.linalg.lstsq(A, np.ones_like(t), rcond=None)
+        coef = np.maximum(coef, 0.0)
+        res = A @ coef - 1.0
+        err = float(np.sqrt(np.mean(res**2)))
+        if best is None or err < best["rel_rms"]:
+            best = {"a": float(coef[0]), "b": float(coef[1]), "k": float(k), "rel_rms": err}
+    return best
+
+
+def crossover(f1, f2, lo=1.0, hi=1e8):
+    """Smallest m in [lo, hi] from which f2 is faster than f1 (both fits), or None."""
+    ms = np.logspace(np.log10(lo), np.log10(hi), 2000)
+    t1 = f1["a"] + f1["b"] * ms ** f1["k"]
+    t2 = f2["a"] + f2["b"] * ms ** f2["k"]
+    faster = t2 < t1
+    if faster.all():
+        return float(lo)
+    if not faster[-1]:
+        return None
+    return float(ms[np.where(~faster)[0][-1] + 1])
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def load_results(paths):
+    """Load and stack results files; a bad file is a ResultsError naming it."""
+    frames, headers = [], []
+    for p in paths:
+        header, cells = load(p)
+        df = to_frame(cells)
+        df["source"] = os.path.basename(os.path.dirname(os.path.abspath(p))) or p
+        frames.append(df)
+        headers.append((p, header))
+    return pd.concat(frames, ignore_index=True), headers
+
+
+def _ok(df):
+    return df[df.status == "ok"].copy()
+
+
+def _fmt_s(x):
+    if x is None or not np.isfinite(x):
+        return "–"
+    for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6), ("ns", 1e9)):
+        if x * f >= 1:
+            return f"{x * f:.3g} {unit}"
+    return f"{x * 1e9:.3g} ns"
+
+
+def _fmt_bytes(b):
+    if b is None or not np.isfinite(b):
+        return "–"
+    for unit, f in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= f:
+            return f"{b / f:.3g} {unit}"
+    return f"{b:.0f} B"
+
+
+def _md(df):
+    return df.to_markdown(index=False) if len(df) else "_(no rows)_"
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, out, name, figures):
+    path = os.path.join(out, name)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    figures.append(name)
+    return name
+
+
+def _step_view(df):
+    """The training step at the default threads and the first dtype present, for figures 1–4."""
+    d = df[(df.op == STEP) & (df.hidden == "tanh")]
+    if d.empty:
+        return d
+    dt = "float64" if (d.dtype == "float64").any() else d.dtype.iloc[0]
+    th = 0 if (d.threads == 0).any() else d.threads.max()
+    return d[(d.dtype == dt) & (d.threads == th)]
+
+
+def fig_time_vs_m(df, out, cols, figures):
+    d = _step_view(df)
+    d = d[d.status.isin(["ok", "over_budget"])]
+    if d.empty:
+        return None
+    plt = _plt()
+    nhs = sorted(d.n_h.unique())
+    fig, axes = plt.subplots(1, len(nhs), figsize=(4.2 * len(nhs), 3.8), squeeze=False,
+                             sharey=True)
+    for ax, nh in zip(axes[0], nhs):
+        for b, g in d[d.n_h == nh].groupby("backend"):
+            ok = g[g.status == "ok"].sort_values("m")
+            ax.plot(ok.m, ok.median_s, "o-", color=cols[b], label=b, ms=3)
+            ax.fill_between(ok.m, ok.q1_s, ok.q3_s, color=cols[b], alpha=0.25, lw=0)
+            ex = g[g.status == "over_budget"].sort_values("m")
+            if len(ex):
+                last = ok.tail(1)
+                xs = list(last.m) + list(ex.m)
+                ys = list(last.median_s) + list(ex.predicted_s)
+                ax.plot(xs, ys, "--", color=cols[b], alpha=0.8)
+                ax.plot(ex.m, ex.predicted_s, "x", color=cols[b], ms=6)
+        ax.set(xscale="log", yscale="log", title=f"n_h = {nh}", xlabel="m (examples)")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0][0].set_ylabel("time per training step (s)")
+    axes[0][0].legend(fontsize=8, title="median; band = IQR;\n× dashed = extrapolated",
+                      title_fontsize=7)
+    fig.suptitle("Time per training step (cost_and_grads) vs m")
+    return _save(fig, out, "fig1_time_vs_m.png", figures)
+
+
+def _ratio(df, num, den, keys=("op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output")):
+    """Speed-up of backend ``den`` over ``num``: t_num / t_den per common cell."""
+    a = _ok(df[df.backend == num]).set_index(list(keys)).median_s
+    b = _ok(df[df.backend == den]).set_index(list(keys)).median_s
+    r = (a / b).dropna()
+    return r.reset_index(name="speedup")
+
+
+def fig_speedup(df, out, cols, figures):
+    d = _step_view(df)
+    if d.empty:
+        return None
+    plt = _plt()
+    panels = [(base, [b for b in d.backend.unique() if b != base])
+              for base in ("python", "numpy") if base in set(d.backend)]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
+    for ax, (base, others) in zip(axes[0], panels):
+        for b in others:
+            r = _ratio(d, base, b)
+            for nh, g in r.groupby("n_h"):
+                g = g.sort_values("m")
+                ax.plot(g.m, g.speedup, "o-", ms=3, color=cols[b],
+                        alpha=0.4 + 0.6 * (nh == r.n_h.max()),
+                        label=f"{b}, n_h={nh}")
+        ax.axhline(1.0, color="grey", lw=1, ls=":")
+        ax.set(xscale="log", yscale="log", xlabel="m (examples)",
+               ylabel=f"speed-up over {base} (×)", title=f"Speed-up over {base}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, out, "fig2_speedup_vs_m.png", figures)
+
+
+def fig_heatmap(df, out, cols, figures):
+    d = _step_view(df)
+    r = _ratio(d, "numpy", "numba") if not d.empty else pd.DataFrame()
+    if r.empty or r.m.nunique() < 2 or r.n_h.nunique() < 2:
+        return None
+    plt = _plt()
+    piv = r.pivot_table(index="n_h", columns="m", values="speedup")
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * piv.shape[1], 1.2 + 0.6 * piv.shape[0]))
+    L = np.log2(piv.values)
+    lim = max(1.0, np.nanmax(np.abs(L)))
+    im = ax.imshow(L, cmap="PuOr", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
+    for (i, j), v in np.ndenumerate(piv.values):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2g}×", ha="center", va="center", fontsize=7)
+    if np.nanmin(L) < 0 < np.nanmax(L):
+        ax.contour(np.nan_to_num(L), levels=[0.0], colors="k", linewidths=1.5)
+    ax.set_xticks(range(piv.shape[1]), [f"{m:.0e}" if m >= 1000 else str(m) for m in piv.columns],
+                  rotation=45)
+    ax.set_yticks(range(piv.shape[0]), piv.index)
+    ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
+           title="numba ÷ numpy speed-up (black line: 1×)")
+    fig.colorbar(im, ax=ax, label="log₂ speed-up")
+    return _save(fig, out, "fig3_heatmap_numba_vs_numpy.png", figures)
+
+
+def fig_time_vs_nh(df, out, cols, figures):
+    d = _ok(_step_view(df))
+    if d.empty or d.n_h.nunique() < 2:
+        return None
+    counts = d.groupby("m").n_h.nunique()
+    m_fix = counts[counts == counts.max()].index.max()
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for b, g in d[d.m == m_fix].groupby("backend"):
+        g = g.sort_values("n_h")
+        ax.plot(g.n_h, g.median_s, "o-", color=cols[b], label=b, ms=3)
+        ax.fill_between(g.n_h, g.q1_s, g.q3_s, color=cols[b], alpha=0.25, lw=0)
+    ax.set(xscale="log", yscale="log", xlabel="n_h (hidden units)",
+           ylabel="time per training step (s)", title=f"Time vs n_h at m = {m_fix:,}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, out, "fig4_time_vs_nh.png", figures)
+
+
+def _mem_col(d):
+    rss = pd.to_numeric(d.mem_rss_bytes, errors="coerce")
+    tr = pd.to_numeric(d.mem_traced_bytes, errors="coerce")
+    return np.fmax(rss.fillna(0), tr.fillna(0))
+
+
+def fig_memory(df, out, cols, figures):
+    d = _ok(_step_view(df))
+    if d.empty or d.mem_traced_bytes.isna().all():
+        return None
+    d = d.assign(mem=_mem_col(d))
+    nh = d.n_h.max()
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for b, g in d[d.n_h == nh].groupby("backend"):
+        g = g.sort_values("m")
+        ax.plot(g.m, g.mem.clip(lower=1), "o-", color=cols[b], label=b, ms=3)
+    ax.set(xscale="log", yscale="log", xlabel="m (examples)", ylabel="peak extra memory (bytes)",
+           title=f"Peak extra memory per training step, n_h = {nh}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, out, "fig5_memory_vs_m.png", figures)
+
+
+def fig_compile(df, headers, out, cols, figures):
+    d = _ok(_step_view(df))
+    comp = headers[0][1].get("compile", {}) if headers else {}
+    cold = comp.get("compile_cold_s")
+    if cold is None or d.empty or not {"numba", "numpy"} <= set(d.backend):
+        return None
+    r = _ratio(d, "numpy", "numba")
+    a = _ok(d[d.backend == "numpy"]).set_index(["m", "n_h"]).median_s
+    b = _ok(d[d.backend == "numba"]).set_index(["m", "n_h"]).median_s
+    saved = (a - b).dropna()
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = ["cold (empty cache)", "cached (cache=True)"]
+    vals = [cold, comp.get("compile_cached_s") or 0.0]
+    ax1.bar(names, vals, color=[cols["numba"], "#999999"])
+    for i, v in enumerate(vals):
+        ax1.text(i, v, _fmt_s(v), ha="center", va="bottom", fontsize=8)
+    ax1.set(ylabel="first call in a new process (s)", title="Numba JIT compile time")
+    for nh, g in saved.reset_index().groupby("n_h"):
+        g = g[g.median_s > 0].sort_values("m")
+        if len(g):
+            ax2.plot(g.m, cold / g.median_s, "o-", ms=3, label=f"n_h={nh}")
+    ax2.set(xscale="log", yscale="log", xlabel="m (examples)",
+            ylabel="calls to repay a cold compile", title="Break-even: compile ÷ time saved per "
+            "call")
+    ax2.grid(True, alpha=0.3)
+    ax2.legend(fontsize=8)
+    del r
+    return _save(fig, out, "fig6_compile_breakeven.png", figures)
+
+
+def fig_roofline(df, headers, out, cols, figures):
+    peaks = headers[0][1].get("peaks", {}) if headers else {}
+    d = _ok(df)
+    d = d[(d.gflops > 0) & (d.bytes > 0)]
+    if not peaks or d.empty:
+        return None
+    P, B = peaks["peak_gflops"], peaks["peak_gbs"]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    x = np.logspace(-2, 3, 200)
+    ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5, label=f"roof: {P:.0f} GFLOP/s, {B:.0f} GB/s")
+    for b, g in d.groupby("backend"):
+        ax.scatter(g.flops / g.bytes, g.gflops, s=8 + 4 * np.log2(g.n_h), color=cols[b],
+                   alpha=0.6, label=b)
+    ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOP / compulsory byte)",
+           ylabel="achieved GFLOP/s", title="Roofline (every measured cell; size ∝ n_h)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, "fig7_roofline.png", figures)
+
+
+def fig_threads(df, out, cols, figures):
+    d = _ok(df[(df.op == STEP)])
+    if d.threads.nunique() < 2:
+        return None
+    m_max = d.m.max()
+    d = d[d.m == m_max]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for (b, nh), g in d.groupby(["backend", "n_h"]):
+        one = g[g.threads == 1].median_s
+        if one.empty:
+            continue
+        g = g.sort_values("threads")
+        label = ["all" if t == 0 else str(t) for t in g.threads]
+        ax.plot(label, one.iloc[0] / g.median_s, "o-", color=cols[b], ms=3,
+                alpha=0.4 + 0.6 * (nh == d.n_h.max()), label=f"{b}, n_h={nh}")
+    ax.set(xlabel="threads", ylabel="speed-up over 1 thread (×)",
+           title=f"Thread scaling at m = {m_max:,}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, "fig8_threads.png", figures)
+
+
+def fig_compare(df, out, figures):
+    srcs = list(dict.fromkeys(df.source))
+    if len(srcs) < 2:
+        return None, None
+    keys = ["backend", "op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output"]
+    a = _ok(df[df.source == srcs[0]]).set_index(keys).median_s
+    b = _ok(df[df.source == srcs[1]]).set_index(keys).median_s
+    r = (a / b).dropna().rename("ratio").reset_index()
+    if r.empty:
+        return None, r
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    cols = colours(r.backend.unique())
+    for be, g in r.groupby("backend"):
+        ax.scatter(g.m, g.ratio, s=10, color=cols[be], label=be)
+    ax.axhline(1, color="grey", ls=":")
+    ax.set(xscale="log", yscale="log", xlabel="m (examples)",
+           ylabel=f"time {srcs[0]} ÷ time {srcs[1]}", title="Run comparison, per common cell")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out, "fig9_comparison.png", figures), r
+
+
+# --- text -------------------------------------------------------------------------------------
+
+def _machine_md(header):
+    mi = header.get("machine_info", {})
+    blas = "; ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
+                     f"{b.get('num_threads')} threads)" for b in mi.get("blas", [])) or "–"
+    pk = header.get("peaks", {})
+    comp = header.get("compile", {})
+    rows = [
+        ("CPU", f"{mi.get('cpu', {}).get('brand_raw', mi.get('processor', '?'))}, "
+                f"{mi.get('cpu', {}).get('count')} logical cores"),
+        ("OS", f"{mi.get('system')} {mi.get('release')}"),
+        ("Python / NumPy / Numba / llvmlite", f"{mi.get('python_version')} / {mi.get('numpy')} / "
+                                              f"{mi.get('numba')} / {mi.get('llvmlite')}"),
+        ("BLAS (threadpoolctl)", blas),
+        ("OPENBLAS_* variables", ", ".join(f"{k}={v}" for k, v in
+                                           mi.get("openblas_env", {}).items()) or "none"),
+        ("Numba threads / layer", f"{mi.get('numba_threads')} / "
+                                  f"{mi.get('numba_threading_layer')}"),
+        ("Measured peaks", f"{pk.get('peak_gflops', float('nan')):.1f} GFLOP/s (float64 GEMM "
+                           f"n={pk.get('gemm_n')}), {pk.get('peak_gbs', float('nan')):.1f} GB/s "
+                           "(streaming copy)" if pk else "–"),
+        ("Numba compile (new process)", f"cold {_fmt_s(comp.get('compile_cold_s'))}, cached "
+                                        f"{_fmt_s(comp.get('compile_cached_s'))}"
+         if comp else "–"),
+        ("Commit", f"{header.get('commit_info', {}).get('id', '')[:10]}"
+                   f"{' (dirty)' if header.get('commit_info', {}).get('dirty') else ''}"),
+        ("Run", f"{header.get('datetime')} — `{header.get('command')}`"),
+    ]
+    return _md(pd.DataFrame(rows, columns=["", "value"]))
+
+
+def _fits(df):
+    d = _ok(_step_view(df))
+    rows, fits = [], {}
+    for (b, nh), g in d.groupby(["backend", "n_h"]):
+        f = fit_scaling(g.m, g.median_s)
+        if f:
+            fits[(b, nh)] = f
+            rows.append({"backend": b, "n_h": nh, "a (fixed overhead)": _fmt_s(f["a"]),
+                         "b": f"{f['b']:.3g}", "k (slope)": f"{f['k']:.2f}",
+                         "fit rel. RMS": f"{100 * f['rel_rms']:.1f} %", "points": len(g)})
+    return pd.DataFrame(rows), fits
+
+
+def _why_vectorise(df):
+    d = _ok(_step_view(df))
+    lines = []
+    if d.empty:
+        return "_No training-step cells were measured._"
+    t = d.pivot_table(index=["n_h", "m"], columns="backend", values="median_s")
+    pairs = [("python", "numpy-loop"), ("python", "numpy"), ("numpy", "numba"),
+             ("python", "numba")]
+    rows = []
+    for (nh, m), row in t.iterrows():
+        r = {"n_h": nh, "m": f"{m:,}"}
+        for a, b in pairs:
+            if a in row and b in row and np.isfinite(row[a]) and np.isfinite(row[b]):
+                r[f"{a} ÷ {b}"] = f"{row[a] / row[b]:.3g}×"
+        if len(r) > 2:
+            rows.append(r)
+    if not rows:
+        return "_Not enough backends measured on common cells for ratios._"
+    big = t.reset_index()
+    big = big[big.m == big.m.max()]
+    for _, row in big.iterrows():
+        for a, b in pairs:
+            if a in row and b in row and np.isfinite(row[a]) and np.isfinite(row[b]):
+                ratio = row[a] / row[b]
+                lines.append(f"- At m = {int(row.m):,}, n_h = {int(row.n_h)}: `{b}` takes "
+                             f"{_fmt_s(row[b])} per step, {max(ratio, 1 / ratio):.3g}× "
+                             f"{'faster' if ratio >= 1 else 'slower'} than `{a}` "
+                             f"({_fmt_s(row[a])}).")
+    return _md(pd.DataFrame(rows)) + "\n\n" + "\n".join(lines)
+
+
+def _caveats(df):
+    out = []
+    ok = _ok(df)
+    if len(ok):
+        rel = ok.iqr_s / ok.median_s
+        noisy = ok[rel > 0.2]
+        if len(noisy):
+            w = noisy.assign(rel=rel[noisy.index]).sort_values("rel", ascending=False).head(5)
+            out.append(f"- {len(noisy)} of {len(ok)} measured cells are noisy (IQR > 20 % of the "
+                       "median; this machine is shared). Worst: " + "; ".join(
+                           f"{r.backend} {r.op} m={r.m:,} n_h={r.n_h} ({100 * r.rel:.0f} %)"
+                           for r in w.itertuples()) + ".")
+    for status, what in (("over_budget", "were over their time budget and are extrapolated "
+                                         "(dashed in figure 1), not measured"),
+                         ("skipped", "were skipped by declaration"),
+                         ("failed", "failed"), ("wrong", "disagreed with numpy and were not "
+                                                         "timed")):
+        n = int((df.status == status).sum())
+        if n:
+            msg = df[df.status == status].message.dropna().astype(str).value_counts().index[:2]
+            out.append(f"- {n} cells {what}" + (f" (e.g. {'; '.join(msg)})" if len(msg) else "")
+                       + ".")
+    return "\n".join(out) or "- None found in the data."
+
+
+def _targets(df, headers):
+    """The numba issue's target shapes, with the fraction of peak achieved."""
+    pk = headers[0][1].get("peaks", {}) if headers else {}
+    d = _ok(df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")])
+    rows = []
+    for nh, m, nx in ((64, 1_000_000, 2), (4, 1_000_000, 2), (128, 10_000, 784)):
+        g = d[(d.n_h == nh) & (d.m == m) & (d.n_x == nx)]
+        if g.empty:
+            continue
+        g = g[g.threads == g.threads.min()] if (g.threads == 0).sum() == 0 else g[g.threads == 0]
+        t = g.set_index("backend").median_s
+        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
+        if "numpy" in t and "numba" in t:
+            row["numba ÷ numpy speed-up"] = f"{t['numpy'] / t['numba']:.2f}×"
+        for peer in ("torch", "jax"):
+            if peer in t and "numba" in t:
+                row[f"numba ÷ {peer}"] = f"{t[peer] / t['numba']:.2f}×"
+        if "numba" in t.index and pk:
+            nb = g[g.backend == "numba"].iloc[0]
+            row["numba GFLOP/s (% of peak)"] = (f"{nb.gflops:.1f} "
+                                                f"({100 * nb.gflops / pk['peak_gflops']:.0f} %)")
+            row["numba GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / pk['peak_gbs']:.1f} %)"
+        rows.append(row)
+    return _md(pd.DataFrame(rows)) if rows else "_None of the target shapes were measured._"
+
+
+def build(paths, out):
+    """Build ``out/index.md`` (+ PNGs and results.csv) from results files. Returns the index path."""
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    if not paths:
+        raise ResultsError("no results files given")
+    df, headers = load_results(paths)
+    os.makedirs(out, exist_ok=True)
+    df.drop(columns=["source"]).to_csv(os.path.join(out, "results.csv"), index=False)
+    cols = colours(df.backend.unique())
+    figures, missing = [], []
+    title = "# fastnn performance report\n"
+    if df.empty or _ok(df).empty:
+        text = (title + f"\nThe results ({', '.join(paths)}) hold no measured cells "
+                f"({len(df)} records), so there is nothing to plot.\n")
+        path = os.path.join(out, "index.md")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+    specs = [
+        ("Time per training step vs m", lambda: fig_time_vs_m(df, out, cols, figures)),
+        ("Speed-up vs m", lambda: fig_speedup(df, out, cols, figures)),
+        ("numba ÷ numpy heat map", lambda: fig_heatmap(df, out, cols, figures)),
+        ("Time vs n_h", lambda: fig_time_vs_nh(df, out, cols, figures)),
+        ("Peak extra memory vs m", lambda: fig_memory(df, out, cols, figures)),
+        ("JIT compile time and break-even", lambda: fig_compile(df, headers, out, cols, figures)),
+        ("Roofline", lambda: fig_roofline(df, headers, out, cols, figures)),
+        ("Thread scaling", lambda: fig_threads(df, out, cols, figures)),
+    ]
+    blocks = []
+    for name, make in specs:
+        f = make()
+        if f:
+            blocks.append(f"### {name}\n\n![{name}]({f})\n")
+        else:
+            missing.append(name)
+            blocks.append(f"### {name}\n\n_Left out: the results hold no data for it._\n")
+    fit_table, fits = _fits(df)
+    cross = []
+    for nh in sorted({k[1] for k in fits}):
+        if ("numpy", nh) in fits and ("numba", nh) in fits:
+            mx = crossover(fits[("numpy", nh)], fits[("numba", nh)])
+            cross.append(f"- n_h = {nh}: numba overtakes numpy "
+                         + (f"from m ≈ {mx:,.0f} (from the fits)." if mx and mx > 1 else
+                            "at every m measured." if mx else "nowhere in 1 … 10⁸."))
+    n_ok = int((df.status == "ok").sum())
+    text = [title,
+            f"Generated by `fastnn report` from {', '.join(f'`{p}`' for p in paths)}: "
+            f"{len(df)} cells, {n_ok} measured. Every number below is computed from those "
+            "records. Times are the median of the samples of one run; band = interquartile range.",
+            "\n## Headline: the numba issue's target shapes\n", _targets(df, headers),
+            "\n## Why vectorisation matters\n",
+            "The same training step (forward, cost and all four gradients), as ratios of median "
+            "times in the same run:\n", _why_vectorise(df),
+            "\n## Figures\n", *blocks,
+            "\n## Scaling fits: t(m) = a + b·m^k\n",
+            "Fitted per backend and n_h to the measured training-step times (relative "
+            "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
+            _md(fit_table), "", *cross]
+    if len(headers) > 1:
+        fname, r = fig_compare(df, out, figures)
+        text += ["\n## Comparison of runs\n"]
+        if fname:
+            srcs = list(dict.fromkeys(df.source))
+            g = r.groupby("backend").ratio.median().reset_index()
+            g["ratio"] = g.ratio.map(lambda v: f"{v:.3g}")
+            text += [f"Median ratio of times, `{srcs[0]}` ÷ `{srcs[1]}`, over {len(r)} common "
+                     "cells:\n", _md(g), f"\n![comparison]({fname})\n"]
+        else:
+            text += ["_The runs share no measured cells._"]
+    text += ["\n## Caveats the data shows\n", _caveats(df)]
+    for p, h in headers:
+        text += [f"\n## Machine ({os.path.basename(os.path.dirname(os.path.abspath(p)))})\n",
+                 _machine_md(h)]
+    path = os.path.join(out, "index.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(text) + "\n")
+    return path
