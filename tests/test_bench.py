@@ -1,0 +1,170 @@
+"""The harness: a tiny grid end to end, kill and resume, over-budget, failed cells, the schema."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from bench import grid as G
+from bench import measure, run
+from bench.store import COLUMNS, ResultsError, load
+
+TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
+            m=[1, 50], n_h=[3])
+
+
+def _sweep(out, cells, budget=0.5, **kw):
+    return run.sweep(cells, budget, str(out), progress=False, fast_header=True, **kw)
+
+
+def test_tiny_grid_end_to_end_and_schema(tmp_path):
+    cells, _ = G.cells("quick", **TINY)
+    assert len(cells) == 3 * 2 * 2
+    path = _sweep(tmp_path, cells)
+    header, recs = load(path)
+    assert header["format"] == "fastnn-bench/1" and "blas" in header["machine_info"]
+    assert header["peaks"]["peak_gflops"] > 0 and header["peaks"]["peak_gbs"] > 0
+    assert len(recs) == len(cells) and all(r["status"] == "ok" for r in recs)
+    for r in recs:
+        assert r["min_s"] <= r["median_s"] and r["q1_s"] <= r["q3_s"] and r["rounds"] >= 3
+        assert len(r["samples"]) == r["rounds"] and r["flops"] > 0 and r["bytes"] > 0
+        assert (r["compile_s"] is None) == (r["backend"] != "numba")
+    df = pd.read_csv(tmp_path / "results.csv")
+    assert list(df.columns) == COLUMNS and len(df) == len(cells)
+    doc = json.loads((tmp_path / "results-benchmark.json").read_text())
+    assert {"machine_info", "commit_info", "benchmarks"} <= set(doc)
+    b = doc["benchmarks"][0]
+    assert {"params", "stats", "extra_info", "name", "group"} <= set(b)
+    assert {"min", "max", "mean", "median", "stddev", "rounds", "iqr"} <= set(b["stats"])
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
+    cells, _ = G.cells("quick", **TINY)
+    real = run.run_cell
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(run, "run_cell", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        _sweep(tmp_path / "a", cells)
+    assert len(load(tmp_path / "a" / "results.jsonl")[1]) == 4
+    monkeypatch.setattr(run, "run_cell", real)
+    _sweep(tmp_path / "a", cells, resume=True)
+    _sweep(tmp_path / "b", cells)
+    keys = lambda p: sorted(r["key"] for r in load(p / "results.jsonl")[1])  # noqa: E731
+    assert keys(tmp_path / "a") == keys(tmp_path / "b") == sorted(c.key for c in cells)
+
+
+def test_sigkill_halfway_then_resume_measures_each_cell_once(tmp_path):
+    out = tmp_path / "k"
+    code = (
+        "import sys; from bench import grid as G, run\n"
+        "cells,_ = G.cells('quick', backends=['python','numpy'], ops=['cost_and_grads'],"
+        " m=[1,10,100,1000,2000,3000], n_h=[2,3])\n"
+        f"run.sweep(cells, 0.3, {str(out)!r}, progress=False, fast_header=True,"
+        " resume='--resume' in sys.argv)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    path = out / "results.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n_before = len(load(path)[1])
+    assert 4 <= n_before < 24
+    subprocess.run([sys.executable, "-c", code, "--resume"], check=True, timeout=300)
+    recs = load(path)[1]
+    keys = [r["key"] for r in recs]
+    assert len(keys) == len(set(keys)) == 24
+
+
+def test_over_budget_cells_are_extrapolated_not_measured(tmp_path):
+    cells, _ = G.cells("quick", backends=["python"], ops=["cost_and_grads"],
+                       m=[10, 100, 1_000_000], n_h=[8])
+    _sweep(tmp_path, cells, budget=0.3)
+    recs = {r["m"]: r for r in load(tmp_path / "results.jsonl")[1]}
+    assert recs[100]["status"] == "ok"
+    big = recs[1_000_000]
+    assert big["status"] == "over_budget" and big["extrapolated"] is True
+    assert big["median_s"] is None
+    assert big["predicted_s"] == pytest.approx(recs[100]["median_s"] * 1e4, rel=1e-9)
+
+
+def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    cells, _ = G.cells("quick", backends=["numpy-loop", "numba"], ops=["cost_and_grads"],
+                       m=[20], n_h=[3])
+    real = measure.step_fn
+
+    def broken(be, c, *a):
+        if be.name == "numpy-loop":
+            raise RuntimeError("boom")
+        fn = real(be, c, *a)
+        if be.name == "numba":
+            def wrong():
+                J, g = fn()
+                return J + 1.0, g
+            return wrong
+        return fn
+
+    monkeypatch.setattr(measure, "step_fn", broken)
+    _sweep(tmp_path, cells)
+    recs = {r["backend"]: r for r in load(tmp_path / "results.jsonl")[1]}
+    assert recs["numpy-loop"]["status"] == "failed"
+    assert "RuntimeError: boom" in recs["numpy-loop"]["message"]
+    assert recs["numba"]["status"] == "wrong" and "disagrees" in recs["numba"]["message"]
+
+
+def test_skipped_by_declaration():
+    c = G.Cell("python", "cost_and_grads", 10, 4, dtype="float32")
+    assert "float64" in G.skip_reason(c)
+    assert "memory" in G.skip_reason(G.Cell("numpy", "forward", 10**9, 1024))
+    assert G.skip_reason(G.Cell("numpy", "forward", 10, 4)) is None
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"backends": ["cuda"]}, "unknown backend 'cuda'"),
+    ({"ops": ["train"]}, "unknown op 'train'"),
+    ({"dtype": ["float16"]}, "unknown dtype 'float16'"),
+    ({"m": [0]}, "m values must be integers >= 1"),
+])
+def test_bad_grid_options_fail_before_any_work(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        G.cells("quick", **kw)
+    with pytest.raises(ValueError, match="unknown grid 'huge'"):
+        G.cells("huge")
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    from fastnn.cli import main
+    assert main(["bench", "--grid", "huge", "--out", str(tmp_path)]) == 2
+    assert "unknown grid 'huge'" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("content, msg", [
+    ("", "empty"),
+    ("not json\n", "not JSON"),
+    ('{"format": "something-else"}\n', "not a fastnn results file"),
+    ('{"format": "fastnn-bench/1"}\n{"backend": "numpy"}\n', "missing op"),
+    ("[1, 2]\n", "not a JSON object"),
+])
+def test_corrupt_or_foreign_results_file(tmp_path, content, msg):
+    p = tmp_path / "results.jsonl"
+    p.write_text(content)
+    with pytest.raises(ResultsError, match=msg) as e:
+        load(p)
+    assert str(p) in str(e.value)
+    with pytest.raises(ResultsError, match="no such results file"):
+        load(tmp_path / "nope.jsonl")

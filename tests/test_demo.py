@@ -1,0 +1,37 @@
+"""The lecture demo runs, and its claims hold."""
+
+import numpy as np
+
+import fastnn
+from fastnn.demo import run_demo
+
+
+def test_demo_runs_on_a_tiny_configuration(tmp_path):
+    index = run_demo(str(tmp_path), tiny=True, progress=False)
+    text = open(index).read()
+    for n in range(1, 8):
+        assert f"## {n}." in text
+    pngs = {p.name for p in tmp_path.glob("*.png")}
+    assert len(pngs) >= 8
+    for p in pngs:
+        assert f"({p})" in text
+    assert "| 10 | 0.999955 | 4.53958e-05 | 1 | 8.24461e-09 |" in text
+    assert "is 0 from W1 = 0" in text  # the symmetry claim, as computed
+
+
+def test_symmetry_claim_rows_of_W1_equal_after_zero_init_training():
+    X, Y = fastnn.flower(160, seed=1)
+    X, Y = X[:, :120], Y[:, :120]
+    r = fastnn.fit(X, Y, n_h=4, hidden="sigmoid", method="zeros", iterations=200)
+    assert np.ptp(r.params["W1"], axis=0).max() == 0.0
+    assert np.abs(r.params["W1"]).max() > 1e-4
+
+
+def test_linear_collapse_claim():
+    X, Y = fastnn.flower(300, seed=2)
+    lin = fastnn.fit(X, Y, n_h=4, hidden="linear", iterations=1500, seed=0)
+    log = fastnn.fit_logistic(X, Y, iterations=1500)
+    tanh = fastnn.fit(X, Y, n_h=4, iterations=1500, seed=0)
+    acc = lambda r, h: np.mean(fastnn.predict(r.params, X, hidden=h) == Y)  # noqa: E731
+    assert abs(acc(lin, "linear") - acc(log, "linear")) <= 0.02
+    assert acc(tanh, "tanh") - acc(log, "linear") > 0.2

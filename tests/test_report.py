@@ -1,0 +1,133 @@
+"""The report: built from synthetic results, numbers follow the data, fits, bad input."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from bench import grid as G
+from bench.report import build, crossover, fit_scaling
+from bench.store import FORMAT, ResultsError
+
+
+def _record(backend, m, n_h, t, op="cost_and_grads", threads=0, status="ok"):
+    c = G.Cell(backend, op, m, n_h, threads=threads)
+    rec = dict(c.params(), key=c.key, status=status, extrapolated=status == "over_budget",
+               message="", median_s=t if status == "ok" else None)
+    if status == "ok":
+        rec.update(min_s=t * 0.95, q1_s=t * 0.97, q3_s=t * 1.03, iqr_s=t * 0.06, mean_s=t,
+                   stddev_s=t * 0.02, rounds=5, calls_per_round=1, samples=[t] * 5,
+                   first_call_s=t * (50 if backend == "numba" else 1),
+                   compile_s=t * 49 if backend == "numba" else None,
+                   mem_traced_bytes=(8 * 10 * n_h * m if backend == "numpy" else 1000),
+                   mem_rss_bytes=None, flops=20 * n_h * m, bytes=24 * m,
+                   gflops=20 * n_h * m / t / 1e9, gbs=24 * m / t / 1e9)
+    else:
+        rec["predicted_s"] = t
+    return rec
+
+
+def _write(path, records, compile_cold=2.0):
+    header = {"format": FORMAT, "datetime": "2026-11-27T00:00:00+00:00", "command": "test",
+              "machine_info": {"cpu": {"count": 2, "brand_raw": "Test CPU"}, "numpy": "x",
+                               "blas": [{"internal_api": "openblas", "version": "0.3",
+                                         "architecture": "Haswell", "num_threads": 2}]},
+              "commit_info": {"id": "abc"},
+              "peaks": {"peak_gflops": 50.0, "peak_gbs": 20.0, "gemm_n": 2048},
+              "compile": {"compile_cold_s": compile_cold, "compile_cached_s": 0.1}}
+    with open(path, "w") as f:
+        for r in [header] + records:
+            f.write(json.dumps(r) + "\n")
+    return str(path)
+
+
+def _synthetic(numba_scale=1.0):
+    recs = []
+    for n_h in (4, 64):
+        for m in (1, 100, 10_000, 1_000_000):
+            recs.append(_record("python", m, n_h, 1e-6 + 1e-6 * n_h * m)
+                        if m <= 10_000 else
+                        _record("python", m, n_h, 1e-6 * n_h * m, status="over_budget"))
+            recs.append(_record("numpy", m, n_h, 2e-5 + 6e-9 * n_h * m))
+            recs.append(_record("numba", m, n_h, numba_scale * (1e-5 + 1e-9 * n_h * m)))
+        recs.append(_record("numba", 1_000_000, n_h, 1e-3 * n_h, threads=1))
+        recs.append(_record("numpy", 1_000_000, n_h, 6e-3 * n_h, threads=1))
+    return recs
+
+
+def test_report_from_synthetic_results(tmp_path):
+    path = _write(tmp_path / "results.jsonl", _synthetic())
+    index = build([path], str(tmp_path / "out"))
+    text = open(index).read()
+    pngs = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert len(pngs) >= 6, pngs
+    for p in pngs:
+        assert f"({p})" in text
+    assert (tmp_path / "out" / "results.csv").exists()
+    assert "Test CPU" in text and "Haswell" in text
+    assert "over their time budget" in text
+    # numpy ÷ numba at n_h=64, m=1e6 = (2e-5 + 0.384) / (1e-5 + 0.064)
+    want = (2e-5 + 6e-9 * 64e6) / (1e-5 + 1e-9 * 64e6)
+    assert f"{want:.2f}×" in text
+
+
+def test_numbers_in_text_follow_the_data(tmp_path):
+    a = build([_write(tmp_path / "a.jsonl", _synthetic(1.0))], str(tmp_path / "a"))
+    b = build([_write(tmp_path / "b.jsonl", _synthetic(2.0))], str(tmp_path / "b"))
+    ta, tb = open(a).read(), open(b).read()
+    ra = re.search(r"`numba` takes ([^ ]+ \S+) per step, ([\d.]+)× faster than `numpy`", ta)
+    rb = re.search(r"`numba` takes ([^ ]+ \S+) per step, ([\d.]+)× faster than `numpy`", tb)
+    assert ra and rb and ra.groups() != rb.groups()
+    assert float(ra.group(2)) == pytest.approx(2 * float(rb.group(2)), rel=0.01)
+
+
+def test_comparison_section_for_two_runs(tmp_path):
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r2").mkdir()
+    p1 = _write(tmp_path / "r1" / "results.jsonl", _synthetic(1.0))
+    p2 = _write(tmp_path / "r2" / "results.jsonl", _synthetic(2.0))
+    text = open(build([p1, p2], str(tmp_path / "out"))).read()
+    assert "## Comparison of runs" in text and "fig9_comparison.png" in text
+    assert re.search(r"\| numba\s+\|\s+0\.5 \|", text)
+    assert re.search(r"\| numpy\s+\|\s+1\s+\|", text)
+
+
+@pytest.mark.parametrize("a, b, k", [(1e-5, 2e-8, 1.0), (0.0, 3e-7, 0.8), (5e-4, 1e-9, 1.3)])
+def test_fit_recovers_known_parameters(a, b, k):
+    m = np.logspace(0, 7, 15)
+    fit = fit_scaling(m, a + b * m**k)
+    assert fit["k"] == pytest.approx(k, abs=0.002)
+    assert fit["b"] == pytest.approx(b, rel=0.02)
+    assert fit["a"] == pytest.approx(a, rel=0.02, abs=1e-9)
+    assert fit["rel_rms"] < 1e-3
+
+
+def test_crossover():
+    slow_start = {"a": 1e-3, "b": 1e-9, "k": 1.0}
+    fast_start = {"a": 1e-5, "b": 1e-8, "k": 1.0}
+    mx = crossover(fast_start, slow_start)
+    assert mx == pytest.approx((1e-3 - 1e-5) / (1e-8 - 1e-9), rel=0.01)
+    assert crossover(slow_start, fast_start) is None  # fast_start loses at large m
+    assert crossover(slow_start, {"a": 1e-5, "b": 1e-10, "k": 1.0}) == 1.0
+    assert fit_scaling([1, 2], [1, 2]) is None
+
+
+def test_bad_results_files(tmp_path):
+    with pytest.raises(ResultsError, match="no such results file"):
+        build([str(tmp_path / "missing.jsonl")], str(tmp_path / "o"))
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(ResultsError, match="empty.jsonl: the file is empty"):
+        build([str(tmp_path / "empty.jsonl")], str(tmp_path / "o"))
+    (tmp_path / "foreign.jsonl").write_text('{"benchmarks": []}\n')
+    with pytest.raises(ResultsError, match="not a fastnn results file"):
+        build([str(tmp_path / "foreign.jsonl")], str(tmp_path / "o"))
+    rec = _record("numpy", 10, 4, 1e-5)
+    del rec["median_s"]
+    with pytest.raises(ResultsError, match="missing median_s"):
+        build([_write(tmp_path / "cols.jsonl", [rec])], str(tmp_path / "o"))
+
+
+def test_empty_grid_gives_a_short_report(tmp_path):
+    index = build([_write(tmp_path / "r.jsonl", [])], str(tmp_path / "o"))
+    assert "nothing to plot" in open(index).read()
