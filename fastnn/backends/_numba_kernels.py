@@ -30,8 +30,8 @@ _sigmoid = sigmoid_
 
 
 @njit(cache=True, error_model="numpy")
-def _hidden_forward(W1, b1, X, i0, n, Z, A, code):
-    """Z[p, j, :n] = W1[p, j] · X[:, i0:i0+n] + b1[p, j]; A[j, :n] = g(Z)."""
+def _hidden_forward(W1, b1, X, n, Z, A, code):
+    """Z[p, j, :n] = W1[p, j] · X[:, :n] + b1[p, j]; A[j, :n] = g(Z)."""
     kp, n_h, n_x = W1.shape
     for j in range(n_h):
         for p in range(kp):
@@ -41,7 +41,7 @@ def _hidden_forward(W1, b1, X, i0, n, Z, A, code):
             for f in range(n_x):
                 w = W1[p, j, f]
                 for i in range(n):
-                    Z[p, j, i] += w * X[f, i0 + i]
+                    Z[p, j, i] += w * X[f, i]
         if code == TANH:
             for i in range(n):
                 A[j, i] = tanh_(Z[0, j, i])
@@ -84,18 +84,18 @@ def _output_forward(W2, b2, A, n, Z2):
 
 
 @njit(cache=True, error_model="numpy")
-def _dZ2_and_loss(Z2, Y, i0, n, L, sigmoid_out):
+def _dZ2_and_loss(Z2, Y, n, L, sigmoid_out):
     """In place: Z2 (block columns 0:n, the logits) becomes dZ2 = A2 − Y; L[o, i] the loss."""
     for o in range(Z2.shape[0]):
         if sigmoid_out:
             for i in range(n):
                 v = Z2[o, i]
-                t = Y[o, i0 + i]
+                t = Y[o, i]
                 L[o, i] = softplus_(v) - t * v
                 Z2[o, i] = _sigmoid(v) - t
         else:
             for i in range(n):
-                v = Z2[o, i] - Y[o, i0 + i]
+                v = Z2[o, i] - Y[o, i]
                 L[o, i] = 0.5 * v * v
                 Z2[o, i] = v
 
@@ -110,7 +110,7 @@ def _sum_block(L, n):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_REDUCE)
-def _backward_block(W2, X, i0, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2):
+def _backward_block(W2, X, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2):
     """Add one block's Σ dW1, db1, dW2, db2 into the accumulators (not yet divided by m).
 
     dZ2 holds the block's A2 − Y, Z and A the block's Z1 and A1, all in columns 0:n.
@@ -156,7 +156,7 @@ def _backward_block(W2, X, i0, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2):
                     w += 1
                 gb1[w, j] += da[i]
                 for f in range(n_x):
-                    gW1[w, j, f] += da[i] * X[f, i0 + i]
+                    gW1[w, j, f] += da[i] * X[f, i]
         else:
             s = 0.0
             for i in range(n):
@@ -165,8 +165,18 @@ def _backward_block(W2, X, i0, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2):
             for f in range(n_x):
                 s = 0.0
                 for i in range(n):
-                    s += da[i] * X[f, i0 + i]
+                    s += da[i] * X[f, i]
                 gW1[0, j, f] += s
+
+
+@njit(cache=True, error_model="numpy")
+def _load_block(src, i0, n, dst):
+    """dst[:, :n] = src[:, i0:i0+n]. The kernels then index blocks with loop counters only: an
+    index like ``i0 + i`` makes Numba emit a negative-index check that stops LLVM from proving
+    unit stride (it falls back to gathers, ~4× slower)."""
+    for r in range(src.shape[0]):
+        for i in range(n):
+            dst[r, i] = src[r, i0 + i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -174,6 +184,9 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1
     """Fused cost and gradient sums over examples start:stop, in blocks of B. Returns Σ L."""
     kp, n_h, n_x = W1.shape
     n_y = W2.shape[0]
+    fused = n_y == 1 and code != MAXOUT
+    Xb = np.empty((n_x, B), X.dtype)
+    Yb = np.empty((n_y, B), X.dtype)
     Z = np.empty((kp, n_h, B), X.dtype)
     A = np.empty((n_h, B), X.dtype)
     Z2 = np.empty((n_y, B), X.dtype)
@@ -182,11 +195,19 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1
     J = 0.0
     for i0 in range(start, stop, B):
         n = min(B, stop - i0)
-        _hidden_forward(W1, b1, X, i0, n, Z, A, code)
-        _output_forward(W2, b2, A, n, Z2)
-        _dZ2_and_loss(Z2, Y, i0, n, L, sigmoid_out)
+        _load_block(X, i0, n, Xb)
+        _load_block(Y, i0, n, Yb)
+        if fused:
+            _forward_fused(W1, b1, W2, b2, Xb, n, Z, A, Z2[0], code)
+        else:
+            _hidden_forward(W1, b1, Xb, n, Z, A, code)
+            _output_forward(W2, b2, A, n, Z2)
+        _dZ2_and_loss(Z2, Yb, n, L, sigmoid_out)
         J += _sum_block(L, n)
-        _backward_block(W2, X, i0, n, Z, A, Z2, code, da, gW1, gb1, gW2, gb2)
+        if fused:
+            _backward_fused(W2, Xb, n, Z, A, Z2[0], code, da, gW1, gb1, gW2, gb2)
+        else:
+            _backward_block(W2, Xb, n, Z, A, Z2, code, da, gW1, gb1, gW2, gb2)
     return J
 
 
@@ -206,17 +227,19 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, sigmoid_out, B, nchunks, gW1, gb1,
 @njit(cache=True, error_model="numpy", parallel=True)
 def _forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B):
     """The forward pass into full (…, m) arrays Z1, A1, Z2, A2, blocks of B in parallel."""
-    kp, n_h, _ = W1.shape
+    kp, n_h, n_x = W1.shape
     n_y = W2.shape[0]
     m = X.shape[1]
     nblocks = (m + B - 1) // B
     for blk in prange(nblocks):
         i0 = blk * B
         n = min(B, m - i0)
+        Xb = np.empty((n_x, B), X.dtype)
         Z = np.empty((kp, n_h, B), X.dtype)
         A = np.empty((n_h, B), X.dtype)
         Zo = np.empty((n_y, B), X.dtype)
-        _hidden_forward(W1, b1, X, i0, n, Z, A, code)
+        _load_block(X, i0, n, Xb)
+        _hidden_forward(W1, b1, Xb, n, Z, A, code)
         _output_forward(W2, b2, A, n, Zo)
         Z1[:, :, i0:i0 + n] = Z[:, :, :n]
         A1[:, i0:i0 + n] = A[:, :n]
@@ -230,21 +253,147 @@ def _forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B):
 def _backward_all(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
     """The backward pass from the forward cache; chunk c adds into accumulator row c."""
     kp, n_h, _ = Z1.shape
+    n_x = X.shape[0]
     m = X.shape[1]
     n_y = W2.shape[0]
     per = (m + nchunks - 1) // nchunks
     for c in prange(nchunks):
         start = c * per
         stop = min(m, start + per)
+        Xb = np.empty((n_x, B), X.dtype)
         Z = np.empty((kp, n_h, B), X.dtype)
         A = np.empty((n_h, B), X.dtype)
         dZ2 = np.empty((n_y, B), X.dtype)
         da = np.empty(B, X.dtype)
         for i0 in range(start, stop, B):
             n = min(B, stop - i0)
+            _load_block(X, i0, n, Xb)
             Z[:, :, :n] = Z1[:, :, i0:i0 + n]
             A[:, :n] = A1[:, i0:i0 + n]
             for o in range(n_y):
                 for i in range(n):
                     dZ2[o, i] = A2[o, i0 + i] - Y[o, i0 + i]
-            _backward_block(W2, X, i0, n, Z, A, dZ2, code, da, gW1[c], gb1[c], gW2[c], gb2[c])
+            _backward_block(W2, Xb, n, Z, A, dZ2, code, da, gW1[c], gb1[c], gW2[c], gb2[c])
+
+
+# --- the fused fast path: one output unit, an element-wise activation ------------------------
+
+@njit(cache=True, error_model="numpy")
+def _forward_fused(W1, b1, W2, b2, X, n, Z, A, z2, code):
+    """z2[:n] = W2 g(W1 X + b1) + b2 for one block, keeping Z1 (only where g' needs it) and A1.
+
+    Per hidden unit: the n_x products in one or more unit-stride passes, then one pass that
+    applies g, stores A1 and accumulates the output logit.
+    """
+    n_h, n_x = W1.shape[1], W1.shape[2]
+    for i in range(n):
+        z2[i] = b2[0]
+    for j in range(n_h):
+        b = b1[0, j]
+        w = W1[0, j, 0]
+        w2 = W2[0, j]
+        for i in range(n):
+            Z[0, j, i] = b + w * X[0, i]
+        for f in range(1, n_x):
+            w = W1[0, j, f]
+            for i in range(n):
+                Z[0, j, i] += w * X[f, i]
+        if code == TANH:
+            for i in range(n):
+                a = tanh_(Z[0, j, i])
+                A[j, i] = a
+                z2[i] += w2 * a
+        elif code == SIGMOID:
+            for i in range(n):
+                a = _sigmoid(Z[0, j, i])
+                A[j, i] = a
+                z2[i] += w2 * a
+        elif code == RELU:
+            for i in range(n):
+                a = max(Z[0, j, i], 0.0)
+                A[j, i] = a
+                z2[i] += w2 * a
+        elif code == LEAKY:
+            for i in range(n):
+                v = Z[0, j, i]
+                a = v if v >= 0 else LEAKY_SLOPE * v
+                A[j, i] = a
+                z2[i] += w2 * a
+        elif code == ELU:
+            for i in range(n):
+                v = Z[0, j, i]
+                a = v if v >= 0 else ELU_ALPHA * expm1_neg(max(v, -40.0))
+                A[j, i] = a
+                z2[i] += w2 * a
+        else:  # LINEAR
+            for i in range(n):
+                a = Z[0, j, i]
+                A[j, i] = a
+                z2[i] += w2 * a
+
+
+@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
+def _backward_fused(W2, X, n, Z, A, dz2, code, da, gW1, gb1, gW2, gb2):
+    """One block's gradient sums for one output unit: per hidden unit, one pass computes dW2's
+    sum, dZ1 = W2ᵀ dZ2 ⊙ g' and db1's sum; then one pass per feature for dW1."""
+    n_h, n_x = gW1.shape[1], gW1.shape[2]
+    s = 0.0
+    for i in range(n):
+        s += dz2[i]
+    gb2[0] += s
+    for j in range(n_h):
+        w2 = W2[0, j]
+        sw = 0.0
+        sb = 0.0
+        if code == TANH:
+            for i in range(n):
+                a = A[j, i]
+                d = dz2[i]
+                sw += d * a
+                dz = w2 * d * (1.0 - a * a)
+                da[i] = dz
+                sb += dz
+        elif code == SIGMOID:
+            for i in range(n):
+                a = A[j, i]
+                d = dz2[i]
+                sw += d * a
+                dz = w2 * d * (a * (1.0 - a))
+                da[i] = dz
+                sb += dz
+        elif code == RELU:
+            for i in range(n):
+                d = dz2[i]
+                sw += d * A[j, i]
+                dz = w2 * d if Z[0, j, i] >= 0 else 0.0
+                da[i] = dz
+                sb += dz
+        elif code == LEAKY:
+            for i in range(n):
+                d = dz2[i]
+                sw += d * A[j, i]
+                dz = w2 * d if Z[0, j, i] >= 0 else LEAKY_SLOPE * w2 * d
+                da[i] = dz
+                sb += dz
+        elif code == ELU:
+            for i in range(n):
+                a = A[j, i]
+                d = dz2[i]
+                sw += d * a
+                dz = w2 * d if Z[0, j, i] >= 0 else w2 * d * (a + ELU_ALPHA)
+                da[i] = dz
+                sb += dz
+        else:  # LINEAR
+            for i in range(n):
+                d = dz2[i]
+                sw += d * A[j, i]
+                dz = w2 * d
+                da[i] = dz
+                sb += dz
+        gW2[0, j] += sw
+        gb1[0, j] += sb
+        for f in range(n_x):
+            s = 0.0
+            for i in range(n):
+                s += da[i] * X[f, i]
+            gW1[0, j, f] += s
