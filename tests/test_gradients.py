@@ -103,3 +103,17 @@ def test_float32_in_float32_out(hidden, output):
         for k in g:
             assert g[k].dtype == np.float32, (name, k)
             np.testing.assert_allclose(g[k], g64[k], rtol=2e-4, atol=2e-5, err_msg=(name, k))
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, RTOL), (np.float32, 2e-4)])
+def test_wide_input_blas_path_agrees(hidden, output, dtype, rtol):
+    """n_x >= 32 sends the numba step's products to BLAS, block by block (last block ragged)."""
+    P, X, Y = make_problem(hidden, output, n_x=40, n_h=6, n_y=1, m=2500, scale=0.3)
+    Jr, gr = fastnn.get_backend("numpy").cost_and_grads(P, X, Y, hidden=hidden, output=output)
+    Pd = {k: v.astype(dtype) for k, v in P.items()}
+    J, g = fastnn.get_backend("numba").cost_and_grads(Pd, X.astype(dtype), Y.astype(dtype),
+                                                        hidden=hidden, output=output)
+    assert J == pytest.approx(Jr, rel=rtol)
+    for k in gr:
+        assert g[k].dtype == dtype
+        np.testing.assert_allclose(g[k], gr[k], rtol=rtol, atol=rtol * np.abs(gr[k]).max())

@@ -189,6 +189,7 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1
     Z2 = np.empty((n_y, B), X.dtype)
     L = np.empty((n_y, B), X.dtype)
     da = np.empty(B, X.dtype)
+    D = da.reshape((1, B))
     J = 0.0
     for i0 in range(start, stop, B):
         n = min(B, stop - i0)
@@ -202,7 +203,7 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1
         _dZ2_and_loss(Z2, Yb, n, L, sigmoid_out)
         J += _sum_block(L, n)
         if fused:
-            _backward_fused(W2, Xb, n, Z, A, Z2[0], code, da, gW1, gb1, gW2, gb2)
+            _backward_fused(W2, Xb, n, Z, A, Z2[0], code, D, gW1, gb1, gW2, gb2)
         else:
             _backward_block(W2, Xb, n, Z, A, Z2, code, da, gW1, gb1, gW2, gb2)
     return J
@@ -282,14 +283,17 @@ def _forward_fused(W1, b1, W2, b2, X, n, Z, A, z2, code):
     Per hidden unit: the n_x products in one or more unit-stride passes, then one pass that
     applies g, stores A1 and accumulates the output logit.
     """
-    n_h, n_x = W1.shape[1], W1.shape[2]
+    n_h, n_x = W1.shape[1], X.shape[0]
     for i in range(n):
         z2[i] = b2[0]
     for j in range(n_h):
         b = b1[0, j]
         w = W1[0, j, 0]
         w2 = W2[0, j]
-        if n_x >= 2:  # the first two features in one pass (n_x = 2 is the lecture's data)
+        if n_x == 0:  # Z already holds W1 X (the BLAS path): add the bias only
+            for i in range(n):
+                Z[0, j, i] += b
+        elif n_x >= 2:  # the first two features in one pass (n_x = 2 is the lecture's data)
             v = W1[0, j, 1]
             for i in range(n):
                 Z[0, j, i] = b + w * X[0, i] + v * X[1, i]
@@ -335,15 +339,20 @@ def _forward_fused(W1, b1, W2, b2, X, n, Z, A, z2, code):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_REDUCE)
-def _backward_fused(W2, X, n, Z, A, dz2, code, da, gW1, gb1, gW2, gb2):
+def _backward_fused(W2, X, n, Z, A, dz2, code, D, gW1, gb1, gW2, gb2):
     """One block's gradient sums for one output unit: per hidden unit, one pass computes dW2's
-    sum, dZ1 = W2ᵀ dZ2 ⊙ g' and db1's sum; then one pass per feature for dW1."""
-    n_h, n_x = gW1.shape[1], gW1.shape[2]
+    sum, dZ1 = W2ᵀ dZ2 ⊙ g' and db1's sum; then one pass per pair of features for dW1.
+
+    dZ1 goes to row j of D when D has n_h rows (the BLAS path then forms dW1 = dZ1 Xᵀ), else to
+    its single row, reused per unit. X may have 0 rows (features handled by the caller).
+    """
+    n_h, n_x = A.shape[0], X.shape[0]
     s = 0.0
     for i in range(n):
         s += dz2[i]
     gb2[0] += s
     for j in range(n_h):
+        r = j if D.shape[0] > 1 else 0
         w2 = W2[0, j]
         sw = 0.0
         sb = 0.0
@@ -353,7 +362,7 @@ def _backward_fused(W2, X, n, Z, A, dz2, code, da, gW1, gb1, gW2, gb2):
                 d = dz2[i]
                 sw += d * a
                 dz = w2 * d * (1.0 - a * a)
-                da[i] = dz
+                D[r, i] = dz
                 sb += dz
         elif code == SIGMOID:
             for i in range(n):
@@ -361,21 +370,21 @@ def _backward_fused(W2, X, n, Z, A, dz2, code, da, gW1, gb1, gW2, gb2):
                 d = dz2[i]
                 sw += d * a
                 dz = w2 * d * (a * (1.0 - a))
-                da[i] = dz
+                D[r, i] = dz
                 sb += dz
         elif code == RELU:
             for i in range(n):
                 d = dz2[i]
                 sw += d * A[j, i]
                 dz = w2 * d if Z[0, j, i] >= 0 else 0.0
-                da[i] = dz
+                D[r, i] = dz
                 sb += dz
         elif code == LEAKY:
             for i in range(n):
                 d = dz2[i]
                 sw += d * A[j, i]
                 dz = w2 * d if Z[0, j, i] >= 0 else LEAKY_SLOPE * w2 * d
-                da[i] = dz
+                D[r, i] = dz
                 sb += dz
         elif code == ELU:
             for i in range(n):
@@ -383,14 +392,14 @@ def _backward_fused(W2, X, n, Z, A, dz2, code, da, gW1, gb1, gW2, gb2):
                 d = dz2[i]
                 sw += d * a
                 dz = w2 * d if Z[0, j, i] >= 0 else w2 * d * (a + ELU_ALPHA)
-                da[i] = dz
+                D[r, i] = dz
                 sb += dz
         else:  # LINEAR
             for i in range(n):
                 d = dz2[i]
                 sw += d * A[j, i]
                 dz = w2 * d
-                da[i] = dz
+                D[r, i] = dz
                 sb += dz
         gW2[0, j] += sw
         gb1[0, j] += sb
@@ -398,12 +407,25 @@ def _backward_fused(W2, X, n, Z, A, dz2, code, da, gW1, gb1, gW2, gb2):
             s = 0.0
             t = 0.0
             for i in range(n):
-                s += da[i] * X[f, i]
-                t += da[i] * X[f + 1, i]
+                s += D[r, i] * X[f, i]
+                t += D[r, i] * X[f + 1, i]
             gW1[0, j, f] += s
             gW1[0, j, f + 1] += t
         if n_x % 2:
             s = 0.0
             for i in range(n):
-                s += da[i] * X[n_x - 1, i]
+                s += D[r, i] * X[n_x - 1, i]
             gW1[0, j, n_x - 1] += s
+
+
+@njit(cache=True, error_model="numpy")
+def _blas_block(W1, b1, W2, b2, Z, Yb, n, code, sigmoid_out, A, Z2, L, D, gW1, gb1, gW2, gb2):
+    """The element-wise rest of a step whose products run in BLAS: Z[0] = W1 X is given. Adds
+    b1, applies g, forms the output, the loss and dZ1 (into D, for dW1 = dZ1 Xᵀ in BLAS).
+    Returns Σ L. For n_y = 1 and an element-wise g."""
+    Xn = np.empty((0, n), Z.dtype)  # no features here: the products are done
+    _forward_fused(W1, b1, W2, b2, Xn, n, Z, A, Z2[0], code)
+    _dZ2_and_loss(Z2, Yb, n, L, sigmoid_out)
+    J = _sum_block(L, n)
+    _backward_fused(W2, Xn, n, Z, A, Z2[0], code, D, gW1, gb1, gW2, gb2)
+    return J

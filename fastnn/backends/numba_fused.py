@@ -15,6 +15,10 @@ from . import _numba_kernels as K
 
 #: Below this many hidden-unit evaluations (m · n_h · k) a call runs serially.
 SERIAL_BELOW = 32_768
+#: From this many input features the products W1 X and dZ1 Xᵀ dominate: they go to BLAS, in
+#: blocks of BLAS_BLOCK examples, and the element-wise rest stays fused.
+BLAS_FROM_N_X = 32
+BLAS_BLOCK = 2048
 
 
 def _block(n_h, k):
@@ -77,7 +81,38 @@ def backward(P, cache, X, Y, hidden, output):
     return _grads(acc, m, P, hidden)
 
 
+def _cost_and_grads_blas(P, X, Y, hidden, output):
+    """Matrix-product-bound shapes: Z = W1 X and dW1 += dZ1 Xᵀ per block in BLAS (which threads
+    itself); bias, activation, output, loss and dZ1 in one fused kernel per block."""
+    W1, b1, W2, b2 = _kernel_params(P, hidden)
+    n_h, m = W1.shape[1], X.shape[1]
+    code, sig = ACTIVATIONS[hidden].code, output == "sigmoid"
+    B = min(BLAS_BLOCK, m)
+    acc = _accumulators(1, W1, W2)
+    gW1 = np.zeros(P["W1"].shape)
+    Z = np.empty((1, n_h, B), X.dtype)
+    A = np.empty((n_h, B), X.dtype)
+    D = np.empty((n_h, B), X.dtype)
+    Z2 = np.empty((1, B), X.dtype)
+    L = np.empty((1, B), X.dtype)
+    J = 0.0
+    for i0 in range(0, m, B):
+        n = min(B, m - i0)
+        Xb = X[:, i0:i0 + n]
+        Zb = Z[0] if n == B else np.empty((n_h, n), X.dtype)
+        np.matmul(P["W1"], Xb, out=Zb)
+        if n < B:
+            Z[0, :, :n] = Zb
+        J += K._blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, code,
+                           sig, A, Z2, L, D, acc[0][0], acc[1][0], acc[2][0], acc[3][0])
+        gW1 += D[:, :n] @ Xb.T
+    acc[0][0, 0] = gW1
+    return J / m, _grads(acc, m, P, hidden)
+
+
 def cost_and_grads(P, X, Y, hidden, output):
+    if X.shape[0] >= BLAS_FROM_N_X and P["W2"].shape[0] == 1 and hidden != "maxout":
+        return _cost_and_grads_blas(P, X, Y, hidden, output)
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     kp, n_h, _ = W1.shape
     m = X.shape[1]
