@@ -17,9 +17,10 @@ GRIDS = {
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0),
-    # the numba issue's target shapes
-    "targets": dict(ops=("cost_and_grads",), m=(1_000_000,), n_h=(4, 64), n_x=(2,),
-                    dtype=("float64",), threads=(0,), budget_s=10.0),
+    # the numba issue's target shapes, as explicit (n_x, n_h, m) triples
+    "targets": dict(ops=("cost_and_grads",), shapes=((2, 64, 1_000_000), (2, 4, 1_000_000),
+                                                     (784, 128, 10_000)),
+                    m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0),
 }
 
 #: A cell whose working set would exceed this many bytes is skipped by declaration.
@@ -82,14 +83,16 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         if v:
             g[k] = tuple(v)
     for k in ("m", "n_h", "n_x"):
-        if any((not isinstance(v, int)) or v < 1 for v in g[k]):
+        if any((not isinstance(v, int)) or v < 1 for v in g[k]) or (not g[k] and "shapes" not in g):
             raise ValueError(f"{k} values must be integers >= 1, got {g[k]}")
     if any(t < 0 for t in g["threads"]):
         raise ValueError("threads must be >= 0 (0 means all cores)")
+    shapes = g.get("shapes") if not (m or n_h or n_x) else None
+    if not shapes:
+        shapes = [(nx, nh, mm) for nx in g["n_x"] for nh in g["n_h"] for mm in sorted(g["m"])]
     out = []
-    for b, op, dt, th, nx, nh, mm in itertools.product(backends, g["ops"], g["dtype"],
-                                                       g["threads"], g["n_x"], g["n_h"],
-                                                       sorted(g["m"])):
+    for b, op, dt, th, (nx, nh, mm) in itertools.product(backends, g["ops"], g["dtype"],
+                                                         g["threads"], shapes):
         if b in extra_backends and op != "cost_and_grads":
             continue  # peers time the training step only
         out.append(Cell(b, op, mm, nh, nx, 1, dt, th))

@@ -17,7 +17,11 @@ from fastnn.validate import prepare
 
 #: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
 MIN_SAMPLE_S = 0.02
-SAMPLES = 5
+SAMPLES = 7
+#: Untimed warm-up before sampling (as pyperf does): lets the caches, the allocator and other
+#: libraries' spinning threads settle after the correctness check; measured here to matter (a
+#: NumPy step just before slowed the next Numba calls by up to 2×).
+WARMUP_S = 0.1
 
 
 def make_data(c, seed=0):
@@ -64,13 +68,21 @@ def check(out, ref, dtype):
 
 
 def time_it(fn, budget_s):
-    """Calibrate calls per sample, then take SAMPLES samples (wall clock, perf_counter).
+    """Warm up, calibrate calls per sample, then take SAMPLES samples (wall clock).
 
     Returns (seconds per call for each sample, calls per sample).
     """
     t0 = time.perf_counter()
     fn()
     one = time.perf_counter() - t0
+    calls, end = 1, t0 + min(WARMUP_S, budget_s / 4)
+    while calls < 3 or time.perf_counter() < end:
+        t1 = time.perf_counter()
+        fn()
+        one = min(one, time.perf_counter() - t1)
+        calls += 1
+        if calls >= 3 and 3 * one > budget_s / 4:
+            break
     number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
     samples = []
     deadline = time.perf_counter() + budget_s
