@@ -78,12 +78,15 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         for v in value or ():
             if v not in valid:
                 raise ValueError(f"unknown {name} {v!r}; valid: {', '.join(valid)}")
+    if g.get("shapes"):  # an override of one size axis keeps the others' declared values
+        for i, k in enumerate(("n_x", "n_h", "m")):
+            g[k] = tuple(sorted({s[i] for s in g["shapes"]}))
     axes = dict(ops=ops, m=m, n_h=n_h, n_x=n_x, dtype=dtype, threads=threads)
     for k, v in axes.items():
         if v:
             g[k] = tuple(v)
     for k in ("m", "n_h", "n_x"):
-        if any((not isinstance(v, int)) or v < 1 for v in g[k]) or (not g[k] and "shapes" not in g):
+        if any((not isinstance(v, int)) or v < 1 for v in g[k]):
             raise ValueError(f"{k} values must be integers >= 1, got {g[k]}")
     if any(t < 0 for t in g["threads"]):
         raise ValueError("threads must be >= 0 (0 means all cores)")
