@@ -170,10 +170,9 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2):
 def _load_block(src, i0, n, dst):
     """dst[:, :n] = src[:, i0:i0+n]. The kernels then index blocks with loop counters only: an
     index like ``i0 + i`` makes Numba emit a negative-index check that stops LLVM from proving
-    unit stride (it falls back to gathers, ~4× slower)."""
+    unit stride (it falls back to gathers, ~4× slower); a slice copy has no such check."""
     for r in range(src.shape[0]):
-        for i in range(n):
-            dst[r, i] = src[r, i0 + i]
+        dst[r, :n] = src[r, i0:i0 + n]
 
 
 @njit(cache=True, error_model="numpy")
@@ -235,16 +234,20 @@ def _forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B):
         Xb = np.empty((n_x, B), X.dtype)
         Z = np.empty((kp, n_h, B), X.dtype)
         A = np.empty((n_h, B), X.dtype)
-        Zo = np.empty((n_y, B), X.dtype)
+        Zo = np.empty((2 * n_y, B), X.dtype)  # rows: Z2, then A2
         _load_block(X, i0, n, Xb)
         _hidden_forward(W1, b1, Xb, n, Z, A, code)
         _output_forward(W2, b2, A, n, Zo)
         Z1[:, :, i0:i0 + n] = Z[:, :, :n]
         A1[:, i0:i0 + n] = A[:, :n]
         for o in range(n_y):
-            for i in range(n):
-                Z2[o, i0 + i] = Zo[o, i]
-                A2[o, i0 + i] = _sigmoid(Zo[o, i]) if sigmoid_out else Zo[o, i]
+            if sigmoid_out:
+                for i in range(n):
+                    Zo[o + n_y, i] = _sigmoid(Zo[o, i])
+            else:
+                Zo[o + n_y, :n] = Zo[o, :n]
+        Z2[:, i0:i0 + n] = Zo[:n_y, :n]
+        A2[:, i0:i0 + n] = Zo[n_y:, :n]
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -268,9 +271,7 @@ def _backward_all(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
             _load_block(X, i0, n, Xb)
             Z[:, :, :n] = Z1[:, :, i0:i0 + n]
             A[:, :n] = A1[:, i0:i0 + n]
-            for o in range(n_y):
-                for i in range(n):
-                    dZ2[o, i] = A2[o, i0 + i] - Y[o, i0 + i]
+            dZ2[:, :n] = A2[:, i0:i0 + n] - Y[:, i0:i0 + n]
             _backward_block(W2, Xb, n, Z, A, dZ2, code, da, gW1[c], gb1[c], gW2[c], gb2[c])
 
 
