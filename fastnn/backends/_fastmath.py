@@ -29,6 +29,8 @@ import math
 import numpy as np
 from numba import njit
 
+#: Let LLVM fuse a·b + c into one FMA (an exact product, one rounding); nothing else is relaxed.
+_FMA = {"contract"}
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -40,13 +42,13 @@ _EXP_MIN = -746.0
 _ROUND = 6755399441055744.0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def _pow2(k):
     """2.0**k for integer k in [-1022, 1023], from its IEEE-754 bits."""
     return np.int64((k + 1023) << 52).view(np.float64)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def _expm1_poly(r):
     """e^r − 1 for |r| ≤ ln2/2: Taylor to degree 13, by Estrin's scheme.
 
@@ -70,7 +72,7 @@ def _expm1_poly(r):
     return r + r2 * t
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def exp_(x):
     """e^x for any float64 x (see the module notes)."""
     x = min(x, _EXP_MAX + 1.0) if x == x else x  # keep NaN; clamp keeps 2^k in range
@@ -82,7 +84,7 @@ def exp_(x):
     return (_expm1_poly(r) + 1.0) * _pow2(h) * _pow2(ki - h)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def expm1_neg(u):
     """e^u − 1 for −40 ≤ u ≤ 0 (the caller clamps), accurate for small |u|."""
     k = (u * _LOG2E + _ROUND) - _ROUND
@@ -92,7 +94,7 @@ def expm1_neg(u):
     return s * _expm1_poly(r) + (s - 1.0)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def tanh_(x):
     """tanh x = −q / (2 + q), q = e^(−2|x|) − 1, with the sign of x."""
     ax = abs(x)
@@ -101,7 +103,7 @@ def tanh_(x):
     return math.copysign(abs(q) / (2.0 + q), x)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def sigmoid_(z):
     """σ(z) = 1 / (1 + e^(−z)), relative-accurate for any z."""
     e = exp_(-abs(z))
@@ -109,7 +111,7 @@ def sigmoid_(z):
     return e * s if z < 0 else s
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def log1p_small(e):
     """log(1 + e) for 0 ≤ e ≤ 1, as 2·atanh(s), s = e / (2 + e) ≤ 1/3.
 
@@ -132,13 +134,13 @@ def log1p_small(e):
     return 2.0 * s * p
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def softplus_(z):
     """log(1 + e^z) = max(z, 0) + log1p(e^(−|z|)), finite for any finite z."""
     return max(z, 0.0) + log1p_small(exp_(-abs(z)))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def logistic_loss(z, y):
     """(softplus(z) − y z, σ(z) − y): the cross-entropy from the logit and dZ2, sharing one
     e = exp(−|z|)."""

@@ -18,18 +18,21 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._fastmath import expm1_neg, logistic_loss, sigmoid_, tanh_
+from ._fastmath import _FMA, expm1_neg, logistic_loss, sigmoid_, tanh_
 
 SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = range(7)
 LEAKY_SLOPE = 0.01
 ELU_ALPHA = 1.0
-#: Sums over examples may be reordered (so LLVM vectorises them); nothing else is relaxed: NaN and
-#: inf keep their meaning, and the exp/tanh kernels keep their evaluation order.
+#: Floating-point flags. Everywhere: a·b + c may become one fused multiply-add (more accurate, and
+#: half the instructions of the polynomials). Sums over examples may also be reordered (so LLVM
+#: vectorises them). Nothing else is relaxed: NaN and inf keep their meaning, and the exp/tanh
+#: kernels keep their evaluation order.
+_FMA = {"contract"}
 _REDUCE = {"reassoc", "contract"}
 _sigmoid = sigmoid_
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _hidden_forward(W1, b1, X, n, Z, A, code):
     """Z[p, j, :n] = W1[p, j] · X[:, :n] + b1[p, j]; A[j, :n] = g(Z)."""
     kp, n_h, n_x = W1.shape
@@ -70,7 +73,7 @@ def _hidden_forward(W1, b1, X, n, Z, A, code):
                     A[j, i] = max(A[j, i], Z[p, j, i])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _output_forward(W2, b2, A, n, Z2):
     """Z2[:, :n] = W2 A[:, :n] + b2."""
     n_y, n_h = W2.shape
@@ -83,7 +86,7 @@ def _output_forward(W2, b2, A, n, Z2):
                 Z2[o, i] += w * A[j, i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _dZ2_and_loss(Z2, Y, n, L, sigmoid_out):
     """In place: Z2 (block columns 0:n, the logits) becomes dZ2 = A2 − Y; L[o, i] the loss."""
     for o in range(Z2.shape[0]):
@@ -166,7 +169,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2):
                 gW1[0, j, f] += s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _load_block(src, i0, n, dst):
     """dst[:, :n] = src[:, i0:i0+n]. The kernels then index blocks with loop counters only: an
     index like ``i0 + i`` makes Numba emit a negative-index check that stops LLVM from proving
@@ -175,7 +178,7 @@ def _load_block(src, i0, n, dst):
         dst[r, :n] = src[r, i0:i0 + n]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1, gW2, gb2):
     """Fused cost and gradient sums over examples start:stop, in blocks of B. Returns Σ L."""
     kp, n_h, n_x = W1.shape
@@ -208,7 +211,7 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, sigmoid_out, B, gW1, gb1
     return J
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
 def _cag_parallel(W1, b1, W2, b2, X, Y, code, sigmoid_out, B, nchunks, gW1, gb1, gW2, gb2, J):
     """Split the m examples into nchunks ranges; chunk c adds into row c of each accumulator."""
     m = X.shape[1]
@@ -221,7 +224,7 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, sigmoid_out, B, nchunks, gW1, gb1,
                               gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
 def _forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B):
     """The forward pass into full (…, m) arrays Z1, A1, Z2, A2, blocks of B in parallel."""
     kp, n_h, n_x = W1.shape
@@ -250,7 +253,7 @@ def _forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B):
         A2[:, i0:i0 + n] = Zo[n_y:, :n]
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
 def _backward_all(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
     """The backward pass from the forward cache; chunk c adds into accumulator row c."""
     kp, n_h, _ = Z1.shape
@@ -277,7 +280,7 @@ def _backward_all(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
 
 # --- the fused fast path: one output unit, an element-wise activation ------------------------
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _forward_fused(W1, b1, W2, b2, X, n, Z, A, z2, code):
     """z2[:n] = W2 g(W1 X + b1) + b2 for one block, keeping Z1 (only where g' needs it) and A1.
 
@@ -419,7 +422,7 @@ def _backward_fused(W2, X, n, Z, A, dz2, code, D, gW1, gb1, gW2, gb2):
             gW1[0, j, n_x - 1] += s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _blas_block(W1, b1, W2, b2, Z, Yb, n, code, sigmoid_out, A, Z2, L, D, gW1, gb1, gW2, gb2):
     """The element-wise rest of a step whose products run in BLAS: Z[0] = W1 X is given. Adds
     b1, applies g, forms the output, the loss and dZ1 (into D, for dW1 = dZ1 Xᵀ in BLAS).
