@@ -288,56 +288,60 @@ def _forward_fused(W1, b1, W2, b2, X, n, Z, A, z2, code):
     applies g, stores A1 and accumulates the output logit.
     """
     n_h, n_x = W1.shape[1], X.shape[0]
+    # Z1 is kept only where g' needs it (or holds the BLAS products); else one row is reused,
+    # which keeps the block's working set in L2 at half the size.
+    keep = n_x == 0 or code == RELU or code == LEAKY or code == ELU
     for i in range(n):
         z2[i] = b2[0]
     for j in range(n_h):
+        r = j if keep else 0
         b = b1[0, j]
         w = W1[0, j, 0]
         w2 = W2[0, j]
         if n_x == 0:  # Z already holds W1 X (the BLAS path): add the bias only
             for i in range(n):
-                Z[0, j, i] += b
+                Z[0, r, i] += b
         elif n_x >= 2:  # the first two features in one pass (n_x = 2 is the lecture's data)
             v = W1[0, j, 1]
             for i in range(n):
-                Z[0, j, i] = b + w * X[0, i] + v * X[1, i]
+                Z[0, r, i] = b + w * X[0, i] + v * X[1, i]
         else:
             for i in range(n):
-                Z[0, j, i] = b + w * X[0, i]
+                Z[0, r, i] = b + w * X[0, i]
         for f in range(2, n_x):
             w = W1[0, j, f]
             for i in range(n):
-                Z[0, j, i] += w * X[f, i]
+                Z[0, r, i] += w * X[f, i]
         if code == TANH:
             for i in range(n):
-                a = tanh_(Z[0, j, i])
+                a = tanh_(Z[0, r, i])
                 A[j, i] = a
                 z2[i] += w2 * a
         elif code == SIGMOID:
             for i in range(n):
-                a = _sigmoid(Z[0, j, i])
+                a = _sigmoid(Z[0, r, i])
                 A[j, i] = a
                 z2[i] += w2 * a
         elif code == RELU:
             for i in range(n):
-                a = max(Z[0, j, i], 0.0)
+                a = max(Z[0, r, i], 0.0)
                 A[j, i] = a
                 z2[i] += w2 * a
         elif code == LEAKY:
             for i in range(n):
-                v = Z[0, j, i]
+                v = Z[0, r, i]
                 a = v if v >= 0 else LEAKY_SLOPE * v
                 A[j, i] = a
                 z2[i] += w2 * a
         elif code == ELU:
             for i in range(n):
-                v = Z[0, j, i]
+                v = Z[0, r, i]
                 a = v if v >= 0 else ELU_ALPHA * expm1_neg(max(v, -40.0))
                 A[j, i] = a
                 z2[i] += w2 * a
         else:  # LINEAR
             for i in range(n):
-                a = Z[0, j, i]
+                a = Z[0, r, i]
                 A[j, i] = a
                 z2[i] += w2 * a
 
