@@ -224,58 +224,69 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, sigmoid_out, B, nchunks, gW1, gb1,
                               gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
-def _forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B):
-    """The forward pass into full (…, m) arrays Z1, A1, Z2, A2, blocks of B in parallel."""
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
+def _forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B, start, stop):
+    """The forward pass for examples start:stop into the full (…, m) arrays Z1, A1, Z2, A2."""
     kp, n_h, n_x = W1.shape
     n_y = W2.shape[0]
-    m = X.shape[1]
-    nblocks = (m + B - 1) // B
-    for blk in prange(nblocks):
-        i0 = blk * B
-        n = min(B, m - i0)
-        Xb = np.empty((n_x, B), X.dtype)
-        Z = np.empty((kp, n_h, B), X.dtype)
-        A = np.empty((n_h, B), X.dtype)
-        Zo = np.empty((2 * n_y, B), X.dtype)  # rows: Z2, then A2
+    Xb = np.empty((n_x, B), X.dtype)
+    Z = np.empty((kp, n_h, B), X.dtype)
+    A = np.empty((n_h, B), X.dtype)
+    Zo = np.empty((2 * n_y, B), X.dtype)  # rows: Z2, then A2
+    for i0 in range(start, stop, B):
+        n = min(B, stop - i0)
         _load_block(X, i0, n, Xb)
         _hidden_forward(W1, b1, Xb, n, Z, A, code)
         _output_forward(W2, b2, A, n, Zo)
-        Z1[:, :, i0:i0 + n] = Z[:, :, :n]
-        A1[:, i0:i0 + n] = A[:, :n]
         for o in range(n_y):
             if sigmoid_out:
                 for i in range(n):
                     Zo[o + n_y, i] = _sigmoid(Zo[o, i])
             else:
                 Zo[o + n_y, :n] = Zo[o, :n]
+        Z1[:, :, i0:i0 + n] = Z[:, :, :n]
+        A1[:, i0:i0 + n] = A[:, :n]
         Z2[:, i0:i0 + n] = Zo[:n_y, :n]
         A2[:, i0:i0 + n] = Zo[n_y:, :n]
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
-def _backward_all(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
-    """The backward pass from the forward cache; chunk c adds into accumulator row c."""
-    kp, n_h, _ = Z1.shape
-    n_x = X.shape[0]
+def _forward_parallel(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B, nchunks):
     m = X.shape[1]
-    n_y = W2.shape[0]
     per = (m + nchunks - 1) // nchunks
     for c in prange(nchunks):
-        start = c * per
-        stop = min(m, start + per)
-        Xb = np.empty((n_x, B), X.dtype)
-        Z = np.empty((kp, n_h, B), X.dtype)
-        A = np.empty((n_h, B), X.dtype)
-        dZ2 = np.empty((n_y, B), X.dtype)
-        da = np.empty(B, X.dtype)
-        for i0 in range(start, stop, B):
-            n = min(B, stop - i0)
-            _load_block(X, i0, n, Xb)
-            Z[:, :, :n] = Z1[:, :, i0:i0 + n]
-            A[:, :n] = A1[:, i0:i0 + n]
-            dZ2[:, :n] = A2[:, i0:i0 + n] - Y[:, i0:i0 + n]
-            _backward_block(W2, Xb, n, Z, A, dZ2, code, da, gW1[c], gb1[c], gW2[c], gb2[c])
+        _forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, sigmoid_out, B, c * per,
+                       min(m, (c + 1) * per))
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
+def _backward_range(W2, X, Y, Z1, A1, A2, code, B, start, stop, gW1, gb1, gW2, gb2):
+    """The backward pass for examples start:stop from the forward cache, into accumulators."""
+    kp, n_h, _ = Z1.shape
+    n_x = X.shape[0]
+    n_y = W2.shape[0]
+    Xb = np.empty((n_x, B), X.dtype)
+    Z = np.empty((kp, n_h, B), X.dtype)
+    A = np.empty((n_h, B), X.dtype)
+    dZ2 = np.empty((n_y, B), X.dtype)
+    da = np.empty(B, X.dtype)
+    for i0 in range(start, stop, B):
+        n = min(B, stop - i0)
+        _load_block(X, i0, n, Xb)
+        Z[:, :, :n] = Z1[:, :, i0:i0 + n]
+        A[:, :n] = A1[:, i0:i0 + n]
+        dZ2[:, :n] = A2[:, i0:i0 + n] - Y[:, i0:i0 + n]
+        _backward_block(W2, Xb, n, Z, A, dZ2, code, da, gW1, gb1, gW2, gb2)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
+def _backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
+    """Chunk c of the examples adds into accumulator row c."""
+    m = X.shape[1]
+    per = (m + nchunks - 1) // nchunks
+    for c in prange(nchunks):
+        _backward_range(W2, X, Y, Z1, A1, A2, code, B, c * per, min(m, (c + 1) * per),
+                        gW1[c], gb1[c], gW2[c], gb2[c])
 
 
 # --- the fused fast path: one output unit, an element-wise activation ------------------------

@@ -7,6 +7,8 @@ because starting the parallel region costs more than the work.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -41,19 +43,30 @@ def _chunks(m, n_h, k):
 
 
 def _accumulators(nchunks, W1, W2):
+    """Per-chunk float64 sums of dW1, db1, dW2, db2: views into one zeroed buffer, so setting up
+    and reducing them costs a few NumPy calls (it matters at m = 1)."""
     kp, n_h, n_x = W1.shape
     n_y = W2.shape[0]
-    return (np.zeros((nchunks, kp, n_h, n_x)), np.zeros((nchunks, kp, n_h)),
-            np.zeros((nchunks, n_y, n_h)), np.zeros((nchunks, n_y)))
+    shapes = [(kp, n_h, n_x), (kp, n_h), (n_y, n_h), (n_y,)]
+    buf = np.zeros((nchunks, sum(math.prod(sh) for sh in shapes)))
+    views, start = [], 0
+    for sh in shapes:
+        n = math.prod(sh)
+        views.append(buf[:, start:start + n].reshape((nchunks,) + sh))
+        start += n
+    return buf, tuple(views)
 
 
-def _grads(acc, m, P, hidden):
-    gW1, gb1, gW2, gb2 = (a.sum(axis=0) / m for a in acc)
-    dt = P["W1"].dtype
-    if hidden != "maxout":
-        gW1, gb1 = gW1[0], gb1[0]
-    return {"dW1": gW1.astype(dt), "db1": gb1[..., None].astype(dt),
-            "dW2": gW2.astype(dt), "db2": gb2[:, None].astype(dt)}
+def _grads(buf, m, P):
+    """Reduce the chunks, divide by m, cast to the parameters' dtype, shape like the params."""
+    tot = (buf[0] if buf.shape[0] == 1 else buf.sum(axis=0)) / m
+    tot = tot.astype(P["W1"].dtype, copy=False)
+    out, start = {}, 0
+    for name in ("W1", "b1", "W2", "b2"):
+        n = P[name].size
+        out["d" + name] = tot[start:start + n].reshape(P[name].shape)
+        start += n
+    return out
 
 
 def forward(P, X, hidden, output):
@@ -64,8 +77,13 @@ def forward(P, X, hidden, output):
     A1 = np.empty((n_h, m), X.dtype)
     Z2 = np.empty((W2.shape[0], m), X.dtype)
     A2 = np.empty_like(Z2)
-    K._forward_all(W1, b1, W2, b2, X, Z1, A1, Z2, A2, ACTIVATIONS[hidden].code,
-                   output == "sigmoid", _block(n_h, kp))
+    args = (W1, b1, W2, b2, X, Z1, A1, Z2, A2, ACTIVATIONS[hidden].code, output == "sigmoid",
+            _block(n_h, kp))
+    nchunks = _chunks(m, n_h, kp)
+    if nchunks == 1:
+        K._forward_range(*args, 0, m)
+    else:
+        K._forward_parallel(*args, nchunks)
     return A2, {"Z1": Z1 if hidden == "maxout" else Z1[0], "A1": A1, "Z2": Z2, "A2": A2}
 
 
@@ -75,10 +93,13 @@ def backward(P, cache, X, Y, hidden, output):
     m = X.shape[1]
     Z1 = cache["Z1"] if hidden == "maxout" else cache["Z1"][None]
     nchunks = _chunks(m, n_h, kp)
-    acc = _accumulators(nchunks, W1, W2)
-    K._backward_all(W2, X, Y, Z1, cache["A1"], cache["A2"], ACTIVATIONS[hidden].code,
-                    _block(n_h, kp), nchunks, *acc)
-    return _grads(acc, m, P, hidden)
+    buf, acc = _accumulators(nchunks, W1, W2)
+    args = (W2, X, Y, Z1, cache["A1"], cache["A2"], ACTIVATIONS[hidden].code, _block(n_h, kp))
+    if nchunks == 1:
+        K._backward_range(*args, 0, m, *(a[0] for a in acc))
+    else:
+        K._backward_parallel(*args, nchunks, *acc)
+    return _grads(buf, m, P)
 
 
 def _cost_and_grads_blas(P, X, Y, hidden, output):
@@ -88,7 +109,7 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
     n_h, m = W1.shape[1], X.shape[1]
     code, sig = ACTIVATIONS[hidden].code, output == "sigmoid"
     B = min(BLAS_BLOCK, m)
-    acc = _accumulators(1, W1, W2)
+    buf, acc = _accumulators(1, W1, W2)
     gW1 = np.zeros(P["W1"].shape)
     Z = np.empty((1, n_h, B), X.dtype)
     A = np.empty((n_h, B), X.dtype)
@@ -107,7 +128,7 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
                            sig, A, Z2, L, D, acc[0][0], acc[1][0], acc[2][0], acc[3][0])
         gW1 += D[:, :n] @ Xb.T
     acc[0][0, 0] = gW1
-    return J / m, _grads(acc, m, P, hidden)
+    return J / m, _grads(buf, m, P)
 
 
 def cost_and_grads(P, X, Y, hidden, output):
@@ -118,11 +139,11 @@ def cost_and_grads(P, X, Y, hidden, output):
     m = X.shape[1]
     code, sig, B = ACTIVATIONS[hidden].code, output == "sigmoid", _block(n_h, kp)
     nchunks = _chunks(m, n_h, kp)
-    acc = _accumulators(nchunks, W1, W2)
+    buf, acc = _accumulators(nchunks, W1, W2)
     if nchunks == 1:
         J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, sig, B, *(a[0] for a in acc))
     else:
         Js = np.zeros(nchunks)
         K._cag_parallel(W1, b1, W2, b2, X, Y, code, sig, B, nchunks, *acc, Js)
         J = Js.sum()
-    return float(J) / m, _grads(acc, m, P, hidden)
+    return float(J) / m, _grads(buf, m, P)
