@@ -59,6 +59,8 @@ def skip_reason(c):
     be = fastnn.get_backend(c.backend) if c.backend in fastnn.BACKENDS else None
     if be is not None and c.dtype == "float32" and be.per_example:
         return "per-example loops compute in float64"
+    if c.backend == "jax" and c.threads:
+        return "JAX fixes its thread pool at start-up; only 'all cores' is measured"
     if working_set_bytes(c) > MEMORY_LIMIT:
         return f"working set ~{working_set_bytes(c) / 2**30:.0f} GiB exceeds the memory limit"
     return None

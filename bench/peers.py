@@ -26,9 +26,10 @@ def step_fn(name, c, P, X, Y, threads):
     if c.hidden != "tanh" or c.output != "sigmoid":
         raise ValueError("peers implement the tanh/sigmoid step only")
     if name == "torch":
+        import os
+
         import torch
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         T = {k: torch.from_numpy(v) for k, v in P.items()}
         Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
         m = X.shape[1]
