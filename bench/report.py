@@ -137,9 +137,13 @@ def fig_time_vs_m(df, out, cols, figures):
         return None
     plt = _plt()
     nhs = sorted(d.n_h.unique())
-    fig, axes = plt.subplots(1, len(nhs), figsize=(4.2 * len(nhs), 3.8), squeeze=False,
+    ncols = min(3, len(nhs))
+    nrows = -(-len(nhs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False,
                              sharey=True)
-    for ax, nh in zip(axes[0], nhs):
+    for ax in axes.flat[len(nhs):]:
+        ax.set_visible(False)
+    for ax, nh in zip(axes.flat, nhs):
         for b, g in d[d.n_h == nh].groupby("backend"):
             ok = g[g.status == "ok"].sort_values("m")
             ax.plot(ok.m, ok.median_s, "o-", color=cols[b], label=b, ms=3)
@@ -153,7 +157,8 @@ def fig_time_vs_m(df, out, cols, figures):
                 ax.plot(ex.m, ex.predicted_s, "x", color=cols[b], ms=6)
         ax.set(xscale="log", yscale="log", title=f"n_h = {nh}", xlabel="m (examples)")
         ax.grid(True, which="major", alpha=0.3)
-    axes[0][0].set_ylabel("time per training step (s)")
+    for row in axes:
+        row[0].set_ylabel("time per training step (s)")
     axes[0][0].legend(fontsize=8, title="median; band = IQR;\n× dashed = extrapolated",
                       title_fontsize=7)
     fig.suptitle("Time per training step (cost_and_grads) vs m")
@@ -410,7 +415,9 @@ def _why_vectorise(df):
     lines = []
     if d.empty:
         return "_No training-step cells were measured._"
-    t = d.pivot_table(index=["n_h", "m"], columns="backend", values="median_s")
+    shown = [n for n in (4, 64) if n in set(d.n_h)] or sorted(d.n_h.unique())[:2]
+    t = d[d.n_h.isin(shown)].pivot_table(index=["n_h", "m"], columns="backend",
+                                         values="median_s")
     pairs = [("python", "numpy-loop"), ("python", "numpy"), ("numpy", "numba"),
              ("python", "numba")]
     rows = []
@@ -433,7 +440,7 @@ def _why_vectorise(df):
                              f"{_fmt_s(row[b])} per step, {max(ratio, 1 / ratio):.3g}× "
                              f"{'faster' if ratio >= 1 else 'slower'} than `{a}` "
                              f"({_fmt_s(row[a])}).")
-    return _md(pd.DataFrame(rows)) + "\n\n" + "\n".join(lines)
+    return _md(pd.DataFrame(rows).fillna("–")) + "\n\n" + "\n".join(lines)
 
 
 def _caveats(df):
@@ -485,7 +492,9 @@ def _targets(df, headers):
                                                 f"({100 * nb.gflops / pk['peak_gflops']:.0f} %)")
             row["numba GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / pk['peak_gbs']:.1f} %)"
         rows.append(row)
-    return _md(pd.DataFrame(rows)) if rows else "_None of the target shapes were measured._"
+    if not rows:
+        return "_None of the target shapes were measured._"
+    return _md(pd.DataFrame(rows).fillna("–"))
 
 
 def build(paths, out):
