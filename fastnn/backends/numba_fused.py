@@ -110,7 +110,6 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
     code, sig = ACTIVATIONS[hidden].code, output == "sigmoid"
     B = min(BLAS_BLOCK, m)
     buf, acc = _accumulators(1, W1, W2)
-    gW1 = np.zeros(P["W1"].shape)
     Z = np.empty((1, n_h, B), X.dtype)
     A = np.empty((n_h, B), X.dtype)
     D = np.empty((n_h, B), X.dtype)
@@ -120,14 +119,10 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
     for i0 in range(0, m, B):
         n = min(B, m - i0)
         Xb = X[:, i0:i0 + n]
-        Zb = Z[0] if n == B else np.empty((n_h, n), X.dtype)
-        np.matmul(P["W1"], Xb, out=Zb)
-        if n < B:
-            Z[0, :, :n] = Zb
+        np.matmul(P["W1"], Xb, out=Z[0, :, :n])
         J += K._blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, code,
-                           sig, A, Z2, L, D, acc[0][0], acc[1][0], acc[2][0], acc[3][0])
-        gW1 += D[:, :n] @ Xb.T
-    acc[0][0, 0] = gW1
+                           sig, A, Z2, L, D, *(a[0] for a in acc))
+        acc[0][0, 0] += D[:, :n] @ Xb.T
     return J / m, _grads(buf, m, P)
 
 
