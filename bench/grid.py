@@ -72,10 +72,15 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}; valid: {', '.join(GRIDS)}")
     g = dict(GRIDS[grid])
-    backends = tuple(backends or fastnn.BACKENDS) + tuple(extra_backends)
-    for b in backends:
-        if b not in fastnn.BACKENDS and b not in extra_backends:
-            fastnn.get_backend(b)  # raises, listing the valid names
+    if backends:  # an explicit list: peers only when named
+        backends = tuple(dict.fromkeys(backends))
+        for b in backends:
+            if b in ("torch", "jax") and b not in extra_backends:
+                raise ValueError(f"peer {b!r} is not installed (pip install -e \".[peers]\")")
+            if b not in fastnn.BACKENDS and b not in extra_backends:
+                fastnn.get_backend(b)  # raises, listing the valid names
+    else:
+        backends = tuple(fastnn.BACKENDS) + tuple(extra_backends)
     for name, value, valid in (("op", ops, OPS), ("dtype", dtype, DTYPES)):
         for v in value or ():
             if v not in valid:

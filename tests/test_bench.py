@@ -168,3 +168,13 @@ def test_corrupt_or_foreign_results_file(tmp_path, content, msg):
     assert str(p) in str(e.value)
     with pytest.raises(ResultsError, match="no such results file"):
         load(tmp_path / "nope.jsonl")
+
+
+def test_backend_subset_and_peers():
+    cells, _ = G.cells("quick", backends=["numba", "numba"], ops=["cost_and_grads"], m=[1],
+                       n_h=[2], extra_backends=("torch",))
+    assert [c.backend for c in cells] == ["numba"]
+    cells, _ = G.cells("quick", ops=["cost_and_grads"], m=[1], n_h=[2], extra_backends=("jax",))
+    assert [c.backend for c in cells][-1] == "jax"
+    with pytest.raises(ValueError, match="peer 'torch' is not installed"):
+        G.cells("quick", backends=["torch"])
