@@ -50,7 +50,8 @@ def part_activations(out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     # maxout on a 1-D input: two pieces w·x + b, the unit outputs their max
-    ax = axes.flat[-1]
+    ax = axes.flat[len(names)]
+    axes.flat[-1].set_visible(False)
     W1 = np.array([[[1.0]], [[-0.5]]])
     b1 = np.array([[[0.5]], [[0.0]]])
     Z = np.matmul(W1, z[None, :]) + b1  # (2, 1, m)
