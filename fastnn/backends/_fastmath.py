@@ -57,7 +57,6 @@ def _expm1_poly(r):
     """
     r2 = r * r
     r4 = r2 * r2
-    r8 = r4 * r4
     # coefficients 1/n! for n = 2 … 13, paired as (c_n + c_{n+1} r)
     p23 = 0.5 + r * (1.0 / 6.0)
     p45 = 1.0 / 24.0 + r * (1.0 / 120.0)

@@ -41,21 +41,19 @@ vectorisation of any loop with a division.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
+from ..activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from ._fastmath import _FMA, expm1_neg, logistic_loss, sigmoid_, tanh_
 
-SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = range(7)
-LEAKY_SLOPE = 0.01
-ELU_ALPHA = 1.0
-#: Floating-point flags. Everywhere: a·b + c may become one fused multiply-add (more accurate, and
-#: half the instructions of the polynomials). Sums over examples may also be reordered (so LLVM
-#: vectorises them). Nothing else is relaxed: NaN and inf keep their meaning, and the exp/tanh
-#: kernels keep their evaluation order.
-_FMA = {"contract"}
+#: The kernels branch on the registry's integer codes (once per hidden unit and block).
+SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = (
+    ACTIVATIONS[n].code for n in ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "linear",
+                                  "maxout"))
+#: Floating-point flags: FMA contraction everywhere (``_FMA``, from ``_fastmath``); sums over
+#: examples may also be reordered (so LLVM vectorises them). Nothing else is relaxed: NaN and inf
+#: keep their meaning, and the exp/tanh kernels keep their evaluation order.
 _REDUCE = {"reassoc", "contract"}
 _sigmoid = sigmoid_
 
