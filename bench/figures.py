@@ -72,7 +72,7 @@ def fig_time_vs_m(df, out, cols, figures):
     ncols = min(3, len(nhs))
     nrows = -(-len(nhs) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False,
-                             sharey=True)
+                             sharey=True, layout="constrained")
     for ax in axes.flat[len(nhs):]:
         ax.set_visible(False)
     for ax, nh in zip(axes.flat, nhs):
@@ -147,14 +147,19 @@ def fig_heatmap(df, out, cols, figures):
     im = ax.imshow(L, cmap="PuOr", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
     for (i, j), v in np.ndenumerate(piv.values):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.2g}×", ha="center", va="center", fontsize=7)
-    if np.nanmin(L) < 0 < np.nanmax(L):
+            dark = abs(np.log2(v)) > lim / 2
+            ax.text(j, i, f"{v:.2g}×", ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
+    crosses = np.nanmin(L) < 0 < np.nanmax(L)
+    if crosses:
         ax.contour(np.nan_to_num(L), levels=[0.0], colors="k", linewidths=1.5)
     ax.set_xticks(range(piv.shape[1]), [f"{m:.0e}" if m >= 1000 else str(m) for m in piv.columns],
                   rotation=45)
     ax.set_yticks(range(piv.shape[0]), piv.index)
+    where = ("black line: the 1× crossover" if crosses else
+             "numba faster in every cell" if np.nanmin(L) >= 0 else "numba slower in every cell")
     ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
-           title="numba ÷ numpy speed-up (black line: 1×)")
+           title=f"numba ÷ numpy speed-up ({where})")
     fig.colorbar(im, ax=ax, label="log₂ speed-up")
     return _save(fig, out, "fig3_heatmap_numba_vs_numpy.png", figures)
 
@@ -189,14 +194,17 @@ def fig_memory(df, out, cols, figures):
     if d.empty or d.mem_traced_bytes.isna().all():
         return None
     d = d.assign(mem=_mem_col(d))
-    nh = d.n_h.max()
+    span = d.groupby("n_h").m.nunique()
+    nh = span[span == span.max()].index.max()  # the widest range of m, then the largest n_h
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for b, g in d[d.n_h == nh].groupby("backend"):
         g = g.sort_values("m")
         ax.plot(g.m, g.mem.clip(lower=1), "o-", color=cols[b], label=b, ms=3)
-    ax.set(xscale="log", yscale="log", xlabel="m (examples)", ylabel="peak extra memory (bytes)",
-           title=f"Peak extra memory per training step, n_h = {nh}")
+    ax.set(xscale="log", yscale="log", xlabel="m (examples)",
+           ylabel="peak extra memory (bytes)",
+           title=f"Peak extra memory per training step, n_h = {nh}\n(max of tracemalloc peak and "
+                 "resident-set rise)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out, "fig5_memory_vs_m.png", figures)

@@ -136,16 +136,20 @@ def _why_vectorise(df):
             rows.append(r)
     if not rows:
         return "_Not enough backends measured on common cells for ratios._"
-    big = t.reset_index()
-    big = big[big.m == big.m.max()]
-    for _, row in big.iterrows():
+    flat = t.reset_index()
+    for nh, g in flat.groupby("n_h"):
         for a, b in pairs:
-            if a in row and b in row and np.isfinite(row[a]) and np.isfinite(row[b]):
-                ratio = row[a] / row[b]
-                lines.append(f"- At m = {int(row.m):,}, n_h = {int(row.n_h)}: `{b}` takes "
-                             f"{_fmt_s(row[b])} per step, {max(ratio, 1 / ratio):.3g}× "
-                             f"{'faster' if ratio >= 1 else 'slower'} than `{a}` "
-                             f"({_fmt_s(row[a])}).")
+            if a not in g or b not in g:
+                continue
+            both = g.dropna(subset=[a, b])
+            if both.empty:
+                continue
+            row = both.loc[both.m.idxmax()]
+            ratio = row[a] / row[b]
+            lines.append(f"- At m = {int(row.m):,}, n_h = {int(nh)}: `{b}` takes "
+                         f"{_fmt_s(row[b])} per step, {max(ratio, 1 / ratio):.3g}× "
+                         f"{'faster' if ratio >= 1 else 'slower'} than `{a}` "
+                         f"({_fmt_s(row[a])}).")
     return _md(pd.DataFrame(rows).fillna("–")) + "\n\n" + "\n".join(lines)
 
 
