@@ -12,7 +12,7 @@ import pandas as pd
 
 from .figures import (STEP, _fmt_s, _ok, _step_view, colours, fig_compare, fig_compile,
                       fig_heatmap, fig_memory, fig_roofline, fig_speedup, fig_threads,
-                      fig_time_vs_m, fig_time_vs_nh)
+                      fig_time_vs_m, fig_time_vs_nh, time_saved)
 from .store import ResultsError, load, to_frame
 
 # --- scaling fits -----------------------------------------------------------------------------
@@ -179,6 +179,25 @@ def _caveats(df):
     return "\n".join(out) or "- None found in the data."
 
 
+def _breakeven(df, headers):
+    """One sentence per n_h: calls needed at the largest m for a cold compile to pay off."""
+    cold = (headers[0][1].get("compile", {}) if headers else {}).get("compile_cold_s")
+    d = _ok(_step_view(df))
+    if not cold or d.empty:
+        return ""
+    saved = time_saved(d)
+    saved = saved[saved > 0].reset_index()
+    out = []
+    for nh, g in saved.groupby("n_h"):
+        row = g.loc[g.m.idxmax()]
+        out.append(f"- n_h = {nh}: at m = {int(row.m):,} numba saves {_fmt_s(row.median_s)} per "
+                   f"step, so a cold compile ({_fmt_s(cold)}) pays off after "
+                   f"{cold / row.median_s:,.0f} steps; with the on-disk cache the first call of "
+                   "a later process costs "
+                   f"{_fmt_s(headers[0][1]['compile'].get('compile_cached_s'))}.")
+    return "\n".join(out)
+
+
 def _targets(df, headers):
     """The numba issue's target shapes, with the fraction of peak achieved."""
     pk = headers[0][1].get("peaks", {}) if headers else {}
@@ -263,6 +282,7 @@ def build(paths, out):
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run:\n", _why_vectorise(df),
             "\n## Figures\n", *blocks,
+            "\n## JIT compile break-even\n", _breakeven(df, headers) or "_No compile data._",
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
