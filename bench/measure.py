@@ -24,6 +24,23 @@ SAMPLES = 7
 WARMUP_S = 0.1
 
 
+#: A cell with no smaller m measured yet is first probed at this m, to predict its time.
+PROBE_M = 1000
+
+
+def probe(c, fn_for):
+    """Seconds per call predicted for cell c from one timed call at m = PROBE_M (after a warm-up
+    call, so a JIT compile is not counted), scaled linearly in m; None when c.m <= PROBE_M."""
+    if c.m <= PROBE_M:
+        return None
+    small = type(c)(**dict(c.params(), m=PROBE_M))
+    fn = fn_for(small, *make_data(small))
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * c.m / PROBE_M
+
+
 def make_data(c, seed=0):
     """Parameters, X and Y for a cell, validated and converted once, outside any timed region."""
     rng = np.random.default_rng(seed)
@@ -75,14 +92,11 @@ def time_it(fn, budget_s):
     t0 = time.perf_counter()
     fn()
     one = time.perf_counter() - t0
-    calls, end = 1, t0 + min(WARMUP_S, budget_s / 4)
-    while calls < 3 or time.perf_counter() < end:
+    end = t0 + min(WARMUP_S, budget_s / 4)
+    while time.perf_counter() < end:  # a slow call is its own warm-up
         t1 = time.perf_counter()
         fn()
         one = min(one, time.perf_counter() - t1)
-        calls += 1
-        if calls >= 3 and 3 * one > budget_s / 4:
-            break
     number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
     samples = []
     deadline = time.perf_counter() + budget_s

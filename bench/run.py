@@ -8,8 +8,8 @@ Methodology (what pytest-benchmark, asv and pyperf do):
   minus the steady-state median, and never enters the samples;
 - wall clock (``perf_counter``), calls per sample calibrated to >= 20 ms, raw samples kept, median,
   IQR and min reported;
-- a cell predicted (linearly in m, from the same series' largest measured m) to need more than its
-  budget is not run: it is recorded as ``over_budget`` with ``predicted_s`` and
+- a cell predicted (linearly in m, from the same series' largest measured m, or when there is none
+  from a probe call at m = 1000) to need more than its budget is not run: it is recorded as ``over_budget`` with ``predicted_s`` and
   ``extrapolated=True``, never as a measurement;
 - before timing, the result is checked against the numpy backend; a disagreeing cell is ``wrong``.
 """
@@ -62,18 +62,23 @@ def run_cell(c, budget_s, done, peer_names=()):
     reason = skip_reason(c)
     if reason:
         return dict(rec, status="skipped", message=reason, median_s=None)
-    pred = predict(c, done)
-    if pred is not None and 3 * pred > budget_s:
-        return dict(rec, status="over_budget", extrapolated=True, median_s=None, predicted_s=pred,
-                    message=f"predicted {pred:.3g} s per call from smaller m; 3 calls exceed the "
-                            f"{budget_s:g} s budget")
+    def fn_for(cell, P, X, Y):
+        if cell.backend in peer_names:
+            return peers.step_fn(cell.backend, cell, P, X, Y, cell.threads)
+        return measure.step_fn(fastnn.get_backend(cell.backend), cell, P, X, Y)
+
     try:
         with _set_threads(c.threads):
+            pred, how = predict(c, done), "from the largest smaller m measured"
+            if pred is None:
+                pred, how = measure.probe(c, fn_for), f"from a probe at m = {measure.PROBE_M}"
+            if pred is not None and 3 * pred > budget_s:
+                return dict(rec, status="over_budget", extrapolated=True, median_s=None,
+                            predicted_s=pred,
+                            message=f"predicted {pred:.3g} s per call ({how}, linear in m); "
+                                    f"3 calls exceed the {budget_s:g} s budget")
             P, X, Y = measure.make_data(c)
-            if c.backend in peer_names:
-                fn = peers.step_fn(c.backend, c, P, X, Y, c.threads)
-            else:
-                fn = measure.step_fn(fastnn.get_backend(c.backend), c, P, X, Y)
+            fn = fn_for(c, P, X, Y)
             t0 = time.perf_counter()
             out = fn()
             first = time.perf_counter() - t0

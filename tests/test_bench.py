@@ -102,6 +102,17 @@ def test_over_budget_cells_are_extrapolated_not_measured(tmp_path):
     assert big["predicted_s"] == pytest.approx(recs[100]["median_s"] * 1e4, rel=1e-9)
 
 
+def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path):
+    cells, _ = G.cells("quick", backends=["python"], ops=["cost_and_grads"], m=[10_000_000],
+                       n_h=[8])
+    t0 = time.perf_counter()
+    _sweep(tmp_path, cells, budget=1.0)
+    assert time.perf_counter() - t0 < 60  # the sweep did not run a ~minute-long call
+    (rec,) = load(tmp_path / "results.jsonl")[1]
+    assert rec["status"] == "over_budget" and rec["extrapolated"] is True
+    assert "probe at m = 1000" in rec["message"] and rec["predicted_s"] > 1.0
+
+
 def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     cells, _ = G.cells("quick", backends=["numpy-loop", "numba"], ops=["cost_and_grads"],
                        m=[20], n_h=[3])
