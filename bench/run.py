@@ -9,7 +9,7 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 - wall clock (``perf_counter``), calls per sample calibrated to >= 20 ms, raw samples kept, median,
   IQR and min reported;
 - a cell predicted (linearly in m, from the same series' largest measured m, or when there is none
-  from a probe call at m = 1000) to need more than its budget is not run: it is recorded as ``over_budget`` with ``predicted_s`` and
+  from probe calls at a 100× smaller m) to need more than its budget is not run: it is recorded as ``over_budget`` with ``predicted_s`` and
   ``extrapolated=True``, never as a measurement;
 - before timing, the result is checked against the numpy backend; a disagreeing cell is ``wrong``.
 """
@@ -71,7 +71,7 @@ def run_cell(c, budget_s, done, peer_names=()):
         with _set_threads(c.threads):
             pred, how = predict(c, done), "from the largest smaller m measured"
             if pred is None:
-                pred, how = measure.probe(c, fn_for), f"from a probe at m = {measure.PROBE_M}"
+                pred, how = measure.probe(c, fn_for, budget_s), "from a probe at a 100× smaller m"
             if pred is not None and 3 * pred > budget_s:
                 return dict(rec, status="over_budget", extrapolated=True, median_s=None,
                             predicted_s=pred,

@@ -110,7 +110,7 @@ def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path):
     assert time.perf_counter() - t0 < 60  # the sweep did not run a ~minute-long call
     (rec,) = load(tmp_path / "results.jsonl")[1]
     assert rec["status"] == "over_budget" and rec["extrapolated"] is True
-    assert "probe at m = 1000" in rec["message"] and rec["predicted_s"] > 1.0
+    assert "probe at a 100× smaller m" in rec["message"] and rec["predicted_s"] > 1.0
 
 
 def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
