@@ -110,8 +110,9 @@ def part_flower(out, X, Y, iters, sizes):
     for h in ("tanh", "sigmoid", "relu"):
         r = fit(X, Y, n_h=4, hidden=h, iterations=iters, seed=2, method="xavier"
                 if h == "relu" else "random")
-        ax.plot(r.costs, color=_COL[h], label=f"{h}: {100 * _acc(r.params, X, Y, h):.1f} %")
-        acts.append(f"| {h} | {100 * _acc(r.params, X, Y, h):.1f} % | {r.costs[-1]:.4f} |")
+        acc = 100 * _acc(r.params, X, Y, h)
+        ax.plot(r.costs, color=_COL[h], label=f"{h}: {acc:.1f} %")
+        acts.append(f"| {h} | {acc:.1f} % | {r.costs[-1]:.4f} |")
     ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
            title="Hidden activation on the flower, n_h = 4")
     ax.grid(alpha=0.3)

@@ -27,7 +27,7 @@ O(n_h · B); nothing has a size proportional to m.
 Block size. B = 512 examples (fewer when n_h is large), so the block's A1 (and Z1, kept only for
 the activations whose derivative needs it: relu, leaky_relu, elu) is ≤ 512 KiB and stays in the
 1 MiB L2 between the forward and the backward pass; each per-unit row (4 KiB) sits in L1. 512 was
-the measured optimum for n_h = 4 and 64 (128 … 2048 tried; 2048 was 15–25 % slower).
+the measured optimum for n_h = 4 and 64 (128 … 2048 tried; 2048 was 5–25 % slower).
 
 Wide inputs. From n_x = 32 the products W1 X and dZ1 Xᵀ dominate; ``numba_fused`` then runs
 them in BLAS per block of 2048 examples and fuses the element-wise rest here (``_blas_block``).
