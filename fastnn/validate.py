@@ -114,8 +114,9 @@ def check_Y(Y, n_y, m):
 def prepare(params, X, Y, hidden, output):
     """Validate and convert a whole call once. Returns (P, X, Y, dtype) with clean arrays.
 
-    The working dtype is float32 only when every float among params, X, Y is float32 (integers do
-    not count); everything is then made C-contiguous in that dtype.
+    The working dtype is float32 only when params, X and Y are all float32 (an integer array is
+    read as float64 by :func:`as_float_array`, so it makes the step float64); everything is then
+    made C-contiguous in that dtype.
     """
     check_output(output)
     P, (n_x, n_h, n_y, k) = check_params(params, hidden)
@@ -124,8 +125,7 @@ def prepare(params, X, Y, hidden, output):
     if Y is not None:
         Y = check_Y(Y, n_y, X.shape[1])
         arrays.append(Y)
-    floats = [a for a in arrays if a.dtype in _FLOATS]
-    dtype = _dtype_of(*floats) if floats else np.dtype(np.float64)
+    dtype = _dtype_of(*arrays)
     conv = lambda a: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731
     P = {k_: conv(v) for k_, v in P.items()}
     return P, conv(X), (None if Y is None else conv(Y)), dtype
