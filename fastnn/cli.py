@@ -19,44 +19,42 @@ def _names(text):
 
 
 def _bench(args):
-    from bench import grid as G
-    from bench import peers, run
-    extra, status = (), {}
-    if not args.no_peers:
-        status = peers.available()
-        extra = tuple(n for n, why in status.items() if why is None)
+    from .backends import available_peers
+    from .bench import grid, run
+    status = {} if args.no_peers else available_peers()
+    if not args.backends:
         for n, why in status.items():
             if why:
-                print(f"peer {n}: not installed, skipped ({why.splitlines()[0]})")
-    cells, budget = G.cells(args.grid, backends=args.backends, ops=args.ops, m=args.m,
-                            n_h=args.n_h, n_x=args.n_x, dtype=args.dtype,
-                            threads=args.threads, extra_backends=extra)
+                print(f"peer {n}: {why}, skipped")
+    cells, budget = grid.cells(args.grid, backends=args.backends, ops=args.ops, m=args.m,
+                               n_h=args.n_h, n_x=args.n_x, dtype=args.dtype,
+                               threads=args.threads, peers=not args.no_peers)
     budget = args.budget if args.budget is not None else budget
     if budget <= 0:
         raise ValueError("--budget must be > 0 seconds")
     print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
     try:
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
-                         progress=not args.no_progress, peer_names=extra, peer_status=status)
+                         progress=not args.no_progress, peer_status=status)
     except KeyboardInterrupt:
         return 130
     print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
     if not args.no_report:
-        from bench.report import build
+        from .report import build
         index = build([path], args.out)
         print(f"report: {index}")
     return 0
 
 
 def _report(args):
-    from bench.report import build
+    from .report import build
     index = build(args.results or [os.path.join("reports", "latest", "results.jsonl")], args.out)
     print(f"report: {index}")
     return 0
 
 
 def _demo(args):
-    from fastnn.demo import run_demo
+    from .demo import run_demo
     print(f"lecture page: {run_demo(args.out, tiny=args.tiny, progress=not args.no_progress)}")
     return 0
 

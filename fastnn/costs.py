@@ -11,13 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import OUTPUTS
-
-
-def check_output(output):
-    """Raise ``ValueError`` unless ``output`` is one of :data:`~fastnn.activations.OUTPUTS`."""
-    if not isinstance(output, str) or output not in OUTPUTS:
-        raise ValueError(f"unknown output {output!r}; valid: {', '.join(OUTPUTS)}")
+from .validate import as_float_array, check_output
 
 
 def softplus(Z):
@@ -54,8 +48,6 @@ def cost(A2, Y, output="sigmoid"):
         large finite cost, not inf. The backends' ``cost_and_grads`` work from the logits instead
         and need no clipping.
     """
-    from .validate import as_float_array
-
     check_output(output)
     A2 = as_float_array(A2, "A2", ndim=(1, 2))
     Y = as_float_array(Y, "Y", ndim=(1, 2))

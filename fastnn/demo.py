@@ -10,26 +10,15 @@ import os
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .backends import BACKENDS
+from .backends import BACKENDS, comparisons
+from .bench import grid, run
 from .data import flower
 from .init import init_params
+from .plotting import plt as _plt, save as _save
 from .train import fit, fit_logistic, predict
 
 _COL = {"tanh": "#0072B2", "sigmoid": "#E69F00", "relu": "#009E73", "linear": "#D55E00",
         "logistic": "#CC79A7", "leaky_relu": "#56B4E9", "elu": "#000000", "maxout": "#F0E442"}
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, out, name):
-    fig.savefig(os.path.join(out, name), dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return name
 
 
 def _acc(params, X, Y, hidden):
@@ -229,10 +218,8 @@ def part_logistic(out, X, Y, iters):
 
 
 def part_vectorisation(out, ms, budget):
-    from bench import grid as G
-    from bench import run
     plt = _plt()
-    cells, _ = G.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
+    cells, _ = grid.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
                        n_h=[4])
     done = {}
     for c in cells:
@@ -249,7 +236,7 @@ def part_vectorisation(out, ms, budget):
     ax.legend()
     name = _save(fig, out, "vectorisation.png")
     lines = []
-    for a, b in (("python", "numpy-loop"), ("python", "numpy"), ("numpy", "numba")):
+    for a, b in comparisons(BACKENDS):
         common = sorted(set(t[a]) & set(t[b]))
         if common:
             m = common[-1]
@@ -267,7 +254,7 @@ def part_vectorisation(out, ms, budget):
             + f"\n\nThe lecture's loop next to its matrix form:\n\n{code}\n\nThe `numpy-loop` "
             "backend does each example with NumPy vectors: for small n_h it is no faster than "
             "plain Python, because the loop — not the arithmetic — is the cost. "
-            "(Timings from `bench.run.run_cell`, the harness's own method: median of calibrated "
+            "(Timings from `fastnn.bench.run.run_cell`, the harness's own method: median of calibrated "
             "samples, checked against numpy first.)\n")
 
 

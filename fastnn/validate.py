@@ -10,11 +10,16 @@ import numbers
 
 import numpy as np
 
-from .activations import get_activation
-from .costs import check_output
+from .activations import OUTPUTS, get_activation
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_output(output):
+    """Raise ``ValueError`` unless ``output`` is one of :data:`~fastnn.activations.OUTPUTS`."""
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise ValueError(f"unknown output {output!r}; valid: {', '.join(OUTPUTS)}")
 
 
 def as_float_array(a, name, ndim=None):

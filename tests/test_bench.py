@@ -10,9 +10,9 @@ import time
 import pandas as pd
 import pytest
 
-from bench import grid as G
-from bench import measure, run
-from bench.store import COLUMNS, ResultsError, load
+from fastnn.bench import grid as G
+from fastnn.bench import measure, run
+from fastnn.bench.store import COLUMNS, ResultsError, load
 
 TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
             m=[1, 50], n_h=[3])
@@ -68,7 +68,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
 def test_sigkill_halfway_then_resume_measures_each_cell_once(tmp_path):
     out = tmp_path / "k"
     code = (
-        "import sys; from bench import grid as G, run\n"
+        "import sys; from fastnn.bench import grid as G, run\n"
         "cells,_ = G.cells('quick', backends=['python','numpy'], ops=['cost_and_grads'],"
         " m=[1,10,100,1000,2000,3000], n_h=[2,3])\n"
         f"run.sweep(cells, 0.3, {str(out)!r}, progress=False, fast_header=True,"
@@ -118,11 +118,12 @@ def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, mon
                        m=[20], n_h=[3])
     real = measure.step_fn
 
-    def broken(be, c, *a):
-        if be.name == "numpy-loop":
+    def broken(c, *a, backend=None):
+        name = backend or c.backend
+        if name == "numpy-loop":
             raise RuntimeError("boom")
-        fn = real(be, c, *a)
-        if be.name == "numba":
+        fn = real(c, *a, backend=backend)
+        if name == "numba":
             def wrong():
                 J, g = fn()
                 return J + 1.0, g
@@ -134,12 +135,17 @@ def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, mon
     recs = {r["backend"]: r for r in load(tmp_path / "results.jsonl")[1]}
     assert recs["numpy-loop"]["status"] == "failed"
     assert "RuntimeError: boom" in recs["numpy-loop"]["message"]
-    assert recs["numba"]["status"] == "wrong" and "disagrees" in recs["numba"]["message"]
+    assert recs["numba"]["status"] == "wrong", recs["numba"]["message"]
+    assert "disagrees" in recs["numba"]["message"]
 
 
 def test_skipped_by_declaration():
     c = G.Cell("python", "cost_and_grads", 10, 4, dtype="float32")
-    assert "float64" in G.skip_reason(c)
+    assert "dtype 'float32'" in G.skip_reason(c)
+    assert G.skip_reason(G.Cell("numpy-loop", "cost_and_grads", 10, 4, dtype="float32")) is None
+    assert "does not implement hidden activation 'relu'" in G.skip_reason(
+        G.Cell("torch", "cost_and_grads", 10, 4, hidden="relu"))
+    assert "only 'all cores'" in G.skip_reason(G.Cell("jax", "cost_and_grads", 10, 4, threads=1))
     assert "memory" in G.skip_reason(G.Cell("numpy", "forward", 10**9, 1024))
     assert G.skip_reason(G.Cell("numpy", "forward", 10, 4)) is None
 
@@ -181,11 +187,18 @@ def test_corrupt_or_foreign_results_file(tmp_path, content, msg):
         load(tmp_path / "nope.jsonl")
 
 
-def test_backend_subset_and_peers():
+def test_backend_subset_and_peers(monkeypatch):
+    from fastnn.backends import REGISTRY
     cells, _ = G.cells("quick", backends=["numba", "numba"], ops=["cost_and_grads"], m=[1],
-                       n_h=[2], extra_backends=("torch",))
+                       n_h=[2])
     assert [c.backend for c in cells] == ["numba"]
-    cells, _ = G.cells("quick", ops=["cost_and_grads"], m=[1], n_h=[2], extra_backends=("jax",))
-    assert [c.backend for c in cells][-1] == "jax"
-    with pytest.raises(ValueError, match="peer 'torch' is not installed"):
+    # a peer is in the default grid exactly when its package is found, and times only its ops
+    monkeypatch.setattr(type(REGISTRY["jax"]), "missing",
+                        lambda self: None if self.name == "jax" else "x not installed")
+    cells, _ = G.cells("quick", m=[1], n_h=[2])
+    assert {c.op for c in cells if c.backend == "jax"} == {"cost_and_grads"}
+    assert "torch" not in {c.backend for c in cells}
+    assert G.cells("quick", m=[1], n_h=[2], peers=False)[0] == [c for c in cells
+                                                                 if c.backend != "jax"]
+    with pytest.raises(ValueError, match="backend 'torch' cannot run here: x not installed"):
         G.cells("quick", backends=["torch"])

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from bench import grid as G
-from bench.report import build, crossover, fit_scaling
-from bench.store import FORMAT, ResultsError
+from fastnn.bench import grid as G
+from fastnn.report import build, crossover, fit_scaling
+from fastnn.bench.store import FORMAT, ResultsError
 
 
 def _record(backend, m, n_h, t, op="cost_and_grads", threads=0, status="ok"):

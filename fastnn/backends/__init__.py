@@ -1,81 +1,204 @@
-"""The backend registry: one line per backend. It drives the tests, the harness and the report.
+"""The registry of everything that can be timed: one :class:`Backend` entry per implementation.
 
-Every backend module provides private ``forward(P, X, hidden, output)``,
+It drives the tests, the harness, the report and the demo; nothing else lists backends by name.
+An entry names its module (imported on first use) and declares its capabilities: the ops it
+implements, the dtypes, activations and outputs it supports, whether its first call compiles, and
+what it needs installed. Peers (PyTorch, JAX) are entries of the same kind, marked ``peer`` and
+optional: they are used when their package imports and skipped, with one line, when it does not.
+
+Every module provides private ``forward(P, X, hidden, output)``,
 ``backward(P, cache, X, Y, hidden, output)`` and ``cost_and_grads(P, X, Y, hidden, output)`` that
-trust their (validated, contiguous) inputs. :class:`Backend` wraps them with the public, validating
-methods.
+trust their (validated, contiguous) inputs, for the ops it declares. A module may also provide
+``make_call(op, P, X, Y, hidden, output, threads)``, returning a zero-argument callable with its
+data already converted (a peer's tensors), which the harness then times. :class:`Backend` wraps
+them with the public, validating methods.
+
+Adding a backend = one module + one entry in :data:`REGISTRY`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import ModuleType
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
 
+from ..activations import ACTIVATIONS, OUTPUTS
 from ..validate import check_cache, prepare
-from . import numba_fused, numpy_loop, numpy_vec, python_loop
+
+OPS = ("forward", "backward", "cost_and_grads")
+DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)
 class Backend:
-    """One implementation of the network behind the common API.
+    """One implementation of the network behind the common API, with its capabilities.
 
     Attributes
     ----------
     name : str
-    impl : module
-        Provides the unchecked ``forward``, ``backward`` and ``cost_and_grads``.
+    module : str
+        Dotted module path; imported on first use, so an optional peer costs nothing when absent.
     description : str
         One line for reports.
+    ops : tuple of str
+        The ops it implements (a subset of :data:`OPS`).
+    dtypes : tuple of str
+        The working dtypes it computes in.
+    hidden, outputs : tuple of str
+        The activations and outputs it supports.
     per_example : bool
-        True for the per-example loops: their cost is linear in m with a large constant, which the
-        harness uses to predict over-budget cells.
+        True for the per-example loops (seconds per call at large m).
     jit : bool
-        True when the first call compiles (timed separately by the harness).
+        True when the first call compiles (the harness times it separately).
+    fused_fit : bool
+        True when the whole training run is one compiled call.
+    peer : bool
+        True for another framework's implementation, timed for comparison only.
+    requires : tuple of str
+        Importable packages it needs; a peer whose package is missing is skipped.
+    compare_to : tuple of str
+        Entries it is compared against in the report ("speed-up of this over that").
+    sets_threads : bool
+        False when its thread count is fixed at start-up (only "all cores" can be measured).
     """
 
     name: str
-    impl: ModuleType
+    module: str
     description: str
+    ops: tuple = OPS
+    dtypes: tuple = DTYPES
+    hidden: tuple = tuple(ACTIVATIONS)
+    outputs: tuple = OUTPUTS
     per_example: bool = False
     jit: bool = False
+    fused_fit: bool = False
+    peer: bool = False
+    requires: tuple = ()
+    compare_to: tuple = ()
+    sets_threads: bool = True
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def impl(self):
+        """The module with the unchecked kernels (imported on first use)."""
+        if "impl" not in self._cache:
+            self._cache["impl"] = importlib.import_module(self.module)
+        return self._cache["impl"]
+
+    def missing(self):
+        """None when every package in ``requires`` can be imported, else a one-line reason."""
+        absent = [p for p in self.requires if importlib.util.find_spec(p) is None]
+        return f"{', '.join(absent)} not installed" if absent else None
+
+    def unsupported(self, op="cost_and_grads", dtype="float64", hidden="tanh",
+                    output="sigmoid"):
+        """None when this entry can run the combination, else a one-line reason (a declaration,
+        not a try)."""
+        for what, v, ok in (("op", op, self.ops), ("dtype", str(dtype), self.dtypes),
+                            ("hidden activation", hidden, self.hidden),
+                            ("output", output, self.outputs)):
+            if v not in ok:
+                return f"{self.name} does not implement {what} {v!r}"
+        return None
+
+    def _require(self, op, hidden, output):
+        """The public methods accept any float dtype (a backend converts what it cannot compute
+        in); ``dtypes`` only says what the harness times."""
+        why = self.unsupported(op, self.dtypes[0], hidden, output) or self.missing()
+        if why:
+            raise ValueError(why)
+
+    def make_call(self, op, P, X, Y, hidden, output, threads=0):
+        """A zero-argument callable running ``op`` on prepared (validated) data; nothing is
+        converted or checked inside it. Used by the harness for timing."""
+        impl = self.impl
+        if hasattr(impl, "make_call"):
+            return impl.make_call(op, P, X, Y, hidden, output, threads)
+        if op == "forward":
+            return lambda: impl.forward(P, X, hidden, output)
+        if op == "backward":
+            _, cache = impl.forward(P, X, hidden, output)
+            return lambda: impl.backward(P, cache, X, Y, hidden, output)
+        return lambda: impl.cost_and_grads(P, X, Y, hidden, output)
 
     def forward(self, params, X, *, hidden="tanh", output="sigmoid"):
         """Forward pass. Returns A2 of shape (n_y, m) and the cache {Z1, A1, Z2, A2}."""
         P, X, _, _ = prepare(params, X, None, hidden, output)
+        self._require("forward", hidden, output)
         return self.impl.forward(P, X, hidden, output)
 
     def backward(self, params, cache, X, Y, *, hidden="tanh", output="sigmoid"):
         """Gradients {dW1, db1, dW2, db2} (with the 1/m) from the cache of :meth:`forward`."""
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
+        self._require("backward", hidden, output)
         cache = check_cache(cache, P, X.shape[1], hidden)
         return self.impl.backward(P, cache, X, Y, hidden, output)
 
     def cost_and_grads(self, params, X, Y, *, hidden="tanh", output="sigmoid"):
         """One training step's cost J (float) and gradients {dW1, db1, dW2, db2}."""
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
-        return self.impl.cost_and_grads(P, X, Y, hidden, output)
+        self._require("cost_and_grads", hidden, output)
+        return self.make_call("cost_and_grads", P, X, Y, hidden, output)()
 
 
-_REGISTRY = {
+_PKG = __name__
+REGISTRY: dict[str, Backend] = {
     b.name: b
     for b in [
-        Backend("python", python_loop, "per-example loop over plain Python floats",
-                per_example=True),
-        Backend("numpy-loop", numpy_loop, "per-example loop over NumPy vectors",
-                per_example=True),
-        Backend("numpy", numpy_vec, "vectorised NumPy, the lecture's matrix form"),
-        Backend("numba", numba_fused, "fused parallel Numba kernels", jit=True),
+        Backend("python", f"{_PKG}.python_loop", "per-example loop over plain Python floats",
+                dtypes=("float64",), per_example=True),
+        Backend("numpy-loop", f"{_PKG}.numpy_loop", "per-example loop over NumPy vectors",
+                per_example=True, compare_to=("python",)),
+        Backend("numpy", f"{_PKG}.numpy_vec", "vectorised NumPy, the lecture's matrix form",
+                compare_to=("python",)),
+        Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
+                requires=("numba",), compare_to=("numpy", "python")),
+        Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
+                ops=("cost_and_grads",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                requires=("torch",)),
+        Backend("jax", f"{_PKG}.peer_jax", "JAX (CPU), the vectorised formulas under jax.jit",
+                ops=("cost_and_grads",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                jit=True, requires=("jax",), sets_threads=False),
     ]
 }
 
-BACKENDS = tuple(_REGISTRY)
+#: The network's own backends (the public contract: at least python, numpy-loop, numpy, numba).
+BACKENDS = tuple(n for n, b in REGISTRY.items() if not b.peer)
+#: Other frameworks, timed for comparison when installed.
+PEERS = tuple(n for n, b in REGISTRY.items() if b.peer)
+#: Every backend is checked against this one before it is timed.
+REFERENCE = "numpy"
+#: The backend the study is about: its target shapes head the report.
+HEADLINE = "numba"
 
 
 def get_backend(name):
-    """The :class:`Backend` called ``name``; an unknown name is a ``ValueError`` listing the valid."""
+    """The :class:`Backend` called ``name`` (a peer too); an unknown name is a ``ValueError``
+    listing the valid ones."""
     if isinstance(name, Backend):
         return name
     try:
-        return _REGISTRY[name]
+        return REGISTRY[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}") from None
+        raise ValueError(f"unknown backend {name!r}; valid: {', '.join(REGISTRY)}") from None
+
+
+def names(*, peers):
+    """Registered names in registry order: the network's backends, or the peers. Read at call
+    time, so an entry added to :data:`REGISTRY` is seen by the harness and the report."""
+    return tuple(n for n, b in REGISTRY.items() if b.peer == peers)
+
+
+def available_peers():
+    """{peer name: None if usable, else why not (one line)}."""
+    return {n: REGISTRY[n].missing() for n in names(peers=True)}
+
+
+def comparisons(present):
+    """(baseline, contender) pairs among the names ``present``, from the entries'
+    ``compare_to``; each peer is compared with the headline backend."""
+    present = set(present)
+    out = [(base, n) for n, b in REGISTRY.items() if n in present for base in b.compare_to
+           if base in present]
+    out += [(p, HEADLINE) for p in names(peers=True) if p in present and HEADLINE in present]
+    return out

@@ -10,10 +10,13 @@ import os
 import numpy as np
 import pandas as pd
 
-from .figures import (STEP, _fmt_s, _ok, _step_view, colours, fig_compare, fig_compile,
-                      fig_heatmap, fig_memory, fig_roofline, fig_speedup, fig_threads,
-                      fig_time_vs_m, fig_time_vs_nh, time_saved)
-from .store import ResultsError, load, to_frame
+from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons, names
+from ..bench.grid import TARGETS
+from ..bench.store import ResultsError, load, to_frame
+from ..plotting import colours
+from .figures import (STEP, _fmt_s, _ok, _step_view, fig_compare, fig_compile, fig_heatmap,
+                      fig_memory, fig_roofline, fig_speedup, fig_threads, fig_time_vs_m,
+                      fig_time_vs_nh, time_saved)
 
 # --- scaling fits -----------------------------------------------------------------------------
 
@@ -124,8 +127,7 @@ def _why_vectorise(df):
     shown = [n for n in (4, 64) if n in set(d.n_h)] or sorted(d.n_h.unique())[:2]
     t = d[d.n_h.isin(shown)].pivot_table(index=["n_h", "m"], columns="backend",
                                          values="median_s")
-    pairs = [("python", "numpy-loop"), ("python", "numpy"), ("numpy", "numba"),
-             ("python", "numba")]
+    pairs = [(a, b) for a, b in comparisons(d.backend.unique()) if not REGISTRY[a].peer]
     rows = []
     for (nh, m), row in t.iterrows():
         r = {"n_h": nh, "m": f"{m:,}"}
@@ -190,8 +192,8 @@ def _breakeven(df, headers):
     out = []
     for nh, g in saved.groupby("n_h"):
         row = g.loc[g.m.idxmax()]
-        out.append(f"- n_h = {nh}: at m = {int(row.m):,} numba saves {_fmt_s(row.median_s)} per "
-                   f"step, so a cold compile ({_fmt_s(cold)}) pays off after "
+        out.append(f"- n_h = {nh}: at m = {int(row.m):,} {HEADLINE} saves "
+                   f"{_fmt_s(row.median_s)} per step, so a cold compile ({_fmt_s(cold)}) pays off after "
                    f"{cold / row.median_s:,.0f} steps; with the on-disk cache the first call of "
                    "a later process costs "
                    f"{_fmt_s(headers[0][1]['compile'].get('compile_cached_s'))}.")
@@ -199,27 +201,26 @@ def _breakeven(df, headers):
 
 
 def _targets(df, headers):
-    """The numba issue's target shapes, with the fraction of peak achieved."""
+    """The headline backend at the target shapes, with the fraction of peak achieved."""
     pk = headers[0][1].get("peaks", {}) if headers else {}
     d = _ok(df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")])
     rows = []
-    for nh, m, nx in ((64, 1_000_000, 2), (4, 1_000_000, 2), (128, 10_000, 784)):
+    H, R = HEADLINE, REFERENCE
+    for nx, nh, m in TARGETS:
         g = d[(d.n_h == nh) & (d.m == m) & (d.n_x == nx)]
         if g.empty:
             continue
         g = g[g.threads == g.threads.min()] if (g.threads == 0).sum() == 0 else g[g.threads == 0]
         t = g.set_index("backend").median_s
         row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
-        if "numpy" in t and "numba" in t:
-            row["numba ÷ numpy speed-up"] = f"{t['numpy'] / t['numba']:.2f}×"
-        for peer in ("torch", "jax"):
-            if peer in t and "numba" in t:
-                row[f"numba ÷ {peer}"] = f"{t[peer] / t['numba']:.2f}×"
-        if "numba" in t.index and pk:
-            nb = g[g.backend == "numba"].iloc[0]
-            row["numba GFLOP/s (% of peak)"] = (f"{nb.gflops:.1f} "
-                                                f"({100 * nb.gflops / pk['peak_gflops']:.0f} %)")
-            row["numba GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / pk['peak_gbs']:.1f} %)"
+        for base in (R,) + names(peers=True):
+            if base in t and H in t:
+                row[f"{H} ÷ {base} speed-up"] = f"{t[base] / t[H]:.2f}×"
+        if H in t.index and pk:
+            nb = g[g.backend == H].iloc[0]
+            row[f"{H} GFLOP/s (% of peak)"] = (f"{nb.gflops:.1f} "
+                                               f"({100 * nb.gflops / pk['peak_gflops']:.0f} %)")
+            row[f"{H} GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / pk['peak_gbs']:.1f} %)"
         rows.append(row)
     if not rows:
         return "_None of the target shapes were measured._"
@@ -248,7 +249,7 @@ def build(paths, out):
     specs = [
         ("Time per training step vs m", lambda: fig_time_vs_m(df, out, cols, figures)),
         ("Speed-up vs m", lambda: fig_speedup(df, out, cols, figures)),
-        ("numba ÷ numpy heat map", lambda: fig_heatmap(df, out, cols, figures)),
+        (f"{HEADLINE} ÷ {REFERENCE} heat map", lambda: fig_heatmap(df, out, cols, figures)),
         ("Time vs n_h", lambda: fig_time_vs_nh(df, out, cols, figures)),
         ("Peak extra memory vs m", lambda: fig_memory(df, out, cols, figures)),
         ("JIT compile time and break-even", lambda: fig_compile(df, headers, out, cols, figures)),
@@ -266,9 +267,9 @@ def build(paths, out):
     fit_table, fits = _fits(df)
     cross = []
     for nh in sorted({k[1] for k in fits}):
-        if ("numpy", nh) in fits and ("numba", nh) in fits:
-            mx = crossover(fits[("numpy", nh)], fits[("numba", nh)])
-            cross.append(f"- n_h = {nh}: by the fits, numba is faster than numpy "
+        if (REFERENCE, nh) in fits and (HEADLINE, nh) in fits:
+            mx = crossover(fits[(REFERENCE, nh)], fits[(HEADLINE, nh)])
+            cross.append(f"- n_h = {nh}: by the fits, {HEADLINE} is faster than {REFERENCE} "
                          + (f"from m ≈ {mx:,.0f} on." if mx and mx > 1 else
                             "from m = 1 on." if mx else "nowhere in m = 1 … 10⁸."))
     n_ok = int((df.status == "ok").sum())
@@ -277,7 +278,7 @@ def build(paths, out):
             f"{len(df)} cells, {n_ok} measured (figures and tables: the first file). "
             "Every number below is computed from those "
             "records. Times are the median of the samples of one run; band = interquartile range.",
-            "\n## Headline: the numba issue's target shapes\n", _targets(df, headers),
+            f"\n## Headline: {HEADLINE} at the target shapes\n", _targets(df, headers),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run:\n", _why_vectorise(df),

@@ -22,9 +22,8 @@ import sys
 import time
 
 
-import fastnn
-
-from . import measure, peers
+from ..backends import REFERENCE, get_backend
+from . import measure
 from .grid import skip_reason
 from .store import RESULTS, Store, export
 
@@ -56,34 +55,29 @@ def _set_threads(n):
     return threadpool_limits(limits=n if n else None)
 
 
-def run_cell(c, budget_s, done, peer_names=()):
+def run_cell(c, budget_s, done):
     """Measure one cell. Always returns a record; never raises for the cell's own failures."""
     rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="")
     reason = skip_reason(c)
     if reason:
         return dict(rec, status="skipped", message=reason, median_s=None)
-    def fn_for(cell, P, X, Y):
-        if cell.backend in peer_names:
-            return peers.step_fn(cell.backend, cell, P, X, Y, cell.threads)
-        return measure.step_fn(fastnn.get_backend(cell.backend), cell, P, X, Y)
-
     try:
         with _set_threads(c.threads):
             pred, how = predict(c, done), "from the largest smaller m measured"
             if pred is None:
-                pred, how = measure.probe(c, fn_for, budget_s), "from a probe at a 100× smaller m"
+                pred, how = measure.probe(c, budget_s), "from a probe at a 100× smaller m"
             if pred is not None and 3 * pred > budget_s:
                 return dict(rec, status="over_budget", extrapolated=True, median_s=None,
                             predicted_s=pred,
                             message=f"predicted {pred:.3g} s per call ({how}, linear in m); "
                                     f"3 calls exceed the {budget_s:g} s budget")
             P, X, Y = measure.make_data(c)
-            fn = fn_for(c, P, X, Y)
+            fn = measure.step_fn(c, P, X, Y)
             t0 = time.perf_counter()
             out = fn()
             first = time.perf_counter() - t0
-            if c.backend != "numpy":
-                ref = measure.step_fn(fastnn.get_backend("numpy"), c, P, X, Y)()
+            if c.backend != REFERENCE:
+                ref = measure.reference(c, P, X, Y)
                 bad = measure.check(out, ref, c.dtype)
                 if bad:
                     return dict(rec, status="wrong", message=bad, median_s=None)
@@ -95,7 +89,7 @@ def run_cell(c, budget_s, done, peer_names=()):
     except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
         return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
     flops, nbytes = measure.work(c)
-    is_jit = c.backend in peer_names or fastnn.get_backend(c.backend).jit
+    is_jit = get_backend(c.backend).jit
     rec.update(st, samples=samples, calls_per_round=number, first_call_s=first,
                compile_s=max(0.0, first - st["median_s"]) if is_jit else None,
                flops=flops, bytes=nbytes, gflops=flops / st["median_s"] / 1e9,
@@ -116,7 +110,7 @@ def header(grid, budget_s, peer_status, fast=False):
 
 
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
-          peer_names=(), peer_status=None, fast_header=False):
+          peer_status=None, fast_header=False):
     """Run every cell not yet in ``out_dir/results.jsonl``; export CSV and JSON at the end.
 
     Returns the results path. Ctrl-C keeps every finished cell and says how to resume.
@@ -133,7 +127,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
             for c in todo:
                 bar.update(task, description=f"{c.backend:>10} {c.op:<14} m={c.m:<8} "
                                              f"n_h={c.n_h:<4} {c.dtype} t={c.threads}")
-                store.append(run_cell(c, budget_s, store.done, peer_names))
+                store.append(run_cell(c, budget_s, store.done))
                 bar.advance(task)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"

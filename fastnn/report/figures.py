@@ -3,23 +3,14 @@ its file name, or None when its data is missing."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pandas as pd
 
-import fastnn
+from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
+from ..plotting import colours, plt as _plt, save
 
-#: Okabe–Ito, colour-blind safe; one colour per backend, the same in every figure.
-_PALETTE = ["#000000", "#E69F00", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9",
-            "#F0E442"]
 STEP = "cost_and_grads"
-
-
-def colours(names):
-    order = list(fastnn.BACKENDS) + sorted(n for n in names if n not in fastnn.BACKENDS)
-    return {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(order)}
-
 
 
 def _ok(df):
@@ -35,21 +26,6 @@ def _fmt_s(x):
         if x * f >= 1:
             return f"{x * f:.3g} {unit}"
     return f"{x * 1e9:.3g} ns"
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, out, name, figures):
-    path = os.path.join(out, name)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    figures.append(name)
-    return name
 
 
 def _step_view(df):
@@ -94,7 +70,7 @@ def fig_time_vs_m(df, out, cols, figures):
     axes[0][0].legend(fontsize=8, title="median; band = IQR;\n× dashed = extrapolated",
                       title_fontsize=7)
     fig.suptitle("Time per training step (cost_and_grads) vs m")
-    return _save(fig, out, "fig1_time_vs_m.png", figures)
+    return save(fig, out, "fig1_time_vs_m.png", figures)
 
 
 _KEYS = ("op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output")
@@ -113,8 +89,8 @@ def fig_speedup(df, out, cols, figures):
     if d.empty:
         return None
     plt = _plt()
-    panels = [(base, [b for b in d.backend.unique() if b != base])
-              for base in ("python", "numpy") if base in set(d.backend)]
+    bases = dict.fromkeys(a for a, _ in comparisons(d.backend.unique()) if not REGISTRY[a].peer)
+    panels = [(base, [b for b in d.backend.unique() if b != base]) for base in bases]
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
@@ -131,12 +107,12 @@ def fig_speedup(df, out, cols, figures):
                ylabel=f"speed-up over {base} (×)", title=f"Speed-up over {base}")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, out, "fig2_speedup_vs_m.png", figures)
+    return save(fig, out, "fig2_speedup_vs_m.png", figures)
 
 
 def fig_heatmap(df, out, cols, figures):
     d = _step_view(df)
-    r = _ratio(d, "numpy", "numba") if not d.empty else pd.DataFrame()
+    r = _ratio(d, REFERENCE, HEADLINE) if not d.empty else pd.DataFrame()
     if r.empty or r.m.nunique() < 2 or r.n_h.nunique() < 2:
         return None
     plt = _plt()
@@ -157,11 +133,12 @@ def fig_heatmap(df, out, cols, figures):
                   rotation=45)
     ax.set_yticks(range(piv.shape[0]), piv.index)
     where = ("black line: the 1× crossover" if crosses else
-             "numba faster in every cell" if np.nanmin(L) >= 0 else "numba slower in every cell")
+             f"{HEADLINE} faster in every cell" if np.nanmin(L) >= 0 else
+             f"{HEADLINE} slower in every cell")
     ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
-           title=f"numba ÷ numpy speed-up ({where})")
+           title=f"{HEADLINE} ÷ {REFERENCE} speed-up ({where})")
     fig.colorbar(im, ax=ax, label="log₂ speed-up")
-    return _save(fig, out, "fig3_heatmap_numba_vs_numpy.png", figures)
+    return save(fig, out, f"fig3_heatmap_{HEADLINE}_vs_{REFERENCE}.png", figures)
 
 
 def fig_time_vs_nh(df, out, cols, figures):
@@ -180,7 +157,7 @@ def fig_time_vs_nh(df, out, cols, figures):
            ylabel="time per training step (s)", title=f"Time vs n_h at m = {m_fix:,}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, out, "fig4_time_vs_nh.png", figures)
+    return save(fig, out, "fig4_time_vs_nh.png", figures)
 
 
 def _mem_col(d):
@@ -207,13 +184,13 @@ def fig_memory(df, out, cols, figures):
                  "resident-set rise)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, out, "fig5_memory_vs_m.png", figures)
+    return save(fig, out, "fig5_memory_vs_m.png", figures)
 
 
 def time_saved(d):
-    """Seconds numba saves over numpy per training step, indexed by (m, n_h)."""
-    a = d[d.backend == "numpy"].set_index(["m", "n_h"]).median_s
-    b = d[d.backend == "numba"].set_index(["m", "n_h"]).median_s
+    """Seconds the headline backend saves over the reference per training step, indexed by (m, n_h)."""
+    a = d[d.backend == REFERENCE].set_index(["m", "n_h"]).median_s
+    b = d[d.backend == HEADLINE].set_index(["m", "n_h"]).median_s
     return (a - b).dropna()
 
 
@@ -221,14 +198,14 @@ def fig_compile(df, headers, out, cols, figures):
     d = _ok(_step_view(df))
     comp = headers[0][1].get("compile", {}) if headers else {}
     cold = comp.get("compile_cold_s")
-    if cold is None or d.empty or not {"numba", "numpy"} <= set(d.backend):
+    if cold is None or d.empty or not {HEADLINE, REFERENCE} <= set(d.backend):
         return None
     saved = time_saved(d)
     plt = _plt()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     names = ["cold (empty cache)", "cached (cache=True)"]
     vals = [cold, comp.get("compile_cached_s") or 0.0]
-    ax1.bar(names, vals, color=[cols["numba"], "#999999"])
+    ax1.bar(names, vals, color=[cols[HEADLINE], "#999999"])
     for i, v in enumerate(vals):
         ax1.text(i, v, _fmt_s(v), ha="center", va="bottom", fontsize=8)
     ax1.set(ylabel="first call in a new process (s)", title="Numba JIT compile time")
@@ -241,7 +218,7 @@ def fig_compile(df, headers, out, cols, figures):
             "call")
     ax2.grid(True, alpha=0.3)
     ax2.legend(fontsize=8)
-    return _save(fig, out, "fig6_compile_breakeven.png", figures)
+    return save(fig, out, "fig6_compile_breakeven.png", figures)
 
 
 def fig_roofline(df, headers, out, cols, figures):
@@ -262,7 +239,7 @@ def fig_roofline(df, headers, out, cols, figures):
            ylabel="achieved GFLOP/s", title="Roofline (every measured cell; size ∝ n_h)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, out, "fig7_roofline.png", figures)
+    return save(fig, out, "fig7_roofline.png", figures)
 
 
 def fig_threads(df, out, cols, figures):
@@ -285,7 +262,7 @@ def fig_threads(df, out, cols, figures):
            title=f"Thread scaling at m = {m_max:,}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, out, "fig8_threads.png", figures)
+    return save(fig, out, "fig8_threads.png", figures)
 
 
 def fig_compare(df, out, figures):
@@ -308,4 +285,4 @@ def fig_compare(df, out, figures):
            ylabel=f"time {srcs[0]} ÷ time {srcs[1]}", title="Run comparison, per common cell")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, out, "fig9_comparison.png", figures), r
+    return save(fig, out, "fig9_comparison.png", figures), r

@@ -1,26 +1,34 @@
-"""The benchmark grid, declared once and driven by the backend registry."""
+"""The benchmark grid, declared once and driven by the backend registry.
+
+Every name (backends, ops, dtypes) comes from :mod:`fastnn.backends`; the target shapes are
+:data:`TARGETS`, read by the ``targets`` grid, the report's headline table and the
+pytest-benchmark suite.
+"""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass
 
-import fastnn
+from ..backends import DTYPES, OPS, REGISTRY, available_peers, get_backend, names
 
-OPS = ("forward", "backward", "cost_and_grads")
-DTYPES = ("float64", "float32")
+#: The headline shapes (n_x, n_h, m): the fused kernels' targets against NumPy and the peers.
+TARGETS = ((2, 64, 1_000_000), (2, 4, 1_000_000), (784, 128, 10_000))
 
 #: The grids: every axis a tuple. ``threads`` 0 means "all cores".
 GRIDS = {
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
-                  dtype=("float64",), threads=(0,), budget_s=2.0),
+                  dtype=("float64",), threads=(0,), budget_s=2.0,
+                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (about 2 min)"),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
-                 budget_s=4.0),
-    # the numba issue's target shapes, as explicit (n_x, n_h, m) triples
-    "targets": dict(ops=("cost_and_grads",), shapes=((2, 64, 1_000_000), (2, 4, 1_000_000),
-                                                     (784, 128, 10_000)),
-                    m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0),
+                 budget_s=4.0,
+                 about="m = 1 … 1e7, n_h = 1 … 1024, both dtypes, 1 and all threads "
+                       "(about 35 min)"),
+    "targets": dict(ops=("cost_and_grads",), shapes=TARGETS, m=(), n_h=(), n_x=(),
+                    dtype=("float64",), threads=(0,), budget_s=10.0,
+                    about="the training step at the headline shapes, with the peers "
+                          "(about 2 min)"),
 }
 
 #: A cell whose working set would exceed this many bytes is skipped by declaration.
@@ -55,32 +63,43 @@ def working_set_bytes(c):
 
 
 def skip_reason(c):
-    """Why a cell cannot run, or None. Declared here, not by ``if`` chains in timed code."""
-    be = fastnn.get_backend(c.backend) if c.backend in fastnn.BACKENDS else None
-    if be is not None and c.dtype == "float32" and be.per_example:
-        return "per-example loops compute in float64"
-    if c.backend == "jax" and c.threads:
-        return "JAX fixes its thread pool at start-up; only 'all cores' is measured"
+    """Why a cell cannot run, or None: the entry's declared capabilities, then memory."""
+    be = get_backend(c.backend)
+    why = be.unsupported(c.op, c.dtype, c.hidden, c.output)
+    if why:
+        return why
+    if c.threads and not be.sets_threads:
+        return f"{c.backend} fixes its thread count at start-up; only 'all cores' is measured"
     if working_set_bytes(c) > MEMORY_LIMIT:
         return f"working set ~{working_set_bytes(c) / 2**30:.0f} GiB exceeds the memory limit"
     return None
 
 
+def describe():
+    """One line per grid, for ``fastnn bench --help``."""
+    return "; ".join(f"{n}: {g['about']}, budget {g['budget_s']:g} s per cell"
+                     for n, g in GRIDS.items())
+
+
 def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, dtype=None,
-          threads=None, extra_backends=()):
-    """All cells of a grid, with any axis overridden. Unknown names raise ``ValueError``."""
+          threads=None, peers=True):
+    """All cells of a grid, with any axis overridden. Unknown names raise ``ValueError``.
+
+    Without ``backends``: every backend, and the installed peers when ``peers`` is true. A named
+    peer that is not installed is a ``ValueError`` saying what is missing.
+    """
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}; valid: {', '.join(GRIDS)}")
     g = dict(GRIDS[grid])
-    if backends:  # an explicit list: peers only when named
+    if backends:
         backends = tuple(dict.fromkeys(backends))
         for b in backends:
-            if b in ("torch", "jax") and b not in extra_backends:
-                raise ValueError(f"peer {b!r} is not installed (pip install -e \".[peers]\")")
-            if b not in fastnn.BACKENDS and b not in extra_backends:
-                fastnn.get_backend(b)  # raises, listing the valid names
+            why = get_backend(b).missing()  # an unknown name raises, listing the valid ones
+            if why:
+                raise ValueError(f"backend {b!r} cannot run here: {why}")
     else:
-        backends = tuple(fastnn.BACKENDS) + tuple(extra_backends)
+        backends = names(peers=False) + (
+            tuple(n for n, why in available_peers().items() if why is None) if peers else ())
     for name, value, valid in (("op", ops, OPS), ("dtype", dtype, DTYPES)):
         for v in value or ():
             if v not in valid:
@@ -103,7 +122,11 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
     out = []
     for b, op, dt, th, (nx, nh, mm) in itertools.product(backends, g["ops"], g["dtype"],
                                                          g["threads"], shapes):
-        if b in extra_backends and op != "cost_and_grads":
-            continue  # peers time the training step only
+        if REGISTRY[b].peer and op not in REGISTRY[b].ops:
+            continue  # a peer times what it implements; not a skipped cell
         out.append(Cell(b, op, mm, nh, nx, 1, dt, th))
     return out, g["budget_s"]
+
+
+__all__ = ["Cell", "GRIDS", "MEMORY_LIMIT", "TARGETS", "cells",
+           "describe", "skip_reason", "working_set_bytes"]

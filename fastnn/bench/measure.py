@@ -12,8 +12,9 @@ from statistics import median
 
 import numpy as np
 
-import fastnn
-from fastnn.validate import prepare
+from .. import __version__, init_params
+from ..backends import HEADLINE, REFERENCE, REGISTRY, get_backend
+from ..validate import prepare
 
 #: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
 MIN_SAMPLE_S = 0.02
@@ -29,7 +30,7 @@ PROBE_M = 1000
 PROBE_RATIO = 100
 
 
-def probe(c, fn_for, budget_s):
+def probe(c, budget_s):
     """Seconds per call predicted for cell c from up to three calls at a 100× smaller m (the
     fastest, so a JIT compile or a cold thread pool does not count), scaled linearly in m; None
     when c.m is too small to probe. The probe stops early once it has spent a quarter budget."""
@@ -37,7 +38,7 @@ def probe(c, fn_for, budget_s):
     if c.m <= m_p:
         return None
     small = type(c)(**dict(c.params(), m=m_p))
-    fn = fn_for(small, *make_data(small))
+    fn = step_fn(small, *make_data(small))
     best, spent = float("inf"), 0.0
     for _ in range(3):
         t0 = time.perf_counter()
@@ -52,7 +53,7 @@ def probe(c, fn_for, budget_s):
 def make_data(c, seed=0):
     """Parameters, X and Y for a cell, validated and converted once, outside any timed region."""
     rng = np.random.default_rng(seed)
-    params = fastnn.init_params(c.n_x, c.n_h, c.n_y, method="xavier", hidden=c.hidden, seed=rng,
+    params = init_params(c.n_x, c.n_h, c.n_y, method="xavier", hidden=c.hidden, seed=rng,
                                 dtype=np.dtype(c.dtype))
     X = rng.standard_normal((c.n_x, c.m)).astype(c.dtype)
     Y = (rng.random((c.n_y, c.m)) > 0.5).astype(c.dtype)
@@ -60,15 +61,16 @@ def make_data(c, seed=0):
     return P, X, Y
 
 
-def step_fn(be, c, P, X, Y):
-    """A zero-argument callable running the cell's op on prepared data (no validation inside)."""
-    impl, h, o = be.impl, c.hidden, c.output
-    if c.op == "forward":
-        return lambda: impl.forward(P, X, h, o)
-    if c.op == "backward":
-        _, cache = impl.forward(P, X, h, o)
-        return lambda: impl.backward(P, cache, X, Y, h, o)
-    return lambda: impl.cost_and_grads(P, X, Y, h, o)
+def step_fn(c, P, X, Y, backend=None):
+    """A zero-argument callable running the cell's op on prepared data (no validation inside),
+    on ``backend`` (default: the cell's own)."""
+    be = get_backend(backend or c.backend)
+    return be.make_call(c.op, P, X, Y, c.hidden, c.output, c.threads)
+
+
+def reference(c, P, X, Y):
+    """The reference backend's result for the cell, to check another backend against."""
+    return step_fn(c, P, X, Y, backend=REFERENCE)()
 
 
 def _flat(out):
@@ -217,7 +219,7 @@ def compile_times():
     import tempfile
     code = ("import time,numpy as np;t=time.perf_counter();import fastnn;"
             "P=fastnn.init_params(2,4,1,seed=0);X=np.ones((2,8));Y=np.ones((1,8));"
-            "t1=time.perf_counter();fastnn.get_backend('numba').cost_and_grads(P,X,Y);"
+            f"t1=time.perf_counter();fastnn.get_backend({HEADLINE!r}).cost_and_grads(P,X,Y);"
             "print(time.perf_counter()-t1)")
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -242,7 +244,8 @@ def machine_info():
         "python_implementation": platform.python_implementation(),
         "python_version": platform.python_version(), "cpu": {"count": os.cpu_count()},
         "numpy": np.__version__, "numba": numba.__version__, "llvmlite": llvmlite.__version__,
-        "fastnn": fastnn.__version__,
+        "fastnn": __version__,
+        "peers": {n: _version(b) for n, b in REGISTRY.items() if b.peer and not b.missing()},
         "numba_threads": numba.get_num_threads(),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
     }
@@ -262,15 +265,22 @@ def machine_info():
     except ImportError:
         info["blas"] = []
     try:
-        fastnn.get_backend("numba").cost_and_grads(*_tiny())
+        get_backend(HEADLINE).cost_and_grads(*_tiny())
         info["numba_threading_layer"] = numba.threading_layer()
     except Exception as exc:  # noqa: BLE001 - a fact, not a failure
         info["numba_threading_layer"] = f"unknown ({exc})"
     return info
 
 
+def _version(be):
+    try:
+        return be.impl.version()
+    except Exception as exc:  # noqa: BLE001 - a fact, not a failure
+        return f"unknown ({type(exc).__name__})"
+
+
 def _tiny():
-    P = fastnn.init_params(2, 64, 1, seed=0)
+    P = init_params(2, 64, 1, seed=0)
     X = np.ones((2, 4096))
     return P, X, np.ones((1, 4096))
 
@@ -279,7 +289,7 @@ def commit_info():
     def git(*a):
         try:
             return subprocess.run(["git", *a], capture_output=True, text=True, timeout=10,
-                                  cwd=os.path.dirname(os.path.dirname(__file__))).stdout.strip()
+                                  cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
     return {"id": git("rev-parse", "HEAD"), "branch": git("rev-parse", "--abbrev-ref", "HEAD"),

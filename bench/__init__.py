@@ -1,2 +1,0 @@
-"""The fastnn benchmark harness: ``fastnn bench`` sweeps backend × op × m × n_h × n_x × dtype ×
-threads and records honest timings (see :mod:`bench.run`)."""
