@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .backends import BACKENDS, comparisons
+from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
+from .backends import BACKENDS, HEADLINE, comparisons
 from .bench import grid, run
 from .data import flower
 from .init import init_params
@@ -18,11 +18,19 @@ from .plotting import plt as _plt, save as _save
 from .train import fit, fit_logistic, predict
 
 _COL = {"tanh": "#0072B2", "sigmoid": "#E69F00", "relu": "#009E73", "linear": "#D55E00",
-        "logistic": "#CC79A7", "leaky_relu": "#56B4E9", "elu": "#000000", "maxout": "#F0E442"}
+        "logistic": "#CC79A7", "leaky_relu": "#56B4E9", "elu": "#000000", "maxout": "#999999"}
+#: The lecture's seven hidden activations, as the page's table writes them.
+_FORMULA = {"sigmoid": "1 / (1 + e^(−z))", "tanh": "(e^z − e^(−z)) / (e^z + e^(−z))",
+            "relu": "max(0, z)", "leaky_relu": f"max({LEAKY_SLOPE} z, z)",
+            "elu": f"z, or {ELU_ALPHA:g}·(e^z − 1) for z < 0", "linear": "z",
+            "maxout": "max(w₁ᵀx + b₁, w₂ᵀx + b₂)"}
+#: The seeded trainings run on the headline backend: at n_x = 2 it uses no BLAS, so its results
+#: do not depend on which BLAS kernel the machine picks (NumPy's do: see the page's note).
+_TRAIN = HEADLINE
 
 
 def _acc(params, X, Y, hidden):
-    return float(np.mean(predict(params, X, hidden=hidden) == Y))
+    return float(np.mean(predict(params, X, hidden=hidden, backend=_TRAIN) == Y))
 
 
 def part_activations(out):
@@ -75,7 +83,7 @@ def _boundary(ax, params, X, Y, hidden, title):
     x0, x1 = np.meshgrid(np.linspace(X[0].min() - 1, X[0].max() + 1, 200),
                          np.linspace(X[1].min() - 1, X[1].max() + 1, 200))
     G = np.vstack([x0.ravel(), x1.ravel()])
-    P = predict(params, G, hidden=hidden).reshape(x0.shape)
+    P = predict(params, G, hidden=hidden, backend=_TRAIN).reshape(x0.shape)
     ax.contourf(x0, x1, P, levels=[-0.5, 0.5, 1.5], colors=["#E69F00", "#56B4E9"], alpha=0.35)
     ax.scatter(X[0], X[1], c=np.where(Y[0] > 0.5, "#0072B2", "#D55E00"), s=6)
     ax.set(title=title, xlabel="x₁", ylabel="x₂")
@@ -83,8 +91,8 @@ def _boundary(ax, params, X, Y, hidden, title):
 
 def part_flower(out, X, Y, iters, sizes):
     plt = _plt()
-    logit = fit_logistic(X, Y, iterations=iters)
-    net = fit(X, Y, n_h=4, iterations=iters, seed=2)
+    logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
+    net = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
     acc_l, acc_n = _acc(logit.params, X, Y, "linear"), _acc(net.params, X, Y, "tanh")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.3))
     _boundary(axes[0], logit.params, X, Y, "linear", f"logistic regression: {100 * acc_l:.1f} %")
@@ -92,35 +100,37 @@ def part_flower(out, X, Y, iters, sizes):
     b = _save(fig, out, "flower_boundaries.png")
     rows = []
     for n_h in sizes:
-        r = fit(X, Y, n_h=n_h, iterations=iters, seed=2)
+        r = fit(X, Y, n_h=n_h, iterations=iters, seed=2, backend=_TRAIN)
         rows.append(f"| {n_h} | {100 * _acc(r.params, X, Y, 'tanh'):.1f} % | {r.costs[-1]:.4f} |")
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
     acts = []
-    for h in ("tanh", "sigmoid", "relu"):
-        r = fit(X, Y, n_h=4, hidden=h, iterations=iters, seed=2, method="xavier"
-                if h == "relu" else "random")
+    for h, formula in _FORMULA.items():
+        r = fit(X, Y, n_h=4, hidden=h, iterations=iters, seed=2, method="xavier", backend=_TRAIN)
         acc = 100 * _acc(r.params, X, Y, h)
         ax.plot(r.costs, color=_COL[h], label=f"{h}: {acc:.1f} %")
-        acts.append(f"| {h} | {acc:.1f} % | {r.costs[-1]:.4f} |")
+        acts.append(f"| {h} | {formula} | {acc:.1f} % | {r.costs[-1]:.4f} |")
     ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
-           title="Hidden activation on the flower, n_h = 4")
+           title="Hidden activation on the flower, n_h = 4 (Xavier start)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     c = _save(fig, out, "flower_activations.png")
     return (f"## 2. The flower data set\n\n{X.shape[1]} points on the petals r = 4·sin(4t) "
             f"(`fastnn.flower`, seeded). {iters} gradient-descent iterations, lr = 1.2.\n\n"
             f"![boundaries]({b})\n\nLogistic regression reaches {100 * acc_l:.1f} % (no straight "
             f"line separates the petals); the 2-layer tanh network reaches {100 * acc_n:.1f} %."
             "\n\n| n_h | accuracy | final cost |\n|---|---|---|\n" + "\n".join(rows) +
-            f"\n\n![activations]({c})\n\n| hidden | accuracy | final cost |\n|---|---|---|\n"
-            + "\n".join(acts) + "\n\n(ReLU starts from Xavier weights, the others from randn · 0.01: ReLU's "
-            "gradient vanishes with its input, so tiny weights stall it.)\n")
+            "\n\nAll seven hidden activations of the lecture, each from the same Xavier start "
+            "(tiny randn · 0.01 weights stall ReLU, whose gradient vanishes with its input), "
+            f"n_h = 4:\n\n![activations]({c})\n\n| hidden | g(z) | accuracy | final cost |\n"
+            "|---|---|---|---|\n" + "\n".join(acts) + "\n\nA linear hidden layer is no "
+            "better than logistic regression (part 5); maxout has two weight sets per unit.\n")
 
 
 def _trajectory(X, Y, params, steps, hidden="sigmoid", lr=1.2):
     rows = [params["W1"].copy()]
     for _ in range(steps):
-        params = fit(X, Y, params=params, hidden=hidden, iterations=1, lr=lr).params
+        params = fit(X, Y, params=params, hidden=hidden, iterations=1, lr=lr,
+                     backend=_TRAIN).params
         rows.append(params["W1"].copy())
     return np.array(rows), params
 
@@ -158,7 +168,7 @@ def part_scale(out, X, Y, iters):
         A1 = ACTIVATIONS["tanh"].g(P["W1"] @ X + P["b1"])
         sat = float(np.mean(np.abs(P["W1"] @ X + P["b1"]) > 5))
         flow = float(np.mean(1.0 - A1 * A1))  # mean tanh'(z): the factor on every hidden gradient
-        r = fit(X, Y, params=P, iterations=iters)
+        r = fit(X, Y, params=P, iterations=iters, backend=_TRAIN)
         moved = float(np.linalg.norm(r.params["W1"] - P["W1"]) / np.linalg.norm(P["W1"]))
         ax.plot(r.costs, label=f"W1 = randn · {scale:g}: {100 * sat:.0f} % of |z| > 5")
         rows.append(f"| randn · {scale:g} | {100 * sat:.1f} % | {flow:.3f} | {moved:.3g} | "
@@ -182,9 +192,9 @@ def part_scale(out, X, Y, iters):
 
 def part_linear(out, X, Y, iters):
     plt = _plt()
-    lin = fit(X, Y, n_h=4, hidden="linear", iterations=iters, seed=2)
-    logit = fit_logistic(X, Y, iterations=iters)
-    tanh = fit(X, Y, n_h=4, iterations=iters, seed=2)
+    lin = fit(X, Y, n_h=4, hidden="linear", iterations=iters, seed=2, backend=_TRAIN)
+    logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
+    tanh = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
     a = [_acc(lin.params, X, Y, "linear"), _acc(logit.params, X, Y, "linear"),
          _acc(tanh.params, X, Y, "tanh")]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.3))
@@ -203,7 +213,7 @@ def part_logistic(out, X, Y, iters):
     rng = np.random.default_rng(0)
     Xs = rng.standard_normal((2, 400))
     Ys = (Xs[0] - 0.7 * Xs[1] + 0.3 * rng.standard_normal(400) > 0).astype(float)[None]
-    r = fit_logistic(Xs, Ys, iterations=iters)
+    r = fit_logistic(Xs, Ys, iterations=iters, backend=_TRAIN)
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.plot(r.costs, color=_COL["logistic"])
     ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
@@ -287,8 +297,14 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
         texts = [make() for _, make in parts]
     cmd = "fastnn demo" + (" --tiny" if tiny else "") + f" --out {out}"
     head = ("# Basic neural networks, part 1 — the lecture's claims, measured\n\n"
-            f"Generated by `{cmd}`. Every number on this page was computed when it ran "
-            "(seeded; only the timings of part 7 vary between runs).\n")
+            f"Generated by `{cmd}`. Every number on this page was computed when it ran. "
+            f"The trainings are seeded and run on the `{_TRAIN}` backend, which at n_x = 2 uses "
+            "no BLAS, so parts 1–6 come out the same on any BLAS kernel (the `numpy` backend's "
+            "products go through BLAS, whose kernels — picked per CPU, or by "
+            "`OPENBLAS_CORETYPE` — round differently, and over thousands of steps ReLU's kink "
+            "amplifies that into a different accuracy). A CPU with another SIMD width may sum "
+            "in another order and move the last digits, most visibly in the ReLU rows. "
+            "The timings of part 7 vary between runs.\n")
     path = os.path.join(out, "index.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write(head + "\n" + "\n".join(texts))

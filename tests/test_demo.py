@@ -17,6 +17,9 @@ def test_demo_runs_on_a_tiny_configuration(tmp_path):
         assert f"({p})" in text
     assert "| 10 | 0.999955 | 4.53958e-05 | 1 | 8.24461e-09 |" in text
     assert "is 0 from W1 = 0" in text  # the symmetry claim, as computed
+    for name in fastnn.ACTIVATIONS:  # every activation is named in the text, with its numbers
+        assert f"\n| {name} | " in text, name
+    assert "BLAS kernel" in text  # the page says which numbers could depend on it
 
 
 def test_symmetry_claim_rows_of_W1_equal_after_zero_init_training():
