@@ -9,7 +9,13 @@ exact, as scikit-learn does: tanh' = 1 - A², sigmoid' = A(1 - A), ReLU' = [Z >=
 takes the stacked pieces ``Z`` of shape (k, n_h, m).
 
 The table below is the registry :data:`ACTIVATIONS`; ``"maxout"`` is listed in it with the helpers
-:func:`maxout` and :func:`maxout_route`.
+:func:`maxout` and :func:`maxout_route`. Beside it, :data:`OUTPUT_LAYERS` decides the output branch
+once: each output's activation and the loss it implies, both from the logits Z2.
+
+Where each formula lives, per backend family: the NumPy backends (``numpy``, ``numpy-loop``) use
+``g``, ``dg`` (through :meth:`Activation.dZ`) and ``Output.loss``; the ``python`` backend uses the
+scalar ``g1``, ``dg1`` and ``Output.loss1``; the Numba kernels have their own per-element ``_g`` and
+``_dg`` in ``backends/_numba_kernels.py``, dispatching on ``code``.
 """
 
 from __future__ import annotations
@@ -35,8 +41,10 @@ def sigmoid(Z):
 
 
 def d_sigmoid(Z, A):
-    r""":math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`."""
-    return A * (1.0 - A)
+    r""":math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`, in one new array of A's shape."""
+    T = np.subtract(1.0, A, out=np.empty_like(A))
+    T *= A
+    return T
 
 
 def tanh(Z):
@@ -45,8 +53,9 @@ def tanh(Z):
 
 
 def d_tanh(Z, A):
-    r""":math:`\tanh'(z) = 1 - \tanh^2 z`."""
-    return 1.0 - A * A
+    r""":math:`\tanh'(z) = 1 - \tanh^2 z`, in one new array of A's shape."""
+    T = np.multiply(A, A, out=np.empty_like(A))
+    return np.subtract(1.0, T, out=T)
 
 
 def relu(Z):
@@ -66,7 +75,7 @@ def leaky_relu(Z):
 
 def d_leaky_relu(Z, A):
     r"""0.01 for z < 0, 1 for z >= 0."""
-    return np.where(Z >= 0, 1.0, LEAKY_SLOPE).astype(Z.dtype)
+    return np.where(Z >= 0, 1.0, LEAKY_SLOPE).astype(Z.dtype, copy=False)
 
 
 def elu(Z):
@@ -76,7 +85,7 @@ def elu(Z):
 
 def d_elu(Z, A):
     r"""1 for z >= 0, :math:`\alpha e^z = A + \alpha` for z < 0."""
-    return np.where(Z >= 0, 1.0, A + ELU_ALPHA).astype(Z.dtype)
+    return np.where(Z >= 0, 1.0, A + ELU_ALPHA).astype(Z.dtype, copy=False)
 
 
 def linear(Z):
@@ -105,12 +114,14 @@ def maxout(Z):
 
 
 def maxout_route(Z):
-    r"""One-hot mask of the winning piece (the first one on a tie), shape (k, n_h, m).
+    r"""One-hot mask of the winning piece (the first one on a tie), of Z's shape (k, …).
 
-    The maxout derivative: :math:`\partial A / \partial Z_k = [k = \arg\max_j Z_j]`.
+    The maxout derivative: :math:`\partial A / \partial Z_k = [k = \arg\max_j Z_j]`. Z is
+    (k, n_h, m) for a batch or (k, n_h) for one example.
     """
     win = Z.argmax(axis=0)
-    return (np.arange(Z.shape[0]).reshape(-1, 1, 1) == win).astype(Z.dtype)
+    k = np.arange(Z.shape[0]).reshape((-1,) + (1,) * (Z.ndim - 1))
+    return (k == win).astype(Z.dtype)
 
 
 # --- scalar forms: plain Python floats, for the per-example loop --------------------------------
@@ -126,6 +137,15 @@ def _s_elu(z):
     return z if z >= 0 else ELU_ALPHA * math.expm1(z)
 
 
+def softplus(Z):
+    r""":math:`\log(1 + e^z) = \max(z, 0) + \log(1 + e^{-|z|})`, finite for any finite z."""
+    return np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z)))
+
+
+def _s_softplus(z):
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
 @dataclass(frozen=True)
 class Activation:
     """One activation: vectorised ``g``/``dg`` and scalar ``g1``/``dg1`` (``dg`` takes (Z, A))."""
@@ -136,6 +156,24 @@ class Activation:
     g1: Callable
     dg1: Callable
     code: int  # the integer the Numba kernels dispatch on
+
+    def dZ(self, dA, Z, A):
+        r"""Backprop through g: :math:`dZ = dA \odot g'(Z)`, into g′'s new array.
+
+        Parameters
+        ----------
+        dA : ndarray, shape (n_h, m) or (n_h,)
+            The gradient with respect to A = g(Z) (here :math:`W_2^T dZ_2`).
+        Z : ndarray, shape (n_h, m) or (n_h,); (k, n_h, m) or (k, n_h) for maxout
+        A : ndarray, shape of dA
+
+        Returns
+        -------
+        dZ : ndarray, the shape of Z (maxout: the gradient routed to each piece)
+        """
+        T = self.dg(Z, A)
+        T *= dA
+        return T
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -157,8 +195,43 @@ ACTIVATIONS: dict[str, Activation] = {
     ]
 }
 
-#: Output activations and the cost each implies (both give dZ2 = A2 - Y).
-OUTPUTS = ("sigmoid", "linear")
+
+
+@dataclass(frozen=True)
+class Output:
+    r"""One output layer: A2 = g(Z2) and the loss it implies, both from the logits Z2.
+
+    Either pair gives :math:`dZ_2 = A_2 - Y`. ``loss(Z2, Y)`` is element-wise (shape (n_y, m));
+    ``g1``/``loss1`` are the scalar forms; ``code`` is the output activation's kernel code.
+    ``labels`` says whether predictions are labels (A2 > 0.5) rather than values.
+    """
+
+    name: str
+    g: Callable
+    g1: Callable
+    loss: Callable
+    loss1: Callable
+    code: int
+    labels: bool
+
+
+def _output(name, loss, loss1, labels):
+    a = ACTIVATIONS[name]
+    return Output(name, a.g, a.g1, loss, loss1, a.code, labels)
+
+
+#: The output branch, decided once: sigmoid with the cross-entropy
+#: :math:`L = \text{softplus}(z) - y z` (exact for any logit z), or linear with ½MSE.
+OUTPUT_LAYERS: dict[str, Output] = {
+    o.name: o
+    for o in [
+        _output("sigmoid", lambda Z, Y: softplus(Z) - Y * Z,
+                lambda z, y: _s_softplus(z) - y * z, True),
+        _output("linear", lambda Z, Y: 0.5 * (Z - Y) ** 2, lambda z, y: 0.5 * (z - y) ** 2, False),
+    ]
+}
+#: The output names (both give dZ2 = A2 - Y).
+OUTPUTS = tuple(OUTPUT_LAYERS)
 
 
 def get_activation(name):
