@@ -1,38 +1,60 @@
-"""``jax``: the training step in JAX (CPU) under ``jax.jit``, a peer for comparison.
+"""``jax``: the lecture's network in JAX (CPU) under ``jax.jit``, a peer for comparison.
 
-The lecture's vectorised formulas with explicit gradients (as the ``numpy`` backend), jitted once;
-each call waits with ``block_until_ready``. JAX fixes its thread pool at start-up, so it runs on
-all cores. Implements ``cost_and_grads`` for a tanh hidden layer and a sigmoid output.
+The vectorised formulas with explicit gradients (as the ``numpy`` backend), jitted once; each call
+waits with ``block_until_ready``. For ``fit`` the whole loop is compiled, JAX's own best practice:
+``jax.lax.scan`` over the steps inside one ``jit``. JAX fixes its thread pool at start-up, so it
+runs on all cores. Implements ``cost_and_grads`` and ``fit`` for tanh hidden and sigmoid output.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+_NAMES = ("W1", "b1", "W2", "b2")
 
-def make_call(op, P, X, Y, hidden, output, threads=0):
-    """A zero-argument callable doing one jitted step on device arrays converted once, here."""
+
+def _step(jax, jnp, p, X, Y, m):
+    W1, b1, W2, b2 = p
+    A1 = jnp.tanh(W1 @ X + b1)
+    Z2 = W2 @ A1 + b2
+    J = jnp.sum(jax.nn.softplus(Z2) - Y * Z2) / m
+    dZ2 = jax.nn.sigmoid(Z2) - Y
+    dZ1 = (W2.T @ dZ2) * (1 - A1 * A1)
+    return J, (dZ1 @ X.T / m, dZ1.sum(1, keepdims=True) / m, dZ2 @ A1.T / m,
+               dZ2.sum(1, keepdims=True) / m)
+
+
+def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=1.2, steps=1):
+    """A zero-argument callable running ``op`` (jitted once, here) on device arrays.
+
+    ``cost_and_grads`` returns (J, grads); ``fit`` runs ``steps`` gradient-descent steps from P
+    and returns (params, costs).
+    """
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
     m = X.shape[1]
+    Xd, Yd = jnp.asarray(X), jnp.asarray(Y)
+    p0 = tuple(jnp.asarray(P[k]) for k in _NAMES)
+    if op == "fit":
+        @jax.jit
+        def _fit(p, X, Y):
+            def body(p, _):
+                J, g = _step(jax, jnp, p, X, Y, m)
+                return tuple(w - lr * d for w, d in zip(p, g)), J
+            return jax.lax.scan(body, p, None, length=steps)
 
-    @jax.jit
-    def _step(W1, b1, W2, b2, X, Y):
-        A1 = jnp.tanh(W1 @ X + b1)
-        Z2 = W2 @ A1 + b2
-        J = jnp.sum(jax.nn.softplus(Z2) - Y * Z2) / m
-        dZ2 = jax.nn.sigmoid(Z2) - Y
-        dZ1 = (W2.T @ dZ2) * (1 - A1 * A1)
-        return J, (dZ1 @ X.T / m, dZ1.sum(1, keepdims=True) / m, dZ2 @ A1.T / m,
-                   dZ2.sum(1, keepdims=True) / m)
+        def run():
+            p, costs = jax.block_until_ready(_fit(p0, Xd, Yd))
+            return {k: np.asarray(w) for k, w in zip(_NAMES, p)}, np.asarray(costs)
+        return run
 
-    args = [jnp.asarray(a) for a in (P["W1"], P["b1"], P["W2"], P["b2"], X, Y)]
+    _jstep = jax.jit(lambda p, X, Y: _step(jax, jnp, p, X, Y, m))
 
     def step():
-        J, g = jax.block_until_ready(_step(*args))
-        return float(J), dict(zip(("dW1", "db1", "dW2", "db2"), (np.asarray(x) for x in g)))
+        J, g = jax.block_until_ready(_jstep(p0, Xd, Yd))
+        return float(J), {"d" + k: np.asarray(x) for k, x in zip(_NAMES, g)}
     return step
 
 

@@ -1,8 +1,9 @@
-"""``torch``: the training step in PyTorch (CPU, eager), a peer for comparison.
+"""``torch``: the lecture's network in PyTorch (CPU, eager), a peer for comparison.
 
-The lecture's vectorised formulas written as a PyTorch user would (no autograd: the same explicit
-gradients as the ``numpy`` backend, so the comparison is the framework, not the algorithm).
-Implements ``cost_and_grads`` for a tanh hidden layer and a sigmoid output.
+Written as a PyTorch user would for speed: the same explicit gradients as the ``numpy`` backend
+(no autograd tape, so the comparison is the framework, not the algorithm), in-place updates, and
+for ``fit`` a Python loop over the step (PyTorch's eager way). Implements ``cost_and_grads`` and
+``fit`` for a tanh hidden layer and a sigmoid output.
 """
 
 from __future__ import annotations
@@ -10,28 +11,50 @@ from __future__ import annotations
 import os
 
 
-def make_call(op, P, X, Y, hidden, output, threads=0):
-    """A zero-argument callable doing one step on tensors converted once, here."""
+_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def _step(torch, T, Xt, Yt, m):
+    """One step on tensors T = [W1, b1, W2, b2]: (J tensor, [dW1, db1, dW2, db2])."""
+    W1, b1, W2, b2 = T
+    A1 = torch.tanh(W1 @ Xt + b1)
+    Z2 = W2 @ A1 + b2
+    J = (torch.nn.functional.softplus(Z2) - Yt * Z2).sum() / m
+    dZ2 = torch.sigmoid(Z2) - Yt
+    dZ1 = (W2.T @ dZ2) * (1 - A1 * A1)
+    return J, [dZ1 @ Xt.T / m, dZ1.sum(1, keepdim=True) / m, dZ2 @ A1.T / m,
+               dZ2.sum(1, keepdim=True) / m]
+
+
+def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=1.2, steps=1):
+    """A zero-argument callable running ``op`` on tensors converted once, here.
+
+    ``cost_and_grads`` returns (J, grads); ``fit`` runs ``steps`` gradient-descent steps from P
+    (a fresh copy each call) and returns (params, costs).
+    """
     import torch
 
     torch.set_num_threads(threads or os.cpu_count() or 1)
-    W1, b1, W2, b2 = (torch.from_numpy(P[k]) for k in ("W1", "b1", "W2", "b2"))
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     m = X.shape[1]
+    if op == "fit":
+        def run():
+            T = [torch.from_numpy(P[k].copy()) for k in _NAMES]
+            costs = torch.empty(steps, dtype=torch.float64)
+            with torch.no_grad():
+                for t in range(steps):
+                    J, G = _step(torch, T, Xt, Yt, m)
+                    costs[t] = J
+                    for w, g in zip(T, G):
+                        w.sub_(lr * g)
+            return {k: w.numpy() for k, w in zip(_NAMES, T)}, costs.numpy()
+        return run
+    T = [torch.from_numpy(P[k]) for k in _NAMES]
 
     def step():
         with torch.no_grad():
-            A1 = torch.tanh(W1 @ Xt + b1)
-            Z2 = W2 @ A1 + b2
-            J = (torch.nn.functional.softplus(Z2) - Yt * Z2).sum() / m
-            dZ2 = torch.sigmoid(Z2) - Yt
-            dW2 = dZ2 @ A1.T / m
-            db2 = dZ2.sum(1, keepdim=True) / m
-            dZ1 = (W2.T @ dZ2) * (1 - A1 * A1)
-            dW1 = dZ1 @ Xt.T / m
-            db1 = dZ1.sum(1, keepdim=True) / m
-            return float(J), {"dW1": dW1.numpy(), "db1": db1.numpy(), "dW2": dW2.numpy(),
-                              "db2": db2.numpy()}
+            J, G = _step(torch, T, Xt, Yt, m)
+        return float(J), {"d" + k: g.numpy() for k, g in zip(_NAMES, G)}
     return step
 
 
@@ -42,3 +65,6 @@ def cost_and_grads(P, X, Y, hidden, output):
 def version():
     import torch
     return torch.__version__
+
+
+
