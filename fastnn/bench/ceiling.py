@@ -1,0 +1,106 @@
+"""The training step's own ceiling: what it cannot do without, measured on this machine.
+
+Per example and hidden unit, the fused tanh step must evaluate one tanh and about 2·n_x + 4
+multiply-adds (n_x for Z1, one for the output logit, then dW2's and db1's sums, dZ1, and n_x for
+dW1's sums). The ceiling measures, on all cores, the throughput of
+
+- the vectorised ``tanh_`` the kernels use, over an L1-resident block;
+- a multiply-add streamed through L1-resident rows (``z[i] += w · x[i]``), the form the kernels'
+  inner loops take;
+
+in float64 and float32. A cell's ceiling time is m · n_h · (t_tanh + (2·n_x + 4) · t_fma); the
+report gives each headline cell's time as a percentage of it (100 % = nothing but this work).
+These are microbenchmarks of the kernels' own building blocks, not a peak from a data sheet.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..backends._fastmath import tanh_
+
+_BLOCK = 2048  # elements per thread: 16 KiB in float64, inside a 32 KiB L1
+
+
+@njit(fastmath={"contract"}, error_model="numpy", cache=True)
+def _tanh_row(a, out, reps):
+    for _ in range(reps):  # one row per thread, unit stride: vectorised
+        for i in range(a.shape[0]):
+            out[i] = tanh_(a[i])
+
+
+@njit(fastmath={"contract"}, error_model="numpy", cache=True)
+def _fma_row(x, z, w, reps):
+    for _ in range(reps):
+        for i in range(x.shape[0]):
+            z[i] += w * x[i]
+
+
+@njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
+def _tanh_rounds(buf, out, reps):
+    for t in prange(buf.shape[0]):
+        _tanh_row(buf[t], out[t], reps)
+
+
+@njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
+def _fma_rounds(x, z, w, reps):
+    for t in prange(x.shape[0]):
+        _fma_row(x[t], z[t], w, reps)
+
+
+def _per_element(run, n_elems, seconds):
+    run(1)  # compile / warm
+    reps = 1
+    while True:  # calibrate to ~20 ms a call
+        t0 = time.perf_counter()
+        run(reps)
+        dt = time.perf_counter() - t0
+        if dt > 0.02:
+            break
+        reps *= 4
+    best = dt / (reps * n_elems)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        run(reps)
+        best = min(best, (time.perf_counter() - t0) / (reps * n_elems))
+    return best
+
+
+def measure(seconds=0.3):
+    """Seconds per element (machine-wide, all Numba threads) of ``tanh_`` and of one
+    multiply-add, in float64 and float32.
+
+    Returns
+    -------
+    dict
+        ``{"float64": {"tanh_s": …, "fma_s": …}, "float32": {…}, "threads": n, "block": B}``
+    """
+    threads = numba.get_num_threads()
+    out = {"threads": threads, "block": _BLOCK}
+    for dt in ("float64", "float32"):
+        rng = np.random.default_rng(0)
+        x = (rng.standard_normal((threads, _BLOCK)) * 2).astype(dt)
+        y = np.zeros_like(x)
+        w = x.dtype.type(1e-9)
+        n = x.size
+        out[dt] = {"tanh_s": _per_element(lambda r: _tanh_rounds(x, y, r), n, seconds),
+                   "fma_s": _per_element(lambda r: _fma_rounds(x, y, w, r), n, seconds)}
+    return out
+
+
+def fmas_per_unit(n_x):
+    """Multiply-adds per (example × hidden unit) of the fused tanh training step."""
+    return 2 * n_x + 4
+
+
+def ceiling_s(ceiling, m, n_h, n_x, dtype="float64"):
+    """The ceiling time of one training step (tanh hidden), in seconds, or None if unmeasured."""
+    c = (ceiling or {}).get(dtype)
+    if not c:
+        return None
+    return m * n_h * (c["tanh_s"] + fmas_per_unit(n_x) * c["fma_s"])
