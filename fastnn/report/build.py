@@ -1,6 +1,7 @@
 """``fastnn report``: a Markdown report with figures, generated only from results files.
 
 Every number in ``index.md`` is computed here from the records; nothing is typed in by hand.
+Backend names come from the registry and the headline shapes from :data:`fastnn.bench.grid.TARGETS`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons, names
+from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench.grid import TARGETS
+from ..bench import store
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
-from .figures import (STEP, _fmt_s, _ok, _step_view, fig_compare, fig_compile, fig_heatmap,
-                      fig_memory, fig_roofline, fig_speedup, fig_threads, fig_time_vs_m,
-                      fig_time_vs_nh, time_saved)
+from . import figures as F
+from . import select as S
+from .text import (caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio, fmt_s,
+                   headline, machine_md, md_table)
+
+#: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
+N_PARAMS = 3
+
 
 # --- scaling fits -----------------------------------------------------------------------------
 
@@ -24,12 +31,12 @@ def fit_scaling(m, t):
     """Fit t(m) = a + b·m^k (a, b >= 0) minimising relative error.
 
     For each k on a fine grid, a and b solve a weighted linear least-squares problem; the best k
-    wins. Returns dict a, b, k and ``rel_rms`` (root-mean-square relative residual), or None with
-    fewer than 3 points.
+    wins. Returns dict a, b, k and ``rel_rms`` (root-mean-square relative residual), or None
+    unless there are more points than the three parameters (and every time is positive).
     """
     m = np.asarray(m, float)
     t = np.asarray(t, float)
-    if len(m) < 3:
+    if len(m) <= N_PARAMS or not (np.isfinite(t).all() and (t > 0).all()):
         return None
     best = None
     for k in np.linspace(0.3, 2.0, 1701):
@@ -58,173 +65,152 @@ def crossover(f1, f2, lo=1.0, hi=1e8):
 
 # --- loading ----------------------------------------------------------------------------------
 
+def _labels(paths, headers):
+    """One name per run: the shortest folder path that tells the files apart (``hostA/latest``
+    vs ``hostB/latest``), so two folders with the same name are never merged; the same file
+    twice with the same run id is one run."""
+    where = getattr(store, "results_path", lambda p: p)  # a folder holding results.jsonl
+    dirs = [os.path.dirname(os.path.abspath(where(p))).split(os.sep) for p in paths]
+    ids = [h.get("run_id") for h in headers]
+    out = []
+    for i, d in enumerate(dirs):
+        n = 1
+        while n < len(d) and any(e[-n:] == d[-n:] for j, e in enumerate(dirs) if j != i):
+            n += 1
+        out.append("/".join(d[-n:]) or paths[i])
+    for i, lab in enumerate(out):  # the same file given twice: one run, unless ids differ
+        if out[:i].count(lab) and ids[i] != ids[out.index(lab)]:
+            out[i] = f"{lab} ({ids[i]})"
+    return out
+
+
 def load_results(paths):
-    """Load and stack results files; a bad file is a ResultsError naming it."""
-    frames, headers = [], []
-    for p in paths:
-        header, cells = load(p)
+    """Load and stack results files; a bad file is a ResultsError naming it.
+
+    Returns (frame, [(label, header), ...]); the frame's ``source`` column holds the label and
+    ``disturbed`` whether a cell was measured on a busy machine.
+    """
+    loaded = [load(p) for p in paths]
+    labels = _labels(paths, [h for h, _ in loaded])
+    frames = []
+    for lab, (header, cells) in zip(labels, loaded):
         df = to_frame(cells)
-        df["source"] = os.path.basename(os.path.dirname(os.path.abspath(p))) or p
+        df["disturbed"] = [bool(c.get("disturbed", False)) for c in cells]
+        df["source"] = lab
         frames.append(df)
-        headers.append((p, header))
-    return pd.concat(frames, ignore_index=True), headers
+    return pd.concat(frames, ignore_index=True), [(lab, h) for lab, (h, _) in zip(labels, loaded)]
 
 
-def _md(df):
-    return df.to_markdown(index=False) if len(df) else "_(no rows)_"
-
-
-# --- text -------------------------------------------------------------------------------------
-
-def _machine_md(header):
-    mi = header.get("machine_info", {})
-    blas = "; ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
-                     f"{b.get('num_threads')} threads)" for b in mi.get("blas", [])) or "–"
-    pk = header.get("peaks", {})
-    comp = header.get("compile", {})
-    rows = [
-        ("CPU", f"{mi.get('cpu', {}).get('brand_raw', mi.get('processor', '?'))}, "
-                f"{mi.get('cpu', {}).get('count')} logical cores"),
-        ("OS", f"{mi.get('system')} {mi.get('release')}"),
-        ("Python / NumPy / Numba / llvmlite", f"{mi.get('python_version')} / {mi.get('numpy')} / "
-                                              f"{mi.get('numba')} / {mi.get('llvmlite')}"),
-        ("BLAS (threadpoolctl)", blas),
-        ("OPENBLAS_* variables", ", ".join(f"{k}={v}" for k, v in
-                                           mi.get("openblas_env", {}).items()) or "none"),
-        ("Numba threads / layer", f"{mi.get('numba_threads')} / "
-                                  f"{mi.get('numba_threading_layer')}"),
-        ("Measured peaks", f"{pk.get('peak_gflops', float('nan')):.1f} GFLOP/s (float64 GEMM "
-                           f"n={pk.get('gemm_n')}), {pk.get('peak_gbs', float('nan')):.1f} GB/s "
-                           "(streaming copy)" if pk else "–"),
-        ("Numba compile (new process)", f"cold {_fmt_s(comp.get('compile_cold_s'))}, cached "
-                                        f"{_fmt_s(comp.get('compile_cached_s'))}"
-         if comp else "–"),
-        ("Commit", f"{header.get('commit_info', {}).get('id', '')[:10]}"
-                   f"{' (dirty)' if header.get('commit_info', {}).get('dirty') else ''}"),
-        ("Run", f"{header.get('datetime')} — `{header.get('command')}`"),
-    ]
-    return _md(pd.DataFrame(rows, columns=["", "value"]))
-
+# --- sections ---------------------------------------------------------------------------------
 
 def _fits(df):
-    d = _ok(_step_view(df))
-    rows, fits = [], {}
+    """Fit table, fits {(backend, n_h): fit} and a sentence on the (backend, n_h) left unfitted."""
+    d = S.reliable(S.step_view(df))
+    rows, fits, few = [], {}, []
     for (b, nh), g in d.groupby(["backend", "n_h"]):
         f = fit_scaling(g.m, g.median_s)
-        if f:
-            fits[(b, nh)] = f
-            rows.append({"backend": b, "n_h": nh, "a (fixed overhead)": _fmt_s(f["a"]),
-                         "b": f"{f['b']:.3g}", "k (slope)": f"{f['k']:.2f}",
-                         "fit rel. RMS": f"{100 * f['rel_rms']:.1f} %", "points": len(g)})
-    return pd.DataFrame(rows), fits
+        if not f:
+            few.append(f"{b} n_h={nh} ({len(g)})")
+            continue
+        fits[(b, nh)] = f
+        rows.append({"backend": b, "n_h": nh, "a (fixed cost)": fmt_s(f["a"]),
+                     "b": f"{f['b']:.3g}", "k (slope)": f"{f['k']:.2f}",
+                     "fit rel. RMS": f"{100 * f['rel_rms']:.1f} %", "points": len(g)})
+    note = ""
+    if few:
+        note = (f"Not fitted, with too few measured m (a fit of {N_PARAMS} parameters needs at "
+                f"least {N_PARAMS + 1} points; counts in brackets): " + ", ".join(few) + ".")
+    table = md_table(pd.DataFrame(rows), "No backend and n_h has enough measured m for a fit.")
+    return table, fits, note
 
 
 def _why_vectorise(df):
-    d = _ok(_step_view(df))
-    lines = []
+    d = S.reliable(S.step_view(df))
     if d.empty:
-        return "_No training-step cells were measured._"
-    shown = [n for n in (4, 64) if n in set(d.n_h)] or sorted(d.n_h.unique())[:2]
+        return "_No training-step cell was measured on a quiet machine._"
+    targets = sorted({t[1] for t in TARGETS} & set(d.n_h))
+    shown = targets or sorted(d.n_h.unique())[:2]
     t = d[d.n_h.isin(shown)].pivot_table(index=["n_h", "m"], columns="backend",
                                          values="median_s")
     pairs = [(a, b) for a, b in comparisons(d.backend.unique()) if not REGISTRY[a].peer]
-    rows = []
+    rows, lines = [], []
     for (nh, m), row in t.iterrows():
         r = {"n_h": nh, "m": f"{m:,}"}
         for a, b in pairs:
-            if a in row and b in row and np.isfinite(row[a]) and np.isfinite(row[b]):
-                r[f"{a} ÷ {b}"] = f"{row[a] / row[b]:.3g}×"
+            if a in row and b in row and np.isfinite(row[a] / row[b]):
+                r[f"{a} ÷ {b}"] = fmt_ratio(row[a] / row[b])
         if len(r) > 2:
             rows.append(r)
     if not rows:
-        return "_Not enough backends measured on common cells for ratios._"
-    flat = t.reset_index()
-    for nh, g in flat.groupby("n_h"):
+        return "_No two backends were measured on the same cells._"
+    for nh, g in t.reset_index().groupby("n_h"):
         for a, b in pairs:
-            if a not in g or b not in g:
+            if a not in g or b not in g or g.dropna(subset=[a, b]).empty:
                 continue
             both = g.dropna(subset=[a, b])
-            if both.empty:
-                continue
             row = both.loc[both.m.idxmax()]
-            ratio = row[a] / row[b]
-            lines.append(f"- At m = {int(row.m):,}, n_h = {int(nh)}: `{b}` takes "
-                         f"{_fmt_s(row[b])} per step, {max(ratio, 1 / ratio):.3g}× "
-                         f"{'faster' if ratio >= 1 else 'slower'} than `{a}` "
-                         f"({_fmt_s(row[a])}).")
-    return _md(pd.DataFrame(rows).fillna("–")) + "\n\n" + "\n".join(lines)
-
-
-def _caveats(df):
-    out = []
-    ok = _ok(df)
-    if len(ok):
-        rel = ok.iqr_s / ok.median_s
-        noisy = ok[rel > 0.2]
-        if len(noisy):
-            w = noisy.assign(rel=rel[noisy.index]).sort_values("rel", ascending=False).head(5)
-            out.append(f"- {len(noisy)} of {len(ok)} measured cells are noisy (IQR > 20 % of the "
-                       "median; this machine is shared). Worst: " + "; ".join(
-                           f"{r.backend} {r.op} m={r.m:,} n_h={r.n_h} ({100 * r.rel:.0f} %)"
-                           for r in w.itertuples()) + ".")
-    for status, what in (("over_budget", "were over their time budget and are extrapolated "
-                                         "(dashed in figure 1), not measured"),
-                         ("skipped", "were skipped by declaration"),
-                         ("failed", "failed"), ("wrong", "disagreed with numpy and were not "
-                                                         "timed")):
-        n = int((df.status == status).sum())
-        if n:
-            msg = df[df.status == status].message.dropna().astype(str)
-            msg = msg[msg != ""].value_counts().index[:2]
-            out.append(f"- {n} cells {what}" + (f" (e.g. {'; '.join(msg)})" if len(msg) else "")
-                       + ".")
-    return "\n".join(out) or "- None found in the data."
+            how = faster_or_slower(row[b], row[a])
+            if how:
+                lines.append(f"- At m = {int(row.m):,}, n_h = {int(nh)}: `{b}` takes "
+                             f"{fmt_s(row[b])} per step, {how} than `{a}` ({fmt_s(row[a])}).")
+    return md_table(pd.DataFrame(rows).fillna("–"), "") + "\n\n" + "\n".join(lines)
 
 
 def _breakeven(df, headers):
-    """One sentence per n_h: calls needed at the largest m for a cold compile to pay off."""
-    cold = (headers[0][1].get("compile", {}) if headers else {}).get("compile_cold_s")
-    d = _ok(_step_view(df))
-    if not cold or d.empty:
-        return ""
-    saved = time_saved(d)
+    """One sentence per n_h: steps needed at the largest m for a cold compile to pay off."""
+    comp = headers[0][1].get("compile", {}) if headers else {}
+    cold = comp.get("compile_cold_s")
+    saved = S.time_saved(S.step_view(df))
     saved = saved[saved > 0].reset_index()
+    if not cold or saved.empty:
+        return f"_No compile time, or no cell where {HEADLINE} saves time over {REFERENCE}._"
+    cached = comp.get("compile_cached_s")
     out = []
     for nh, g in saved.groupby("n_h"):
         row = g.loc[g.m.idxmax()]
         out.append(f"- n_h = {nh}: at m = {int(row.m):,} {HEADLINE} saves "
-                   f"{_fmt_s(row.median_s)} per step, so a cold compile ({_fmt_s(cold)}) pays off after "
-                   f"{cold / row.median_s:,.0f} steps; with the on-disk cache the first call of "
-                   "a later process costs "
-                   f"{_fmt_s(headers[0][1]['compile'].get('compile_cached_s'))}.")
+                   f"{fmt_s(row.median_s)} per step, so a cold compile ({fmt_s(cold)}) pays off "
+                   f"after {cold / row.median_s:,.0f} steps.")
+    if cached is not None:
+        out.append(f"\nWith the on-disk cache, the first call of a later process costs "
+                   f"{fmt_s(cached)} instead.")
     return "\n".join(out)
 
 
-def _targets(df, headers):
-    """The headline backend at the target shapes, with the fraction of peak achieved."""
-    pk = headers[0][1].get("peaks", {}) if headers else {}
-    d = _ok(df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")])
-    rows = []
-    H, R = HEADLINE, REFERENCE
-    for nx, nh, m in TARGETS:
-        g = d[(d.n_h == nh) & (d.m == m) & (d.n_x == nx)]
-        if g.empty:
-            continue
-        g = g[g.threads == g.threads.min()] if (g.threads == 0).sum() == 0 else g[g.threads == 0]
-        t = g.set_index("backend").median_s
-        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
-        for base in (R,) + names(peers=True):
-            if base in t and H in t:
-                row[f"{H} ÷ {base} speed-up"] = f"{t[base] / t[H]:.2f}×"
-        if H in t.index and pk:
-            nb = g[g.backend == H].iloc[0]
-            row[f"{H} GFLOP/s (% of peak)"] = (f"{nb.gflops:.1f} "
-                                               f"({100 * nb.gflops / pk['peak_gflops']:.0f} %)")
-            row[f"{H} GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / pk['peak_gbs']:.1f} %)"
-        rows.append(row)
-    if not rows:
-        return "_None of the target shapes were measured._"
-    return _md(pd.DataFrame(rows).fillna("–"))
+def _crossovers(fits):
+    out = []
+    for nh in sorted({k[1] for k in fits}):
+        if (REFERENCE, nh) in fits and (HEADLINE, nh) in fits:
+            mx = crossover(fits[(REFERENCE, nh)], fits[(HEADLINE, nh)])
+            out.append(f"- n_h = {nh}: by the fits, {HEADLINE} is faster than {REFERENCE} "
+                       + (f"from m ≈ {mx:,.0f} on." if mx and mx > 1 else
+                          "at every m from 1 to 10⁸." if mx else "nowhere in m = 1 … 10⁸."))
+    return out
+
+
+def _intro(df, paths, headers):
+    h = headers[0][1]
+    n_ok = int((df.status == "ok").sum())
+    src = (f"the results of `{h['command']}`" if h.get("command") else "the results") + \
+        (f", run on {h['datetime']}" if h.get("datetime") else "")
+    files = ", ".join(f"`{p}`" for p in paths)
+    text = [f"This report was built from {src} ({files}): {len(df)} cells, {n_ok} measured."
+            + (" Figures and tables show the first run; the others are compared with it at the "
+               "end." if len(headers) > 1 else "")
+            + " Every number below is computed from those records. A time is the median of one "
+            "cell's repeated measurements; a band is their interquartile range."]
+    busy = S.measured(df)[S.disturbed(S.measured(df))]
+    if len(busy):
+        text.append(f"\n**This run was disturbed.** {len(busy)} of {n_ok} measured cells were "
+                    "measured while another process competed for the CPU. They are drawn hollow "
+                    "in the figures and listed under Caveats; no ratio, fit, crossover or "
+                    "headline number uses them.")
+    return text
+
+
+def _empty(paths, df):
+    return ("# fastnn performance report\n" + f"\nThe results ({', '.join(paths)}) hold no "
+            f"measured cells ({len(df)} records), so there is nothing to plot.\n")
 
 
 def build(paths, out):
@@ -235,75 +221,71 @@ def build(paths, out):
     both, headers = load_results(paths)
     os.makedirs(out, exist_ok=True)
     both.to_csv(os.path.join(out, "results.csv"), index=False)
-    df = both[both.source == both.source.iloc[0]] if len(both) else both  # main sections: run 1
-    cols = colours(df.backend.unique())
-    figures, missing = [], []
-    title = "# fastnn performance report\n"
-    if df.empty or _ok(df).empty:
-        text = (title + f"\nThe results ({', '.join(paths)}) hold no measured cells "
-                f"({len(df)} records), so there is nothing to plot.\n")
-        path = os.path.join(out, "index.md")
+    df = both[both.source == headers[0][0]]
+    path = os.path.join(out, "index.md")
+    if S.measured(df).empty:
         with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(_empty(paths, df))
         return path
+    cols, figures = colours(both.backend.unique()), []
+    h0 = headers[0][1]
+    cps = compute_peaks(h0.get("peaks", {}), blas_arch(h0))
     specs = [
-        ("Time per training step vs m", lambda: fig_time_vs_m(df, out, cols, figures)),
-        ("Speed-up vs m", lambda: fig_speedup(df, out, cols, figures)),
-        (f"{HEADLINE} ÷ {REFERENCE} heat map", lambda: fig_heatmap(df, out, cols, figures)),
-        ("Time vs n_h", lambda: fig_time_vs_nh(df, out, cols, figures)),
-        ("Peak extra memory vs m", lambda: fig_memory(df, out, cols, figures)),
-        ("JIT compile time and break-even", lambda: fig_compile(df, headers, out, cols, figures)),
-        ("Roofline", lambda: fig_roofline(df, headers, out, cols, figures)),
-        ("Thread scaling", lambda: fig_threads(df, out, cols, figures)),
+        ("Time per training step vs m", lambda: F.fig_time_vs_m(df, out, cols, figures)),
+        (f"Speed-up over {REFERENCE} vs m", lambda: F.fig_speedup(df, out, cols, figures)),
+        (f"{HEADLINE} ÷ {REFERENCE} heat map", lambda: F.fig_heatmap(df, out, cols, figures)),
+        ("Time vs n_h", lambda: F.fig_time_vs_nh(df, out, cols, figures)),
+        ("Peak extra memory vs m", lambda: F.fig_memory(df, out, cols, figures)),
+        ("JIT compile time and break-even",
+         lambda: F.fig_compile(df, headers, out, cols, figures)),
+        ("Roofline", lambda: F.fig_roofline(df, headers, out, cols, figures)),
+        ("Thread scaling", lambda: F.fig_threads(df, out, cols, figures)),
     ]
-    blocks = []
+    blocks, left_out = [], []
     for name, make in specs:
-        f = make()
-        if f:
-            blocks.append(f"### {name}\n\n![{name}]({f})\n")
+        fig = make()
+        if fig.file:
+            blocks.append(f"### {name}\n\n![{name}]({fig.file})\n\n{fig.caption}\n")
         else:
-            missing.append(name)
-            blocks.append(f"### {name}\n\n_Left out: the results hold no data for it._\n")
-    fit_table, fits = _fits(df)
-    cross = []
-    for nh in sorted({k[1] for k in fits}):
-        if (REFERENCE, nh) in fits and (HEADLINE, nh) in fits:
-            mx = crossover(fits[(REFERENCE, nh)], fits[(HEADLINE, nh)])
-            cross.append(f"- n_h = {nh}: by the fits, {HEADLINE} is faster than {REFERENCE} "
-                         + (f"from m ≈ {mx:,.0f} on." if mx and mx > 1 else
-                            "from m = 1 on." if mx else "nowhere in m = 1 … 10⁸."))
-    n_ok = int((df.status == "ok").sum())
-    text = [title,
-            f"Generated by `fastnn report` from {', '.join(f'`{p}`' for p in paths)}: "
-            f"{len(df)} cells, {n_ok} measured (figures and tables: the first file). "
-            "Every number below is computed from those "
-            "records. Times are the median of the samples of one run; band = interquartile range.",
-            f"\n## Headline: {HEADLINE} at the target shapes\n", _targets(df, headers),
+            left_out.append(f"- {name}: {fig.why_not}")
+    if left_out:
+        blocks.append("Left out, with nothing meaningful to show in these results:\n\n"
+                      + "\n".join(left_out) + "\n")
+    fit_table, fits, fit_note = _fits(df)
+    text = ["# fastnn performance report\n", *_intro(df, paths, headers),
+            f"\n## Headline: {HEADLINE} at the headline shapes\n",
+            f"The benchmark declares {len(TARGETS)} headline shapes (n_x inputs, n_h hidden "
+            f"units, m examples). For each: {HEADLINE}'s time per training step (float64, all "
+            f"cores), how many times faster it is than {REFERENCE} and each peer measured on "
+            "the same cell, and the share of this machine's measured peaks it reaches.\n",
+            headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs")),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
-            "times in the same run:\n", _why_vectorise(df),
+            "times in the same run (above 1: the second backend is faster):\n",
+            _why_vectorise(df),
             "\n## Figures\n", *blocks,
-            "\n## JIT compile break-even\n", _breakeven(df, headers) or "_No compile data._",
+            "\n## JIT compile break-even\n", _breakeven(df, headers),
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
-            _md(fit_table), "", *cross]
+            fit_table, "", fit_note, "", *_crossovers(fits)]
     if len(headers) > 1:
-        fname, r = fig_compare(both, out, figures)
-        text += ["\n## Comparison of runs\n"]
-        if fname:
-            srcs = list(dict.fromkeys(both.source))
-            g = r.groupby("backend").ratio.median().reset_index()
-            g["ratio"] = g.ratio.map(lambda v: f"{v:.3g}")
-            text += [f"Median ratio of times, `{srcs[0]}` ÷ `{srcs[1]}`, over {len(r)} common "
-                     "cells:\n", _md(g), f"\n![comparison]({fname})\n"]
-        else:
-            text += ["_The runs share no measured cells._"]
-    text += ["\n## Caveats the data shows\n", _caveats(df)]
-    for p, h in headers:
-        text += [f"\n## Machine ({os.path.basename(os.path.dirname(os.path.abspath(p)))})\n",
-                 _machine_md(h)]
-    path = os.path.join(out, "index.md")
+        text += _comparison(both, [lab for lab, _ in headers], out, figures)
+    text += ["\n## Caveats the data shows\n", caveats(df)]
+    for lab, h in headers:
+        text += [f"\n## Machine{f' ({lab})' if len(headers) > 1 else ''}\n", machine_md(h)]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(text) + "\n")
     return path
+
+
+def _comparison(both, labels, out, figures):
+    fig, r = F.fig_compare(both, labels[:2], out, figures)
+    text = ["\n## Comparison of runs\n"]
+    if not fig.file:
+        return text + [f"_{fig.why_not[:1].upper()}{fig.why_not[1:]}_"]
+    g = r.groupby("backend").ratio.median().reset_index()
+    g["ratio"] = g.ratio.map(lambda v: f"{v:.3g}")
+    return text + [f"Median ratio of times, `{labels[0]}` ÷ `{labels[1]}`, over {len(r)} cells "
+                   "both runs measured on a quiet machine:\n", md_table(g, ""),
+                   f"\n![comparison]({fig.file})\n\n{fig.caption}\n"]

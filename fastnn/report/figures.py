@@ -1,288 +1,327 @@
-"""The report's figures (matplotlib), each drawn only from the data present; a figure returns
-its file name, or None when its data is missing."""
+"""The report's figures (matplotlib). Each draws what a selection in :mod:`.select` returns and
+gives back a :class:`Fig`: the file and a caption, or no file and one line saying why it was left
+out (a figure with nothing meaningful to show is not drawn)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
+from ..backends import HEADLINE, REFERENCE
+from ..bench.grid import TARGETS
 from ..plotting import colours, plt as _plt, save
-
-STEP = "cost_and_grads"
-
-
-def _ok(df):
-    return df[df.status == "ok"].copy()
+from . import select as S
+from .text import blas_arch, compute_peaks, fmt_s
 
 
-# --- figures ----------------------------------------------------------------------------------
-
-def _fmt_s(x):
-    if x is None or not np.isfinite(x):
-        return "–"
-    for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6), ("ns", 1e9)):
-        if x * f >= 1:
-            return f"{x * f:.3g} {unit}"
-    return f"{x * 1e9:.3g} ns"
+@dataclass
+class Fig:
+    file: str | None = None
+    caption: str = ""
+    why_not: str = ""
 
 
-def _step_view(df):
-    """The training step at the default threads and the first dtype present, for figures 1–4."""
-    d = df[(df.op == STEP) & (df.hidden == "tanh")]
-    if d.empty:
-        return d
-    dt = "float64" if (d.dtype == "float64").any() else d.dtype.iloc[0]
-    th = 0 if (d.threads == 0).any() else d.threads.max()
-    return d[(d.dtype == dt) & (d.threads == th)]
+def _legend_outside(fig, *axes):
+    """One legend right of the figure, with every label of every panel once."""
+    handles = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize=8)
+
+
+def _m_ticks(ax):
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(_plt().NullFormatter())
+
+
+def _panels(n, w=4.2, h=3.4, **kw):
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    fig, axes = _plt().subplots(nrows, ncols, figsize=(w * ncols + 1.6, h * nrows),
+                                squeeze=False, layout="constrained", **kw)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def fig_time_vs_m(df, out, cols, figures):
-    d = _step_view(df)
-    d = d[d.status.isin(["ok", "over_budget"])]
+    d = S.select_time_vs_m(df)
     if d.empty:
-        return None
-    plt = _plt()
+        return Fig(why_not="no n_h was measured at two or more m, so there is no scaling to show.")
     nhs = sorted(d.n_h.unique())
-    ncols = min(3, len(nhs))
-    nrows = -(-len(nhs) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False,
-                             sharey=True, layout="constrained")
-    for ax in axes.flat[len(nhs):]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(nhs), sharey=True)
     for ax, nh in zip(axes.flat, nhs):
         for b, g in d[d.n_h == nh].groupby("backend"):
-            ok = g[g.status == "ok"].sort_values("m")
+            ok = g[(g.status == "ok") & ~S.disturbed(g)].sort_values("m")
             ax.plot(ok.m, ok.median_s, "o-", color=cols[b], label=b, ms=3)
             ax.fill_between(ok.m, ok.q1_s, ok.q3_s, color=cols[b], alpha=0.25, lw=0)
+            busy = g[(g.status == "ok") & S.disturbed(g)]
+            ax.plot(busy.m, busy.median_s, "o", mfc="none", color=cols[b], ms=6)
             ex = g[g.status == "over_budget"].sort_values("m")
             if len(ex):
-                last = ok.tail(1)
-                xs = list(last.m) + list(ex.m)
-                ys = list(last.median_s) + list(ex.predicted_s)
-                ax.plot(xs, ys, "--", color=cols[b], alpha=0.8)
+                ax.plot(list(ok.m.tail(1)) + list(ex.m),
+                        list(ok.median_s.tail(1)) + list(ex.predicted_s), "--", color=cols[b])
                 ax.plot(ex.m, ex.predicted_s, "x", color=cols[b], ms=6)
-        ax.set(xscale="log", yscale="log", title=f"n_h = {nh}", xlabel="m (examples)")
+        _m_ticks(ax)
+        ax.set(yscale="log", title=f"n_h = {nh}", xlabel="m (examples)")
         ax.grid(True, which="major", alpha=0.3)
     for row in axes:
         row[0].set_ylabel("time per training step (s)")
-    axes[0][0].legend(fontsize=8, title="median; band = IQR;\n× dashed = extrapolated",
-                      title_fontsize=7)
-    fig.suptitle("Time per training step (cost_and_grads) vs m")
-    return save(fig, out, "fig1_time_vs_m.png", figures)
-
-
-_KEYS = ("op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output")
-
-
-def _ratio(df, num, den, keys=_KEYS):
-    """Speed-up of backend ``den`` over ``num``: t_num / t_den per common cell."""
-    a = _ok(df[df.backend == num]).set_index(list(keys)).median_s
-    b = _ok(df[df.backend == den]).set_index(list(keys)).median_s
-    r = (a / b).dropna()
-    return r.reset_index(name="speedup")
+    _legend_outside(fig, *axes.flat)
+    fig.suptitle("Time per training step vs m (one panel per hidden-layer width n_h)")
+    cap = ("Median time per training step (forward, cost and gradients); band: interquartile "
+           "range; × on a dashed line: predicted, not measured (over the time budget)"
+           + ("; hollow: measured while the machine was busy" if S.disturbed(d).any() else "")
+           + ".")
+    return Fig(save(fig, out, "fig1_time_vs_m.png", figures), cap)
 
 
 def fig_speedup(df, out, cols, figures):
-    d = _step_view(df)
-    if d.empty:
-        return None
-    plt = _plt()
-    bases = dict.fromkeys(a for a, _ in comparisons(d.backend.unique()) if not REGISTRY[a].peer)
-    panels = [(base, [b for b in d.backend.unique() if b != base]) for base in bases]
-    if not panels:
-        return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
-    for ax, (base, others) in zip(axes[0], panels):
-        for b in others:
-            r = _ratio(d, base, b)
-            for nh, g in r.groupby("n_h"):
-                g = g.sort_values("m")
-                ax.plot(g.m, g.speedup, "o-", ms=3, color=cols[b],
-                        alpha=0.4 + 0.6 * (nh == r.n_h.max()),
-                        label=f"{b}, n_h={nh}")
+    r = S.select_speedup(df, REFERENCE)
+    if r.empty:
+        return Fig(why_not=f"no backend was measured against {REFERENCE} at two or more m "
+                           "for the same n_h.")
+    nhs = sorted(r.n_h.unique())
+    fig, axes = _panels(len(nhs), sharey=True)
+    for ax, nh in zip(axes.flat, nhs):
+        for b, g in r[r.n_h == nh].groupby("backend", sort=False):
+            ax.plot(g.m, g.speedup, "o-", ms=3, color=cols[b], label=b)
         ax.axhline(1.0, color="grey", lw=1, ls=":")
-        ax.set(xscale="log", yscale="log", xlabel="m (examples)",
-               ylabel=f"speed-up over {base} (×)", title=f"Speed-up over {base}")
+        _m_ticks(ax)
+        ax.set(yscale="log", xlabel="m (examples)", title=f"n_h = {nh}")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    return save(fig, out, "fig2_speedup_vs_m.png", figures)
+    for row in axes:
+        row[0].set_ylabel(f"speed-up over {REFERENCE} (×)")
+    _legend_outside(fig, *axes.flat)
+    fig.suptitle(f"Speed-up over {REFERENCE} (above the dotted line: faster than {REFERENCE})")
+    cap = (f"t({REFERENCE}) ÷ t(backend) per cell measured by both; above 1 the backend is "
+           f"faster than {REFERENCE}.")
+    return Fig(save(fig, out, "fig2_speedup_vs_m.png", figures), cap)
 
 
 def fig_heatmap(df, out, cols, figures):
-    d = _step_view(df)
-    r = _ratio(d, REFERENCE, HEADLINE) if not d.empty else pd.DataFrame()
-    if r.empty or r.m.nunique() < 2 or r.n_h.nunique() < 2:
-        return None
+    piv = S.select_heatmap(df)
+    if piv is None:
+        return Fig(why_not=f"{HEADLINE} and {REFERENCE} share fewer than two m or two n_h.")
     plt = _plt()
-    piv = r.pivot_table(index="n_h", columns="m", values="speedup")
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * piv.shape[1], 1.2 + 0.6 * piv.shape[0]))
+    fig, ax = plt.subplots(figsize=(1.6 + 0.9 * piv.shape[1], 1.4 + 0.6 * piv.shape[0]),
+                           layout="constrained")
     L = np.log2(piv.values)
     lim = max(1.0, np.nanmax(np.abs(L)))
     im = ax.imshow(L, cmap="PuOr", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
     for (i, j), v in np.ndenumerate(piv.values):
         if np.isfinite(v):
-            dark = abs(np.log2(v)) > lim / 2
             ax.text(j, i, f"{v:.2g}×", ha="center", va="center", fontsize=7,
-                    color="white" if dark else "black")
-    crosses = np.nanmin(L) < 0 < np.nanmax(L)
-    if crosses:
-        ax.contour(np.nan_to_num(L), levels=[0.0], colors="k", linewidths=1.5)
-    ax.set_xticks(range(piv.shape[1]), [f"{m:.0e}" if m >= 1000 else str(m) for m in piv.columns],
-                  rotation=45)
+                    color="white" if abs(np.log2(v)) > lim / 2 else "black")
+    marks = S.heatmap_crossovers(piv.values)
+    for i, x in marks:
+        ax.plot([x, x], [i - 0.5, i + 0.5], color="k", lw=2.5)
+    ax.set_xticks(range(piv.shape[1]),
+                  [f"{m:.0e}" if m >= 1000 else str(m) for m in piv.columns], rotation=45)
     ax.set_yticks(range(piv.shape[0]), piv.index)
-    where = ("black line: the 1× crossover" if crosses else
-             f"{HEADLINE} faster in every cell" if np.nanmin(L) >= 0 else
-             f"{HEADLINE} slower in every cell")
+    lo, hi = np.nanmin(piv.values), np.nanmax(piv.values)
+    where = ("black bars: where a row changes between slower and faster" if marks else
+             f"{HEADLINE} faster in every cell" if lo >= 1 else
+             f"{HEADLINE} slower in every cell" if hi < 1 else "no row changes sign")
     ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
-           title=f"{HEADLINE} ÷ {REFERENCE} speed-up ({where})")
-    fig.colorbar(im, ax=ax, label="log₂ speed-up")
-    return save(fig, out, f"fig3_heatmap_{HEADLINE}_vs_{REFERENCE}.png", figures)
+           title=f"{HEADLINE} speed-up over {REFERENCE}\n({where})")
+    fig.colorbar(im, ax=ax, label="log₂ speed-up (> 0: faster)")
+    cap = (f"t({REFERENCE}) ÷ t({HEADLINE}) per cell; blank: not measured by both. A crossover "
+           "bar is drawn only inside a row, between two measured cells whose ratios lie on "
+           "either side of 1×.")
+    return Fig(save(fig, out, f"fig3_heatmap_{HEADLINE}_vs_{REFERENCE}.png", figures), cap)
 
 
 def fig_time_vs_nh(df, out, cols, figures):
-    d = _ok(_step_view(df))
-    if d.empty or d.n_h.nunique() < 2:
-        return None
-    counts = d.groupby("m").n_h.nunique()
-    m_fix = counts[counts == counts.max()].index.max()
+    d = S.select_time_vs_nh(df)
+    if d.empty:
+        return Fig(why_not="no m was measured at two or more n_h.")
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for b, g in d[d.m == m_fix].groupby("backend"):
-        g = g.sort_values("n_h")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    for b, g in d.groupby("backend"):
         ax.plot(g.n_h, g.median_s, "o-", color=cols[b], label=b, ms=3)
         ax.fill_between(g.n_h, g.q1_s, g.q3_s, color=cols[b], alpha=0.25, lw=0)
+    nhs = sorted(d.n_h.unique())
     ax.set(xscale="log", yscale="log", xlabel="n_h (hidden units)",
-           ylabel="time per training step (s)", title=f"Time vs n_h at m = {m_fix:,}")
+           ylabel="time per training step (s)", title=f"Time vs n_h at m = {d.m.iloc[0]:,}")
+    ax.set_xticks(nhs, [str(n) for n in nhs])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    return save(fig, out, "fig4_time_vs_nh.png", figures)
+    _legend_outside(fig, ax)
+    return Fig(save(fig, out, "fig4_time_vs_nh.png", figures),
+               "Median time per training step; band: interquartile range.")
 
 
-def _mem_col(d):
-    rss = pd.to_numeric(d.mem_rss_bytes, errors="coerce")
-    tr = pd.to_numeric(d.mem_traced_bytes, errors="coerce")
-    return np.fmax(rss.fillna(0), tr.fillna(0))
+def _memory_caption(sel):
+    jumps = S.memory_jumps(sel)
+    cap = ("Each point is the larger of two measures of one call: tracemalloc's peak (filled "
+           "markers; sees NumPy arrays and Python objects, not memory a compiled library "
+           "allocates itself) and the rise of the resident set (hollow squares; counted in whole pages, "
+           "and 0 while the call reuses memory the process already holds).")
+    why = {"measure": "the value switches from tracemalloc to the resident-set rise: the "
+                      "library's own allocations, invisible to tracemalloc, now need fresh pages",
+           "step": "a flat curve changes level: the backend switches path here (for example a "
+                   "serial driver to a parallel one with a buffer per thread)",
+           "superlinear": "memory grows faster than m"}
+    for r in jumps.itertuples():
+        cap += (f" {r.backend}: ×{r.ratio:,.0f}" if r.ratio >= 100 else f" {r.backend}: ×{r.ratio:.3g}")
+        cap += (f" between m = {r.m0:,} and {r.m1:,} — "
+                f"{why[r.kind]}.")
+    return cap
 
 
 def fig_memory(df, out, cols, figures):
-    d = _ok(_step_view(df))
-    if d.empty or d.mem_traced_bytes.isna().all():
-        return None
-    d = d.assign(mem=_mem_col(d))
-    span = d.groupby("n_h").m.nunique()
-    nh = span[span == span.max()].index.max()  # the widest range of m, then the largest n_h
+    d = S.select_memory(df)
+    if d.empty:
+        return Fig(why_not="no backend's memory was measured at two or more m for one n_h.")
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for b, g in d[d.n_h == nh].groupby("backend"):
-        g = g.sort_values("m")
-        ax.plot(g.m, g.mem.clip(lower=1), "o-", color=cols[b], label=b, ms=3)
-    ax.set(xscale="log", yscale="log", xlabel="m (examples)",
-           ylabel="peak extra memory (bytes)",
-           title=f"Peak extra memory per training step, n_h = {nh}\n(max of tracemalloc peak and "
-                 "resident-set rise)")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    for b, g in d.groupby("backend"):
+        y = g.mem.clip(lower=1)
+        ax.plot(g.m, y, "-", color=cols[b], label=b)
+        ax.plot(g.m[~g.by_rss], y[~g.by_rss], "o", color=cols[b], ms=4)
+        ax.plot(g.m[g.by_rss], y[g.by_rss], "s", mfc="none", color=cols[b], ms=6)
+    ax.plot([], [], "o", color="grey", ms=4, label="● tracemalloc peak")
+    if d.by_rss.any():
+        ax.plot([], [], "s", mfc="none", color="grey", ms=6, label="□ resident-set rise")
+    _m_ticks(ax)
+    ax.set(yscale="log", xlabel="m (examples)", ylabel="peak extra memory (bytes)",
+           title=f"Peak extra memory of one training step, n_h = {d.n_h.iloc[0]}")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    return save(fig, out, "fig5_memory_vs_m.png", figures)
-
-
-def time_saved(d):
-    """Seconds the headline backend saves over the reference per training step, indexed by (m, n_h)."""
-    a = d[d.backend == REFERENCE].set_index(["m", "n_h"]).median_s
-    b = d[d.backend == HEADLINE].set_index(["m", "n_h"]).median_s
-    return (a - b).dropna()
+    _legend_outside(fig, ax)
+    return Fig(save(fig, out, "fig5_memory_vs_m.png", figures), _memory_caption(d))
 
 
 def fig_compile(df, headers, out, cols, figures):
-    d = _ok(_step_view(df))
+    d = S.reliable(S.step_view(df))
     comp = headers[0][1].get("compile", {}) if headers else {}
     cold = comp.get("compile_cold_s")
-    if cold is None or d.empty or not {HEADLINE, REFERENCE} <= set(d.backend):
-        return None
-    saved = time_saved(d)
+    if cold is None:
+        return Fig(why_not="the run recorded no compile time.")
+    saved = S.time_saved(d)
+    saved = saved[saved > 0].reset_index()
+    if saved.empty:
+        return Fig(why_not=f"{HEADLINE} saves no time over {REFERENCE} in any measured cell.")
     plt = _plt()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = ["cold (empty cache)", "cached (cache=True)"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    labels = ["cold (empty cache)", "cached (cache=True)"]
     vals = [cold, comp.get("compile_cached_s") or 0.0]
-    ax1.bar(names, vals, color=[cols[HEADLINE], "#999999"])
+    ax1.bar(labels, vals, color=[cols[HEADLINE], "#999999"])
     for i, v in enumerate(vals):
-        ax1.text(i, v, _fmt_s(v), ha="center", va="bottom", fontsize=8)
-    ax1.set(ylabel="first call in a new process (s)", title="Numba JIT compile time")
-    for nh, g in saved.reset_index().groupby("n_h"):
-        g = g[g.median_s > 0].sort_values("m")
-        if len(g):
-            ax2.plot(g.m, cold / g.median_s, "o-", ms=3, label=f"n_h={nh}")
-    ax2.set(xscale="log", yscale="log", xlabel="m (examples)",
-            ylabel="calls to repay a cold compile", title="Break-even: compile ÷ time saved per "
-            "call")
+        ax1.text(i, v, fmt_s(v), ha="center", va="bottom", fontsize=8)
+    ax1.set(ylabel="first call in a new process (s)", title=f"{HEADLINE} JIT compile time")
+    multi = saved.groupby("n_h").m.nunique().max() >= 2
+    for nh, g in saved.groupby("n_h"):
+        g = g.sort_values("m")
+        ax2.plot(g.m, cold / g.median_s, "o-" if multi else "o", ms=4, label=f"n_h={nh}")
+    _m_ticks(ax2)
+    ax2.set(yscale="log", xlabel="m (examples)", ylabel="steps to repay a cold compile",
+            title=f"Break-even: compile ÷ time saved per step over {REFERENCE}")
     ax2.grid(True, alpha=0.3)
-    ax2.legend(fontsize=8)
-    return save(fig, out, "fig6_compile_breakeven.png", figures)
+    _legend_outside(fig, ax2)
+    return Fig(save(fig, out, "fig6_compile_breakeven.png", figures),
+               f"Left: {HEADLINE}'s first call in a fresh process. Right: how many training "
+               f"steps it takes for the time {HEADLINE} saves over {REFERENCE} to repay a cold "
+               "compile.")
 
 
 def fig_roofline(df, headers, out, cols, figures):
-    peaks = headers[0][1].get("peaks", {}) if headers else {}
-    d = _ok(df)
+    h = headers[0][1] if headers else {}
+    peaks = h.get("peaks", {})
+    cps = compute_peaks(peaks, blas_arch(h))
+    d = S.measured(S.step_view(df))
     d = d[(d.gflops > 0) & (d.bytes > 0)]
-    if not peaks or d.empty:
-        return None
-    P, B = peaks["peak_gflops"], peaks["peak_gbs"]
+    if not cps or not peaks.get("peak_gbs"):
+        return Fig(why_not="the run recorded no compute or memory peak.")
+    if d.empty:
+        return Fig(why_not="no measured cell has a FLOP and byte count.")
+    (P, what), B = cps[0], peaks["peak_gbs"]
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    x = np.logspace(-2, 3, 200)
-    ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5, label=f"roof: {P:.0f} GFLOP/s, {B:.0f} GB/s")
-    for b, g in d.groupby("backend"):
-        ax.scatter(g.flops / g.bytes, g.gflops, s=8 + 4 * np.log2(g.n_h), color=cols[b],
-                   alpha=0.6, label=b)
-    ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOP / compulsory byte)",
-           ylabel="achieved GFLOP/s", title="Roofline (every measured cell; size ∝ n_h)")
+    fig, ax = plt.subplots(figsize=(7.5, 4.4), layout="constrained")
+    ai = d.flops / d.bytes
+    x = np.logspace(np.log10(ai.min() / 3), np.log10(ai.max() * 3), 200)
+    ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5,
+            label=f"ceiling: {P:.0f} GFLOP/s, {B:.0f} GB/s")
+    busy = S.disturbed(d)
+    for b, g in d[~busy].groupby("backend"):
+        ax.scatter(g.flops / g.bytes, g.gflops, s=10, color=cols[b], alpha=0.7, label=b)
+    if busy.any():
+        ax.scatter(ai[busy], d.gflops[busy], s=18, facecolors="none", edgecolors="grey",
+                   label="busy machine")
+    hd = d[(d.backend == HEADLINE) & ~busy]
+    shown = [t for t in TARGETS if ((hd.n_x == t[0]) & (hd.n_h == t[1]) & (hd.m == t[2])).any()]
+    for i, (nx, nh, m) in enumerate(shown):
+        c = hd[(hd.n_x == nx) & (hd.n_h == nh) & (hd.m == m)].iloc[0]
+        ax.scatter([c.flops / c.bytes], [c.gflops], s=40, facecolors="none", edgecolors="k")
+        ax.annotate(f"{HEADLINE}\nn_h={nh}, m={m:,}", (c.flops / c.bytes, c.gflops),
+                    xytext=(0, -10), textcoords="offset points", ha="center", va="top",
+                    fontsize=7, bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
+    _m_ticks(ax)
+    ax.set(yscale="log", xlabel="arithmetic intensity (FLOP per compulsory byte)",
+           ylabel="achieved GFLOP/s", title="Roofline of the training step")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
-    return save(fig, out, "fig7_roofline.png", figures)
+    _legend_outside(fig, ax)
+    above = d[d.gflops > P]
+    cap = (f"The flat ceiling is the highest compute rate measured on this machine, {P:.0f} "
+           f"GFLOP/s, by {what}; the slope is the streaming-copy bandwidth ({B:.0f} GB/s). "
+           "FLOPs and bytes are counted analytically (compulsory traffic only); the intensity grows "
+           "with n_h, so each column is one n_h, its lower points the smaller m.")
+    if len(above):
+        cap += (f" {len(above)} cells lie above the ceiling ("
+                + ", ".join(sorted(set(above.backend))) + "): the ceiling is what that kernel "
+                "reached, not the processor's theoretical peak, and those cells used a faster "
+                "kernel.")
+    if shown:
+        cap += f" Labelled: {HEADLINE} at the headline shapes."
+    return Fig(save(fig, out, "fig7_roofline.png", figures), cap)
 
 
 def fig_threads(df, out, cols, figures):
-    d = _ok(df[(df.op == STEP)])
-    if d.threads.nunique() < 2:
-        return None
-    m_max = d.m.max()
-    d = d[d.m == m_max]
+    t = S.select_threads(df)
+    if t.empty:
+        return Fig(why_not="no cell was measured at one thread and at another thread count.")
+    dts = list(dict.fromkeys(t.dtype))
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for (b, nh), g in d.groupby(["backend", "n_h"]):
-        one = g[g.threads == 1].median_s
-        if one.empty:
-            continue
-        g = g.sort_values("threads")
-        label = ["all" if t == 0 else str(t) for t in g.threads]
-        ax.plot(label, one.iloc[0] / g.median_s, "o-", color=cols[b], ms=3,
-                alpha=0.4 + 0.6 * (nh == d.n_h.max()), label=f"{b}, n_h={nh}")
-    ax.set(xlabel="threads", ylabel="speed-up over 1 thread (×)",
-           title=f"Thread scaling at m = {m_max:,}")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
-    return save(fig, out, "fig8_threads.png", figures)
+    fig, axes = plt.subplots(1, len(dts), figsize=(4.4 * len(dts) + 1.4, 3.6), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, dt in zip(axes[0], dts):
+        g = t[t.dtype == dt]
+        order = g.drop_duplicates("label").sort_values("order")
+        pos = {lab: i for i, lab in enumerate(order.label)}
+        for b, gb in g.groupby("backend"):
+            ax.plot([pos[x] for x in gb.label], gb.speedup, "o-", color=cols[b], label=b)
+        ax.axhline(1.0, color="grey", lw=1, ls=":")
+        ax.set_xticks(range(len(pos)), list(pos))
+        ax.set(xlabel="threads", title=f"{dt}: m = {g.m.iloc[0]:,}, n_h = {g.n_h.iloc[0]}")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("speed-up over 1 thread (×)")
+    _legend_outside(fig, *axes[0])
+    return Fig(save(fig, out, "fig8_threads.png", figures),
+               "Per dtype, at the largest m measured at more than one thread count: time at one "
+               "thread ÷ time at each thread count.")
 
 
-def fig_compare(df, out, figures):
-    srcs = list(dict.fromkeys(df.source))
-    if len(srcs) < 2:
-        return None, None
-    keys = ["backend", "op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output"]
-    a = _ok(df[df.source == srcs[0]]).set_index(keys).median_s
-    b = _ok(df[df.source == srcs[1]]).set_index(keys).median_s
+def fig_compare(both, labels, out, figures):
+    """Per common reliable cell, time in run 1 ÷ time in run 2. Returns (Fig, ratios)."""
+    keys = ["backend", *S.KEYS]
+    a = S.reliable(both[both.source == labels[0]]).set_index(keys).median_s
+    b = S.reliable(both[both.source == labels[1]]).set_index(keys).median_s
     r = (a / b).dropna().rename("ratio").reset_index()
     if r.empty:
-        return None, r
+        return Fig(why_not="the runs share no cell measured on a quiet machine."), r
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
     cols = colours(r.backend.unique())
     for be, g in r.groupby("backend"):
         ax.scatter(g.m, g.ratio, s=10, color=cols[be], label=be)
     ax.axhline(1, color="grey", ls=":")
-    ax.set(xscale="log", yscale="log", xlabel="m (examples)",
-           ylabel=f"time {srcs[0]} ÷ time {srcs[1]}", title="Run comparison, per common cell")
+    _m_ticks(ax)
+    ax.set(yscale="log", xlabel="m (examples)", ylabel="time ratio",
+           title=f"{labels[0]} ÷ {labels[1]}, per common cell")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
-    return save(fig, out, "fig9_comparison.png", figures), r
+    _legend_outside(fig, ax)
+    return Fig(save(fig, out, "fig9_comparison.png", figures),
+               "Above 1: the first run was slower on that cell."), r

@@ -1,0 +1,272 @@
+"""The report's sentences and small tables: number formats, the machine table, the caveats and the
+headline table. Everything is computed from the records; a missing field is left out, not
+printed as ``None``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..backends import HEADLINE, REFERENCE, names
+from ..bench import store
+from ..bench.grid import TARGETS
+from .select import STEP, disturbed, measured, reliable
+
+
+def fmt_s(x):
+    """A duration with a unit (3 significant digits); "–" when missing or not finite."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if not np.isfinite(x) or x < 0:
+        return "–"
+    for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6)):
+        if x * f >= 1:
+            return f"{x * f:.3g} {unit}"
+    return f"{x * 1e9:.3g} ns"
+
+
+def fmt_ratio(r):
+    """A ratio of two times as "12.3×"; "–" unless finite and positive (a zero, negative or
+    infinite time is not a speed-up)."""
+    try:
+        r = float(r)
+    except (TypeError, ValueError):
+        return "–"
+    return f"{r:.3g}×" if np.isfinite(r) and r > 0 else "–"
+
+
+def faster_or_slower(t_fast, t_slow):
+    """"4.2× faster" / "1.5× slower" for time t_fast against t_slow; None unless both finite and
+    positive."""
+    if not (np.isfinite(t_fast) and np.isfinite(t_slow) and t_fast > 0 and t_slow > 0):
+        return None
+    r = t_slow / t_fast
+    return f"{r:.3g}× faster" if r >= 1 else f"{1 / r:.3g}× slower"
+
+
+def md_table(df, empty):
+    """A Markdown table, or the sentence ``empty`` (in italics) when there are no rows."""
+    return df.to_markdown(index=False) if len(df) else f"_{empty}_"
+
+
+def describe_cell(r):
+    """A cell in words, with every axis that tells it apart."""
+    th = "all threads" if int(r.threads) == 0 else f"{int(r.threads)} thread" + (
+        "s" if int(r.threads) > 1 else "")
+    return (f"{r.backend} {r.op} m={int(r.m):,} n_h={int(r.n_h)}"
+            + (f" n_x={int(r.n_x)}" if int(r.n_x) != 2 else "") + f" {r.dtype} {th}")
+
+
+# --- machine ----------------------------------------------------------------------------------
+
+def _join(*parts, sep=", "):
+    """The parts that are present (not None, False or empty), joined."""
+    return sep.join(str(p) for p in parts if p is not None and p is not False
+                    and p not in ("", [], {}))
+
+
+def _blas(mi):
+    seen = {}
+    for b in mi.get("blas", []) or []:
+        lib = (b.get("filepath") or "").rsplit("/", 1)[-1].split(".so")[0]
+        detail = _join(b.get("architecture") and f"{b['architecture']} kernel",
+                       b.get("threading_layer"),
+                       b.get("num_threads") and f"{b['num_threads']} threads")
+        what = _join(b.get("internal_api"), b.get("version"), sep=" ")
+        if not b.get("version") and lib:
+            what += f" ({lib})"
+        s = what + (f" — {detail}" if detail else "")
+        seen[s] = seen.get(s, 0) + 1
+    return "; ".join(s + (f" (×{n})" if n > 1 else "") for s, n in seen.items()) or "–"
+
+
+def compute_peaks(peaks, blas_arch=None, dtype="float64"):
+    """The compute peaks of one dtype in a header's ``peaks``, as (GFLOP/s, what measured it),
+    highest first: the roofline's ceiling is the first.
+
+    Reads ``<name>_gflops`` with ``<name>_kernel`` (``fma``, ``gemm``; a ``32`` in the name
+    marks float32), and an older file's single ``peak_gflops`` (OpenBLAS's float64 GEMM).
+    """
+    peaks = peaks or {}
+    out = []
+    for k, v in peaks.items():
+        if not (k.endswith("_gflops") and k != "peak_gflops" and isinstance(v, (int, float))):
+            continue
+        name = k[:-len("_gflops")]
+        if ("32" in name) != (dtype == "float32") or not v > 0:
+            continue
+        out.append((float(v), peaks.get(f"{name}_kernel") or _default_kernel(name, peaks,
+                                                                             blas_arch)))
+    if not out and dtype == "float64" and peaks.get("peak_gflops"):
+        out.append((float(peaks["peak_gflops"]),
+                    peaks.get("peak_kernel") or _default_kernel("gemm", peaks, blas_arch)))
+    return sorted(out, key=lambda p: -p[0])
+
+
+def _default_kernel(name, peaks, arch):
+    if name.endswith("32") and peaks.get(f"{name[:-2]}_kernel"):
+        return f"{peaks[name[:-2] + '_kernel']}, float32"
+    if name != "gemm":
+        return f"{name} kernel"
+    how = f"float64 GEMM, n = {peaks['gemm_n']}" if peaks.get("gemm_n") else "float64 GEMM"
+    return f"{how}, OpenBLAS's {arch} kernel" if arch else f"{how}, NumPy's BLAS"
+
+
+def blas_arch(header):
+    for b in header.get("machine_info", {}).get("blas", []) or []:
+        if b.get("internal_api") == "openblas" and b.get("architecture"):
+            return b["architecture"]
+    return None
+
+
+def _cpu(mi):
+    cpu = mi.get("cpu", {}) or {}
+    name = cpu.get("brand_raw") or mi.get("processor") or "unknown CPU"
+    fam = _join(cpu.get("vendor") or cpu.get("vendor_id"),
+                cpu.get("family") is not None and f"family {cpu['family']}",
+                cpu.get("model") is not None and f"model {cpu['model']}")
+    mhz = cpu.get("mhz") or cpu.get("MHz") or cpu.get("hz_advertised")
+    simd = cpu.get("simd") or cpu.get("SIMD")
+    if isinstance(simd, (list, tuple)):
+        simd = " ".join(simd)
+    return _join(name, fam, mhz and f"{float(mhz):,.0f} MHz",
+                 cpu.get("count") and f"{cpu['count']} logical cores", simd and f"SIMD: {simd}")
+
+
+def _peers(header):
+    mi = header.get("machine_info", {})
+    peers = mi.get("peers") or header.get("peers") or {}
+    return _join(*(f"{k} {v}" if v else f"{k} (not installed)" for k, v in peers.items()),
+                 sep="; ") or "–"
+
+
+def _real_id(header):
+    """The header's run id, unless the loader derived it from an old file's content."""
+    rid = header.get("run_id")
+    derive = getattr(store, "derived_run_id", None)
+    if not rid or (derive and rid == derive({k: v for k, v in header.items() if k != "run_id"})):
+        return None
+    return rid
+
+
+def machine_md(header):
+    """The machine table of one run: only the fields the header has."""
+    mi = header.get("machine_info", {})
+    pk = header.get("peaks", {})
+    comp = header.get("compile", {})
+    ci = header.get("commit_info", {})
+    cps = compute_peaks(pk, blas_arch(header)) + compute_peaks(pk, blas_arch(header), "float32")
+    peaks = _join(*(f"{g:.1f} GFLOP/s ({w})" for g, w in cps),
+                  pk.get("peak_gbs") and f"{pk['peak_gbs']:.1f} GB/s (streaming copy)", sep="; ")
+    rows = [
+        ("CPU", _cpu(mi)),
+        ("OS", _join(mi.get("system"), mi.get("release"), sep=" ")),
+        ("Python / NumPy / Numba / llvmlite",
+         _join(mi.get("python_version"), mi.get("numpy"), mi.get("numba"), mi.get("llvmlite"),
+               sep=" / ")),
+        ("Peers", _peers(header)),
+        ("BLAS (threadpoolctl)", _blas(mi)),
+        ("OPENBLAS_* variables", _join(*(f"{k}={v}" for k, v in
+                                         (mi.get("openblas_env") or {}).items())) or "none"),
+        ("Numba threads / layer", _join(mi.get("numba_threads"),
+                                        mi.get("numba_threading_layer"), sep=" / ")),
+        ("Measured peaks", peaks),
+        ("Numba compile (new process)", comp and _join(
+            comp.get("compile_cold_s") is not None and f"cold {fmt_s(comp['compile_cold_s'])}",
+            comp.get("compile_cached_s") is not None and
+            f"cached {fmt_s(comp['compile_cached_s'])}")),
+        ("Commit", ci.get("id") and (ci["id"][:10] + (" (uncommitted changes)"
+                                                      if ci.get("dirty") else ""))),
+        ("Run", _join(_real_id(header) and f"id {header['run_id']}", header.get("datetime"),
+                      header.get("command") and f"`{header['command']}`", sep=" — ")),
+    ]
+    rows = [(k, v) for k, v in rows if v not in (None, "", False)]
+    return md_table(pd.DataFrame(rows, columns=["", "value"]), "No machine facts recorded.")
+
+
+# --- caveats ----------------------------------------------------------------------------------
+
+def _examples(msgs, n=2):
+    msgs = msgs.dropna().astype(str)
+    msgs = msgs[msgs != ""].value_counts().index[:n]
+    return "".join(f"\n  - e.g. “{m}”" for m in msgs)
+
+
+def caveats(df):
+    """Bullets on what the data itself says about its reliability."""
+    out = []
+    dist = measured(df)[disturbed(measured(df))]
+    if len(dist):
+        out.append(f"- {len(dist)} cells were measured while the machine was busy and are not "
+                   "used for any ratio, fit or conclusion (hollow markers in the figures): "
+                   + "; ".join(describe_cell(r) for r in dist.head(8).itertuples())
+                   + ("; …" if len(dist) > 8 else "") + ".")
+    ok = reliable(df)
+    if len(ok):
+        rel = ok.iqr_s / ok.median_s
+        noisy = ok.assign(rel=rel)[rel > 0.2].sort_values("rel", ascending=False)
+        if len(noisy):
+            out.append(f"- {len(noisy)} of {len(ok)} measured cells are noisy: their interquartile "
+                       "range exceeds 20 % of the median. Worst: " + "; ".join(
+                           f"{describe_cell(r)} ({100 * r.rel:.0f} %)"
+                           for r in noisy.head(5).itertuples()) + ".")
+    for status, what in (("over_budget", "were over their time budget, so they were predicted, "
+                                         "not measured (dashed in the time-vs-m figure)"),
+                         ("skipped", "were skipped by declaration"),
+                         ("failed", "failed"),
+                         ("wrong", "disagreed with the reference and were not timed")):
+        sel = df[df.status == status]
+        if len(sel):
+            out.append(f"- {len(sel)} cells {what}." + _examples(sel.message))
+    return "\n".join(out) or "- None found in the data."
+
+
+# --- headline ---------------------------------------------------------------------------------
+
+def _pick_threads(g):
+    return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
+
+
+def headline(df, peaks_gflops, peak_gbs):
+    """One row per target shape: the headline backend's speed-ups over the reference and the
+    peers, and its share of the peaks; a shape without a reliable headline cell says why."""
+    d = df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")]
+    ok = reliable(d)
+    bases = [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]
+    rows = []
+    for nx, nh, m in TARGETS:
+        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
+        at = d[(d.n_x == nx) & (d.n_h == nh) & (d.m == m) & (d.backend == HEADLINE)]
+        g = _pick_threads(ok[(ok.n_x == nx) & (ok.n_h == nh) & (ok.m == m)]) \
+            if len(ok[(ok.n_x == nx) & (ok.n_h == nh) & (ok.m == m)]) else ok.iloc[:0]
+        t = g.set_index("backend").median_s
+        if HEADLINE not in t.index:
+            row[f"{HEADLINE} time"] = _why_missing(at)
+            rows.append(row)
+            continue
+        row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
+        for base in bases:
+            row[f"speed-up over {base}"] = fmt_ratio(t[base] / t[HEADLINE]) \
+                if base in t.index else "–"
+        nb = g[g.backend == HEADLINE].iloc[0]
+        if peaks_gflops:
+            row["GFLOP/s (% of peak)"] = f"{nb.gflops:.1f} ({100 * nb.gflops / peaks_gflops:.0f} %)"
+        if peak_gbs:
+            row["GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / peak_gbs:.1f} %)"
+        rows.append(row)
+    return md_table(pd.DataFrame(rows).fillna("–"), "No target shapes are declared.")
+
+
+def _why_missing(cells):
+    """Why a target shape has no headline number: predicted, busy, failed or absent."""
+    if cells.empty:
+        return "not in these results"
+    pred = cells[cells.status == "over_budget"]
+    if len(pred):
+        p = pd.to_numeric(pred.predicted_s, errors="coerce").dropna()
+        return f"not measured: predicted {fmt_s(p.iloc[0])}" if len(p) else "not measured"
+    if (disturbed(cells) & (cells.status == "ok")).any():
+        return "measured while the machine was busy: not used"
+    return f"not measured ({cells.status.iloc[0]})"

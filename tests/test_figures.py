@@ -1,0 +1,155 @@
+"""Each figure's data selection, on small synthetic frames (no drawing)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fastnn.backends import HEADLINE, REFERENCE
+from fastnn.report import select as S
+from fastnn.report.text import compute_peaks, fmt_ratio, faster_or_slower, headline
+from fastnn.bench.grid import TARGETS
+
+OTHER = "python"  # any registered backend other than HEADLINE and REFERENCE would do
+
+
+def _cell(backend, m, n_h, t, dtype="float64", threads=0, status="ok", disturbed=False, n_x=2,
+          **kw):
+    rec = dict(backend=backend, op=S.STEP, m=m, n_h=n_h, n_x=n_x, dtype=dtype, threads=threads,
+               hidden="tanh", output="sigmoid", status=status, disturbed=disturbed,
+               median_s=t if status == "ok" else None, q1_s=t, q3_s=t, iqr_s=0.0,
+               predicted_s=None if status == "ok" else t, mem_traced_bytes=None,
+               mem_rss_bytes=None, gflops=1.0, gbs=1.0, flops=1, bytes=1, message="")
+    rec.update(kw)
+    return rec
+
+
+def _frame(recs):
+    return pd.DataFrame(recs)
+
+
+def test_threads_grouped_by_dtype_and_ordered_one_to_all():
+    recs = []
+    for dt, scale in (("float64", 1.0), ("float32", 0.5)):
+        for th, t in ((0, 1.0), (1, 4.0), (2, 2.0)):
+            recs.append(_cell(HEADLINE, 10_000, 64, scale * t, dtype=dt, threads=th))
+    t = S.select_threads(_frame(recs))
+    assert set(t.dtype) == {"float64", "float32"}
+    for dt, g in t.groupby("dtype"):
+        assert list(g.label) == ["1", "2", "all"]
+        assert list(g.speedup) == pytest.approx([1.0, 2.0, 4.0])  # within one dtype only
+
+
+def test_threads_needs_one_thread_and_another_count():
+    recs = [_cell(HEADLINE, 100, 4, 1.0, threads=0), _cell(HEADLINE, 100, 4, 1.0, threads=2)]
+    assert S.select_threads(_frame(recs)).empty
+    recs.append(_cell(HEADLINE, 100, 4, 3.0, threads=1, disturbed=True))
+    assert S.select_threads(_frame(recs)).empty  # a busy 1-thread cell is no baseline
+
+
+def test_threads_uses_largest_m_with_a_pair():
+    recs = [_cell(REFERENCE, 1000, 4, 2.0, threads=1), _cell(REFERENCE, 1000, 4, 1.0),
+            _cell(REFERENCE, 10_000, 4, 1.0)]  # no 1-thread cell at the larger m
+    t = S.select_threads(_frame(recs))
+    assert set(t.m) == {1000}
+
+
+def test_speedup_over_reference_per_nh_skips_busy_and_single_points():
+    recs = []
+    for nh in (4, 64):
+        for m in (100, 10_000):
+            recs.append(_cell(REFERENCE, m, nh, 2.0))
+            recs.append(_cell(HEADLINE, m, nh, 1.0, disturbed=(nh == 4 and m == 100)))
+    recs += [_cell(REFERENCE, 10**6, 128, 2.0), _cell(HEADLINE, 10**6, 128, 0.5)]
+    r = S.select_speedup(_frame(recs))
+    assert set(r.backend) == {HEADLINE}
+    assert sorted(r.n_h.unique()) == [64]  # n_h=4 keeps one reliable m, n_h=128 one m
+    assert list(r.speedup) == pytest.approx([2.0, 2.0])
+
+
+def test_heatmap_crossovers_only_in_rows_that_change_sign():
+    piv = np.array([[0.5, 0.8, 2.0, 3.0],   # crosses between columns 1 and 2
+                    [2.0, 2.0, 3.0, 4.0],    # never crosses
+                    [0.5, np.nan, np.nan, 2.0],  # crosses across a gap
+                    [2.0, 0.5, 2.0, np.nan]])  # crosses twice
+    assert S.heatmap_crossovers(piv) == [(0, 1.5), (2, 1.5), (3, 0.5), (3, 1.5)]
+
+
+def test_heatmap_pivot_from_reliable_cells():
+    recs = []
+    for nh in (4, 64):
+        for m in (10, 1000):
+            recs += [_cell(REFERENCE, m, nh, 1.0), _cell(HEADLINE, m, nh, 0.5 if m > 10 else 2.0)]
+    piv = S.select_heatmap(_frame(recs))
+    assert piv.shape == (2, 2)
+    assert S.heatmap_crossovers(piv.values) == [(0, 0.5), (1, 0.5)]
+    assert S.select_heatmap(_frame(recs[:4])) is None  # one n_h only
+
+
+def test_time_vs_m_drops_lines_with_one_point():
+    recs = [_cell(REFERENCE, 10**6, 64, 1.0), _cell(HEADLINE, 10**6, 64, 1.0),
+            _cell(REFERENCE, 10, 4, 1.0), _cell(REFERENCE, 100, 4, 1.0)]
+    d = S.select_time_vs_m(_frame(recs))
+    assert set(zip(d.backend, d.n_h)) == {(REFERENCE, 4)}
+
+
+def test_time_vs_nh_needs_two_nh_at_one_m():
+    recs = [_cell(REFERENCE, 10**6, 4, 1.0), _cell(REFERENCE, 10**4, 64, 1.0)]
+    assert S.select_time_vs_nh(_frame(recs)).empty
+    recs.append(_cell(REFERENCE, 10**4, 16, 1.0))
+    assert set(S.select_time_vs_nh(_frame(recs)).n_h) == {16, 64}
+
+
+def test_memory_jumps_name_the_measure_switch_and_the_step():
+    recs = []
+    for m in (1, 10, 100, 1000, 10_000):
+        recs.append(_cell(OTHER, m, 4, 1.0, mem_traced_bytes=1000,
+                          mem_rss_bytes=0 if m < 1000 else 100 * m))
+        recs.append(_cell(HEADLINE, m, 4, 1.0, mem_traced_bytes=5000 if m < 100 else 10_000,
+                          mem_rss_bytes=0))
+        recs.append(_cell(REFERENCE, m, 4, 1.0, mem_traced_bytes=80 * m + 100,
+                          mem_rss_bytes=0))
+    sel = S.select_memory(_frame(recs))
+    j = S.memory_jumps(sel)
+    got = {(r.backend, r.m0, r.m1, r.kind) for r in j.itertuples()}
+    assert got == {(OTHER, 100, 1000, "measure"), (HEADLINE, 10, 100, "step")}
+
+
+def test_fmt_ratio_and_direction_refuse_nonsense():
+    assert fmt_ratio(-0.644) == "–" and fmt_ratio(float("inf")) == "–" and fmt_ratio(0) == "–"
+    assert fmt_ratio(2.5) == "2.5×"
+    assert faster_or_slower(1.0, 0.0) is None and faster_or_slower(-1.0, 2.0) is None
+    assert faster_or_slower(1.0, 4.0) == "4× faster"
+    assert faster_or_slower(2.0, 1.0) == "2× slower"
+
+
+def test_headline_has_one_row_per_target_and_says_why_a_number_is_missing():
+    nx, nh, m = TARGETS[0]
+    recs = [_cell(HEADLINE, m, nh, 0.01, n_x=nx), _cell(REFERENCE, m, nh, 0.1, n_x=nx)]
+    if len(TARGETS) > 1:
+        nx1, nh1, m1 = TARGETS[1]
+        recs.append(_cell(HEADLINE, m1, nh1, 42.0, n_x=nx1, status="over_budget"))
+    if len(TARGETS) > 2:
+        nx2, nh2, m2 = TARGETS[2]
+        recs.append(_cell(HEADLINE, m2, nh2, 0.01, n_x=nx2, disturbed=True))
+    md = headline(_frame(recs), 100.0, 10.0)
+    body = md.splitlines()[2:]
+    assert len(body) == len(TARGETS)
+    assert "10×" in body[0]
+    if len(TARGETS) > 1:
+        assert "not measured: predicted 42 s" in body[1]
+    if len(TARGETS) > 2:
+        assert "busy" in body[2]
+    assert "not in these results" in headline(_frame(recs[1:2]), None, None).splitlines()[2]
+
+
+def test_compute_peaks_pick_the_highest_and_name_its_kernel():
+    peaks = {"peak_gflops": 150.0, "gemm_gflops": 120.0, "gemm_n": 2048, "fma_gflops": 150.0,
+             "fma_kernel": "AVX2 FMA loop", "fma32_gflops": 300.0, "peak_gbs": 40.0}
+    cps = compute_peaks(peaks, "Haswell")
+    assert cps == [(150.0, "AVX2 FMA loop"), (120.0, "float64 GEMM, n = 2048, OpenBLAS's "
+                                                     "Haswell kernel")]
+    assert compute_peaks(peaks, "Haswell", "float32") == [(300.0, "AVX2 FMA loop, float32")]
+    old = {"peak_gflops": 120.0, "gemm_n": 2048, "peak_gbs": 40.0}  # before the FMA kernel
+    assert compute_peaks(old, "Haswell") == [(120.0, "float64 GEMM, n = 2048, OpenBLAS's "
+                                                     "Haswell kernel")]
+    assert compute_peaks({}) == []
