@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 
 #: Below this many hidden-unit evaluations (m · n_h · k) a call runs serially.
@@ -77,8 +77,8 @@ def forward(P, X, hidden, output):
     A1 = np.empty((n_h, m), X.dtype)
     Z2 = np.empty((W2.shape[0], m), X.dtype)
     A2 = np.empty_like(Z2)
-    args = (W1, b1, W2, b2, X, Z1, A1, Z2, A2, ACTIVATIONS[hidden].code, output == "sigmoid",
-            _block(n_h, kp))
+    args = (W1, b1, W2, b2, X, Z1, A1, Z2, A2, ACTIVATIONS[hidden].code,
+            OUTPUT_LAYERS[output].code, _block(n_h, kp))
     nchunks = _chunks(m, n_h, kp)
     if nchunks == 1:
         K._forward_range(*args, 0, m)
@@ -107,7 +107,7 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
     itself); bias, activation, output, loss and dZ1 in one fused kernel per block."""
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     n_h, m = W1.shape[1], X.shape[1]
-    code, sig = ACTIVATIONS[hidden].code, output == "sigmoid"
+    code, out = ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code
     B = min(BLAS_BLOCK, m)
     buf, acc = _accumulators(1, W1, W2)
     Z = np.empty((1, n_h, B), X.dtype)
@@ -121,7 +121,7 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
         Xb = X[:, i0:i0 + n]
         np.matmul(P["W1"], Xb, out=Z[0, :, :n])
         J += K._blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, code,
-                           sig, A, Z2, L, D, *(a[0] for a in acc))
+                           out, A, Z2, L, D, *(a[0] for a in acc))
         acc[0][0, 0] += D[:, :n] @ Xb.T
     return J / m, _grads(buf, m, P)
 
@@ -132,13 +132,13 @@ def cost_and_grads(P, X, Y, hidden, output):
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     kp, n_h, _ = W1.shape
     m = X.shape[1]
-    code, sig, B = ACTIVATIONS[hidden].code, output == "sigmoid", _block(n_h, kp)
+    code, out, B = ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code, _block(n_h, kp)
     nchunks = _chunks(m, n_h, kp)
     buf, acc = _accumulators(nchunks, W1, W2)
     if nchunks == 1:
-        J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, sig, B, *(a[0] for a in acc))
+        J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, out, B, *(a[0] for a in acc))
     else:
         Js = np.zeros(nchunks)
-        K._cag_parallel(W1, b1, W2, b2, X, Y, code, sig, B, nchunks, *acc, Js)
+        K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, *acc, Js)
         J = Js.sum()
     return float(J) / m, _grads(buf, m, P)
