@@ -17,26 +17,26 @@ def _lists(P):
     return {k: v.tolist() for k, v in P.items()}
 
 
+def _affine(W, b, v):
+    """z = W v + b for one example: W a list of rows, b a list of [b_j], v a list of floats."""
+    z = []
+    for wj, bj in zip(W, b):
+        s = bj[0]
+        for k in range(len(v)):
+            s += wj[k] * v[k]
+        z.append(s)
+    return z
+
+
 def _example_forward(p, x, act, maxout, output):
     """One example x (list of n_x floats) -> z1, a1, z2, a2 (z1 is a list of k pieces for maxout)."""
     if maxout:
-        z1 = [[bp[j][0] + sum(wj[k] * x[k] for k in range(len(x))) for j, wj in enumerate(Wp)]
-              for Wp, bp in zip(p["W1"], p["b1"])]
+        z1 = [_affine(Wp, bp, x) for Wp, bp in zip(p["W1"], p["b1"])]
         a1 = [max(z[j] for z in z1) for j in range(len(z1[0]))]
     else:
-        z1 = []
-        for wj, bj in zip(p["W1"], p["b1"]):
-            z = bj[0]
-            for k in range(len(x)):
-                z += wj[k] * x[k]
-            z1.append(z)
+        z1 = _affine(p["W1"], p["b1"], x)
         a1 = [act.g1(z) for z in z1]
-    z2 = []
-    for wo, bo in zip(p["W2"], p["b2"]):
-        z = bo[0]
-        for j in range(len(a1)):
-            z += wo[j] * a1[j]
-        z2.append(z)
+    z2 = _affine(p["W2"], p["b2"], a1)
     a2 = [ACTIVATIONS["sigmoid"].g1(z) for z in z2] if output == "sigmoid" else list(z2)
     return z1, a1, z2, a2
 
@@ -68,12 +68,16 @@ def _example_backward(p, x, y, z1, a1, a2, act, maxout, g):
 
 
 def _example_loss(z2, y, output):
+    """One example's loss. Only operations that saturate to inf/NaN as IEEE floats do (``*``, not
+    ``**``, which raises OverflowError; ``math.exp`` only of a non-positive number), so a diverging
+    run gives inf or NaN here as on the other backends."""
     L = 0.0
     for z, t in zip(z2, y):
         if output == "sigmoid":  # softplus(z) - y z, stable for any z
             L += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - t * z
         else:
-            L += 0.5 * (z - t) ** 2
+            d = z - t
+            L += 0.5 * d * d
     return L
 
 
