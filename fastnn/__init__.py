@@ -7,11 +7,11 @@
 
 from .activations import ACTIVATIONS, OUTPUTS, get_activation
 from .backends import BACKENDS, Backend, get_backend
-from .costs import cost
 from .init import INIT_METHODS, init_params
 from .data import flower
-from .train import FitResult, fit, fit_logistic, predict
+from .train import DivergenceError, FitResult, cost, fit, fit_logistic, predict
 
-__all__ = ["ACTIVATIONS", "BACKENDS", "INIT_METHODS", "OUTPUTS", "Backend", "FitResult", "cost",
-           "fit", "fit_logistic", "flower", "get_activation", "get_backend", "init_params", "predict"]
+__all__ = ["ACTIVATIONS", "BACKENDS", "INIT_METHODS", "OUTPUTS", "Backend", "DivergenceError",
+           "FitResult", "cost", "fit", "fit_logistic", "flower", "get_activation", "get_backend",
+           "init_params", "predict"]
 __version__ = "0.1.0"

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .backends import get_backend
+from .costs import cost_from_A2, cost_from_logits
 from .init import init_params
-from .validate import (as_float_array, check_finite, check_iterations, check_labels, check_lr,
-                       prepare)
+from .validate import (PARAM_NAMES, as_float_array, check_iterations, check_lr, prepare,
+                       prepare_cost)
 
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns.
+    """What :func:`fit` returns; :func:`predict` and :func:`cost` take it in place of params.
 
     Attributes
     ----------
@@ -22,6 +24,8 @@ class FitResult:
         The trained W1, b1, W2, b2.
     costs : ndarray, shape (iterations,)
         J before each update: ``costs[0]`` is the cost of the initial parameters.
+    backend, hidden, output : str
+        What it was trained with; :func:`predict` and :func:`cost` use ``hidden`` and ``output``.
     """
 
     params: dict
@@ -30,6 +34,21 @@ class FitResult:
     hidden: str = "tanh"
     output: str = "sigmoid"
     info: dict = field(default_factory=dict)
+
+
+class DivergenceError(FloatingPointError):
+    """Gradient descent diverged: the cost J became inf or NaN.
+
+    Attributes
+    ----------
+    result : FitResult
+        The run up to the failing step: ``costs`` holds the finite costs before it and ``params``
+        the parameters whose cost was not finite.
+    """
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
 
 
 def fit(X, Y, *, n_h=4, hidden="tanh", output="sigmoid", backend="numpy", lr=1.2,
@@ -59,39 +78,22 @@ def fit(X, Y, *, n_h=4, hidden="tanh", output="sigmoid", backend="numpy", lr=1.2
     -------
     FitResult
         ``.params`` (trained dict) and ``.costs`` (1-D, one cost per iteration).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad input, with the same message as the backends' methods give (see
+        :mod:`fastnn.validate`): checked once, before the first step.
+    DivergenceError
+        A ``FloatingPointError``: the cost J became inf or NaN (the learning rate is too large
+        for this problem; lr = 1e6 does it). Training stops at that step; the message names the
+        step and suggests a smaller lr, and ``.result`` holds the run so far. The only per-step
+        check is on the scalar J; the final parameters are checked once after the last step.
     """
-    be = get_backend(backend)
-    lr = check_lr(lr)
-    iterations = check_iterations(iterations)
     if params is None:
-        Xa = as_float_array(X, "X", ndim=2)
-        Ya = as_float_array(Y, "Y", ndim=(1, 2))
-        n_y = 1 if Ya.ndim == 1 else Ya.shape[0]
-        if Xa.shape[0] == 0 or n_y == 0:
-            raise ValueError(f"X has shape {Xa.shape} and Y {Ya.shape}; n_x and n_y must be >= 1")
-        params = init_params(Xa.shape[0], n_h, n_y, method=method, hidden=hidden, seed=seed,
-                             dtype=np.float32 if Xa.dtype == np.float32 else np.float64)
-    P, X, Y, _ = prepare(params, X, Y, hidden, output)
-    check_finite(X, "X")
-    check_finite(Y, "Y")
-    for k, v in P.items():
-        check_finite(v, k)
-    if output == "sigmoid":
-        check_labels(Y)
-    return _descend(be, P, X, Y, hidden, output, lr, iterations, tuple(P))
-
-
-def _descend(be, P, X, Y, hidden, output, lr, iterations, keys):
-    """The loop, on validated inputs: update only the parameters named in ``keys``."""
-    P = {k: v.copy() for k, v in P.items()}  # prepare may hand back the caller's arrays
-    costs = np.empty(iterations)
-    step = be.impl.cost_and_grads
-    for t in range(iterations):
-        J, grads = step(P, X, Y, hidden, output)
-        costs[t] = J
-        for k in keys:
-            P[k] -= lr * grads["d" + k]
-    return FitResult(P, costs, be.name, hidden, output)
+        n_x, n_y, dtype = _sizes(X, Y)
+        params = init_params(n_x, n_h, n_y, method=method, hidden=hidden, seed=seed, dtype=dtype)
+    return _descend(params, X, Y, hidden, output, backend, lr, iterations, PARAM_NAMES)
 
 
 def fit_logistic(X, Y, *, backend="numpy", lr=1.2, iterations=10000):
@@ -101,29 +103,163 @@ def fit_logistic(X, Y, *, backend="numpy", lr=1.2, iterations=10000):
     b1 = 0 frozen passes X through unchanged, so W2 (n_y, n_x) and b2 are w and b, trained by the
     same gradient descent. The lecture notes that starting at w = 0 is fine here.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_x, m)
+    Y : array_like, shape (n_y, m)
+        Labels in [0, 1].
+    backend : str
+    lr : float
+    iterations : int
+
     Returns
     -------
     FitResult
-        ``params`` works with :func:`predict` and ``hidden="linear"``; ``params["W2"]`` is w.
+        ``hidden="linear"``; works with :func:`predict` as it is; ``params["W2"]`` is w.
+
+    Raises
+    ------
+    ValueError, TypeError, DivergenceError
+        As :func:`fit`.
     """
-    be = get_backend(backend)
-    lr = check_lr(lr)
-    iterations = check_iterations(iterations)
+    n_x, n_y, dtype = _sizes(X, Y)
+    params = {"W1": np.eye(n_x, dtype=dtype), "b1": np.zeros((n_x, 1), dtype),
+              "W2": np.zeros((n_y, n_x), dtype), "b2": np.zeros((n_y, 1), dtype)}
+    return _descend(params, X, Y, "linear", "sigmoid", backend, lr, iterations, ("W2", "b2"))
+
+
+def _sizes(X, Y):
+    """(n_x, n_y, dtype) to build initial parameters from, with the errors :func:`prepare` gives."""
     Xa = as_float_array(X, "X", ndim=2)
     Ya = as_float_array(Y, "Y", ndim=(1, 2))
     n_x, n_y = Xa.shape[0], 1 if Ya.ndim == 1 else Ya.shape[0]
-    dtype = np.float32 if Xa.dtype == np.float32 else np.float64
-    params = {"W1": np.eye(n_x, dtype=dtype), "b1": np.zeros((n_x, 1), dtype),
-              "W2": np.zeros((n_y, n_x), dtype), "b2": np.zeros((n_y, 1), dtype)}
-    P, X, Y, _ = prepare(params, X, Y, "linear", "sigmoid")
-    check_finite(X, "X")
-    check_finite(Y, "Y")
-    check_labels(Y)
-    return _descend(be, P, X, Y, "linear", "sigmoid", lr, iterations, ("W2", "b2"))
+    if n_x == 0 or n_y == 0:
+        raise ValueError(f"X has shape {Xa.shape} and Y {Ya.shape}; n_x and n_y must be >= 1")
+    return n_x, n_y, np.float32 if Xa.dtype == np.float32 else np.float64
 
 
-def predict(params, X, *, hidden="tanh", output="sigmoid", backend="numpy"):
-    """Predictions for X (n_x, m): labels 0/1 (A2 > 0.5) of shape (n_y, m) for a sigmoid output,
-    the values A2 for a linear output."""
-    A2, _ = get_backend(backend).forward(params, X, hidden=hidden, output=output)
+def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys):
+    """Validate once, then the loop on clean arrays: update only the parameters named in
+    ``keys``; stop with :class:`DivergenceError` when J is not finite."""
+    be = get_backend(backend)
+    lr, iterations = check_lr(lr), check_iterations(iterations)
+    P, X, Y, _ = prepare(params, X, Y, hidden, output)
+    be._require("cost_and_grads", hidden, output)
+    P = {k: v.copy() for k, v in P.items()}  # prepare may hand back the caller's arrays
+    costs = np.empty(iterations)
+    step = be.impl.cost_and_grads
+    for t in range(iterations):
+        J, grads = step(P, X, Y, hidden, output)
+        if not math.isfinite(J):
+            raise _diverged(f"the cost J is {J} at step {t + 1}", FitResult(
+                P, costs[:t], be.name, hidden, output), lr, iterations)
+        costs[t] = J
+        for k in keys:
+            P[k] -= lr * grads["d" + k]
+    if iterations and not all(np.isfinite(v).all() for v in P.values()):
+        raise _diverged(f"the last update (step {iterations}) made the parameters inf or NaN",
+                        FitResult(P, costs, be.name, hidden, output), lr, iterations)
+    return FitResult(P, costs, be.name, hidden, output)
+
+
+def _diverged(what, result, lr, iterations):
+    return DivergenceError(f"gradient descent diverged: {what} of {iterations} (lr = {lr:g}); "
+                           f"try a smaller learning rate, e.g. lr = {lr / 10:g}", result)
+
+
+def _network(params, hidden, output):
+    """(params dict, hidden, output) from a params dict or a :class:`FitResult`.
+
+    With a FitResult its own hidden and output are used; giving a different one is a
+    ``ValueError`` (giving the same one is fine). Otherwise the defaults are tanh and sigmoid.
+    """
+    if not isinstance(params, FitResult):
+        return params, "tanh" if hidden is None else hidden, "sigmoid" if output is None else output
+    for name, given, own in (("hidden", hidden, params.hidden), ("output", output, params.output)):
+        if given is not None and given != own:
+            raise ValueError(f"{name}={given!r} contradicts the FitResult, which was trained with "
+                             f"{name}={own!r}; leave {name} out to use the result's own")
+    return params.params, params.hidden, params.output
+
+
+def predict(params, X, *, hidden=None, output=None, backend="numpy"):
+    """Predictions of the network for X.
+
+    Parameters
+    ----------
+    params : dict or FitResult
+        W1, b1, W2, b2, or what :func:`fit` returned (then its hidden and output are used).
+    X : array_like, shape (n_x, m)
+    hidden : str, optional
+        The hidden activation; default ``"tanh"``, or the FitResult's.
+    output : {"sigmoid", "linear"}, optional
+        Default ``"sigmoid"``, or the FitResult's.
+    backend : str
+
+    Returns
+    -------
+    ndarray, shape (n_y, m)
+        Labels 0/1 (A2 > 0.5, int64) for a sigmoid output, the values A2 for a linear output.
+
+    Raises
+    ------
+    ValueError
+        As ``Backend.forward``; also a FitResult with a different ``hidden`` or ``output``.
+    """
+    P, hidden, output = _network(params, hidden, output)
+    A2, _ = get_backend(backend).forward(P, X, hidden=hidden, output=output)
     return (A2 > 0.5).astype(np.int64) if output == "sigmoid" else A2
+
+
+def cost(A2, Y, output=None, *, X=None, hidden=None, backend="numpy"):
+    r"""The lecture's cost J, from predictions A2, or of a network on examples X.
+
+    .. math:: J = -\frac{1}{m}\sum_i [y \log \hat y + (1 - y)\log(1 - \hat y)]
+              \quad\text{or}\quad J = \frac{1}{m}\sum_i \tfrac12 (\hat y - y)^2
+
+    ``cost(A2, Y)`` scores predictions; ``cost(result, Y, X=X)`` (or ``cost(params, Y, X=X,
+    hidden=...)``) runs the network's forward pass on X first and computes J from its logits
+    Z2, exactly as :func:`fit` does (``cost(result, Y, X=X_train)`` after training equals what
+    one more entry of ``result.costs`` would hold).
+
+    Parameters
+    ----------
+    A2 : array_like, shape (n_y, m), or dict or FitResult
+        Predictions ŷ (probabilities in [0, 1] for a sigmoid output, values for a linear one), or,
+        with ``X``, the network (a params dict or what :func:`fit` returned).
+    Y : array_like, shape (n_y, m)
+        Targets (labels in [0, 1] for a sigmoid output). A 1-D A2 or Y is one row.
+    output : {"sigmoid", "linear"}, optional
+        Default ``"sigmoid"``, or the FitResult's.
+    X : array_like, shape (n_x, m), optional
+        The examples, when the first argument is a network.
+    hidden : str, optional
+        The hidden activation of a params dict (default ``"tanh"``), or the FitResult's.
+    backend : str
+        Which backend runs the forward pass.
+
+    Returns
+    -------
+    float
+        From A2, for a sigmoid output ŷ is clipped into [tiny, 1 − eps] so a saturated
+        prediction gives a large finite cost, not inf.
+
+    Raises
+    ------
+    TypeError
+        A network without ``X`` ("X is missing"), ``hidden`` with predictions A2.
+    ValueError
+        Bad arrays, with the messages the backends give (see :mod:`fastnn.validate`).
+    """
+    if X is None and not isinstance(A2, (FitResult, dict)):  # predictions
+        if hidden is not None:
+            raise TypeError("hidden is for the cost of a network, cost(params, Y, X=X, "
+                            "hidden=...); with predictions A2 leave it out")
+        output = "sigmoid" if output is None else output
+        return cost_from_A2(*prepare_cost(A2, Y, output), output)
+    params, hidden, output = _network(A2, hidden, output)
+    be = get_backend(backend)
+    P, X, Y, _ = prepare(params, X, Y, hidden, output)
+    be._require("forward", hidden, output)
+    _, cache = be.impl.forward(P, X, hidden, output)
+    return cost_from_logits(cache["Z2"], Y, output)

@@ -123,3 +123,117 @@ def test_float32_fit_stays_float32():
     r = fastnn.fit(X.astype(np.float32), Y.astype(np.float32), iterations=5, seed=0,
                    backend="numba")
     assert all(v.dtype == np.float32 for v in r.params.values())
+
+
+def test_predict_and_cost_use_a_fit_results_activation_and_output():
+    """predict(result, X) after fit(..., hidden="relu") uses relu, not the default tanh."""
+    X, Y = fastnn.flower(400, seed=1)
+    r = fastnn.fit(X, Y, n_h=6, hidden="relu", iterations=1500, lr=0.5, seed=0, method="he")
+    labels = fastnn.predict(r, X)
+    np.testing.assert_array_equal(labels, fastnn.predict(r.params, X, hidden="relu"))
+    as_tanh = fastnn.predict(r.params, X)  # the SPEC signature: params and the default tanh
+    assert np.mean(labels == Y) > np.mean(as_tanh == Y) + 0.05
+    np.testing.assert_array_equal(fastnn.predict(r, X, hidden="relu", output="sigmoid"), labels)
+    for kw in ({"hidden": "tanh"}, {"output": "linear"}):
+        with pytest.raises(ValueError, match=f"{next(iter(kw))}=.* contradicts the FitResult"):
+            fastnn.predict(r, X, **kw)
+        with pytest.raises(ValueError, match="contradicts the FitResult"):
+            fastnn.cost(r, Y, X=X, **kw)
+    # the cost of the trained network, from its logits, is what one more step of fit would log
+    J = fastnn.cost(r, Y, X=X, backend="numba")
+    J_next = fastnn.fit(X, Y, params=r.params, hidden="relu", iterations=1, lr=0.5).costs[0]
+    assert J == pytest.approx(J_next, rel=1e-12)
+    assert J == pytest.approx(fastnn.cost(r.params, Y, X=X, hidden="relu"), rel=1e-12)
+    assert J != pytest.approx(fastnn.cost(r.params, Y, X=X), rel=1e-3)  # tanh: another network
+
+
+def test_cost_arguments():
+    P = fastnn.init_params(2, 3, 1, seed=0)
+    X, Y = fastnn.flower(20, seed=0)
+    A2, _ = fastnn.get_backend("numpy").forward(P, X)
+    assert fastnn.cost(A2, Y) == pytest.approx(fastnn.cost(P, Y, X=X), rel=1e-9)
+    with pytest.raises(TypeError, match="X is missing"):
+        fastnn.cost(fastnn.FitResult(P, np.empty(0)), Y)
+    with pytest.raises(TypeError, match="hidden is for the cost of a network"):
+        fastnn.cost(A2, Y, hidden="tanh")
+    with pytest.raises(ValueError, match="unknown output 'softmax'"):
+        fastnn.cost(A2, Y, "softmax")
+
+
+def test_logistic_result_predicts_with_its_linear_layer():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 60))
+    Y = (X[0] - X[1] > 0).astype(float)[None]
+    r = fastnn.fit_logistic(X, Y, iterations=200)
+    assert r.hidden == "linear"
+    np.testing.assert_array_equal(fastnn.predict(r, X), fastnn.predict(r.params, X,
+                                                                       hidden="linear"))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+def test_divergence_stops_with_a_clear_error(name):
+    """lr = 1e6 on a regression: J becomes inf at the same step on every backend; fit stops there,
+    names the step and suggests a smaller lr, and hands back the run so far."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 20))
+    Y = rng.standard_normal((1, 20))
+    with pytest.raises(fastnn.DivergenceError, match=r"diverged: the cost J is inf at step 5 of 50 "
+                       r"\(lr = 1e\+06\); try a smaller learning rate, e.g. lr = 100000") as e:
+        fastnn.fit(X, Y, output="linear", hidden="relu", lr=1e6, iterations=50, seed=0,
+                   backend=name)
+    assert isinstance(e.value, FloatingPointError)
+    costs = e.value.result.costs
+    assert costs.shape == (4,) and np.all(np.isfinite(costs)) and costs[-1] > 1e10
+    ok = fastnn.fit(X, Y, output="linear", hidden="relu", lr=0.01, iterations=50, seed=0,
+                    backend=name)
+    assert np.all(np.isfinite(ok.costs))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+def test_logistic_divergence_stops_with_a_clear_error(name):
+    """Logistic regression's gradient is bounded, so only an absurd lr on huge features makes
+    its logits overflow; it stops the same way."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 20)) * 1e10
+    Y = (X[0] > 0).astype(float)[None]
+    with pytest.raises(fastnn.DivergenceError, match=r"diverged: the cost J is nan at step 2 of 5 "
+                       r"\(lr = 1e\+300\)"):
+        fastnn.fit_logistic(X, Y, lr=1e300, iterations=5, backend=name)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_last_update_that_overflows_is_caught():
+    """costs[t] is J before update t, so the last update's parameters are checked once."""
+    X = np.ones((2, 20))
+    Y = np.full((1, 20), 100.0)  # db2 is about -100, and 1e308 * 100 overflows
+    with pytest.raises(fastnn.DivergenceError, match=r"the last update \(step 1\) made the "
+                       r"parameters inf or NaN of 1 \(lr = 1e\+308\)") as e:
+        fastnn.fit(X, Y, output="linear", lr=1e308, iterations=1, seed=0)
+    assert np.isfinite(e.value.result.costs[0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("output", fastnn.OUTPUTS)
+def test_python_backend_overflows_like_the_others(output):
+    """Finite but huge parameters: the python loop returns inf/NaN where the vectorised backends
+    do, instead of raising OverflowError from ``**`` or ``math.exp``."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 20))
+    Y = rng.standard_normal((1, 20)) if output == "linear" else (X[:1] > 0).astype(float)
+    for hidden in ("tanh", "relu", "elu", "sigmoid", "linear"):
+        P = fastnn.init_params(2, 3, 1, method="xavier", hidden=hidden, seed=0)
+        P["W1"] = P["W1"] * 1e200
+        P["W2"] = P["W2"] * 1e200
+        P["b2"] = P["b2"] + 1e200
+        ref = fastnn.get_backend("numpy").cost_and_grads(P, X, Y, output=output, hidden=hidden)
+        J, g = fastnn.get_backend("python").cost_and_grads(P, X, Y, output=output, hidden=hidden)
+        assert not np.isfinite(ref[0]) or output == "sigmoid"
+        np.testing.assert_allclose(J, ref[0], rtol=1e-12)
+        A2, _ = fastnn.get_backend("python").forward(P, X, output=output, hidden=hidden)
+        A2_ref, _ = fastnn.get_backend("numpy").forward(P, X, output=output, hidden=hidden)
+        if hidden in ("tanh", "sigmoid"):  # bounded A1: Z2 is finite whatever the sum's order
+            np.testing.assert_allclose(A2, A2_ref, rtol=1e-12)
+        else:  # inf − inf in another order may be NaN or finite: only no exception, same shape
+            assert A2.shape == A2_ref.shape

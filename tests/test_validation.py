@@ -1,6 +1,8 @@
 """Bad input gets a clear ValueError/TypeError on every backend; odd but valid input works;
 nothing handed in is modified."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -19,46 +21,206 @@ def _replace(P, **kw):
 
 
 P0, X0, Y0 = _good()
-BAD_CALLS = {
-    "X 1-D": (ValueError, "X must be 2-D", lambda: (P0, X0[0], Y0)),
-    "X 3-D": (ValueError, "X must be 2-D", lambda: (P0, X0[None], Y0)),
-    "X wrong n_x": (ValueError, "features", lambda: (P0, np.ones((3, 6)), Y0)),
-    "X transposed": (ValueError, "features", lambda: (P0, X0.T, Y0)),
-    "m = 0": (ValueError, "m = 0", lambda: (P0, np.ones((2, 0)), np.ones((1, 0)))),
-    "Y wrong m": (ValueError, "Y has shape", lambda: (P0, X0, np.ones((1, 5)))),
-    "Y wrong n_y": (ValueError, "Y has shape", lambda: (P0, X0, np.ones((2, 6)))),
-    "X strings": (TypeError, "X must hold real numbers", lambda: (P0, np.full((2, 6), "a"), Y0)),
-    "X complex": (TypeError, "X must hold real numbers", lambda: (P0, X0 + 1j, Y0)),
-    "X objects": (TypeError, "X", lambda: (P0, np.array([[1, None]] * 2, dtype=object), Y0)),
-    "X None": (TypeError, "X is missing", lambda: (P0, None, Y0)),
-    "Y strings": (TypeError, "Y must hold real numbers", lambda: (P0, X0, np.full((1, 6), "y"))),
-    "params not dict": (TypeError, "params must be a dict", lambda: ([1, 2], X0, Y0)),
-    "params missing W2": (ValueError, "missing W2",
-                          lambda: ({k: v for k, v in P0.items() if k != "W2"}, X0, Y0)),
-    "W1 wrong ndim": (ValueError, "W1 must be 2-D", lambda: (_replace(P0, W1=P0["W1"][0]), X0, Y0)),
-    "b1 wrong shape": (ValueError, "b1 must have shape",
-                       lambda: (_replace(P0, b1=np.zeros(3)), X0, Y0)),
-    "W2 wrong shape": (ValueError, "W2 must have shape",
-                       lambda: (_replace(P0, W2=np.zeros((1, 4))), X0, Y0)),
-    "b2 wrong shape": (ValueError, "b2 must have shape",
-                       lambda: (_replace(P0, b2=np.zeros((2, 1))), X0, Y0)),
-    "W1 strings": (TypeError, "W1 must hold real numbers",
-                   lambda: (_replace(P0, W1=np.full((3, 2), "w")), X0, Y0)),
+A20 = np.full((1, 6), 0.25)  # predictions, for cost(A2, Y)
+
+
+def _poke(a, value, at=(0, 3)):
+    """A copy of ``a`` with one entry set to ``value``."""
+    b = np.array(a, dtype=float)
+    b[at] = value
+    return b
+
+
+# What each bad input reaches: "P" params (every entry given params), "Xrel" X judged against the
+# params (not fit_logistic, which builds its own), "X" X alone (every entry), "Y" Y (entries that
+# take Y, including cost(A2, Y)), "Yshape" Y's shape against X (not cost(A2, Y), whose Y is judged
+# against A2), "Yrel" Y judged against the params.
+ENTRIES = {
+    "forward": ("P", "Xrel", "X"),
+    "backward": ("P", "Xrel", "X", "Y", "Yshape", "Yrel"),
+    "cost_and_grads": ("P", "Xrel", "X", "Y", "Yshape", "Yrel"),
+    "fit": ("P", "Xrel", "X", "Y", "Yshape", "Yrel"),
+    "fit_logistic": ("X", "Y", "Yshape"),
+    "predict": ("P", "Xrel", "X"),
+    "cost": ("P", "Xrel", "X", "Y", "Yshape", "Yrel"),
+    "cost(A2, Y)": ("Y",),
+}
+
+#: case -> (exception, message regex, what it reaches, (params, X, Y), output)
+BAD = {
+    # values
+    "X NaN": (ValueError, r"X contains NaN or inf \(first at X\[0, 3\] = nan\)", "X",
+              lambda: (P0, _poke(X0, np.nan), Y0), "sigmoid"),
+    "X +inf": (ValueError, r"X contains NaN or inf .*= inf", "X",
+               lambda: (P0, _poke(X0, np.inf, (1, 5)), Y0), "sigmoid"),
+    "X -inf, linear": (ValueError, r"X contains NaN or inf .*= -inf", "X",
+                       lambda: (P0, _poke(X0, -np.inf), Y0), "linear"),
+    "W1 NaN": (ValueError, r"W1 contains NaN or inf \(first at W1\[2, 1\]", "P",
+               lambda: (_replace(P0, W1=_poke(P0["W1"], np.nan, (2, 1))), X0, Y0), "sigmoid"),
+    "b1 inf": (ValueError, "b1 contains NaN or inf", "P",
+               lambda: (_replace(P0, b1=_poke(P0["b1"], np.inf, (0, 0))), X0, Y0), "sigmoid"),
+    "W2 -inf": (ValueError, "W2 contains NaN or inf", "P",
+                lambda: (_replace(P0, W2=_poke(P0["W2"], -np.inf, (0, 2))), X0, Y0), "linear"),
+    "b2 NaN": (ValueError, "b2 contains NaN or inf", "P",
+               lambda: (_replace(P0, b2=np.full((1, 1), np.nan)), X0, Y0), "sigmoid"),
+    "Y NaN": (ValueError, r"Y contains NaN or inf \(first at Y\[0, 3\] = nan\)", "Y",
+              lambda: (P0, X0, _poke(Y0, np.nan)), "sigmoid"),
+    "Y inf": (ValueError, r"Y contains NaN or inf .*= inf", "Y",
+              lambda: (P0, X0, _poke(Y0, np.inf)), "sigmoid"),
+    "Y NaN, linear": (ValueError, "Y contains NaN or inf", "Y",
+                      lambda: (P0, X0, _poke(Y0, np.nan)), "linear"),
+    "Y -inf, linear": (ValueError, "Y contains NaN or inf", "Y",
+                       lambda: (P0, X0, _poke(Y0, -np.inf)), "linear"),
+    "label 2": (ValueError, r"labels in \[0, 1\] .*\[0.0, 2.0\]", "Y",
+                lambda: (P0, X0, _poke(Y0, 2.0)), "sigmoid"),
+    "label -0.5": (ValueError, r"labels in \[0, 1\]", "Y",
+                   lambda: (P0, X0, _poke(Y0, -0.5)), "sigmoid"),
+    # missing and non-numeric
+    "Y None": (TypeError, r"^Y is missing \(got None\)$", "Y", lambda: (P0, X0, None), "sigmoid"),
+    "Y None, linear": (TypeError, "Y is missing", "Y", lambda: (P0, X0, None), "linear"),
+    "X None": (TypeError, "X is missing", "X", lambda: (P0, None, Y0), "sigmoid"),
+    "X strings": (TypeError, "X must hold real numbers", "X",
+                  lambda: (P0, np.full((2, 6), "a"), Y0), "sigmoid"),
+    "X complex": (TypeError, "X must hold real numbers", "X", lambda: (P0, X0 + 1j, Y0),
+                  "sigmoid"),
+    "X objects": (TypeError, "X must hold real numbers, got dtype object", "X",
+                  lambda: (P0, np.array([[1, None]] * 2, dtype=object), Y0), "sigmoid"),
+    "X ragged": (TypeError, "X cannot be read", "X", lambda: (P0, [[1.0, 2.0], [3.0]], Y0),
+                 "sigmoid"),
+    "Y strings": (TypeError, "Y must hold real numbers", "Y",
+                  lambda: (P0, X0, np.full((1, 6), "y")), "sigmoid"),
+    "W1 strings": (TypeError, "W1 must hold real numbers", "P",
+                   lambda: (_replace(P0, W1=np.full((3, 2), "w")), X0, Y0), "sigmoid"),
+    "params not dict": (TypeError, "params must be a dict", "P", lambda: ([1, 2], X0, Y0),
+                        "sigmoid"),
+    # shapes
+    "X 1-D": (ValueError, "X must be 2-D", "X", lambda: (P0, X0[0], Y0), "sigmoid"),
+    "X 3-D": (ValueError, "X must be 2-D", "X", lambda: (P0, X0[None], Y0), "sigmoid"),
+    "X wrong n_x": (ValueError, "features", "Xrel", lambda: (P0, np.ones((3, 6)), Y0),
+                    "sigmoid"),
+    "X transposed": (ValueError, "features", "Xrel", lambda: (P0, X0.T, Y0), "sigmoid"),
+    "m = 0": (ValueError, "m = 0", "X", lambda: (P0, np.ones((2, 0)), np.ones((1, 0))),
+              "sigmoid"),
+    "Y wrong m": (ValueError, "Y has shape", "Yshape", lambda: (P0, X0, np.ones((1, 5))),
+                  "sigmoid"),
+    "Y wrong n_y": (ValueError, "Y has shape", "Yrel", lambda: (P0, X0, np.ones((2, 6))),
+                    "linear"),
+    "Y 3-D": (ValueError, "Y must be 1-D or 2-D", "Y", lambda: (P0, X0, Y0[None]), "sigmoid"),
+    "params missing W2": (ValueError, "missing W2", "P",
+                          lambda: ({k: v for k, v in P0.items() if k != "W2"}, X0, Y0),
+                          "sigmoid"),
+    "W1 wrong ndim": (ValueError, "W1 must be 2-D", "P",
+                      lambda: (_replace(P0, W1=P0["W1"][0]), X0, Y0), "sigmoid"),
+    "b1 wrong shape": (ValueError, "b1 must have shape", "P",
+                       lambda: (_replace(P0, b1=np.zeros(3)), X0, Y0), "sigmoid"),
+    "W2 wrong shape": (ValueError, "W2 must have shape", "P",
+                       lambda: (_replace(P0, W2=np.zeros((1, 4))), X0, Y0), "sigmoid"),
+    "b2 wrong shape": (ValueError, "b2 must have shape", "P",
+                       lambda: (_replace(P0, b2=np.zeros((2, 1))), X0, Y0), "sigmoid"),
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_CALLS))
-def test_bad_input_is_a_clear_error_on_every_method(backend, case):
-    exc, msg, make = BAD_CALLS[case]
-    P, X, Y = make()
-    with pytest.raises(exc, match=msg):
-        backend.cost_and_grads(P, X, Y)
-    if "Y" not in case:
-        with pytest.raises(exc, match=msg):
-            backend.forward(P, X)
-    _, cache = fastnn.get_backend("numpy").forward(P0, X0)
-    with pytest.raises(exc, match=msg):
-        backend.backward(P, cache, X, Y)
+def _call(entry, name, P, X, Y, output):
+    """Run one public entry on backend ``name`` (params given wherever the entry takes them)."""
+    be = fastnn.get_backend(name)
+    if entry == "forward":
+        return be.forward(P, X, output=output)
+    if entry == "backward":
+        _, cache = fastnn.get_backend("numpy").forward(P0, X0, output=output)
+        return be.backward(P, cache, X, Y, output=output)
+    if entry == "cost_and_grads":
+        return be.cost_and_grads(P, X, Y, output=output)
+    if entry == "fit":
+        return fastnn.fit(X, Y, params=P, output=output, backend=name, iterations=2)
+    if entry == "fit_logistic":
+        return fastnn.fit_logistic(X, Y, backend=name, iterations=2)
+    if entry == "predict":
+        return fastnn.predict(P, X, output=output, backend=name)
+    if entry == "cost":
+        return fastnn.cost(P, Y, X=X, output=output, backend=name)
+    return fastnn.cost(A20, Y, output)
+
+
+def _error(entry, name, case):
+    exc, _, _, make, output = BAD[case]
+    if entry == "fit_logistic" and output != "sigmoid":
+        output = "sigmoid"  # logistic regression has no other output; its Y cases still apply
+    try:
+        _call(entry, name, *make(), output)
+    except (ValueError, TypeError) as e:
+        return type(e), str(e)
+    pytest.fail(f"{entry} on {name} accepted the bad input {case!r}")
+
+
+#: (case, entry) pairs where the entry reads what the case spoils
+MATRIX = [(c, e) for c in BAD for e, reads in ENTRIES.items() if BAD[c][2] in reads]
+
+
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+@pytest.mark.parametrize("case, entry", MATRIX)
+def test_same_bad_input_same_error_everywhere(case, entry, name):
+    """Every public entry on every backend refuses each bad input with the same exception and
+    the same message as the reference (numpy's cost_and_grads, or forward where Y is not read)."""
+    exc, msg, _, _, _ = BAD[case]
+    ref_entry = "cost_and_grads" if "Y" in ENTRIES[entry] else "forward"
+    ref = _error(ref_entry, "numpy", case)
+    assert ref[0] is exc and re.search(msg, ref[1]), ref
+    assert _error(entry, name, case) == ref
+
+
+def test_the_matrix_covers_every_entry_and_case():
+    """The matrix above is not vacuous: every entry meets many cases, every case several
+    entries (Y None reaches all six entries that take Y)."""
+    assert {e for _, e in MATRIX} == set(ENTRIES)
+    assert {c for c, _ in MATRIX} == set(BAD)
+    assert all(sum(e == x for _, e in MATRIX) >= 8 for x in ENTRIES)
+    assert sum(c == "Y None" for c, _ in MATRIX) == 6
+
+
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+def test_huge_finite_values_are_not_refused(name):
+    """The finiteness check's fast path (a sum) overflows on huge finite values; the exact test
+    behind it must then accept them."""
+    be = fastnn.get_backend(name)
+    X = np.full((2, 6), 1e308)
+    A2, _ = be.forward(P0, X)
+    assert A2.shape == (1, 6)
+    X32 = np.full((2, 6), 3e38, dtype=np.float32)
+    assert be.forward({k: v.astype(np.float32) for k, v in P0.items()}, X32)[0].shape == (1, 6)
+    J, _ = be.cost_and_grads(P0, X0, np.full((1, 6), 1e308), output="linear")
+    assert J == np.inf
+
+
+def test_labels_outside_0_1_are_fine_for_a_linear_output(backend):
+    J, _ = backend.cost_and_grads(P0, X0, _poke(Y0, 2.0), output="linear")
+    assert np.isfinite(J)
+
+
+def test_cost_from_predictions_checks_A2():
+    with pytest.raises(ValueError, match="A2 contains NaN or inf"):
+        fastnn.cost(_poke(A20, np.nan), Y0)
+    with pytest.raises(ValueError, match=r"A2 must hold probabilities in \[0, 1\]"):
+        fastnn.cost(_poke(A20, 1.5), Y0)
+    assert fastnn.cost(_poke(A20, 1.5), Y0, "linear") > 0
+    with pytest.raises(ValueError, match="A2 has shape"):
+        fastnn.cost(A20[:, :5], Y0)
+
+
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+def test_validation_runs_once_per_call_not_per_step(name, monkeypatch):
+    """fit validates once: the number of finiteness checks does not grow with iterations."""
+    import fastnn.validate as V
+    calls = []
+    real = V.check_finite
+    monkeypatch.setattr(V, "check_finite", lambda a, n: (calls.append(n), real(a, n)))
+    fastnn.fit(X0, Y0, params=P0, backend=name, iterations=1)
+    once = len(calls)
+    calls.clear()
+    fastnn.fit(X0, Y0, params=P0, backend=name, iterations=25)
+    assert len(calls) == once == 5  # W1, b1, W2, b2, X (Y's min/max cover its finiteness)
+    calls.clear()
+    fastnn.get_backend(name).cost_and_grads(P0, X0, Y0, output="linear")
+    assert sorted(calls) == sorted(["W1", "b1", "W2", "b2", "X", "Y"])
 
 
 @pytest.mark.parametrize("kw, exc, msg", [

@@ -121,21 +121,94 @@ class Backend:
             return lambda: impl.backward(P, cache, X, Y, hidden, output)
         return lambda: impl.cost_and_grads(P, X, Y, hidden, output)
 
+    # The public methods validate once, through ``prepare`` (same errors, same messages, on every
+    # backend: see fastnn.validate), then call the unchecked kernels.
+
     def forward(self, params, X, *, hidden="tanh", output="sigmoid"):
-        """Forward pass. Returns A2 of shape (n_y, m) and the cache {Z1, A1, Z2, A2}."""
-        P, X, _, _ = prepare(params, X, None, hidden, output)
+        """Forward pass: Z1 = W1 X + b1, A1 = g(Z1), Z2 = W2 A1 + b2, A2 = σ(Z2) or Z2.
+
+        Parameters
+        ----------
+        params : dict
+            W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1); for maxout W1 (k, n_h, n_x)
+            and b1 (k, n_h, 1).
+        X : array_like, shape (n_x, m)
+        hidden, output : str
+
+        Returns
+        -------
+        A2 : ndarray, shape (n_y, m)
+        cache : dict
+            Z1 (n_h, m) or (k, n_h, m) for maxout, A1 (n_h, m), Z2 and A2 (n_y, m).
+
+        Raises
+        ------
+        ValueError, TypeError
+            Bad names, shapes or dtypes; NaN or ±inf in params or X.
+        """
+        P, X, _, _ = prepare(params, X, None, hidden, output, needs_y=False)
         self._require("forward", hidden, output)
         return self.impl.forward(P, X, hidden, output)
 
     def backward(self, params, cache, X, Y, *, hidden="tanh", output="sigmoid"):
-        """Gradients {dW1, db1, dW2, db2} (with the 1/m) from the cache of :meth:`forward`."""
+        """Gradients with the 1/m, from the cache of :meth:`forward`.
+
+        dZ2 = A2 − Y, dW2 = dZ2 A1ᵀ / m, db2 = Σ dZ2 / m, dZ1 = W2ᵀ dZ2 ⊙ g'(Z1),
+        dW1 = dZ1 Xᵀ / m, db1 = Σ dZ1 / m.
+
+        Parameters
+        ----------
+        params : dict
+            As :meth:`forward`.
+        cache : dict
+            What :meth:`forward` returned for these params and X (shapes checked, not values).
+        X : array_like, shape (n_x, m)
+        Y : array_like, shape (n_y, m)
+        hidden, output : str
+
+        Returns
+        -------
+        dict
+            dW1, db1, dW2, db2, each of its parameter's shape.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`cost_and_grads`, and a cache that does not fit.
+        """
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("backward", hidden, output)
         cache = check_cache(cache, P, X.shape[1], hidden)
         return self.impl.backward(P, cache, X, Y, hidden, output)
 
     def cost_and_grads(self, params, X, Y, *, hidden="tanh", output="sigmoid"):
-        """One training step's cost J (float) and gradients {dW1, db1, dW2, db2}."""
+        """One training step: the cost J and the gradients of :meth:`backward`.
+
+        Parameters
+        ----------
+        params : dict
+            As :meth:`forward`.
+        X : array_like, shape (n_x, m)
+        Y : array_like, shape (n_y, m)
+            Labels in [0, 1] for a sigmoid output; a 1-D Y is one row.
+        hidden, output : str
+
+        Returns
+        -------
+        J : float
+            Cross-entropy (sigmoid output) or ½ mean squared error (linear output); inf or NaN
+            when finite inputs overflow (as on every backend).
+        grads : dict
+            dW1, db1, dW2, db2.
+
+        Raises
+        ------
+        TypeError
+            Y (or X) is None, or not real numbers; params not a dict.
+        ValueError
+            Bad names or shapes, m = 0, NaN or ±inf in params, X or Y, labels outside [0, 1]
+            for a sigmoid output.
+        """
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("cost_and_grads", hidden, output)
         return self.make_call("cost_and_grads", P, X, Y, hidden, output)()
