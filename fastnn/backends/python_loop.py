@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 
 
 def _lists(P):
@@ -28,7 +28,7 @@ def _affine(W, b, v):
     return z
 
 
-def _example_forward(p, x, act, maxout, output):
+def _example_forward(p, x, act, maxout, out):
     """One example x (list of n_x floats) -> z1, a1, z2, a2 (z1 is a list of k pieces for maxout)."""
     if maxout:
         z1 = [_affine(Wp, bp, x) for Wp, bp in zip(p["W1"], p["b1"])]
@@ -37,7 +37,7 @@ def _example_forward(p, x, act, maxout, output):
         z1 = _affine(p["W1"], p["b1"], x)
         a1 = [act.g1(z) for z in z1]
     z2 = _affine(p["W2"], p["b2"], a1)
-    a2 = [ACTIVATIONS["sigmoid"].g1(z) for z in z2] if output == "sigmoid" else list(z2)
+    a2 = [out.g1(z) for z in z2]
     return z1, a1, z2, a2
 
 
@@ -67,17 +67,19 @@ def _example_backward(p, x, y, z1, a1, a2, act, maxout, g):
             g["db1"][j][0] += dz
 
 
-def _example_loss(z2, y, output):
-    """One example's loss. Only operations that saturate to inf/NaN as IEEE floats do (``*``, not
-    ``**``, which raises OverflowError; ``math.exp`` only of a non-positive number), so a diverging
-    run gives inf or NaN here as on the other backends."""
+def _example_loss(z2, y, out):
+    """One example's loss, the output layer's ``loss1`` summed over its n_y units.
+
+    Python floats raise ``OverflowError`` where IEEE arithmetic gives inf (``(z - y) ** 2`` for
+    |z − y| > 1.3e154); the loss is then inf, as on the other backends. A NaN or an infinite
+    operand never raises, so nothing else is hidden.
+    """
     L = 0.0
     for z, t in zip(z2, y):
-        if output == "sigmoid":  # softplus(z) - y z, stable for any z
-            L += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - t * z
-        else:
-            d = z - t
-            L += 0.5 * d * d
+        try:
+            L += out.loss1(z, t)
+        except OverflowError:
+            L += math.inf
     return L
 
 
@@ -91,7 +93,8 @@ def _finish(g, m, dtype):
 
 def forward(P, X, hidden, output):
     act, maxout, p = ACTIVATIONS[hidden], hidden == "maxout", _lists(P)
-    cols = [_example_forward(p, x, act, maxout, output) for x in X.T.tolist()]
+    out = OUTPUT_LAYERS[output]
+    cols = [_example_forward(p, x, act, maxout, out) for x in X.T.tolist()]
     Z1, A1, Z2, A2 = (np.array(c, dtype=X.dtype) for c in zip(*cols))
     Z1 = np.moveaxis(Z1, 0, -1)  # (m, n_h) -> (n_h, m); (m, k, n_h) -> (k, n_h, m)
     A2 = np.ascontiguousarray(A2.T)
@@ -111,11 +114,12 @@ def backward(P, cache, X, Y, hidden, output):
 def cost_and_grads(P, X, Y, hidden, output):
     """for i = 1 to m: forward, add the loss, add the gradient. Then divide by m."""
     act, maxout, p = ACTIVATIONS[hidden], hidden == "maxout", _lists(P)
+    out = OUTPUT_LAYERS[output]
     g = _zeros_like(P)
     J = 0.0
     for x, y in zip(X.T.tolist(), Y.T.tolist()):
-        z1, a1, z2, a2 = _example_forward(p, x, act, maxout, output)
-        J += _example_loss(z2, y, output)
+        z1, a1, z2, a2 = _example_forward(p, x, act, maxout, out)
+        J += _example_loss(z2, y, out)
         _example_backward(p, x, y, z1, a1, a2, act, maxout, g)
     m = X.shape[1]
     return J / m, _finish(g, m, X.dtype)
