@@ -1,92 +1,401 @@
 """Results on disk: one JSON line per finished cell, appended and flushed as it finishes, so a sweep
-killed at any moment keeps every finished cell. Exports: a tidy CSV and pytest-benchmark JSON."""
+killed at any moment keeps every finished cell. Exports: a tidy CSV and pytest-benchmark JSON.
+
+Guarantees:
+
+- a complete line is never lost: only a last line cut short by a kill (not JSON) is dropped;
+- one writer per output folder: a :class:`Store` holds an exclusive lock on ``OUT/.lock``;
+- every record :func:`load` returns has been validated (fields, types, finite positive timings),
+  so everything downstream (:func:`export`, the report) can trust it;
+- every file has a ``run_id`` that tells runs apart (an old file without one gets a stable id
+  derived from its header);
+- a folder's manifest (:data:`MANIFEST`) lists what fastnn wrote there, so a new run removes its
+  predecessor's leftovers and nothing else (:func:`write_manifest`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import statistics
+import threading
+import uuid
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no folder lock
+    fcntl = None
 
 FORMAT = "fastnn-bench/1"
 RESULTS = "results.jsonl"
+LOCK = ".lock"
+MANIFEST = ".fastnn-files"
 
 #: Columns of the tidy CSV, in order (one row per cell).
 COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidden", "output",
            "status", "extrapolated", "message", "median_s", "min_s", "q1_s", "q3_s", "iqr_s",
            "mean_s", "stddev_s", "rounds", "calls_per_round", "predicted_s", "first_call_s",
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs"]
-REQUIRED = ["backend", "op", "m", "n_h", "status", "median_s"]
+STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
+#: Required in every record (the cell's identity and its status): field -> (type, smallest
+#: value). ``threads`` 0 means all cores.
+REQUIRED = {"backend": (str, None), "op": (str, None), "m": (int, 1), "n_h": (int, 1),
+            "n_x": (int, 1), "n_y": (int, 1), "dtype": (str, None), "threads": (int, 0),
+            "hidden": (str, None), "output": (str, None), "status": (str, None)}
+#: Checked when present and not None.
+OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, None),
+            "rounds": (int, 1), "calls_per_round": (int, 1)}
+#: Timings a measured (``ok``) cell must have: finite and > 0.
+TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
+#: Other quantities: finite and >= 0 when present and not None.
+NON_NEGATIVE = ("iqr_s", "mean_s", "stddev_s", "predicted_s", "first_call_s", "compile_s",
+                "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs")
 
 
 class ResultsError(ValueError):
     """A results file that cannot be read: names the file and the problem."""
 
 
+class FolderBusyError(ResultsError):
+    """Another process holds the output folder's lock."""
+
+
 def _fail(path, problem):
     raise ResultsError(f"{path}: {problem}")
 
 
-def load(path):
-    """Read a results file. Returns (header dict, list of cell records).
+# --- validation -------------------------------------------------------------------------------
 
-    A last line cut short by a kill is dropped; anything else unreadable is a :class:`ResultsError`.
-    """
-    if not os.path.exists(path):
-        _fail(path, "no such results file")
-    with open(path, encoding="utf-8", errors="replace") as f:
-        lines = f.read().splitlines()
-    if not lines or not any(ln.strip() for ln in lines):
-        _fail(path, "the file is empty")
-    records = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines) - 1 and i > 0:
-                break  # a write cut short by a kill: that cell was not finished
-            _fail(path, f"line {i + 1} is not JSON; is this a fastnn results file?")
-        if not isinstance(rec, dict):
-            _fail(path, f"line {i + 1} is not a JSON object")
-        records.append(rec)
-    header = records[0]
+def _is(v, typ):
+    if typ is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, typ)
+
+
+def _positive_number(v, strict=True):
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return ok and (v > 0 if strict else v >= 0)
+
+
+def check_record(rec):
+    """The first problem with a cell record, as a phrase, or None if it is valid."""
+    if not isinstance(rec, dict):
+        return "is not a JSON object"
+    missing = [k for k in REQUIRED if k not in rec]
+    if missing:
+        return f"is missing {', '.join(missing)}"
+    for spec, required in ((REQUIRED, True), (OPTIONAL, False)):
+        for k, (typ, low) in spec.items():
+            v = rec.get(k)
+            if v is None and not required:
+                continue
+            if not _is(v, typ):
+                return f"has {k} = {v!r}, expected {'an integer' if typ is int else typ.__name__}"
+            if low is not None and v < low:
+                return f"has {k} = {v!r}, expected >= {low}"
+    if rec["status"] not in STATUSES:
+        return f"has status {rec['status']!r}, expected one of {', '.join(STATUSES)}"
+    for k in NON_NEGATIVE:
+        if rec.get(k) is not None and not _positive_number(rec[k], strict=False):
+            return f"has {k} = {rec[k]!r}, expected a finite number >= 0"
+    if rec["status"] == "over_budget" and not _positive_number(rec.get("predicted_s")):
+        return f"is over_budget with predicted_s = {rec.get('predicted_s')!r}, expected > 0"
+    if rec["status"] == "ok":
+        for k in TIMINGS:
+            if k not in rec:
+                return f"is missing {k} (required with status ok)"
+            if not _positive_number(rec[k]):
+                return f"is ok with {k} = {rec.get(k)!r}, expected a finite number > 0"
+        s = rec.get("samples")
+        if not isinstance(s, list) or not s or not all(_positive_number(v) for v in s):
+            return "is ok but samples is not a non-empty list of finite numbers > 0"
+    return None
+
+
+def _check_header(path, header):
     if header.get("format") != FORMAT:
         _fail(path, f"not a fastnn results file (expected a first line with format {FORMAT!r})")
-    cells = records[1:]
-    for j, rec in enumerate(cells):
-        missing = [k for k in REQUIRED if k not in rec]
-        if missing:
-            _fail(path, f"record {j + 1} is missing {', '.join(missing)}")
+    rid = header.get("run_id")
+    if rid is not None and (not isinstance(rid, str) or not rid):
+        _fail(path, f"line 1 has run_id = {rid!r}, expected a non-empty string")
+
+
+def derived_run_id(header):
+    """A stable id for a header written before run ids existed: a hash of its content."""
+    text = json.dumps(header, sort_keys=True, default=str)
+    return "h" + hashlib.sha256(text.encode()).hexdigest()[:31]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def results_path(path):
+    """A results file, or a folder holding :data:`RESULTS`."""
+    path = os.fspath(path)
+    return os.path.join(path, RESULTS) if os.path.isdir(path) else path
+
+
+def _parse(path):
+    """(header, cells, tail) where tail is "" (file ends with a newline), "complete" (a valid last
+    line without its newline) or "torn" (a last line cut short, dropped)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        _fail(path, "no such results file")
+    except IsADirectoryError:
+        _fail(path, "is a folder, not a results file")
+    parts = data.split(b"\n")
+    records, tail = [], ""
+    for i, part in enumerate(parts):
+        if not part.strip():
+            continue
+        last = i == len(parts) - 1  # a line with no newline after it
+        try:
+            rec = json.loads(part)
+        except ValueError:
+            if last and records:
+                tail = "torn"  # a write cut short by a kill: that cell was not finished
+                break
+            _fail(path, f"line {i + 1} is not JSON; is this a fastnn results file?")
+        if not records:
+            if not isinstance(rec, dict):
+                _fail(path, "line 1 is not a JSON object; is this a fastnn results file?")
+            _check_header(path, rec)
+        else:
+            problem = check_record(rec)
+            if problem:
+                _fail(path, f"line {i + 1} {problem}")
+        records.append(rec)
+        tail = "complete" if last else ""
+    if not records:
+        _fail(path, "the file is empty")
+    return records[0], records[1:], tail
+
+
+def load(path):
+    """Read a results file (or a folder holding one). Returns (header dict, list of cell records).
+
+    Every record is validated (:func:`check_record`); the first invalid one is a
+    :class:`ResultsError` naming the file and line. A last line cut short by a kill is dropped.
+    The header always has a ``run_id``.
+    """
+    path = results_path(path)
+    header, cells, _ = _parse(path)
+    header.setdefault("run_id", derived_run_id(header))
     return header, cells
 
 
+# --- writing ----------------------------------------------------------------------------------
+
+_HELD = {}  # realpath of a lock file -> [fd, holders in this process]
+_HELD_GUARD = threading.Lock()
+
+
+class FolderLock:
+    """An exclusive, non-blocking lock on ``out_dir/.lock``, re-entrant within one process.
+
+    A second process gets a :class:`FolderBusyError` naming the folder. The lock file stays (removing
+    it would let two processes lock two different files).
+    """
+
+    def __init__(self, out_dir):
+        self.out_dir = os.fspath(out_dir) or "."
+        self._key = None
+
+    def acquire(self):
+        if self._key is not None:
+            return self
+        os.makedirs(self.out_dir, exist_ok=True)
+        key = os.path.realpath(os.path.join(self.out_dir, LOCK))
+        with _HELD_GUARD:
+            if key in _HELD:
+                _HELD[key][1] += 1
+            else:
+                fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    if fcntl is not None:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.read(fd, 64).decode(errors="replace").strip()
+                    os.close(fd)
+                    raise FolderBusyError(
+                        f"{self.out_dir}: another fastnn run{f' (pid {holder})' if holder else ''}"
+                        " is writing this folder; wait for it to finish or choose another --out")
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                _HELD[key] = [fd, 1]
+        self._key = key
+        return self
+
+    def release(self):
+        if self._key is None:
+            return
+        with _HELD_GUARD:
+            held = _HELD[self._key]
+            held[1] -= 1
+            if held[1] == 0:
+                del _HELD[self._key]
+                os.close(held[0])  # closing the descriptor releases the flock
+        self._key = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+def _write_atomic(path, data):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 class Store:
-    """An append-only results file with its header (machine facts)."""
+    """An append-only results file with its header (machine facts), locked for its life.
+
+    Use as a context manager, or call :meth:`close`. With ``resume`` and an existing file, its header
+    (and ``run_id``) and records are kept and ``done`` maps each record's key to it; otherwise a new
+    file is written with ``header`` plus ``format`` and a fresh ``run_id``.
+    """
 
     def __init__(self, path, header, resume):
-        self.path = path
+        self.path = os.fspath(path)
         self.done = {}
-        if resume and os.path.exists(path):
-            old, cells = load(path)
-            self.header = old
+        self._lock = FolderLock(os.path.dirname(os.path.abspath(self.path))).acquire()
+        try:
+            self._open(header, resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, header, resume):
+        if resume and os.path.exists(self.path):
+            old, cells, tail = _parse(self.path)
+            self.header = dict(old, run_id=old.get("run_id") or derived_run_id(old))
             self.done = {r["key"]: r for r in cells if "key" in r}
-            with open(path, "rb+") as f:  # drop a torn last line before appending
-                data = f.read()
-                if data and not data.endswith(b"\n"):
-                    f.truncate(data.rfind(b"\n") + 1)
+            if tail:
+                with open(self.path, "rb+") as f:
+                    data = f.read()
+                    if tail == "torn":  # drop the cut line before appending
+                        f.truncate(data.rfind(b"\n") + 1)
+                    else:  # a complete record that lost only its newline: keep it
+                        f.write(b"\n")
+                    f.flush()
+                    os.fsync(f.fileno())
         else:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self.header = dict(header, format=FORMAT)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(json.dumps(self.header) + "\n")
+            self.header = dict(header, format=FORMAT,
+                               run_id=header.get("run_id") or uuid.uuid4().hex)
+            _write_atomic(self.path, (json.dumps(self.header) + "\n").encode())
 
     def append(self, rec):
+        """Append one cell record and flush it to disk.
+
+        A record that :func:`load` would reject is stored as ``failed`` with the reason, so the
+        file stays readable and the sweep goes on.
+        """
+        problem = check_record(rec)
+        if problem and isinstance(rec, dict):
+            rec = {k: rec[k] for k in (*REQUIRED, *OPTIONAL) if k in rec}
+            rec.update(status="failed", median_s=None,
+                       message=f"invalid measurement record: it {problem}")
+            problem = check_record(rec)
+        if problem:
+            raise ResultsError(f"{self.path}: refusing to append a record that {problem}")
+        line = json.dumps(rec) + "\n"
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec) + "\n")
+            f.write(line)
             f.flush()
             os.fsync(f.fileno())
-        self.done[rec["key"]] = rec
+        if "key" in rec:
+            self.done[rec["key"]] = rec
+        return rec
 
+    def close(self):
+        self._lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
+
+
+# --- outputs ----------------------------------------------------------------------------------
+
+def _digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inside(name):
+    """A path relative to the folder that stays inside it (and is not the manifest)."""
+    if not isinstance(name, str) or not name:
+        return False
+    norm = os.path.normpath(name)
+    return not os.path.isabs(norm) and norm.split(os.sep)[0] not in ("..", ".") and norm != MANIFEST
+
+
+def _read_manifest(out_dir):
+    try:
+        with open(os.path.join(out_dir, MANIFEST), encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return {}  # no (readable) manifest: nothing is known to be ours, nothing is removed
+    if not isinstance(doc, dict):
+        return {}
+    return {k: v for k, v in doc.items() if isinstance(v, dict)}
+
+
+def stale_files(out_dir, kind, names):
+    """Files an earlier fastnn ``kind`` ("report", "bench") wrote in ``out_dir`` that are not in
+    ``names``, no other kind claims, and are unchanged since fastnn wrote them (sorted)."""
+    doc = _read_manifest(out_dir)
+    keep = set(names).union(*(set(v) for k, v in doc.items() if k != kind))
+    out = []
+    for name, digest in doc.get(kind, {}).items():
+        p = os.path.join(out_dir, name)
+        if name in keep or not _inside(name) or not os.path.isfile(p) or os.path.islink(p):
+            continue
+        if _digest(p) == digest:
+            out.append(name)
+    return sorted(out)
+
+
+def write_manifest(out_dir, kind, names):
+    """Call after writing ``names`` (paths relative to ``out_dir``) as ``kind``: removes the
+    :func:`stale_files` of an earlier run and records ``names`` in ``out_dir/.fastnn-files``.
+
+    Returns the names removed. A file fastnn did not write (or that was edited since) is never
+    removed.
+    """
+    removed = stale_files(out_dir, kind, names)
+    for name in removed:
+        os.remove(os.path.join(out_dir, name))
+    doc = _read_manifest(out_dir)
+    doc[kind] = {n: _digest(os.path.join(out_dir, n)) for n in names
+                 if _inside(n) and os.path.isfile(os.path.join(out_dir, n))}
+    _write_atomic(os.path.join(out_dir, MANIFEST),
+                  (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+    return removed
+
+
+# --- exports ----------------------------------------------------------------------------------
 
 def to_frame(cells):
     import pandas as pd
@@ -97,31 +406,40 @@ def to_frame(cells):
     return df[COLUMNS]
 
 
+def _benchmark(r):
+    """One record in pytest-benchmark's format (any record :func:`load` accepts with status ok)."""
+    s = r["samples"]
+    top = max(s)  # scaled, so that no finite sample overflows the sums
+    mean, std, iqr = r.get("mean_s"), r.get("stddev_s"), r.get("iqr_s")
+    mean = top * statistics.fmean(v / top for v in s) if mean is None else mean
+    std = top * statistics.pstdev([v / top for v in s]) if std is None else std
+    name = f"{r['op']}[{r['backend']}-m{r['m']}-nh{r['n_h']}-{r['dtype']}-t{r['threads']}]"
+    return {
+        "group": r["op"], "name": name, "fullname": f"fastnn bench::{name}",
+        "params": {k: r[k] for k in ("backend", "m", "n_h", "n_x", "dtype", "threads")},
+        "param": name,
+        "stats": {"min": r["min_s"], "max": max(s), "mean": mean, "stddev": std,
+                  "median": r["median_s"], "iqr": r["q3_s"] - r["q1_s"] if iqr is None else iqr,
+                  "q1": r["q1_s"], "q3": r["q3_s"], "rounds": r.get("rounds") or len(s),
+                  "iterations": r.get("calls_per_round") or 1, "data": s,
+                  "ops": ops if math.isfinite(ops := 1.0 / r["median_s"]) else None},
+        "extra_info": {k: r.get(k) for k in ("compile_s", "first_call_s", "mem_traced_bytes",
+                                             "mem_rss_bytes", "flops", "bytes", "gflops", "gbs")},
+        "options": {"timer": "perf_counter", "min_time": 0.02},
+    }
+
+
 def export(path, out_dir):
-    """Write results.csv and results-benchmark.json (pytest-benchmark's format) next to it."""
+    """Write results.csv and results-benchmark.json (pytest-benchmark's format) in ``out_dir``."""
     header, cells = load(path)
     to_frame(cells).to_csv(os.path.join(out_dir, "results.csv"), index=False)
-    benchmarks = []
-    for r in cells:
-        if r["status"] != "ok":
-            continue
-        name = f"{r['op']}[{r['backend']}-m{r['m']}-nh{r['n_h']}-{r['dtype']}-t{r['threads']}]"
-        benchmarks.append({
-            "group": r["op"], "name": name, "fullname": f"fastnn bench::{name}",
-            "params": {k: r[k] for k in ("backend", "m", "n_h", "n_x", "dtype", "threads")},
-            "param": name,
-            "stats": {"min": r["min_s"], "max": max(r.get("samples", [r["median_s"]])),
-                      "mean": r["mean_s"], "stddev": r["stddev_s"], "median": r["median_s"],
-                      "iqr": r["iqr_s"], "q1": r["q1_s"], "q3": r["q3_s"], "rounds": r["rounds"],
-                      "iterations": r["calls_per_round"], "data": r.get("samples", []),
-                      "ops": 1.0 / r["median_s"] if r["median_s"] else None},
-            "extra_info": {k: r.get(k) for k in ("compile_s", "first_call_s", "mem_traced_bytes",
-                                                 "mem_rss_bytes", "flops", "bytes", "gflops",
-                                                 "gbs")},
-            "options": {"timer": "perf_counter", "min_time": 0.02},
-        })
     doc = {"machine_info": header.get("machine_info", {}),
            "commit_info": header.get("commit_info", {}),
-           "benchmarks": benchmarks, "datetime": header.get("datetime"), "version": "5.1.0"}
+           "benchmarks": [_benchmark(r) for r in cells if r["status"] == "ok"],
+           "datetime": header.get("datetime"), "run_id": header["run_id"], "version": "5.1.0"}
     with open(os.path.join(out_dir, "results-benchmark.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)
+    written = ["results.csv", "results-benchmark.json"]
+    if os.path.samefile(os.path.dirname(os.path.abspath(results_path(path))), out_dir):
+        written.append(RESULTS)
+    write_manifest(out_dir, "bench", written)
