@@ -153,3 +153,17 @@ def test_compute_peaks_pick_the_highest_and_name_its_kernel():
     assert compute_peaks(old, "Haswell") == [(120.0, "float64 GEMM, n = 2048, OpenBLAS's "
                                                      "Haswell kernel")]
     assert compute_peaks({}) == []
+
+
+def test_heatmap_keeps_a_busy_column_and_marks_it():
+    recs = []
+    for nh in (4, 64):
+        for m in (10, 100, 1000):
+            recs += [_cell(REFERENCE, m, nh, 1.0),
+                     _cell(HEADLINE, m, nh, 0.5 if m > 10 else 2.0, disturbed=(m == 100))]
+    df = _frame(recs)
+    piv = S.select_heatmap(df)
+    assert list(piv.columns) == [10, 100, 1000]
+    assert np.isnan(piv[100]).all()
+    assert S.heatmap_busy(df, piv) == [(0, 1), (1, 1)]
+    assert S.heatmap_crossovers(piv.values) == [(0, 1.0), (1, 1.0)]  # across the busy gap

@@ -32,9 +32,11 @@ def _legend_outside(fig, *axes):
         fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize=8)
 
 
-def _m_ticks(ax):
-    ax.set_xscale("log")
+def _log_axes(ax):
+    """Log x and y without minor-tick labels (they overlap on short decades)."""
+    ax.set(xscale="log", yscale="log")
     ax.xaxis.set_minor_formatter(_plt().NullFormatter())
+    ax.yaxis.set_minor_formatter(_plt().NullFormatter())
 
 
 def _panels(n, w=4.2, h=3.4, **kw):
@@ -65,11 +67,13 @@ def fig_time_vs_m(df, out, cols, figures):
                 ax.plot(list(ok.m.tail(1)) + list(ex.m),
                         list(ok.median_s.tail(1)) + list(ex.predicted_s), "--", color=cols[b])
                 ax.plot(ex.m, ex.predicted_s, "x", color=cols[b], ms=6)
-        _m_ticks(ax)
-        ax.set(yscale="log", title=f"n_h = {nh}", xlabel="m (examples)")
+        _log_axes(ax)
+        ax.set(title=f"n_h = {nh}", xlabel="m (examples)")
         ax.grid(True, which="major", alpha=0.3)
     for row in axes:
         row[0].set_ylabel("time per training step (s)")
+    if S.disturbed(d).any():
+        axes.flat[0].plot([], [], "o", mfc="none", color="grey", label="busy machine (not used)")
     _legend_outside(fig, *axes.flat)
     fig.suptitle("Time per training step vs m (one panel per hidden-layer width n_h)")
     cap = ("Median time per training step (forward, cost and gradients); band: interquartile "
@@ -90,8 +94,8 @@ def fig_speedup(df, out, cols, figures):
         for b, g in r[r.n_h == nh].groupby("backend", sort=False):
             ax.plot(g.m, g.speedup, "o-", ms=3, color=cols[b], label=b)
         ax.axhline(1.0, color="grey", lw=1, ls=":")
-        _m_ticks(ax)
-        ax.set(yscale="log", xlabel="m (examples)", title=f"n_h = {nh}")
+        _log_axes(ax)
+        ax.set(xlabel="m (examples)", title=f"n_h = {nh}")
         ax.grid(True, alpha=0.3)
     for row in axes:
         row[0].set_ylabel(f"speed-up over {REFERENCE} (×)")
@@ -116,6 +120,9 @@ def fig_heatmap(df, out, cols, figures):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.2g}×", ha="center", va="center", fontsize=7,
                     color="white" if abs(np.log2(v)) > lim / 2 else "black")
+    busy = S.heatmap_busy(df, piv)
+    for i, j in busy:
+        ax.text(j, i, "busy", ha="center", va="center", fontsize=7, color="grey")
     marks = S.heatmap_crossovers(piv.values)
     for i, x in marks:
         ax.plot([x, x], [i - 0.5, i + 0.5], color="k", lw=2.5)
@@ -129,7 +136,9 @@ def fig_heatmap(df, out, cols, figures):
     ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
            title=f"{HEADLINE} speed-up over {REFERENCE}\n({where})")
     fig.colorbar(im, ax=ax, label="log₂ speed-up (> 0: faster)")
-    cap = (f"t({REFERENCE}) ÷ t({HEADLINE}) per cell; blank: not measured by both. A crossover "
+    cap = (f"t({REFERENCE}) ÷ t({HEADLINE}) per cell; blank: not measured by both"
+           + ("; “busy”: measured while the machine was busy, not used" if busy else "")
+           + ". A crossover "
            "bar is drawn only inside a row, between two measured cells whose ratios lie on "
            "either side of 1×.")
     return Fig(save(fig, out, f"fig3_heatmap_{HEADLINE}_vs_{REFERENCE}.png", figures), cap)
@@ -145,7 +154,8 @@ def fig_time_vs_nh(df, out, cols, figures):
         ax.plot(g.n_h, g.median_s, "o-", color=cols[b], label=b, ms=3)
         ax.fill_between(g.n_h, g.q1_s, g.q3_s, color=cols[b], alpha=0.25, lw=0)
     nhs = sorted(d.n_h.unique())
-    ax.set(xscale="log", yscale="log", xlabel="n_h (hidden units)",
+    _log_axes(ax)
+    ax.set(xlabel="n_h (hidden units)",
            ylabel="time per training step (s)", title=f"Time vs n_h at m = {d.m.iloc[0]:,}")
     ax.set_xticks(nhs, [str(n) for n in nhs])
     ax.xaxis.set_minor_locator(plt.NullLocator())
@@ -187,8 +197,8 @@ def fig_memory(df, out, cols, figures):
     ax.plot([], [], "o", color="grey", ms=4, label="● tracemalloc peak")
     if d.by_rss.any():
         ax.plot([], [], "s", mfc="none", color="grey", ms=6, label="□ resident-set rise")
-    _m_ticks(ax)
-    ax.set(yscale="log", xlabel="m (examples)", ylabel="peak extra memory (bytes)",
+    _log_axes(ax)
+    ax.set(xlabel="m (examples)", ylabel="peak extra memory (bytes)",
            title=f"Peak extra memory of one training step, n_h = {d.n_h.iloc[0]}")
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
@@ -206,26 +216,34 @@ def fig_compile(df, headers, out, cols, figures):
     if saved.empty:
         return Fig(why_not=f"{HEADLINE} saves no time over {REFERENCE} in any measured cell.")
     plt = _plt()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    multi = saved.groupby("n_h").m.nunique().max() >= 2  # else the break-even is in the text
+    fig, axes = plt.subplots(1, 1 + multi, figsize=(5.5 * (1 + multi) + 0.5, 3.8), squeeze=False,
+                             layout="constrained")
+    ax1 = axes[0][0]
     labels = ["cold (empty cache)", "cached (cache=True)"]
     vals = [cold, comp.get("compile_cached_s") or 0.0]
     ax1.bar(labels, vals, color=[cols[HEADLINE], "#999999"])
     for i, v in enumerate(vals):
         ax1.text(i, v, fmt_s(v), ha="center", va="bottom", fontsize=8)
     ax1.set(ylabel="first call in a new process (s)", title=f"{HEADLINE} JIT compile time")
-    multi = saved.groupby("n_h").m.nunique().max() >= 2
-    for nh, g in saved.groupby("n_h"):
+    cap = f"{HEADLINE}'s first call in a fresh process, with an empty and with a filled cache."
+    if not multi:
+        return Fig(save(fig, out, "fig6_compile_breakeven.png", figures),
+                   cap + " The break-even is given in the text below (one m per n_h only).")
+    ax2 = axes[0][1]
+    nhs = sorted(saved.n_h.unique())
+    shade = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(nhs)))  # not the backend colours
+    for c, (nh, g) in zip(shade, saved.groupby("n_h")):
         g = g.sort_values("m")
-        ax2.plot(g.m, cold / g.median_s, "o-" if multi else "o", ms=4, label=f"n_h={nh}")
-    _m_ticks(ax2)
-    ax2.set(yscale="log", xlabel="m (examples)", ylabel="steps to repay a cold compile",
-            title=f"Break-even: compile ÷ time saved per step over {REFERENCE}")
+        ax2.plot(g.m, cold / g.median_s, "o-", ms=4, color=c, label=f"n_h={nh}")
+    _log_axes(ax2)
+    ax2.set(xlabel="m (examples)", ylabel="steps to repay a cold compile",
+            title=f"Break-even: compile ÷ step time saved\nover {REFERENCE}")
     ax2.grid(True, alpha=0.3)
     _legend_outside(fig, ax2)
     return Fig(save(fig, out, "fig6_compile_breakeven.png", figures),
-               f"Left: {HEADLINE}'s first call in a fresh process. Right: how many training "
-               f"steps it takes for the time {HEADLINE} saves over {REFERENCE} to repay a cold "
-               "compile.")
+               f"Left: {cap} Right: how many training steps it takes for the time {HEADLINE} "
+               f"saves over {REFERENCE} to repay a cold compile.")
 
 
 def fig_roofline(df, headers, out, cols, figures):
@@ -259,8 +277,8 @@ def fig_roofline(df, headers, out, cols, figures):
         ax.annotate(f"{HEADLINE}\nn_h={nh}, m={m:,}", (c.flops / c.bytes, c.gflops),
                     xytext=(0, -10), textcoords="offset points", ha="center", va="top",
                     fontsize=7, bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
-    _m_ticks(ax)
-    ax.set(yscale="log", xlabel="arithmetic intensity (FLOP per compulsory byte)",
+    _log_axes(ax)
+    ax.set(xlabel="arithmetic intensity (FLOP per compulsory byte)",
            ylabel="achieved GFLOP/s", title="Roofline of the training step")
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
@@ -318,8 +336,8 @@ def fig_compare(both, labels, out, figures):
     for be, g in r.groupby("backend"):
         ax.scatter(g.m, g.ratio, s=10, color=cols[be], label=be)
     ax.axhline(1, color="grey", ls=":")
-    _m_ticks(ax)
-    ax.set(yscale="log", xlabel="m (examples)", ylabel="time ratio",
+    _log_axes(ax)
+    ax.set(xlabel="m (examples)", ylabel="time ratio",
            title=f"{labels[0]} ÷ {labels[1]}, per common cell")
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)

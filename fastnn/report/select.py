@@ -92,7 +92,19 @@ def select_heatmap(df):
     r = ratio(d, REFERENCE, HEADLINE)
     if r.empty or r.m.nunique() < 2 or r.n_h.nunique() < 2:
         return None
-    return r.pivot_table(index="n_h", columns="m", values="speedup")
+    both = measured(d[d.backend.isin([HEADLINE, REFERENCE])])  # keep busy cells' rows/columns
+    return r.pivot_table(index="n_h", columns="m", values="speedup").reindex(
+        index=sorted(set(both.n_h)), columns=sorted(set(both.m)))
+
+
+def heatmap_busy(df, piv):
+    """(row, column) positions of the heat map where either backend's cell was measured on a
+    busy machine (drawn as "busy", never as a ratio)."""
+    d = measured(step_view(df))
+    d = d[d.backend.isin([HEADLINE, REFERENCE]) & disturbed(d)]
+    rows, cols = list(piv.index), list(piv.columns)
+    return sorted({(rows.index(nh), cols.index(m)) for nh, m in zip(d.n_h, d.m)
+                   if nh in rows and m in cols})
 
 
 def heatmap_crossovers(piv):

@@ -201,8 +201,8 @@ def caveats(df):
     if len(dist):
         out.append(f"- {len(dist)} cells were measured while the machine was busy and are not "
                    "used for any ratio, fit or conclusion (hollow markers in the figures): "
-                   + "; ".join(describe_cell(r) for r in dist.head(8).itertuples())
-                   + ("; …" if len(dist) > 8 else "") + ".")
+                   + "; ".join(f"{b} at m = {m:,} ({n} cells)" for (b, m), n in
+                               dist.groupby(["backend", "m"]).size().items()) + ".")
     ok = reliable(df)
     if len(ok):
         rel = ok.iqr_s / ok.median_s
