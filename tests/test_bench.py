@@ -1,5 +1,7 @@
-"""The harness: a tiny grid end to end, kill and resume, over-budget, failed cells, the schema."""
+"""The harness: a tiny grid end to end, kill and resume, over-budget, failed cells, the schema,
+progress output, the CPU record and the peaks."""
 
+import io
 import json
 import os
 import signal
@@ -10,12 +12,19 @@ import time
 import pandas as pd
 import pytest
 
+from fastnn.bench import contention
 from fastnn.bench import grid as G
-from fastnn.bench import measure, run
+from fastnn.bench import measure, peaks, progress, run
 from fastnn.bench.store import COLUMNS, ResultsError, load
 
 TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
             m=[1, 50], n_h=[3])
+
+
+@pytest.fixture(autouse=True)
+def _short_quiet_wait(monkeypatch):
+    """Other test runs may share the machine: a disturbed cell waits briefly, not seconds."""
+    monkeypatch.setattr(contention, "QUIET_WAIT_S", 0.3)
 
 
 def _sweep(out, cells, budget=0.5, **kw):
@@ -28,9 +37,18 @@ def test_tiny_grid_end_to_end_and_schema(tmp_path):
     path = _sweep(tmp_path, cells)
     header, recs = load(path)
     assert header["format"] == "fastnn-bench/1" and "blas" in header["machine_info"]
-    assert header["peaks"]["peak_gflops"] > 0 and header["peaks"]["peak_gbs"] > 0
+    pk = header["peaks"]
+    assert pk["peak_gflops"] > 0 and pk["peak_gbs"] > 0 and pk["peak_kernel"]
+    assert pk["peak_gflops"] == max(pk["gemm_gflops"], pk["fma_gflops"] or 0)
+    assert "gemm" in pk["gemm_kernel"] and "FMA microkernel" in pk["fma_kernel"]
+    cpu = header["machine_info"]["cpu"]
+    assert {"vendor", "family", "model", "stepping", "microarchitecture", "mhz", "simd",
+            "simd_bits", "simd_note", "count", "cores", "numba_threading_layer"} <= set(cpu)
+    assert header["contention_probe"]["probe_quiet_s"] > 0
     assert len(recs) == len(cells) and all(r["status"] == "ok" for r in recs)
     for r in recs:
+        assert isinstance(r["disturbed"], bool) and r["contention"]["attempts"] >= 1
+        assert r["disturbed"] == bool(r["contention"]["reasons"])
         assert r["min_s"] <= r["median_s"] and r["q1_s"] <= r["q3_s"] and r["rounds"] >= 3
         assert len(r["samples"]) == r["rounds"] and r["flops"] > 0 and r["bytes"] > 0
         assert (r["compile_s"] is None) == (r["backend"] != "numba")
@@ -68,7 +86,8 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
 def test_sigkill_halfway_then_resume_measures_each_cell_once(tmp_path):
     out = tmp_path / "k"
     code = (
-        "import sys; from fastnn.bench import grid as G, run\n"
+        "import sys; from fastnn.bench import contention, grid as G, run\n"
+        "contention.QUIET_WAIT_S = 0.3\n"
         "cells,_ = G.cells('quick', backends=['python','numpy'], ops=['cost_and_grads'],"
         " m=[1,10,100,1000,2000,3000], n_h=[2,3])\n"
         f"run.sweep(cells, 0.3, {str(out)!r}, progress=False, fast_header=True,"
@@ -99,7 +118,14 @@ def test_over_budget_cells_are_extrapolated_not_measured(tmp_path):
     big = recs[1_000_000]
     assert big["status"] == "over_budget" and big["extrapolated"] is True
     assert big["median_s"] is None
-    assert big["predicted_s"] == pytest.approx(recs[100]["median_s"] * 1e4, rel=1e-9)
+    # predicted from the largest smaller m measured on a quiet machine (a disturbed cell is
+    # never used), else from a probe
+    quiet = [r for r in (recs[100], recs[10]) if not r["disturbed"]]
+    if quiet:
+        want = quiet[0]["median_s"] * 1e6 / quiet[0]["m"]
+        assert big["predicted_s"] == pytest.approx(want, rel=1e-9)
+    else:
+        assert "probe" in big["message"]
 
 
 def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path):
@@ -202,3 +228,78 @@ def test_backend_subset_and_peers(monkeypatch):
                                                                  if c.backend != "jax"]
     with pytest.raises(ValueError, match="backend 'torch' cannot run here: x not installed"):
         G.cells("quick", backends=["torch"])
+
+
+def test_plain_progress_lines_when_not_a_terminal():
+    out = io.StringIO()
+    p = progress.Progress(out, every_s=0)
+    assert not p.live  # a StringIO is not a terminal
+    with p.phase("measuring machine peaks"):
+        pass
+    with p.bar(2) as bar:
+        bar.update("numba cost_and_grads m=100")
+        bar.advance()
+        bar.update("numba cost_and_grads m=1,000")
+        bar.advance()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "measuring machine peaks …"
+    assert lines[1].startswith("measuring machine peaks: done in ")
+    assert lines[2] == "sweeping: 0/2 (0 %), 0:00 elapsed, ETA ?, now numba cost_and_grads m=100"
+    assert lines[3].startswith("sweeping: 1/2 (50 %)") and "ETA 0:0" in lines[3]
+    assert lines[3].endswith("now numba cost_and_grads m=1,000")
+    assert lines[4].startswith("sweeping: 2/2 (100 %)") and "now" not in lines[4]
+    quiet = io.StringIO()
+    with progress.Progress(quiet, enabled=False).phase("x"):
+        pass
+    assert quiet.getvalue() == ""
+
+
+def test_plain_lines_are_spaced_by_every_s():
+    out = io.StringIO()
+    with progress.Progress(out, every_s=3600).bar(100) as bar:
+        for i in range(100):
+            bar.update(f"cell {i}")
+            bar.advance()
+    assert len(out.getvalue().splitlines()) == 2  # the first cell and the end
+
+
+def test_sweep_names_each_phase(tmp_path):
+    out = io.StringIO()
+    cells, _ = G.cells("quick", backends=["numpy"], ops=["forward"], m=[10], n_h=[2])
+    run.sweep(cells, 0.2, str(tmp_path), progress=progress.Progress(out, every_s=0),
+              fast_header=True)
+    text = out.getvalue()
+    for phase in ("reading the machine facts", "measuring machine peaks",
+                  "timing the contention probe", "sweeping 1 cells", "sweeping: 1/1"):
+        assert phase in text, text
+
+
+@pytest.mark.parametrize("vendor, family, model, flags, uarch, half", [
+    ("AuthenticAMD", 25, 17, {"avx2", "avx512f"}, "Zen 4", True),
+    ("AuthenticAMD", 25, 1, {"avx2"}, "Zen 3", False),
+    ("AuthenticAMD", 26, 2, {"avx2", "avx512f"}, "Zen 5", False),
+    ("GenuineIntel", 6, 143, {"avx2", "avx512f"}, None, False),
+])
+def test_cpu_naming_and_simd_width(vendor, family, model, flags, uarch, half):
+    assert measure.microarchitecture(vendor, family, model) == uarch
+    s = measure.simd(vendor, family, flags)
+    assert s["simd"] == ("avx512f" if "avx512f" in flags else "avx2")
+    assert s["simd_bits"] == (512 if "avx512f" in flags else 256)
+    assert ("half width: Zen 4" in s["simd_note"]) is half
+
+
+def test_this_cpu_is_named():
+    cpu = measure.cpu_record()
+    assert cpu["count"] >= 1 and cpu["brand_raw"]
+    if os.path.exists("/proc/cpuinfo"):
+        assert cpu["vendor"] and cpu["family"] is not None and cpu["mhz"] > 0
+
+
+def test_fma_microkernel_reaches_the_gemm_ballpark():
+    """The FMA ceiling is a real compute ceiling: on one thread it is not far below the BLAS GEMM
+    on one thread (the GEMM also does loads and stores)."""
+    from threadpoolctl import threadpool_limits
+    fma, name = peaks.fma_peak("float64", 0.2, threads=1)
+    with threadpool_limits(1):
+        gemm, _ = peaks.gemm_peak("float64", 0.2, n=512)
+    assert fma > 0.5 * gemm and "1 threads" in name

@@ -1,4 +1,5 @@
-"""How one cell is measured: data, correctness check, timing, memory, work counts, machine facts."""
+"""How one cell is measured: data, correctness check, timing, memory, work counts, machine facts
+(the CPU named precisely: :func:`cpu_record`; the peaks are in :mod:`.peaks`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from contextlib import contextmanager
 from statistics import median
 
 import numpy as np
@@ -15,6 +17,7 @@ import numpy as np
 from .. import __version__, init_params
 from ..backends import HEADLINE, REFERENCE, REGISTRY, get_backend
 from ..validate import prepare
+from .peaks import machine_peaks  # noqa: F401 - part of this module's interface
 
 #: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
 MIN_SAMPLE_S = 0.02
@@ -32,13 +35,16 @@ PROBE_RATIO = 100
 
 def probe(c, budget_s):
     """Seconds per call predicted for cell c from up to three calls at a 100× smaller m (the
-    fastest, so a JIT compile or a cold thread pool does not count), scaled linearly in m; None
+    fastest, so a cold thread pool does not count; a JIT backend compiles first, untimed),
+    scaled linearly in m; None
     when c.m is too small to probe. The probe stops early once it has spent a quarter budget."""
     m_p = max(PROBE_M, c.m // PROBE_RATIO)
     if c.m <= m_p:
         return None
     small = type(c)(**dict(c.params(), m=m_p))
     fn = step_fn(small, *make_data(small))
+    if get_backend(c.backend).jit:
+        fn()  # the compile is not a call's time
     best, spent = float("inf"), 0.0
     for _ in range(3):
         t0 = time.perf_counter()
@@ -48,6 +54,21 @@ def probe(c, budget_s):
         if spent > budget_s / 4:
             break
     return best * c.m / m_p
+
+
+@contextmanager
+def threads(n):
+    """Numba and the BLAS at ``n`` threads (0: all cores) inside; Numba's count is restored."""
+    import numba
+    from threadpoolctl import threadpool_limits
+    n_max = numba.config.NUMBA_NUM_THREADS
+    old = numba.get_num_threads()
+    numba.set_num_threads(min(n, n_max) if n else n_max)
+    try:
+        with threadpool_limits(limits=n if n else None):
+            yield
+    finally:
+        numba.set_num_threads(old)
 
 
 def make_data(c, seed=0):
@@ -189,30 +210,6 @@ def work(c):
     return fwd + bwd + 3 * c.m * c.n_y, item * inputs
 
 
-def machine_peaks(seconds=1.0):
-    """This machine's own peaks: a large float64 GEMM (GFLOP/s) and a streaming copy (GB/s)."""
-    n = 2048
-    a = np.random.default_rng(0).standard_normal((n, n))
-    a @ a
-    best = 0.0
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        t0 = time.perf_counter()
-        a @ a
-        best = max(best, 2 * n**3 / (time.perf_counter() - t0))
-    src = np.ones(2**25)  # 256 MiB, far beyond cache
-    dst = np.empty_like(src)
-    np.copyto(dst, src)
-    bw = 0.0
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        t0 = time.perf_counter()
-        np.copyto(dst, src)
-        bw = max(bw, 2 * src.nbytes / (time.perf_counter() - t0))
-    return {"peak_gflops": best / 1e9, "peak_gbs": bw / 1e9, "gemm_n": n,
-            "stream_bytes": int(src.nbytes)}
-
-
 def compile_times():
     """Numba compile time of the training step in a fresh process: cold (empty cache dir), then
     cached (the same dir again), so ``cache=True``'s saving is measured, not assumed."""
@@ -242,21 +239,13 @@ def machine_info():
         "node": platform.node(), "processor": platform.processor(), "machine": platform.machine(),
         "system": platform.system(), "release": platform.release(),
         "python_implementation": platform.python_implementation(),
-        "python_version": platform.python_version(), "cpu": {"count": os.cpu_count()},
+        "python_version": platform.python_version(), "cpu": cpu_record(),
         "numpy": np.__version__, "numba": numba.__version__, "llvmlite": llvmlite.__version__,
         "fastnn": __version__,
         "peers": {n: _version(b) for n, b in REGISTRY.items() if b.peer and not b.missing()},
         "numba_threads": numba.get_num_threads(),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
     }
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"]["brand_raw"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     try:
         from threadpoolctl import threadpool_info
         info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture",
@@ -269,7 +258,84 @@ def machine_info():
         info["numba_threading_layer"] = numba.threading_layer()
     except Exception as exc:  # noqa: BLE001 - a fact, not a failure
         info["numba_threading_layer"] = f"unknown ({exc})"
+    info["cpu"]["numba_threading_layer"] = info["numba_threading_layer"]
+    info["cpu"]["numba_threads"] = info["numba_threads"]
     return info
+
+
+def _cpuinfo():
+    """The first processor's fields of /proc/cpuinfo, and the number of distinct cores."""
+    first, cores = {}, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return first, 0
+    for block in text.strip().split("\n\n"):
+        d = {}
+        for line in block.splitlines():
+            k, _, v = line.partition(":")
+            d[k.strip()] = v.strip()
+        first = first or d
+        cores.add((d.get("physical id"), d.get("core id")))
+    return first, len(cores)
+
+
+#: AMD families and model ranges by microarchitecture (family, first model, last model).
+_AMD = (("Zen 5", 26, 0x00, 0xFF), ("Zen 4", 25, 0x10, 0x1F), ("Zen 4", 25, 0x60, 0x7F),
+        ("Zen 4", 25, 0xA0, 0xAF), ("Zen 3", 25, 0x00, 0x0F), ("Zen 3", 25, 0x20, 0x5F),
+        ("Zen 2", 23, 0x30, 0xFF), ("Zen / Zen+", 23, 0x00, 0x2F))
+
+
+def microarchitecture(vendor, family, model):
+    """'Zen 4' etc. for AMD from family/model; None where this table does not know."""
+    if vendor == "AuthenticAMD":
+        for name, fam, lo, hi in _AMD:
+            if family == fam and lo <= model <= hi:
+                return name
+    return None
+
+
+def simd(vendor, family, flags):
+    """SIMD width from the CPU flags: a dict with ``simd`` ('avx512f', 'avx2', 'avx', 'sse2'),
+    ``simd_bits`` (register width), ``simd_note`` (how 512-bit ops execute, and how we know)."""
+    if "avx512f" in flags:
+        if vendor == "AuthenticAMD" and family == 25:
+            note = ("AVX-512 at half width: Zen 4 (AMD family 25 with avx512f) executes each "
+                    "512-bit instruction as two 256-bit halves, so per-cycle FLOPs equal AVX2's")
+        else:
+            note = ("AVX-512 (avx512f flag); full or half width per cycle is not visible in the "
+                    "flags (Zen 4 = AMD family 25 is half width; Intel server cores and Zen 5 "
+                    "server parts full)")
+        return {"simd": "avx512f", "simd_bits": 512, "simd_note": note}
+    for flag, bits in (("avx2", 256), ("avx", 256), ("sse2", 128)):
+        if flag in flags:
+            return {"simd": flag, "simd_bits": bits, "simd_note": f"{flag} ({bits}-bit registers)"}
+    return {"simd": None, "simd_bits": None, "simd_note": "no x86 SIMD flags found"}
+
+
+def cpu_record():
+    """The CPU, named precisely enough to explain a ratio between machines.
+
+    Returns a dict: ``brand_raw`` (model name), ``vendor``, ``family``, ``model``, ``stepping``,
+    ``microarchitecture`` (from vendor/family/model, or None), ``mhz`` (current clock of CPU 0
+    from /proc/cpuinfo), ``flags`` (the SIMD- and FMA-relevant ones), ``simd``, ``simd_bits``,
+    ``simd_note`` (see :func:`simd`), ``count`` (logical CPUs), ``cores`` (physical cores).
+    """
+    d, cores = _cpuinfo()
+    num = lambda k: int(d[k]) if d.get(k, "").isdigit() else None  # noqa: E731
+    vendor, family, model = d.get("vendor_id"), num("cpu family"), num("model")
+    flags = set(d.get("flags", "").split())
+    uarch = microarchitecture(vendor, family, model)
+    try:
+        mhz = float(d["cpu MHz"])
+    except (KeyError, ValueError):
+        mhz = None
+    return {"brand_raw": d.get("model name", platform.processor()), "vendor": vendor,
+            "family": family, "model": model, "stepping": num("stepping"),
+            "microarchitecture": uarch, "mhz": mhz,
+            "flags": sorted(f for f in flags if f.startswith(("avx", "fma", "sse4", "amx"))),
+            **simd(vendor, family, flags), "count": os.cpu_count(), "cores": cores or None}
 
 
 def _version(be):

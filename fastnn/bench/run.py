@@ -11,7 +11,13 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 - a cell predicted (linearly in m, from the same series' largest measured m, or when there is none
   from probe calls at a 100× smaller m) to need more than its budget is not run: it is recorded as ``over_budget`` with ``predicted_s`` and
   ``extrapolated=True``, never as a measurement;
-- before timing, the result is checked against the numpy backend; a disagreeing cell is ``wrong``.
+- before timing, the result is checked against the numpy backend; a disagreeing cell is ``wrong``;
+- around every cell the machine's quietness is read (:mod:`.contention`); a cell measured while
+  other processes competed is re-measured once the machine is quiet again (at most
+  ``contention.RETRIES`` times, each after waiting up to ``contention.QUIET_WAIT_S``), else kept
+  with ``disturbed=True`` and the reason; a disturbed cell never feeds a prediction;
+- a headline cell (:func:`.grid.is_headline`) has its own budget and is measured unless even that
+  is predicted to be exceeded ("not measured: predicted X s per call").
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import sys
 import time
 
 
-from ..backends import REFERENCE, get_backend
-from . import measure
-from .grid import skip_reason
+from ..backends import HEADLINE, REFERENCE, get_backend
+from . import contention, measure
+from . import progress as _progress
+from .grid import budget_for, is_headline, skip_reason
 from .store import RESULTS, Store, export
 
 
@@ -33,10 +40,13 @@ def _series(c):
 
 
 def predict(c, done):
-    """Seconds per call for cell c, from the same series' largest m already done (or None)."""
+    """Seconds per call for cell c, from the same series' largest m already done (or None).
+
+    Records marked ``disturbed`` (measured under contention) are never used.
+    """
     best = None
     for r in done.values():
-        if r["status"] not in ("ok", "over_budget") or r["m"] >= c.m:
+        if r["status"] not in ("ok", "over_budget") or r["m"] >= c.m or r.get("disturbed"):
             continue
         if (r["backend"], r["op"], r["n_h"], r["n_x"], r["dtype"], r["threads"], r["hidden"],
                 r["output"]) != _series(c):
@@ -47,30 +57,49 @@ def predict(c, done):
     return None if best is None else best[1] * c.m / best[0]
 
 
-def _set_threads(n):
-    import numba
-    from threadpoolctl import threadpool_limits
-    n_max = numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(min(n, n_max) if n else n_max)
-    return threadpool_limits(limits=n if n else None)
+def run_cell(c, budget_s, done, detector=None):
+    """Measure one cell, watching the machine. Always returns a record; never raises for the
+    cell's own failures.
 
-
-def run_cell(c, budget_s, done):
-    """Measure one cell. Always returns a record; never raises for the cell's own failures."""
-    rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="")
+    Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
+    ``disturbed`` (measured while the machine was not quiet, after every retry) and
+    ``contention`` (the facts of the last attempt: see :meth:`.contention.Detector.verdict`,
+    plus ``attempts`` and the earlier attempts' ``reasons``).
+    """
+    budget = budget_for(c, budget_s)
+    rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="",
+               budget_s=budget, headline=is_headline(c), disturbed=False, contention=None)
     reason = skip_reason(c)
     if reason:
         return dict(rec, status="skipped", message=reason, median_s=None)
+    det = detector or contention.default()
+    earlier = []
+    for attempt in range(1 + contention.RETRIES):
+        before = det.start()
+        out = _measure(c, budget, done, rec)
+        if out["status"] not in ("ok", "over_budget"):
+            return out
+        facts = det.verdict(before)
+        out.update(disturbed=bool(facts["reasons"]),
+                   contention=dict(facts, attempts=attempt + 1, earlier=earlier))
+        if not out["disturbed"] or attempt == contention.RETRIES or not det.wait_quiet():
+            return out
+        earlier = earlier + [facts["reason"]]
+    return out
+
+
+def _measure(c, budget_s, done, rec):
+    """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
     try:
-        with _set_threads(c.threads):
+        with measure.threads(c.threads):
             pred, how = predict(c, done), "from the largest smaller m measured"
             if pred is None:
                 pred, how = measure.probe(c, budget_s), "from a probe at a 100× smaller m"
             if pred is not None and 3 * pred > budget_s:
                 return dict(rec, status="over_budget", extrapolated=True, median_s=None,
                             predicted_s=pred,
-                            message=f"predicted {pred:.3g} s per call ({how}, linear in m); "
-                                    f"3 calls exceed the {budget_s:g} s budget")
+                            message=f"not measured: predicted {pred:.3g} s per call ({how}, "
+                                    f"linear in m); 3 calls exceed the {budget_s:g} s budget")
             P, X, Y = measure.make_data(c)
             fn = measure.step_fn(c, P, X, Y)
             t0 = time.perf_counter()
@@ -90,77 +119,82 @@ def run_cell(c, budget_s, done):
         return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
     flops, nbytes = measure.work(c)
     is_jit = get_backend(c.backend).jit
-    rec.update(st, samples=samples, calls_per_round=number, first_call_s=first,
-               compile_s=max(0.0, first - st["median_s"]) if is_jit else None,
-               flops=flops, bytes=nbytes, gflops=flops / st["median_s"] / 1e9,
-               gbs=nbytes / st["median_s"] / 1e9, **mem)
-    return rec
+    return dict(rec, **st, samples=samples, calls_per_round=number, first_call_s=first,
+                compile_s=max(0.0, first - st["median_s"]) if is_jit else None,
+                flops=flops, bytes=nbytes, gflops=flops / st["median_s"] / 1e9,
+                gbs=nbytes / st["median_s"] / 1e9, **mem)
 
 
-def header(grid, budget_s, peer_status, fast=False):
+def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
+    """The run's machine facts, each phase named on ``prog`` (a :class:`.progress.Progress`)
+    before it starts: machine facts, peaks, the compile timing and the contention probe."""
+    prog = prog or _progress.Progress(enabled=False)
+    with prog.phase("reading the machine facts (CPU, BLAS, Numba threading layer)"):
+        info, commit = measure.machine_info(), measure.commit_info()
+    with prog.phase("measuring machine peaks (FMA microkernel, GEMM, streaming copy)"):
+        peaks = measure.machine_peaks(0.3 if fast else 1.0)
+    compile_ = {}
+    if not fast:
+        with prog.phase(f"timing the {HEADLINE} compile (fresh processes)"):
+            compile_ = measure.compile_times()
+    with prog.phase("timing the contention probe (quiet reference)"):
+        probe = (detector or contention.default()).calibrate()
     return {
         "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["fastnn"] + sys.argv[1:]) if sys.argv else "fastnn bench",
-        "grid": grid, "budget_s": budget_s,
-        "machine_info": measure.machine_info(), "commit_info": measure.commit_info(),
-        "peaks": measure.machine_peaks(0.3 if fast else 1.0),
-        "compile": {} if fast else measure.compile_times(),
-        "peers": peer_status,
+        "grid": grid, "budget_s": budget_s, "machine_info": info, "commit_info": commit,
+        "peaks": peaks, "compile": compile_, "peers": peer_status, "contention_probe": probe,
+        "contention_thresholds": {"others_cpus": contention.OTHERS_MAX,
+                                  "steal": contention.STEAL_MAX,
+                                  "probe_ratio": contention.PROBE_SLOWDOWN,
+                                  "retries": contention.RETRIES,
+                                  "quiet_wait_s": contention.QUIET_WAIT_S},
     }
 
 
+def _label(c):
+    return (f"{c.backend} {c.op} m={c.m:,} n_h={c.n_h} n_x={c.n_x} {c.dtype} "
+            f"threads={c.threads or 'all'}")
+
+
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
-          peer_status=None, fast_header=False):
+          peer_status=None, fast_header=False, detector=None):
     """Run every cell not yet in ``out_dir/results.jsonl``; export CSV and JSON at the end.
 
-    Returns the results path. Ctrl-C keeps every finished cell and says how to resume.
+    ``progress``: a :class:`.progress.Progress`, or a bool (stdout, live bar in a terminal and
+    plain lines otherwise; False: silent). ``detector``: a :class:`.contention.Detector`
+    (default: a new one, calibrated here). Returns the results path. Ctrl-C keeps every
+    finished cell and says how to resume.
     """
+    prog = _progress.make(progress)
+    det = detector or contention.Detector()
     path = os.path.join(out_dir, RESULTS)
-    hdr = None if (resume and os.path.exists(path)) else header(grid, budget_s, peer_status or {},
-                                                                fast_header)
-    store = Store(path, hdr or {}, resume)
-    todo = [c for c in cells if c.key not in store.done]
-    bar = _progress(progress)
-    try:
-        with bar:
-            task = bar.add_task("bench", total=len(todo))
-            for c in todo:
-                bar.update(task, description=f"{c.backend:>10} {c.op:<14} m={c.m:<8} "
-                                             f"n_h={c.n_h:<4} {c.dtype} t={c.threads}")
-                store.append(run_cell(c, budget_s, store.done))
-                bar.advance(task)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
-              f"Resume with the same command plus --resume.", file=sys.stderr)
-        raise
-    export(path, out_dir)
+    if resume and os.path.exists(path):
+        hdr = {}
+        with prog.phase("timing the contention probe (quiet reference)"):
+            det.calibrate()
+    else:
+        hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det)
+    with Store(path, hdr, resume) as store:
+        todo = [c for c in cells if c.key not in store.done]
+        prog.say(f"sweeping {len(todo)} cells" + (f" ({len(store.done)} already done)"
+                                                  if store.done else ""))
+        try:
+            with prog.bar(len(todo)) as bar:
+                for c in todo:
+                    bar.update(_label(c))
+                    store.append(run_cell(c, budget_s, store.done, det))
+                    bar.advance()
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
+                  f"Resume with the same command plus --resume.", file=sys.stderr)
+            raise
+        n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
+        if n_bad:
+            prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "
+                     "(marked disturbed; see their contention field)")
+        export(path, out_dir)
     return path
-
-
-class _NoBar:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-    def add_task(self, *a, **k):
-        return 0
-
-    def update(self, *a, **k):
-        pass
-
-    def advance(self, *a, **k):
-        pass
-
-
-def _progress(enabled):
-    if not enabled:
-        return _NoBar()
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
 
 
 def summary(path):
