@@ -1,17 +1,63 @@
-"""The ``fastnn`` command: ``bench``, ``report`` and ``demo``."""
+"""The ``fastnn`` command: ``bench``, ``report`` and ``demo``.
+
+Every error is one line on stderr and exit status 2 (bad input, unreadable results, a busy output
+folder); Ctrl-C is exit status 130. Set ``FASTNN_TRACEBACK=1`` to see the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
+DEFAULT_OUT = os.path.join("reports", "latest")
 
-def _ints(text):
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (and the usual exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int(text, low):
+    """An integer >= low written as 100, 1e4 or 1_000; anything else is an ArgumentTypeError."""
+    text = text.strip()
     try:
-        return [int(float(v)) for v in text.split(",") if v]
+        v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        try:
+            f = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(f) or not f.is_integer():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite whole number") from None
+        v = int(f)
+    if v < low:
+        raise argparse.ArgumentTypeError(f"{text!r} is below {low}")
+    return v
+
+
+def _ints(low):
+    """Comma-separated integers >= low."""
+    def parse(text):
+        values = [_int(v, low) for v in text.split(",") if v.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        return values
+    parse.__name__ = "integer list"
+    return parse
+
+
+def _seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the budget must be a finite number > 0")
+    return v
 
 
 def _names(text):
@@ -21,6 +67,7 @@ def _names(text):
 def _bench(args):
     from .backends import available_peers
     from .bench import grid, run
+    from .bench.store import FolderLock
     status = {} if args.no_peers else available_peers()
     if not args.backends:
         for n, why in status.items():
@@ -30,26 +77,23 @@ def _bench(args):
                                n_h=args.n_h, n_x=args.n_x, dtype=args.dtype,
                                threads=args.threads, peers=not args.no_peers)
     budget = args.budget if args.budget is not None else budget
-    if budget <= 0:
-        raise ValueError("--budget must be > 0 seconds")
-    print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
-    try:
+    with FolderLock(args.out):  # before any work, so a second run fails at once
+        print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
                          progress=not args.no_progress, peer_status=status)
-    except KeyboardInterrupt:
-        return 130
-    print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
-    if not args.no_report:
-        from .report import build
-        index = build([path], args.out)
-        print(f"report: {index}")
+        print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
+        if not args.no_report:
+            from .report import build
+            print(f"report: {build([path], args.out)}")
     return 0
 
 
 def _report(args):
+    from .bench.store import FolderLock, results_path
     from .report import build
-    index = build(args.results or [os.path.join("reports", "latest", "results.jsonl")], args.out)
-    print(f"report: {index}")
+    paths = [results_path(p) for p in args.results or [DEFAULT_OUT]]
+    with FolderLock(args.out):
+        print(f"report: {build(paths, args.out)}")
     return 0
 
 
@@ -59,33 +103,82 @@ def _demo(args):
     return 0
 
 
+def _grids_help():
+    """What each grid holds, for the end of ``fastnn bench --help``."""
+    import textwrap
+
+    from .bench.grid import GRIDS
+
+    def num(x):  # 10000 -> 1e4, as --m accepts it; 1024 stays
+        if not isinstance(x, int) or x < 1000:
+            return str(x)
+        mant, exp = x, 0
+        while mant % 10 == 0:
+            mant, exp = mant // 10, exp + 1
+        return f"{mant}e{exp}" if exp >= 3 else str(x)
+
+    def axis(v):
+        return ", ".join(num(x) for x in v)
+
+    lines = ["what each grid holds:"]
+    for name, g in GRIDS.items():
+        sizes = ("shapes: " + "; ".join(f"n_x {num(a)}, n_h {num(b)}, m {num(c)}"
+                                         for a, b, c in g["shapes"])
+                 if g.get("shapes") else
+                 f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
+        threads = axis("all" if t == 0 else t for t in g["threads"])
+        text = (f"{name}: {sizes}; ops: {axis(g['ops'])}; dtype: {axis(g['dtype'])}; "
+                f"threads: {threads}; budget {g['budget_s']:g} s per cell")
+        lines.append(textwrap.fill(text, 88, initial_indent="  ", subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+def _version():
+    from . import __version__
+    return __version__
+
+
 def parser():
-    p = argparse.ArgumentParser(prog="fastnn", description="Benchmark the lecture's 2-layer "
-                                "network on Python, NumPy and Numba backends, and report.")
+    from .bench.grid import describe
+    p = _Parser(prog="fastnn", description="Benchmark the lecture's 2-layer network on Python, "
+                "NumPy and Numba backends, and report.")
+    p.add_argument("--version", action="version", version=f"fastnn {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="run the benchmark sweep, then write the report",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Sweep backend × op × m × n_h × n_x × dtype × threads and "
-                       "record honest timings into OUT/results.jsonl (+ CSV, JSON, report).")
-    b.add_argument("--grid", default="quick", help="quick (default, <= 3 min), full, targets")
+                       "record honest timings\ninto OUT/results.jsonl (+ CSV, JSON, report). "
+                       "One run at a time writes an output folder.",
+                       epilog=_grids_help())
+    b.add_argument("--grid", default="quick", metavar="GRID",
+                   help="default quick. " + describe())
     b.add_argument("--backends", type=_names, help="comma-separated subset, e.g. numpy,numba")
     b.add_argument("--ops", type=_names, help="forward,backward,cost_and_grads")
-    b.add_argument("--m", type=_ints, help="numbers of examples, e.g. 100,1e4,1e6")
-    b.add_argument("--n-h", dest="n_h", type=_ints, help="hidden sizes, e.g. 4,64")
-    b.add_argument("--n-x", dest="n_x", type=_ints, help="input features (default 2)")
+    b.add_argument("--m", type=_ints(1), help="numbers of examples, e.g. 100,1e4,1e6")
+    b.add_argument("--n-h", dest="n_h", type=_ints(1), help="hidden sizes, e.g. 4,64")
+    b.add_argument("--n-x", dest="n_x", type=_ints(1), help="input features (default 2)")
     b.add_argument("--dtype", type=_names, help="float64,float32")
-    b.add_argument("--threads", type=_ints, help="thread counts; 0 = all cores")
-    b.add_argument("--budget", type=float, help="seconds per cell before it is extrapolated")
-    b.add_argument("--out", default=os.path.join("reports", "latest"), help="output folder")
+    b.add_argument("--threads", type=_ints(0), help="thread counts; 0 = all cores")
+    b.add_argument("--budget", type=_seconds,
+                   help="seconds per cell before it is extrapolated (default: the grid's)")
+    b.add_argument("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
     b.add_argument("--resume", action="store_true", help="run only cells missing from OUT")
     b.add_argument("--no-peers", action="store_true", help="do not time PyTorch/JAX")
     b.add_argument("--no-report", action="store_true", help="results only, no report")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_bench)
-    r = sub.add_parser("report", help="build the report from results files")
-    r.add_argument("results", nargs="*", help="results.jsonl files (default reports/latest)")
-    r.add_argument("--out", default=os.path.join("reports", "latest"), help="output folder")
+    r = sub.add_parser("report", help="build the report from results files",
+                       description="Build OUT/index.md (figures, tables) from results files.")
+    r.add_argument("results", nargs="*",
+                   help=f"results.jsonl files or folders holding one (default {DEFAULT_OUT})")
+    r.add_argument("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
     r.set_defaults(func=_report)
-    d = sub.add_parser("demo", help="the lecture's demonstrations, as a page with figures")
+    d = sub.add_parser("demo", help="the lecture's demonstrations, as a page with figures",
+                       description="Show each claim of the lecture with a figure or a number "
+                       "measured now, and write them to OUT/index.md: the activations and their "
+                       "derivatives; the flower data set learnt with each hidden size; zero and "
+                       "badly scaled initialisation; a linear hidden layer; logistic regression "
+                       "as the baseline; and what vectorisation buys (timings).")
     d.add_argument("--out", default=os.path.join("reports", "lecture"), help="output folder")
     d.add_argument("--tiny", action="store_true", help="a seconds-long configuration (tests)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -93,12 +186,31 @@ def parser():
     return p
 
 
+def _one_line(exc):
+    """An exception as one line: its message's first line, named unless it is an input error."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    if isinstance(exc, (ValueError, TypeError, OSError)):
+        return lines[0]
+    return f"{type(exc).__name__}: {lines[0]}"
+
+
 def main(argv=None):
-    args = parser().parse_args(argv)
+    """Run the command line; returns the exit status (0, 2 for an error, 130 for Ctrl-C)."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"fastnn {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"fastnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the boundary: one line, never a traceback
+        if os.environ.get("FASTNN_TRACEBACK"):
+            raise
+        print(f"fastnn {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 
 
