@@ -23,7 +23,7 @@ FAST = settings(max_examples=40, deadline=None, database=None,
 # --- strategies -------------------------------------------------------------------------------
 
 pos = st.floats(min_value=0, exclude_min=True, allow_nan=False, allow_infinity=False)
-nonneg = st.floats(min_value=0, allow_nan=False, allow_infinity=False)
+nonneg = st.floats(min_value=0, allow_nan=False, allow_infinity=False) | st.integers(0, 10**400)
 json_scalar = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.floats(
     allow_nan=False, allow_infinity=False)
 OPTIONAL_NUMBERS = {k: nonneg | st.none() for k in S.NON_NEGATIVE if k != "predicted_s"}
@@ -172,6 +172,7 @@ BAD = {
     "over budget without prediction": lambda r: (r.update(status="over_budget"),
                                                  r.pop("predicted_s", None)),
     "negative stddev": lambda r: r.update(stddev_s=-1e-9),
+    "flops a string": lambda r: r.update(flops="many"),
     "not an object": lambda r: r.clear(),
 }
 

@@ -75,8 +75,12 @@ def _is(v, typ):
 
 
 def _positive_number(v, strict=True):
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    return ok and (v > 0 if strict else v >= 0)
+    """A finite number > 0 (>= 0 unless strict); an int of any size is finite."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    if isinstance(v, float) and not math.isfinite(v):
+        return False
+    return v > 0 if strict else v >= 0
 
 
 def check_record(rec):
