@@ -167,3 +167,7 @@ def test_heatmap_keeps_a_busy_column_and_marks_it():
     assert np.isnan(piv[100]).all()
     assert S.heatmap_busy(df, piv) == [(0, 1), (1, 1)]
     assert S.heatmap_crossovers(piv.values) == [(0, 1.0), (1, 1.0)]  # across the busy gap
+
+
+def test_large_ratios_are_written_out():
+    assert fmt_ratio(3021.4) == "3,021×" and faster_or_slower(1.0, 1400.2) == "1,400× faster"

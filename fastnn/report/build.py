@@ -162,8 +162,10 @@ def _breakeven(df, headers):
     cold = comp.get("compile_cold_s")
     saved = S.time_saved(S.step_view(df))
     saved = saved[saved > 0].reset_index()
-    if not cold or saved.empty:
-        return f"_No compile time, or no cell where {HEADLINE} saves time over {REFERENCE}._"
+    if not cold:
+        return "_The run recorded no compile time._"
+    if saved.empty:
+        return f"_{HEADLINE} saves no time over {REFERENCE} in any cell measured by both._"
     cached = comp.get("compile_cached_s")
     out = []
     for nh, g in saved.groupby("n_h"):
@@ -239,7 +241,8 @@ def build(paths, out):
         ("JIT compile time and break-even",
          lambda: F.fig_compile(df, headers, out, cols, figures)),
         ("Roofline", lambda: F.fig_roofline(df, headers, out, cols, figures)),
-        ("Thread scaling", lambda: F.fig_threads(df, out, cols, figures)),
+        ("Thread scaling", lambda: F.fig_threads(
+            df, out, cols, figures, h0.get("machine_info", {}).get("cpu", {}).get("count"))),
     ]
     blocks, left_out = [], []
     for name, make in specs:
@@ -256,8 +259,10 @@ def build(paths, out):
             f"\n## Headline: {HEADLINE} at the headline shapes\n",
             f"The benchmark declares {len(TARGETS)} headline shapes (n_x inputs, n_h hidden "
             f"units, m examples). For each: {HEADLINE}'s time per training step (float64, all "
-            f"cores), how many times faster it is than {REFERENCE} and each peer measured on "
-            "the same cell, and the share of this machine's measured peaks it reaches.\n",
+            f"cores), how many times faster it is than {REFERENCE}"
+            + (" and each peer" if any(REGISTRY[b].peer for b in set(df.backend) if b in REGISTRY)
+               else "") + " on the same cell, and the share of this machine's measured peaks "
+            "it reaches.\n",
             headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs")),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "

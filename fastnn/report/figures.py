@@ -194,9 +194,9 @@ def fig_memory(df, out, cols, figures):
         ax.plot(g.m, y, "-", color=cols[b], label=b)
         ax.plot(g.m[~g.by_rss], y[~g.by_rss], "o", color=cols[b], ms=4)
         ax.plot(g.m[g.by_rss], y[g.by_rss], "s", mfc="none", color=cols[b], ms=6)
-    ax.plot([], [], "o", color="grey", ms=4, label="● tracemalloc peak")
+    ax.plot([], [], "o", color="grey", ms=4, label="tracemalloc peak")
     if d.by_rss.any():
-        ax.plot([], [], "s", mfc="none", color="grey", ms=6, label="□ resident-set rise")
+        ax.plot([], [], "s", mfc="none", color="grey", ms=6, label="resident-set rise")
     _log_axes(ax)
     ax.set(xlabel="m (examples)", ylabel="peak extra memory (bytes)",
            title=f"Peak extra memory of one training step, n_h = {d.n_h.iloc[0]}")
@@ -297,7 +297,7 @@ def fig_roofline(df, headers, out, cols, figures):
     return Fig(save(fig, out, "fig7_roofline.png", figures), cap)
 
 
-def fig_threads(df, out, cols, figures):
+def fig_threads(df, out, cols, figures, cores=None):
     t = S.select_threads(df)
     if t.empty:
         return Fig(why_not="no cell was measured at one thread and at another thread count.")
@@ -312,7 +312,8 @@ def fig_threads(df, out, cols, figures):
         for b, gb in g.groupby("backend"):
             ax.plot([pos[x] for x in gb.label], gb.speedup, "o-", color=cols[b], label=b)
         ax.axhline(1.0, color="grey", lw=1, ls=":")
-        ax.set_xticks(range(len(pos)), list(pos))
+        ax.set_xticks(range(len(pos)), [f"all ({cores})" if lab == "all" and cores else lab
+                                         for lab in pos])
         ax.set(xlabel="threads", title=f"{dt}: m = {g.m.iloc[0]:,}, n_h = {g.n_h.iloc[0]}")
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("speed-up over 1 thread (×)")

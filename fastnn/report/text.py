@@ -34,7 +34,11 @@ def fmt_ratio(r):
         r = float(r)
     except (TypeError, ValueError):
         return "–"
-    return f"{r:.3g}×" if np.isfinite(r) and r > 0 else "–"
+    return _x(r) if np.isfinite(r) and r > 0 else "–"
+
+
+def _x(r):
+    return f"{r:,.0f}×" if r >= 1000 else f"{r:.3g}×"
 
 
 def faster_or_slower(t_fast, t_slow):
@@ -43,7 +47,7 @@ def faster_or_slower(t_fast, t_slow):
     if not (np.isfinite(t_fast) and np.isfinite(t_slow) and t_fast > 0 and t_slow > 0):
         return None
     r = t_slow / t_fast
-    return f"{r:.3g}× faster" if r >= 1 else f"{1 / r:.3g}× slower"
+    return f"{_x(r)} faster" if r >= 1 else f"{_x(1 / r)} slower"
 
 
 def md_table(df, empty):
