@@ -1,0 +1,168 @@
+"""The ``numba`` backend's whole training run in compiled code: :func:`fit`.
+
+Design note (issue 9, item 1: the fused training loop).
+
+What runs where. One ``@njit`` function, :func:`_fit_loop`, runs every step of gradient descent:
+zero the float64 gradient accumulators, call the fused step kernel of ``_numba_kernels`` (the
+forward pass, the cost and the four gradient sums in one pass over X), then
+:func:`_update` divides the sums by m, casts them to the parameters' dtype and applies
+W := W − α dW to the parameters named in ``keys``, in place, on copies of the caller's arrays.
+Python runs once per run, not once per step: at the flower shape (m = 400, n_h = 4) a step is
+about 1 µs of arithmetic, while a Python step (``impl.cost_and_grads`` plus four NumPy updates)
+costs ~15–20 µs of dispatch, allocation and reshaping.
+
+- Small m (``numba_fused._chunks`` gives one chunk): the serial step ``_cag_chunk`` over all m
+  examples, on the calling thread.
+- Large m: the parallel step ``_cag_parallel`` (a ``prange`` over chunks, one accumulator row per
+  chunk) called from the same compiled loop, so each step's parallel region is entered from
+  compiled code; the chunk rows are reduced serially in :func:`_update` (they are O(n_h · n_x)).
+  The alternative, one cheap Python call per step into the same kernels, was measured against it
+  (``bench/fit_loop.py``): at n_h = 64, m = 1e6 a step is ~50 ms, so the two are within noise of
+  each other and of one ``cost_and_grads`` call; the compiled loop is kept because it is one code
+  path for both cases.
+- n_x ≥ ``numba_fused.BLAS_FROM_N_X``: the step's products run in BLAS from Python
+  (``numba_fused._cost_and_grads_blas``), so the run stays a per-step Python loop
+  (:func:`_fit_per_step`) around the backend's own ``cost_and_grads``. There the products cost
+  far more than the ~15 µs of a Python step, so fusing the loop would not pay.
+
+Same numbers as the Python loop. Every step calls the very kernels ``cost_and_grads`` calls, with
+the same block size and chunking, reduces the chunk rows in the same order, and rounds the update
+as NumPy does (lr · dW rounded in the parameters' dtype, then the subtraction; :func:`_update` is
+compiled without FMA contraction so the two roundings stay two). So the fused run reproduces the
+Python loop over ``numba``'s ``cost_and_grads`` bit for bit, and NumPy's to the kernels' few ulp
+per step.
+
+Divergence. A cost that is inf or NaN stops the run at once: ``fit`` returns the step t where it
+happened, the costs up to and including ``costs[t]``, and the parameters that produced that cost
+(update t is not applied). The caller raises (or reports) with t.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..activations import ACTIVATIONS, OUTPUT_LAYERS
+from . import _numba_kernels as K
+
+PARAMS = ("W1", "b1", "W2", "b2")
+
+
+def fit(P, X, Y, hidden, output, lr, iterations, keys):
+    """Run ``iterations`` steps of batch gradient descent in one compiled call.
+
+    repeat: J, dW1, db1, dW2, db2 = cost_and_grads(W1, b1, W2, b2); W := W − lr · dW for each W
+    named in ``keys``.
+
+    Parameters
+    ----------
+    P : dict of ndarray
+        Validated, C-contiguous, one dtype: W1 (n_h, n_x) or (k, n_h, n_x) for maxout, b1 (n_h, 1)
+        or (k, n_h, 1), W2 (n_y, n_h), b2 (n_y, 1). Not modified.
+    X : ndarray, shape (n_x, m)
+    Y : ndarray, shape (n_y, m)
+        Same dtype as P, C-contiguous.
+    hidden, output : str
+        A registered activation; ``"sigmoid"`` or ``"linear"``.
+    lr : float
+        The learning rate α.
+    iterations : int
+        Number of steps (0 returns copies of P and no costs).
+    keys : tuple of str
+        The parameters to update, e.g. all four, or ``("W2", "b2")`` for logistic regression.
+
+    Returns
+    -------
+    params : dict of ndarray
+        New arrays of P's shapes and dtype: the trained parameters.
+    costs : ndarray of float64, shape (iterations,) or (t + 1,)
+        ``costs[s]`` is J before update s.
+    diverged_at : int or None
+        None when every cost was finite. Else the first step t whose cost is inf or NaN: the run
+        stopped there, ``costs`` ends with that cost, and ``params`` are the ones that gave it.
+    """
+    from . import numba_fused as NF  # at call time: numba_fused imports this module
+
+    P = {k: np.array(P[k], copy=True) for k in PARAMS}
+    costs = np.empty(iterations)
+    if X.shape[0] >= NF.BLAS_FROM_N_X:
+        return _fit_per_step(NF.cost_and_grads, P, X, Y, hidden, output, lr, keys, costs)
+    W1, b1, W2, b2 = NF._kernel_params(P, hidden)
+    kp, n_h, _ = W1.shape
+    nchunks = NF._chunks(X.shape[1], n_h, kp)
+    buf, acc = NF._accumulators(nchunks, W1, W2)
+    flat = tuple(P[k].reshape(-1) for k in PARAMS)  # views: updated in place
+    upd = np.array([k in keys for k in PARAMS])
+    t = _fit_loop(W1, b1, W2, b2, X, Y, ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code,
+                  NF._block(n_h, kp), nchunks, X.dtype.type(lr), upd, buf, *acc, flat, costs)
+    if t < 0:
+        return P, costs, None
+    return P, costs[:t + 1], int(t)
+
+
+def _fit_per_step(step, P, X, Y, hidden, output, lr, keys, costs):
+    """The same run as a Python loop over ``step(P, X, Y, hidden, output) -> (J, grads)``,
+    updating P in place; returns what :func:`fit` returns. The reference the fused loop is
+    measured against, and the path for the BLAS-bound shapes."""
+    for t in range(costs.shape[0]):
+        J, grads = step(P, X, Y, hidden, output)
+        costs[t] = J
+        if not math.isfinite(J):
+            return P, costs[:t + 1], t
+        for k in keys:
+            P[k] -= lr * grads["d" + k]
+    return P, costs, None
+
+
+@njit(cache=True, error_model="numpy")
+def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb1, gW2,
+              gb2, flat, costs):
+    """All steps: costs[t] = J, then the update, in place on W1 … b2 (views of ``flat``).
+
+    ``buf`` (nchunks, size of all four parameters) holds the float64 gradient sums; gW1 … gb2 are
+    its views per parameter, row c for chunk c. Returns the first step whose cost is not finite,
+    or −1.
+    """
+    m = X.shape[1]
+    Js = np.zeros(nchunks)
+    for t in range(costs.shape[0]):
+        buf[:] = 0.0
+        if nchunks == 1:
+            J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
+                             gW2[0], gb2[0])
+        else:
+            Js[:] = 0.0
+            K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2,
+                            gb2, Js)
+            J = 0.0
+            for c in range(nchunks):
+                J += Js[c]
+        costs[t] = J / m
+        if not np.isfinite(costs[t]):
+            return t
+        _update(buf, m, lr, upd, flat)
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def _update(buf, m, lr, upd, flat):
+    """flat[k] −= lr · dW for each parameter k with upd[k], where dW = (Σ_c buf[c]) / m (float64)
+    rounded to the parameters' dtype, and lr · dW is rounded before the subtraction, as NumPy's
+    ``P[k] -= lr * grads[k]`` does. No fast-math: an FMA here would round once instead of twice.
+    """
+    nchunks = buf.shape[0]
+    dW = np.empty(1, flat[0].dtype)  # the cast to the parameters' dtype
+    start = 0
+    for k in range(4):
+        p = flat[k]
+        if upd[k]:
+            for i in range(p.size):
+                s = buf[0, start + i]
+                for c in range(1, nchunks):
+                    s += buf[c, start + i]
+                dW[0] = s / m
+                step = lr * dW[0]
+                p[i] -= step
+        start += p.size
