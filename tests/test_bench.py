@@ -254,6 +254,16 @@ def test_plain_progress_lines_when_not_a_terminal():
     assert quiet.getvalue() == ""
 
 
+def test_a_long_phase_says_it_is_still_running(monkeypatch):
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.05)
+    out = io.StringIO()
+    with progress.Progress(out, every_s=0).phase("timing the numba compile"):
+        time.sleep(0.3)
+    lines = out.getvalue().splitlines()
+    assert any("timing the numba compile: still running, 0:00 so far" == ln for ln in lines)
+    assert lines[-1].startswith("timing the numba compile: done in 0.")
+
+
 def test_plain_lines_are_spaced_by_every_s():
     out = io.StringIO()
     with progress.Progress(out, every_s=3600).bar(100) as bar:

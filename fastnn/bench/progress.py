@@ -12,11 +12,14 @@ is named before it starts and timed when it ends::
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
 #: Seconds between plain progress lines.
 EVERY_S = 5.0
+#: Seconds between "still running" lines of a long phase.
+HEARTBEAT_S = 10.0
 
 
 def _clock(s):
@@ -53,10 +56,25 @@ class Progress:
 
     @contextmanager
     def phase(self, name):
-        """Name a phase before it starts ("name …") and say how long it took when it ends."""
+        """Name a phase before it starts ("name …"), say every HEARTBEAT_S seconds that it is
+        still running, and say how long it took when it ends."""
         self.say(f"{name} …")
         t0 = time.perf_counter()
-        yield
+        stop = threading.Event()
+
+        def beat():
+            while not stop.wait(max(self.every_s, HEARTBEAT_S)):
+                self.say(f"{name}: still running, {_clock(time.perf_counter() - t0)} so far")
+
+        ticker = threading.Thread(target=beat, daemon=True)
+        if self.enabled:
+            ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if ticker.is_alive():
+                ticker.join()
         self.say(f"{name}: done in {time.perf_counter() - t0:.1f} s")
 
     def bar(self, total, name="sweeping"):
@@ -141,4 +159,4 @@ def make(progress):
     return progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
 
 
-__all__ = ["EVERY_S", "Progress", "make", "phase"]
+__all__ = ["EVERY_S", "HEARTBEAT_S", "Progress", "make", "phase"]
