@@ -66,7 +66,7 @@ def _names(text):
 
 def _bench(args):
     from .backends import available_peers
-    from .bench import grid, run
+    from .bench import grid, progress, run
     from .bench.store import FolderLock
     status = {} if args.no_peers else available_peers()
     if not args.backends:
@@ -77,14 +77,17 @@ def _bench(args):
                                n_h=args.n_h, n_x=args.n_x, dtype=args.dtype,
                                threads=args.threads, peers=not args.no_peers)
     budget = args.budget if args.budget is not None else budget
+    prog = progress.Progress(enabled=not args.no_progress)
     with FolderLock(args.out):  # before any work, so a second run fails at once
         print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
-                         progress=not args.no_progress, peer_status=status)
+                         progress=prog, peer_status=status)
         print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
         if not args.no_report:
             from .report import build
-            print(f"report: {build([path], args.out)}")
+            with prog.phase("building the report"):
+                index = build([path], args.out)
+            print(f"report: {index}")
     return 0
 
 
@@ -92,8 +95,11 @@ def _report(args):
     from .bench.store import FolderLock, results_path
     from .report import build
     paths = [results_path(p) for p in args.results or [DEFAULT_OUT]]
+    from .bench.progress import phase
     with FolderLock(args.out):
-        print(f"report: {build(paths, args.out)}")
+        with phase("building the report"):
+            index = build(paths, args.out)
+        print(f"report: {index}")
     return 0
 
 

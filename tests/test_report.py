@@ -29,6 +29,7 @@ def _record(backend, m, n_h, t, op="cost_and_grads", threads=0, status="ok"):
 
 
 def _write(path, records, compile_cold=2.0):
+    path.parent.mkdir(parents=True, exist_ok=True)
     header = {"format": FORMAT, "datetime": "2026-11-27T00:00:00+00:00", "command": "test",
               "machine_info": {"cpu": {"count": 2, "brand_raw": "Test CPU"}, "numpy": "x",
                                "blas": [{"internal_api": "openblas", "version": "0.3",
@@ -190,3 +191,20 @@ def test_machine_table_omits_missing_fields_and_shows_new_ones(tmp_path):
     assert "torch 2.5.0" in machine and "jax (not installed)" in machine
     assert "80.0 GFLOP/s (FMA microkernel" in machine
     assert "80 GFLOP/s, by FMA microkernel" in text  # the roofline's ceiling names its kernel
+
+
+def test_a_rebuilt_report_replaces_only_what_it_wrote(tmp_path):
+    """A report with fewer figures leaves none of the older run's figures behind, and never
+    deletes a file fastnn did not write."""
+    out = tmp_path / "out"
+    full = _write(tmp_path / "a" / "results.jsonl", _synthetic())
+    build([full], str(out))
+    before = {p.name for p in out.glob("*.png")}
+    (out / "notes.txt").write_text("mine")
+    one_nh = [r for r in _synthetic() if r["n_h"] == 4 and r["threads"] == 0]
+    small = _write(tmp_path / "b" / "results.jsonl", one_nh)
+    text = open(build([small], str(out))).read()
+    after = {p.name for p in out.glob("*.png")}
+    assert after < before  # e.g. the heat map and thread scaling need more than one n_h / thread
+    assert all(f"({p})" in text for p in after)
+    assert (out / "notes.txt").read_text() == "mine"

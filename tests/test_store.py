@@ -42,7 +42,9 @@ def records(draw, status=None):
     extra = draw(st.fixed_dictionaries({}, optional={
         "message": st.text(max_size=20), "extrapolated": st.booleans(),
         "rounds": st.integers(1, 100), "calls_per_round": st.integers(1, 10**6),
-        "contention": json_scalar, **OPTIONAL_NUMBERS}))
+        "disturbed": st.booleans(), "headline": st.booleans(),
+        "contention": st.none() | st.dictionaries(st.text(max_size=6), json_scalar, max_size=3),
+        "future_field": json_scalar, **OPTIONAL_NUMBERS}))
     rec.update(extra)
     if status == "ok":
         rec.update({k: draw(pos) for k in S.TIMINGS})

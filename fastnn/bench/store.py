@@ -37,7 +37,8 @@ MANIFEST = ".fastnn-files"
 COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidden", "output",
            "status", "extrapolated", "message", "median_s", "min_s", "q1_s", "q3_s", "iqr_s",
            "mean_s", "stddev_s", "rounds", "calls_per_round", "predicted_s", "first_call_s",
-           "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs"]
+           "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
+           "headline", "budget_s", "disturbed", "contention_reason"]
 STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 #: Required in every record (the cell's identity and its status): field -> (type, smallest
 #: value). ``threads`` 0 means all cores.
@@ -46,12 +47,13 @@ REQUIRED = {"backend": (str, None), "op": (str, None), "m": (int, 1), "n_h": (in
             "hidden": (str, None), "output": (str, None), "status": (str, None)}
 #: Checked when present and not None.
 OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, None),
-            "rounds": (int, 1), "calls_per_round": (int, 1)}
+            "rounds": (int, 1), "calls_per_round": (int, 1), "disturbed": (bool, None),
+            "headline": (bool, None), "contention": (dict, None)}
 #: Timings a measured (``ok``) cell must have: finite and > 0.
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
 NON_NEGATIVE = ("iqr_s", "mean_s", "stddev_s", "predicted_s", "first_call_s", "compile_s",
-                "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs")
+                "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs", "budget_s")
 
 
 class ResultsError(ValueError):
@@ -402,8 +404,12 @@ def write_manifest(out_dir, kind, names):
 # --- exports ----------------------------------------------------------------------------------
 
 def to_frame(cells):
+    """The records as a tidy frame with :data:`COLUMNS` (the contention facts as one reason)."""
     import pandas as pd
     df = pd.DataFrame(cells)
+    if "contention" in df:
+        df["contention_reason"] = [c.get("reason") if isinstance(c, dict) else None
+                                   for c in df["contention"]]
     for col in COLUMNS:
         if col not in df:
             df[col] = None

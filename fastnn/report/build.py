@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
-from ..bench.grid import TARGETS
 from ..bench import store
+from ..bench.grid import TARGETS
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
 from . import figures as F
@@ -69,8 +69,8 @@ def _labels(paths, headers):
     """One name per run: the shortest folder path that tells the files apart (``hostA/latest``
     vs ``hostB/latest``), so two folders with the same name are never merged; the same file
     twice with the same run id is one run."""
-    where = getattr(store, "results_path", lambda p: p)  # a folder holding results.jsonl
-    dirs = [os.path.dirname(os.path.abspath(where(p))).split(os.sep) for p in paths]
+    dirs = [os.path.dirname(os.path.abspath(store.results_path(p))).split(os.sep)
+            for p in paths]
     ids = [h.get("run_id") for h in headers]
     out = []
     for i, d in enumerate(dirs):
@@ -228,6 +228,7 @@ def build(paths, out):
     if S.measured(df).empty:
         with open(path, "w", encoding="utf-8") as f:
             f.write(_empty(paths, df))
+        store.write_manifest(out, "report", ["index.md", "results.csv"])
         return path
     cols, figures = colours(both.backend.unique()), []
     h0 = headers[0][1]
@@ -281,6 +282,7 @@ def build(paths, out):
         text += [f"\n## Machine{f' ({lab})' if len(headers) > 1 else ''}\n", machine_md(h)]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(text) + "\n")
+    store.write_manifest(out, "report", ["index.md", "results.csv", *figures])  # drops stale
     return path
 
 
