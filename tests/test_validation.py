@@ -344,3 +344,27 @@ def test_nothing_handed_in_is_modified(backend, hidden):
     np.testing.assert_array_equal(Y, copies[2])
     for k in cache:
         np.testing.assert_array_equal(cache[k], cache_copy[k])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_large_arrays_take_the_compiled_checks(dtype):
+    """From 2**14 values on, the value checks are compiled passes: they must find one NaN, ±inf
+    or label 2 anywhere, name it as the small-array path does, and accept huge finite values."""
+    from fastnn.validate import _BIG
+    m = _BIG // 2 + 3
+    P = {k: v.astype(dtype) for k, v in P0.items()}
+    X = np.zeros((2, m), dtype)
+    Y = np.zeros((1, m), dtype)
+    be = fastnn.get_backend("numpy")
+    for v in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match=rf"X contains NaN or inf \(first at X\[1, {m - 1}\]"):
+            be.forward(P, _poke(X, v, (1, m - 1)).astype(dtype))
+        for output in fastnn.OUTPUTS:
+            with pytest.raises(ValueError, match=rf"Y contains NaN or inf \(first at Y\[0, {m - 2}"):
+                be.cost_and_grads(P, X, _poke(Y, v, (0, m - 2)).astype(dtype), output=output)
+    with pytest.raises(ValueError, match=r"labels in \[0, 1\] .*\[0.0, 2.0\]"):
+        be.cost_and_grads(P, X, _poke(Y, 2.0, (0, m - 1)).astype(dtype))
+    big = np.finfo(dtype).max
+    assert be.forward(P, np.full((2, m), big, dtype))[0].shape == (1, m)
+    J, _ = be.cost_and_grads(P, X, np.full((1, m), big, dtype), output="linear")
+    assert J == np.inf
