@@ -5,25 +5,22 @@ J = (1/m) Σᵢ L(ŷ⁽ⁱ⁾, y⁽ⁱ⁾), summed over the n_y output units. Ei
 The backends compute the cross-entropy from the logits Z2, which is exact and finite for any Z2:
 
     L = softplus(z) − y z,   softplus(z) = max(z, 0) + log1p(e^(−|z|)).
+
+That loss is the output registry's (:data:`~fastnn.activations.OUTPUT_LAYERS`); here are the two
+ways :func:`fastnn.cost` computes J from it or from predictions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def softplus(Z):
-    r""":math:`\log(1 + e^z)`, computed without overflow."""
-    return np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z)))
+from .activations import OUTPUT_LAYERS
 
 
 def cost_from_logits(Z2, Y, output):
-    """Cost J from the output pre-activation Z2 (shape (n_y, m)) and Y (shape (n_y, m))."""
-    m = Z2.shape[1]
-    if output == "sigmoid":
-        return float(np.sum(softplus(Z2) - Y * Z2) / m)
-    D = Z2 - Y
-    return float(0.5 * np.sum(D * D) / m)
+    """Cost J from the output pre-activation Z2 (shape (n_y, m)) and Y (shape (n_y, m)), with
+    the output layer's own loss (:data:`~fastnn.activations.OUTPUT_LAYERS`)."""
+    return float(np.sum(OUTPUT_LAYERS[output].loss(Z2, Y)) / Z2.shape[1])
 
 
 def cost_from_A2(A2, Y, output):

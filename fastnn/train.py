@@ -85,10 +85,12 @@ def fit(X, Y, *, n_h=4, hidden="tanh", output="sigmoid", backend="numpy", lr=1.2
         Bad input, with the same message as the backends' methods give (see
         :mod:`fastnn.validate`): checked once, before the first step.
     DivergenceError
-        A ``FloatingPointError``: the cost J became inf or NaN (the learning rate is too large
-        for this problem; lr = 1e6 does it). Training stops at that step; the message names the
-        step and suggests a smaller lr, and ``.result`` holds the run so far. The only per-step
-        check is on the scalar J; the final parameters are checked once after the last step.
+        A ``FloatingPointError``: the cost J became inf or NaN, because the learning rate is too
+        large for this problem (lr = 1e6 on a regression does it in a few steps; a sigmoid
+        output with tanh saturates instead, and its J stays large but finite). Training stops at
+        that step, the same step on every backend; the message names it and suggests a smaller
+        lr, and ``.result`` holds the run so far. The only per-step check is on the scalar J;
+        the final parameters are checked once after the last step.
     """
     if params is None:
         n_x, n_y, dtype = _sizes(X, Y)
