@@ -18,10 +18,12 @@ Cost of the value checks, which read every value once per public call (never per
 a large array (2**14 values or more) is read by a small compiled pass that allocates nothing,
 :func:`_zero_sum` (Σ x·0 is 0, or NaN when some x is NaN or ±inf; it cannot overflow) or, for
 sigmoid labels, :func:`_n_outside_0_1`; a small one by NumPy. Measured at n_x = 2, m = 1e6, float64,
-interleaved with one ``numba`` ``cost_and_grads`` step at n_h = 64 (80 rounds, 2 busy cores): X and
-Y cost 0.43-0.62 ms, a median of 0.4-0.6 % of the step (``np.all(np.isfinite(.))``: 1.0 %; a finite
-``np.sum``: 0.6-0.7 %; parallel or BLAS reductions: 15-16 %, they wait for a core on a busy
-machine). The first large call of a process loads the compiled passes (about 0.2 s).
+interleaved with one ``numba`` ``cost_and_grads`` step at n_h = 64 (100 rounds, order reversed
+every other round, on 2 cores shared with other jobs): X and Y cost 0.45 ms (min) to 0.73 ms
+(median), a median 0.5-0.7 % of the step measured in the same rounds (106-116 ms there; 0.45 ms is
+1.5 % of a 30 ms step). Alternatives in the same rounds: ``np.all(np.isfinite(.))`` 1.1 %, a
+finite ``np.sum`` 0.7-0.8 %, parallel Numba or BLAS reductions 15-17 % (they wait for a busy
+core). The first large call of a process loads the compiled passes (about 0.2 s).
 """
 
 from __future__ import annotations
