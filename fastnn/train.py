@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -147,21 +148,34 @@ def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys):
     lr, iterations = check_lr(lr), check_iterations(iterations)
     P, X, Y, _ = prepare(params, X, Y, hidden, output)
     be._require("cost_and_grads", hidden, output)
-    P = {k: v.copy() for k, v in P.items()}  # prepare may hand back the caller's arrays
-    costs = np.empty(iterations)
-    step = be.impl.cost_and_grads
-    for t in range(iterations):
-        J, grads = step(P, X, Y, hidden, output)
-        if not math.isfinite(J):
-            raise _diverged(f"the cost J is {J} at step {t + 1}", FitResult(
-                P, costs[:t], be.name, hidden, output), lr, iterations)
-        costs[t] = J
-        for k in keys:
-            P[k] -= lr * grads["d" + k]
+    run = be.impl.fit if be.fused_fit else partial(_loop, be.impl.cost_and_grads)
+    P, costs, t = run(P, X, Y, hidden, output, lr, iterations, keys)
+    if t is not None:
+        raise _diverged(f"the cost J is {costs[t]} at step {t + 1}", FitResult(
+            P, costs[:t], be.name, hidden, output), lr, iterations)
     if iterations and not all(np.isfinite(v).all() for v in P.values()):
         raise _diverged(f"the last update (step {iterations}) made the parameters inf or NaN",
                         FitResult(P, costs, be.name, hidden, output), lr, iterations)
     return FitResult(P, costs, be.name, hidden, output)
+
+
+def _loop(step, P, X, Y, hidden, output, lr, iterations, keys):
+    """The lecture's loop in Python, one ``step`` (a backend's cost_and_grads) per iteration.
+
+    Returns (params, costs, t): t is None, or the first step whose cost J is not finite (then
+    ``costs`` ends with it and ``params`` are the ones that gave it). The caller's arrays are
+    not modified. A backend with ``fused_fit`` provides the same function compiled.
+    """
+    P = {k: v.copy() for k, v in P.items()}  # prepare may hand back the caller's arrays
+    costs = np.empty(iterations)
+    for t in range(iterations):
+        J, grads = step(P, X, Y, hidden, output)
+        costs[t] = J
+        if not math.isfinite(J):
+            return P, costs[:t + 1], t
+        for k in keys:
+            P[k] -= lr * grads["d" + k]
+    return P, costs, None
 
 
 def _diverged(what, result, lr, iterations):
