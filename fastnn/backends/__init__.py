@@ -225,7 +225,7 @@ REGISTRY: dict[str, Backend] = {
         Backend("numpy", f"{_PKG}.numpy_vec", "vectorised NumPy, the lecture's matrix form",
                 compare_to=("python",)),
         Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
-                requires=("numba",), compare_to=("numpy", "python")),
+                fused_fit=True, requires=("numba",), compare_to=("numpy", "python")),
         Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
                 ops=("cost_and_grads",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 requires=("torch",)),

@@ -2,7 +2,8 @@
 
 ``cost_and_grads`` is the fused entry point: one pass over X computes the forward pass, the cost and
 all four gradients, block by block, with per-thread accumulators. Small problems run on one thread,
-because starting the parallel region costs more than the work.
+because starting the parallel region costs more than the work. ``fit`` (from ``_numba_fit``) runs
+the whole gradient-descent loop in one compiled call.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
+from ._numba_fit import fit  # noqa: F401  (the registry's fused_fit; imports this module lazily)
 
 #: Below this many hidden-unit evaluations (m · n_h · k) a call runs serially.
 SERIAL_BELOW = 32_768
