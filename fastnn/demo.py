@@ -6,12 +6,13 @@ Writes ``index.md`` and PNG figures. Deterministic (seeded), except the timings 
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
 from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
-from .backends import BACKENDS, HEADLINE, comparisons
-from .bench import grid, run
+from .backends import BACKENDS, HEADLINE, comparisons, get_backend
+from .bench import contention, grid, run
 from .data import flower
 from .init import init_params
 from .plotting import plt as _plt, save as _save
@@ -227,13 +228,45 @@ def part_logistic(out, X, Y, iters):
             "symmetry to break.\n")
 
 
-def part_vectorisation(out, ms, budget):
+def _training_times(X, Y, steps):
+    """What a student feels: the time to train the flower network (n_h = 4, tanh, lr 1.2,
+    ``steps`` steps) on each backend; slow backends run a shorter run and are extrapolated."""
+    P = init_params(X.shape[0], 4, 1, seed=2)
+    rows, base = [], None
+    for b in BACKENDS:
+        be = get_backend(b)
+        fit(X, Y, params=P, iterations=1, backend=b)  # compile / warm up, not timed
+        n = steps
+        if be.per_example:  # seconds per step: time a short run, then about 1 s of training
+            t0 = time.perf_counter()
+            fit(X, Y, params=P, iterations=10, backend=b)
+            per = (time.perf_counter() - t0) / 10
+            n = steps if per * steps < 3.0 else max(10, min(steps, int(1.0 / per)))
+        t0 = time.perf_counter()
+        fit(X, Y, params=P, iterations=n, backend=b)
+        dt = time.perf_counter() - t0
+        total = dt * steps / n
+        base = base or total
+        how = ("the whole run" if n == steps else
+               f"extrapolated from {n:,} steps ({dt:.2g} s) × {steps / n:,.0f}")
+        loop = "one compiled call" if be.fused_fit else "a Python loop over its step"
+        rows.append(f"| `{b}` | {loop} | {total:.3g} s | {base / total:,.3g}× | {how} |")
+    return (f"Training the flower network of part 2 (m = {X.shape[1]}, n_h = 4, tanh, lr = 1.2) "
+            f"for {steps:,} steps, measured now (the first, compiling call excluded):\n\n"
+            "| backend | training loop | time | speed-up over the first row | how |\n"
+            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+def part_vectorisation(out, ms, budget, X, Y, train_steps):
     plt = _plt()
     cells, _ = grid.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
                        n_h=[4])
+    det = contention.Detector()
+    det.calibrate()
     done = {}
     for c in cells:
-        done[c.key] = run.run_cell(c, budget, done)
+        done[c.key] = run.run_cell(c, budget, done, det)
+    busy = [r for r in done.values() if r.get("disturbed")]
     fig, ax = plt.subplots(figsize=(6, 4))
     t = {}
     for b in BACKENDS:
@@ -260,7 +293,11 @@ def part_vectorisation(out, ms, budget):
             "          for wj, b in zip(W1, b1)]                Z2 = W2 @ A1 + b2\n"
             "    a1 = [tanh(z) for z in z1]                     A2 = sigmoid(Z2)\n"
             "    ...                                            dZ2 = A2 - Y ...\n```")
+    if busy:
+        lines.append(f"- {len(busy)} of these cells were measured while other programs were "
+                     "using the processor; their times are less reliable.")
     return (f"## 7. Why vectorisation matters\n\n![vectorisation]({name})\n\n" + "\n".join(lines)
+            + "\n\n" + _training_times(X, Y, train_steps)
             + f"\n\nThe lecture's loop next to its matrix form:\n\n{code}\n\nThe `numpy-loop` "
             "backend does each example with NumPy vectors: for small n_h it is no faster than "
             "plain Python, because the loop — not the arithmetic — is the cost. "
@@ -282,7 +319,8 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
         ("init scale", lambda: part_scale(out, X, Y, iters)),
         ("linear hidden", lambda: part_linear(out, X, Y, iters)),
         ("logistic", lambda: part_logistic(out, X, Y, iters)),
-        ("vectorisation", lambda: part_vectorisation(out, ms, 0.5 if tiny else 1.5)),
+        ("vectorisation", lambda: part_vectorisation(out, ms, 0.5 if tiny else 1.5, X, Y,
+                                                     200 if tiny else 10_000)),
     ]
     texts = []
     if progress:

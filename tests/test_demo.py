@@ -20,6 +20,9 @@ def test_demo_runs_on_a_tiny_configuration(tmp_path):
     for name in fastnn.ACTIVATIONS:  # every activation is named in the text, with its numbers
         assert f"\n| {name} | " in text, name
     assert "BLAS kernel" in text  # the page says which numbers could depend on it
+    table = text[text.index("Training the flower network"):]
+    for b in fastnn.BACKENDS:  # part 7: how long the training run takes on each backend
+        assert f"| `{b}` | " in table, b
 
 
 def test_symmetry_claim_rows_of_W1_equal_after_zero_init_training():
