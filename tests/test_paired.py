@@ -44,3 +44,19 @@ def test_paired_ratio_recovers_a_known_speed_up():
 def test_paired_ratio_needs_two_rounds():
     with pytest.raises(ValueError, match="rounds"):
         paired_ratio(lambda: None, lambda: None, rounds=1)
+
+
+def test_a_sweep_measures_the_headline_speed_ups_by_paired_rounds(tmp_path, monkeypatch):
+    import json
+
+    from fastnn.bench import grid, paired, run
+    monkeypatch.setattr(grid, "TARGETS", ((2, 4, 5000),))
+    monkeypatch.setattr(grid, "HEADLINE_BUDGET_S", 0.3)
+    cells, _ = grid.cells("quick", backends=["numpy", "numba"], ops=["cost_and_grads"],
+                          m=[5000], n_h=[4])
+    run.sweep(cells, 0.3, str(tmp_path), progress=False, fast_header=True)
+    doc = json.loads((tmp_path / paired.PAIRED).read_text())
+    (p,) = doc["pairs"]
+    assert (p["baseline"], p["contender"], p["n_h"], p["m"]) == ("numpy", "numba", 4, 5000)
+    assert p["lo"] <= p["ratio"] <= p["hi"] and p["rounds"] >= 5
+    assert len(p["per_round"]) == p["rounds"] and isinstance(p["wide"], bool)

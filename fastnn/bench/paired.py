@@ -90,3 +90,50 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None):
     return {"ratio": ratio, "lo": lo, "hi": hi,
             "wide": bool(lo < ratio * (1 - WIDE) or hi > ratio * (1 + WIDE)),
             "rounds": len(r), "t_a": ta, "t_b": tb, "calls_a": na, "calls_b": nb}
+
+
+#: Where :func:`headline_pairs` writes its results, next to results.jsonl.
+PAIRED = "paired.json"
+
+
+def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progress=None):
+    """Paired ratios for the headline table: at every headline shape measured in ``done``
+    (records by key), the headline backend against the reference and each peer.
+
+    Returns a list of dicts: the shape (n_x, n_h, m, dtype, threads), ``baseline``,
+    ``contender``, the :func:`paired_ratio` result (without the raw times per round: their
+    ratios are kept as ``per_round``) and the contention verdict around the pair (``disturbed``).
+    """
+    from ..backends import HEADLINE
+    from .grid import Cell, is_headline
+    from .measure import make_data, step_fn
+
+    ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell(
+        **{k: r[k] for k in Cell.__dataclass_fields__}))]
+    shapes = {}
+    for r in ok:
+        shapes.setdefault((r["n_x"], r["n_h"], r["m"], r["dtype"], r["threads"]), []).append(r)
+    out = []
+    for (n_x, n_h, m, dtype, threads), recs in sorted(shapes.items()):
+        names = {r["backend"] for r in recs}
+        if HEADLINE not in names:
+            continue
+        head = Cell(HEADLINE, "cost_and_grads", m, n_h, n_x=n_x, dtype=dtype, threads=threads)
+        P, X, Y = make_data(head)
+        f_head = step_fn(head, P, X, Y)
+        f_head()
+        for base in sorted(names - {HEADLINE}):
+            if progress is not None:
+                progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, n_x={n_x} n_h={n_h} "
+                             f"m={m:,}")
+            f_base = step_fn(Cell(base, "cost_and_grads", m, n_h, n_x=n_x, dtype=dtype,
+                                  threads=threads), P, X, Y)
+            f_base()
+            before = detector.start() if detector else None
+            res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)
+            verdict = detector.verdict(before) if detector else {"reason": ""}
+            per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
+            out.append(dict(n_x=n_x, n_h=n_h, m=m, dtype=dtype, threads=threads, baseline=base,
+                            contender=HEADLINE, per_round=per_round, **res,
+                            disturbed=bool(verdict["reason"]), reason=verdict["reason"]))
+    return out

@@ -23,13 +23,14 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import sys
 import time
 
 
 from ..backends import HEADLINE, REFERENCE, get_backend
-from . import contention, measure
+from . import contention, measure, paired
 from . import progress as _progress
 from .grid import budget_for, is_headline, skip_reason
 from .store import RESULTS, Store, export
@@ -158,12 +159,13 @@ def _label(c):
 
 
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
-          peer_status=None, fast_header=False, detector=None):
+          peer_status=None, fast_header=False, detector=None, pairs=True):
     """Run every cell not yet in ``out_dir/results.jsonl``; export CSV and JSON at the end.
 
     ``progress``: a :class:`.progress.Progress`, or a bool (stdout, live bar in a terminal and
     plain lines otherwise; False: silent). ``detector``: a :class:`.contention.Detector`
-    (default: a new one, calibrated here). Returns the results path. Ctrl-C keeps every
+    (default: a new one, calibrated here). ``pairs``: measure the headline speed-ups by paired
+    rounds afterwards (:mod:`.paired`, into ``out_dir/paired.json``). Returns the results path. Ctrl-C keeps every
     finished cell and says how to resume.
     """
     prog = _progress.make(progress)
@@ -189,6 +191,12 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
                   f"Resume with the same command plus --resume.", file=sys.stderr)
             raise
+        if pairs:
+            with prog.phase("paired A/B rounds for the headline speed-ups"):
+                doc = paired.headline_pairs(store.done, det, progress=prog)
+            if doc:
+                with open(os.path.join(out_dir, paired.PAIRED), "w", encoding="utf-8") as f:
+                    json.dump({"run_id": store.header.get("run_id"), "pairs": doc}, f, indent=1)
         n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
         if n_bad:
             prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "
