@@ -9,7 +9,7 @@ a slow minute of a shared machine hits all of them. Each ratio is computed per r
 as the median with its min–max spread over the rounds.
 
 - flower: m = 400, n_x = 2, n_h = 4, tanh, sigmoid, lr = 1.2, 10,000 steps.
-  ``fused``: ``numba``'s compiled run (``_numba_fit.fit``); ``loop``: the Python loop over
+  ``fused``: ``numba``'s compiled run (``numba_fused.fit``); ``loop``: the Python loop over
   ``numba``'s ``impl.cost_and_grads`` (what ``fit`` did before); ``numpy``: ``fastnn.fit`` on
   ``numpy``. Target: numpy ÷ fused ≥ 20.
 - large: n_x = 2, n_h = 64, m = 1e6, a few steps. Per step: ``fused`` (the compiled loop, the
@@ -33,6 +33,8 @@ import numpy as np
 
 import fastnn
 from fastnn.backends import _numba_fit as F
+from fastnn.backends import numba_fused as NF
+from fastnn.train import _loop
 from fastnn.backends import _numba_kernels as K
 from fastnn.activations import OUTPUT_LAYERS
 from fastnn.validate import prepare
@@ -50,7 +52,6 @@ def problem(m, n_h, seed=1):
 def fit_per_call(P, X, Y, lr, iterations):
     """The alternative design for large m: one Python call per step into the parallel kernel,
     then the compiled update (same buffers, same numbers as the compiled loop)."""
-    from fastnn.backends import numba_fused as NF
 
     P = {k: P[k].copy() for k in KEYS}
     W1, b1, W2, b2 = NF._kernel_params(P, "tanh")
@@ -76,9 +77,8 @@ def fit_per_call(P, X, Y, lr, iterations):
 def contenders_flower(P, X, Y, steps):
     nb = fastnn.get_backend("numba").impl
     return {
-        "fused": lambda: F.fit(P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
-        "loop": lambda: F._fit_per_step(nb.cost_and_grads, {k: v.copy() for k, v in P.items()},
-                                        X, Y, "tanh", "sigmoid", 1.2, KEYS, np.empty(steps)),
+        "fused": lambda: NF.fit(P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
+        "loop": lambda: _loop(nb.cost_and_grads, P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
         "numpy": lambda: fastnn.fit(X, Y, params=P, backend="numpy", lr=1.2, iterations=steps),
     }
 
@@ -86,10 +86,9 @@ def contenders_flower(P, X, Y, steps):
 def contenders_large(P, X, Y, steps):
     nb = fastnn.get_backend("numba").impl
     return {
-        "fused": lambda: F.fit(P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
+        "fused": lambda: NF.fit(P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
         "calls": lambda: fit_per_call(P, X, Y, 1.2, steps),
-        "loop": lambda: F._fit_per_step(nb.cost_and_grads, {k: v.copy() for k, v in P.items()},
-                                        X, Y, "tanh", "sigmoid", 1.2, KEYS, np.empty(steps)),
+        "loop": lambda: _loop(nb.cost_and_grads, P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
         "one call": lambda: nb.cost_and_grads(P, X, Y, "tanh", "sigmoid"),
         "numpy": lambda: fastnn.fit(X, Y, params=P, backend="numpy", lr=1.2, iterations=steps),
     }
@@ -134,7 +133,7 @@ def main(argv=None):
 
     P, X, Y = problem(400, 4)
     t0 = time.perf_counter()
-    F.fit(P, X, Y, "tanh", "sigmoid", 1.2, 2, KEYS)
+    NF.fit(P, X, Y, "tanh", "sigmoid", 1.2, 2, KEYS)
     print(f"compile (first fused call, or cache load): {time.perf_counter() - t0:.2f} s")
     fns = contenders_flower(P, X, Y, a.flower_steps)
     for f in fns.values():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
@@ -148,8 +147,9 @@ def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys):
     lr, iterations = check_lr(lr), check_iterations(iterations)
     P, X, Y, _ = prepare(params, X, Y, hidden, output)
     be._require("cost_and_grads", hidden, output)
-    run = be.impl.fit if be.fused_fit else partial(_loop, be.impl.cost_and_grads)
-    P, costs, t = run(P, X, Y, hidden, output, lr, iterations, keys)
+    args = (P, X, Y, hidden, output, lr, iterations, keys)
+    # a fused run returns None for shapes it does not fuse: then the loop below runs
+    P, costs, t = (be.fused_fit and be.impl.fit(*args)) or _loop(be.impl.cost_and_grads, *args)
     if t is not None:
         raise _diverged(f"the cost J is {costs[t]} at step {t + 1}", FitResult(
             P, costs[:t], be.name, hidden, output), lr, iterations)

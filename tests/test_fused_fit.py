@@ -1,4 +1,4 @@
-"""The numba backend's fused training run (``_numba_fit.fit``) against the lecture's Python loop
+"""The numba backend's fused training run (``numba_fused.fit``) against the lecture's Python loop
 over NumPy's step: same parameters, same costs, every activation and output."""
 
 import numba
@@ -8,6 +8,8 @@ from conftest import HIDDEN, OUTPUTS, make_problem
 
 import fastnn
 from fastnn.backends import _numba_fit as F
+from fastnn.backends import numba_fused as NF
+from fastnn.train import _loop
 from fastnn.validate import prepare
 
 ALL = ("W1", "b1", "W2", "b2")
@@ -29,7 +31,8 @@ def reference(P, X, Y, hidden, output, lr, iterations, keys=ALL):
 
 def fused(P, X, Y, hidden, output, lr, iterations, keys=ALL):
     P, X, Y, _ = prepare(P, X, Y, hidden, output)
-    return F.fit(P, X, Y, hidden, output, lr, iterations, keys)
+    return NF.fit(P, X, Y, hidden, output, lr, iterations, keys) or _loop(
+        NF.cost_and_grads, P, X, Y, hidden, output, lr, iterations, keys)
 
 
 def assert_same(got, want, rtol=1e-9, atol=1e-12):
@@ -66,7 +69,6 @@ def test_flower_10000_steps_matches_numpy():
 def test_parallel_steps_match_numpy_and_the_numba_loop(hidden):
     """Large enough for the parallel kernel (one chunk per thread): the compiled loop gives the
     Python loop over numba's own step bit for bit, and NumPy to rtol 1e-9."""
-    from fastnn.backends import numba_fused as NF
 
     P, X, Y = make_problem(hidden, "sigmoid", n_x=2, n_h=8, n_y=1, m=6001, scale=0.5)
     k = 2 if hidden == "maxout" else 1
@@ -75,8 +77,7 @@ def test_parallel_steps_match_numpy_and_the_numba_loop(hidden):
     got = fused(P, X, Y, hidden, "sigmoid", 0.5, 20)
     assert_same(got, reference(P, X, Y, hidden, "sigmoid", 0.5, 20))
     Pp, X, Y, _ = prepare(P, X, Y, hidden, "sigmoid")
-    loop = F._fit_per_step(NF.cost_and_grads, {k: v.copy() for k, v in Pp.items()}, X, Y, hidden,
-                           "sigmoid", 0.5, ALL, np.empty(20))
+    loop = _loop(NF.cost_and_grads, Pp, X, Y, hidden, "sigmoid", 0.5, 20, ALL)
     np.testing.assert_array_equal(got[1], loop[1])
     for name in ALL:
         np.testing.assert_array_equal(got[0][name], loop[0][name])
@@ -119,14 +120,14 @@ def test_inputs_are_not_modified_and_zero_iterations():
     P, X, Y = make_problem("tanh", "sigmoid", n_y=1)
     P, X, Y, _ = prepare(P, X, Y, "tanh", "sigmoid")
     before = {k: v.copy() for k, v in P.items()}, X.copy(), Y.copy()
-    out, costs, diverged = F.fit(P, X, Y, "tanh", "sigmoid", 0.5, 30, ALL)
+    out, costs, diverged = NF.fit(P, X, Y, "tanh", "sigmoid", 0.5, 30, ALL)
     for k in P:
         np.testing.assert_array_equal(P[k], before[0][k])
         assert not np.shares_memory(out[k], P[k])
         assert not np.array_equal(out[k], P[k]), k
     np.testing.assert_array_equal(X, before[1])
     np.testing.assert_array_equal(Y, before[2])
-    out, costs, diverged = F.fit(P, X, Y, "tanh", "sigmoid", 0.5, 0, ALL)
+    out, costs, diverged = NF.fit(P, X, Y, "tanh", "sigmoid", 0.5, 0, ALL)
     assert costs.shape == (0,) and diverged is None
     for k in P:
         np.testing.assert_array_equal(out[k], P[k])
@@ -142,7 +143,7 @@ def test_divergence_stops_at_the_first_non_finite_cost(hidden, output):
     steps = 300
     _, costs_r = reference(P, X, Y, hidden, output, 1e6, steps)
     bad = np.flatnonzero(~np.isfinite(costs_r))
-    Pf, costs, diverged = F.fit(P, X, Y, hidden, output, 1e6, steps, ALL)
+    Pf, costs, diverged = NF.fit(P, X, Y, hidden, output, 1e6, steps, ALL)
     if output == "sigmoid":  # tanh bounds A1: the logits grow linearly and the cost stays finite
         assert bad.size == 0 and diverged is None and costs.shape == (steps,)
         return

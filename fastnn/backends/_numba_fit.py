@@ -1,4 +1,5 @@
-"""The ``numba`` backend's whole training run in compiled code: :func:`fit`.
+"""The ``numba`` backend's whole training run in compiled code: :func:`_fit_loop`, driven by
+``numba_fused.fit``.
 
 Design note (issue 9, item 1: the fused training loop).
 
@@ -20,8 +21,8 @@ updates) adds ~15 µs of dispatch, allocation and reshaping.
   it: at n_h = 64, m = 1e6 a step is tens of ms and the two are equal within noise, so the
   compiled loop is kept (one code path for both cases).
 - n_x ≥ ``numba_fused.BLAS_FROM_N_X``: the step's products run in BLAS from Python
-  (``numba_fused._cost_and_grads_blas``), so the run stays a per-step Python loop
-  (:func:`_fit_per_step`) around the backend's own ``cost_and_grads``. There the products cost
+  (``numba_fused._cost_and_grads_blas``), so ``numba_fused.fit`` returns None and the run stays
+  the lecture's per-step Python loop (``fastnn.train._loop``) around ``cost_and_grads``. There the products cost
   far more than the ~15 µs of a Python step, so fusing the loop would not pay.
 
 Measured (``python bench/fit_loop.py --rounds 10``: A/B interleaved, median ratio [min … max]
@@ -49,8 +50,6 @@ happened, the costs up to and including ``costs[t]``, and the parameters that pr
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -58,72 +57,6 @@ from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 
 PARAMS = ("W1", "b1", "W2", "b2")
-
-
-def fit(P, X, Y, hidden, output, lr, iterations, keys):
-    """Run ``iterations`` steps of batch gradient descent in one compiled call.
-
-    repeat: J, dW1, db1, dW2, db2 = cost_and_grads(W1, b1, W2, b2); W := W − lr · dW for each W
-    named in ``keys``.
-
-    Parameters
-    ----------
-    P : dict of ndarray
-        Validated, C-contiguous, one dtype: W1 (n_h, n_x) or (k, n_h, n_x) for maxout, b1 (n_h, 1)
-        or (k, n_h, 1), W2 (n_y, n_h), b2 (n_y, 1). Not modified.
-    X : ndarray, shape (n_x, m)
-    Y : ndarray, shape (n_y, m)
-        Same dtype as P, C-contiguous.
-    hidden, output : str
-        A registered activation; ``"sigmoid"`` or ``"linear"``.
-    lr : float
-        The learning rate α.
-    iterations : int
-        Number of steps (0 returns copies of P and no costs).
-    keys : tuple of str
-        The parameters to update, e.g. all four, or ``("W2", "b2")`` for logistic regression.
-
-    Returns
-    -------
-    params : dict of ndarray
-        New arrays of P's shapes and dtype: the trained parameters.
-    costs : ndarray of float64, shape (iterations,) or (t + 1,)
-        ``costs[s]`` is J before update s.
-    diverged_at : int or None
-        None when every cost was finite. Else the first step t whose cost is inf or NaN: the run
-        stopped there, ``costs`` ends with that cost, and ``params`` are the ones that gave it.
-    """
-    from . import numba_fused as NF  # at call time: numba_fused imports this module
-
-    P = {k: np.array(P[k], copy=True) for k in PARAMS}
-    costs = np.empty(iterations)
-    if X.shape[0] >= NF.BLAS_FROM_N_X:
-        return _fit_per_step(NF.cost_and_grads, P, X, Y, hidden, output, lr, keys, costs)
-    W1, b1, W2, b2 = NF._kernel_params(P, hidden)
-    kp, n_h, _ = W1.shape
-    nchunks = NF._chunks(X.shape[1], n_h, kp)
-    buf, acc = NF._accumulators(nchunks, W1, W2)
-    flat = tuple(P[k].reshape(-1) for k in PARAMS)  # views: updated in place
-    upd = np.array([k in keys for k in PARAMS])
-    t = _fit_loop(W1, b1, W2, b2, X, Y, ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code,
-                  NF._block(n_h, kp), nchunks, X.dtype.type(lr), upd, buf, *acc, flat, costs)
-    if t < 0:
-        return P, costs, None
-    return P, costs[:t + 1], int(t)
-
-
-def _fit_per_step(step, P, X, Y, hidden, output, lr, keys, costs):
-    """The same run as a Python loop over ``step(P, X, Y, hidden, output) -> (J, grads)``,
-    updating P in place; returns what :func:`fit` returns. The reference the fused loop is
-    measured against, and the path for the BLAS-bound shapes."""
-    for t in range(costs.shape[0]):
-        J, grads = step(P, X, Y, hidden, output)
-        costs[t] = J
-        if not math.isfinite(J):
-            return P, costs[:t + 1], t
-        for k in keys:
-            P[k] -= lr * grads["d" + k]
-    return P, costs, None
 
 
 @njit(cache=True, error_model="numpy")

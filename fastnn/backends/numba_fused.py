@@ -15,7 +15,7 @@ import numpy as np
 
 from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
-from ._numba_fit import fit  # noqa: F401  (the registry's fused_fit; imports this module lazily)
+from . import _numba_fit as F
 
 #: Below this many hidden-unit evaluations (m · n_h · k) a call runs serially.
 SERIAL_BELOW = 32_768
@@ -144,3 +144,56 @@ def cost_and_grads(P, X, Y, hidden, output):
         K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, *acc, Js)
         J = Js.sum()
     return float(J) / m, _grads(buf, m, P)
+
+
+def fit(P, X, Y, hidden, output, lr, iterations, keys):
+    """Run ``iterations`` steps of batch gradient descent in one compiled call.
+
+    repeat: J, dW1, db1, dW2, db2 = cost_and_grads(W1, b1, W2, b2); W := W − lr · dW for each W
+    named in ``keys``.
+
+    Parameters
+    ----------
+    P : dict of ndarray
+        Validated, C-contiguous, one dtype: W1 (n_h, n_x) or (k, n_h, n_x) for maxout, b1 (n_h, 1)
+        or (k, n_h, 1), W2 (n_y, n_h), b2 (n_y, 1). Not modified.
+    X : ndarray, shape (n_x, m)
+    Y : ndarray, shape (n_y, m)
+        Same dtype as P, C-contiguous.
+    hidden, output : str
+        A registered activation; ``"sigmoid"`` or ``"linear"``.
+    lr : float
+        The learning rate α.
+    iterations : int
+        Number of steps (0 returns copies of P and no costs).
+    keys : tuple of str
+        The parameters to update, e.g. all four, or ``("W2", "b2")`` for logistic regression.
+
+    Returns
+    -------
+    None
+        For n_x >= BLAS_FROM_N_X, whose products run in BLAS: the caller then runs its Python
+        loop over :func:`cost_and_grads` (the per-step overhead is small against the products).
+    params : dict of ndarray
+        New arrays of P's shapes and dtype: the trained parameters.
+    costs : ndarray of float64, shape (iterations,) or (t + 1,)
+        ``costs[s]`` is J before update s.
+    diverged_at : int or None
+        None when every cost was finite. Else the first step t whose cost is inf or NaN: the run
+        stopped there, ``costs`` ends with that cost, and ``params`` are the ones that gave it.
+    """
+    if X.shape[0] >= BLAS_FROM_N_X:
+        return None  # the products run in BLAS: the caller's Python loop over cost_and_grads
+    P = {k: np.array(P[k], copy=True) for k in F.PARAMS}
+    costs = np.empty(iterations)
+    W1, b1, W2, b2 = _kernel_params(P, hidden)
+    kp, n_h, _ = W1.shape
+    nchunks = _chunks(X.shape[1], n_h, kp)
+    buf, acc = _accumulators(nchunks, W1, W2)
+    flat = tuple(P[k].reshape(-1) for k in F.PARAMS)  # views: updated in place
+    upd = np.array([k in keys for k in F.PARAMS])
+    t = F._fit_loop(W1, b1, W2, b2, X, Y, ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code,
+                    _block(n_h, kp), nchunks, X.dtype.type(lr), upd, buf, *acc, flat, costs)
+    if t < 0:
+        return P, costs, None
+    return P, costs[:t + 1], int(t)

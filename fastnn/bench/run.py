@@ -30,7 +30,7 @@ import time
 
 
 from ..backends import HEADLINE, REFERENCE, get_backend
-from . import contention, measure, paired
+from . import ceiling, contention, measure, paired
 from . import progress as _progress
 from .grid import budget_for, is_headline, skip_reason
 from .store import RESULTS, Store, export
@@ -134,6 +134,8 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
         info, commit = measure.machine_info(), measure.commit_info()
     with prog.phase("measuring machine peaks (FMA microkernel, GEMM, streaming copy)"):
         peaks = measure.machine_peaks(0.3 if fast else 1.0)
+    with prog.phase("measuring the step's own ceiling (vectorised tanh, multiply-add)"):
+        ceil = ceiling.measure(0.05 if fast else 0.3)
     compile_ = {}
     if not fast:
         with prog.phase(f"timing the {HEADLINE} compile (fresh processes)"):
@@ -144,7 +146,7 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
         "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["fastnn"] + sys.argv[1:]) if sys.argv else "fastnn bench",
         "grid": grid, "budget_s": budget_s, "machine_info": info, "commit_info": commit,
-        "peaks": peaks, "compile": compile_, "peers": peer_status, "contention_probe": probe,
+        "peaks": peaks, "ceiling": ceil, "compile": compile_, "peers": peer_status, "contention_probe": probe,
         "contention_thresholds": {"others_cpus": contention.OTHERS_MAX,
                                   "steal": contention.STEAL_MAX,
                                   "probe_ratio": contention.PROBE_SLOWDOWN,

@@ -6,6 +6,7 @@ Backend names come from the registry and the headline shapes from :data:`fastnn.
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench import store
 from ..bench.grid import TARGETS
+from ..bench.paired import PAIRED
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
 from . import figures as F
@@ -82,6 +84,37 @@ def _labels(paths, headers):
         if out[:i].count(lab) and ids[i] != ids[out.index(lab)]:
             out[i] = f"{lab} ({ids[i]})"
     return out
+
+
+def _pairs(path, header):
+    """The paired A/B speed-ups written next to a results file by the same run, or None."""
+    p = os.path.join(os.path.dirname(os.path.abspath(store.results_path(path))), PAIRED)
+    try:
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return doc.get("pairs") if doc.get("run_id") == header.get("run_id") else None
+
+
+def _headline_notes(header, pairs):
+    """What the headline table's columns mean, for a reader who never saw the harness."""
+    out = []
+    if pairs:
+        n = min(p["rounds"] for p in pairs)
+        out.append(f"Speed-ups are medians of at least {n} paired rounds (the two backends timed "
+                   "in alternation, so a slow moment of the machine slows both), with a 95 % "
+                   "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %. "
+                   "(unpaired): the ratio of two separately measured medians.")
+    if header.get("ceiling"):
+        c = header["ceiling"]["float64"]
+        out.append(f"The step's ceiling is the time it would take doing nothing but its "
+                   f"unavoidable work: one tanh ({1e9 * c['tanh_s']:.2g} ns per value on all "
+                   f"cores, measured) and 2·n_x + 4 multiply-adds ({1e9 * c['fma_s']:.2g} ns "
+                   "each, streamed through L1) per example and hidden unit; \"% of the step's "
+                   "ceiling\" is that time over the measured one (shown for the fused kernels, "
+                   "not for the wide inputs whose products go to BLAS).")
+    return "\n" + "\n\n".join(out) + "\n" if out else ""
 
 
 def load_results(paths):
@@ -264,7 +297,9 @@ def build(paths, out):
             + (" and each peer" if any(REGISTRY[b].peer for b in set(df.backend) if b in REGISTRY)
                else "") + " on the same cell, and the share of this machine's measured peaks "
             "it reaches.\n",
-            headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs")),
+            headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
+                     _pairs(paths[0], h0), h0.get("ceiling")),
+            _headline_notes(h0, _pairs(paths[0], h0)),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run (above 1: the second backend is faster):\n",

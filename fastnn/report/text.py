@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE, names
+from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench import store
+from ..bench.ceiling import ceiling_s
 from ..bench.grid import TARGETS
 from .select import STEP, disturbed, measured, reliable
 
@@ -233,9 +235,25 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-def headline(df, peaks_gflops, peak_gbs):
+def _paired(pairs, nx, nh, m, base):
+    """The paired A/B ratio for one shape and baseline as text, or None."""
+    for p in pairs or ():
+        if (p["n_x"], p["n_h"], p["m"], p["baseline"]) == (nx, nh, m, base) \
+                and p.get("dtype", "float64") == "float64":
+            if p.get("disturbed"):
+                return "busy machine: not used"
+            flag = " ⚠ wide" if p.get("wide") else ""
+            return f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
+    return None
+
+
+def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None):
     """One row per target shape: the headline backend's speed-ups over the reference and the
-    peers, and its share of the peaks; a shape without a reliable headline cell says why."""
+    peers, and its share of the peaks; a shape without a reliable headline cell says why.
+
+    ``pairs`` (from ``paired.json``): speed-ups measured by paired A/B rounds, shown with their
+    95 % interval in place of the ratio of two separately measured medians. ``ceiling`` (the
+    header's): the step's own ceiling time, as a percentage reached."""
     d = df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")]
     ok = reliable(d)
     bases = [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]
@@ -252,9 +270,14 @@ def headline(df, peaks_gflops, peak_gbs):
             continue
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
         for base in bases:
-            row[f"speed-up over {base}"] = fmt_ratio(t[base] / t[HEADLINE]) \
-                if base in t.index else "–"
+            row[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base) or (
+                f"{fmt_ratio(t[base] / t[HEADLINE])} (unpaired)" if base in t.index else "–")
         nb = g[g.backend == HEADLINE].iloc[0]
+        c = ceiling_s(ceiling, m, nh, nx) if nx < BLAS_FROM_N_X else None
+        if ceiling:
+            row["% of the step's ceiling"] = "–"
+        if c:
+            row["% of the step's ceiling"] = f"{100 * c / t[HEADLINE]:.0f} %"
         if peaks_gflops:
             row["GFLOP/s (% of peak)"] = f"{nb.gflops:.1f} ({100 * nb.gflops / peaks_gflops:.0f} %)"
         if peak_gbs:
