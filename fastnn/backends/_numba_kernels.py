@@ -64,6 +64,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
+from . import _threading  # noqa: F401  (the threading layer, before any parallel call)
 from ._fastmath import _FMA, expm1_neg, logistic_loss, sigmoid_, tanh_
 
 #: The kernels branch on the registry's integer codes (an output's code is its activation's).

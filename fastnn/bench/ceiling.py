@@ -21,6 +21,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..backends import _threading  # noqa: F401  (the threading layer, before any parallel call)
 from ..backends._fastmath import tanh_
 
 _BLOCK = 2048  # elements per thread: 16 KiB in float64, inside a 32 KiB L1

@@ -227,8 +227,7 @@ def _compiled_probe():
     if not _KERNEL:
         import numba
 
-        from ..backends import HEADLINE, get_backend
-        get_backend(HEADLINE).impl  # noqa: B018 - its threading-layer choice before ours launches
+        from ..backends import _threading  # noqa: F401 - the layer, before ours launches
 
         @numba.njit(parallel=True, cache=True)
         def _probe_kernel(W, X, nchunks):

@@ -1,0 +1,29 @@
+"""Numba's threading layer for every parallel kernel of fastnn, chosen from measurements.
+
+Measured with ``python bench/threading_layers.py`` (the numba step at n_x = 2, n_h = 64; 2-core
+AMD EPYC, quiet, 2026-11-27; tbb from ``pip install tbb``):
+
+| layer | m = 1e4 | m = 1e6 | + 1 competing process, m = 1e4 / 1e6 | fork after a parallel call |
+|---|---|---|---|---|
+| omp (libgomp) | 0.60 ms | 60.2 ms | 0.54 / 89 ms | hangs |
+| tbb | 0.59 ms | 58.1 ms | 1.33 / 104 ms | ok |
+| workqueue | 0.62 ms | 55.2 ms | 1.2 / 93 ms | ok |
+
+Quiet, the three are equal within noise. Under contention libgomp's spinning threads are
+unpredictable (in that run no slower; on a busy machine the same script measured omp at 20 ms
+against 3 ms for workqueue at m = 1e4, and an earlier note 7.9 ms against 0.55 ms), and after one
+parallel call a ``fork`` (``multiprocessing``'s default on Linux) hangs. So fastnn asks for
+Numba's ``"forksafe"`` choice: tbb when its library loads, else workqueue, never libgomp.
+``NUMBA_THREADING_LAYER`` in the environment still wins. Import this module before the first
+parallel call (the kernels' modules do).
+"""
+
+import os
+
+import numba
+
+#: The layer fastnn asks for unless the environment names one.
+LAYER = "forksafe"
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = LAYER
