@@ -1,7 +1,7 @@
 """Headline speed-ups by paired, interleaved measurement, with a 95 % bootstrap interval.
 
 Two callables are timed in alternation, A B A B …, in one process: each round times a batch of
-calls of A and then one of B, so a slow minute of a shared machine slows both sides of the same
+calls of A and then one of B (each batch after one untimed call), so a slow minute of a shared machine slows both sides of the same
 round. The speed-up of round i is t_A,i / t_B,i; the result is the median over rounds with a
 percentile-bootstrap 95 % interval of that median (resampling rounds, seeded, 2000 resamples).
 An interval wider than ±10 % of the ratio is flagged ``wide``.
@@ -28,6 +28,10 @@ def _calls_per_batch(fn):
 
 
 def _batch(fn, n):
+    """Seconds per call over n calls, after one untimed call: it absorbs what the other side
+    left behind (OpenBLAS's threads spin for a while after a NumPy step and slowed the next
+    Numba calls when measured right after)."""
+    fn()
     t0 = time.perf_counter()
     for _ in range(n):
         fn()
