@@ -16,6 +16,10 @@ import numpy as np
 #: A batch of calls lasts at least this long (the timer's resolution is ~50 ns).
 MIN_BATCH_S = 0.02
 ROUNDS = 15
+#: Idle seconds before each batch: OpenBLAS's threads spin for ~0.1 s after a NumPy call, and in
+#: the first paired runs they slowed the Numba batch that followed (numpy ÷ numba 4.7× paired
+#: against 9.0× measured apart, at n_h = 4, m = 1e6).
+SETTLE_S = 0.15
 #: An interval wider than this fraction of the ratio (either side) is flagged.
 WIDE = 0.10
 
@@ -28,9 +32,9 @@ def _calls_per_batch(fn):
 
 
 def _batch(fn, n):
-    """Seconds per call over n calls, after one untimed call: it absorbs what the other side
-    left behind (OpenBLAS's threads spin for a while after a NumPy step and slowed the next
-    Numba calls when measured right after)."""
+    """Seconds per call over n calls, after :data:`SETTLE_S` idle and one untimed call, so what
+    the other side left behind (spinning BLAS threads, cold caches) is not timed."""
+    time.sleep(SETTLE_S)
     fn()
     t0 = time.perf_counter()
     for _ in range(n):

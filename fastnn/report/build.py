@@ -108,10 +108,13 @@ def _headline_notes(header, pairs):
                    "(unpaired): the ratio of two separately measured medians.")
     if header.get("ceiling"):
         c = header["ceiling"]["float64"]
+        fma = header.get("peaks", {}).get("fma_gflops")
+        each = (f"{2 / fma:.2g} ns each at the machine's FMA peak" if fma else
+                f"{1e9 * c['fma_s']:.2g} ns each, streamed through L1")
         out.append(f"The step's ceiling is the time it would take doing nothing but its "
                    f"unavoidable work: one tanh ({1e9 * c['tanh_s']:.2g} ns per value on all "
-                   f"cores, measured) and 2·n_x + 4 multiply-adds ({1e9 * c['fma_s']:.2g} ns "
-                   "each, streamed through L1) per example and hidden unit; \"% of the step's "
+                   f"cores, measured) and 2·n_x + 4 multiply-adds ({each}) per example and "
+                   "hidden unit; \"% of the step's "
                    "ceiling\" is that time over the measured one (shown for the fused kernels, "
                    "not for the wide inputs whose products go to BLAS).")
     return "\n" + "\n\n".join(out) + "\n" if out else ""
@@ -298,7 +301,8 @@ def build(paths, out):
                else "") + " on the same cell, and the share of this machine's measured peaks "
             "it reaches.\n",
             headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
-                     _pairs(paths[0], h0), h0.get("ceiling")),
+                     _pairs(paths[0], h0), h0.get("ceiling"),
+                     h0.get("peaks", {}).get("fma_gflops")),
             _headline_notes(h0, _pairs(paths[0], h0)),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "

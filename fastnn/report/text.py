@@ -247,13 +247,14 @@ def _paired(pairs, nx, nh, m, base):
     return None
 
 
-def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None):
+def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None):
     """One row per target shape: the headline backend's speed-ups over the reference and the
     peers, and its share of the peaks; a shape without a reliable headline cell says why.
 
     ``pairs`` (from ``paired.json``): speed-ups measured by paired A/B rounds, shown with their
     95 % interval in place of the ratio of two separately measured medians. ``ceiling`` (the
-    header's): the step's own ceiling time, as a percentage reached."""
+    header's): the step's own ceiling time, as a percentage reached; ``fma_gflops``: the
+    machine's float64 FMA peak, which prices the multiply-adds."""
     d = df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")]
     ok = reliable(d)
     bases = [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]
@@ -273,7 +274,8 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None):
             row[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base) or (
                 f"{fmt_ratio(t[base] / t[HEADLINE])} (unpaired)" if base in t.index else "–")
         nb = g[g.backend == HEADLINE].iloc[0]
-        c = ceiling_s(ceiling, m, nh, nx) if nx < BLAS_FROM_N_X else None
+        c = ceiling_s(ceiling, m, nh, nx, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
+            if nx < BLAS_FROM_N_X else None
         if ceiling:
             row["% of the step's ceiling"] = "–"
         if c:
