@@ -13,8 +13,9 @@ import time
 
 import numpy as np
 
-#: A batch of calls lasts at least this long (the timer's resolution is ~50 ns).
-MIN_BATCH_S = 0.02
+#: A batch of calls lasts at least this long, so a fast step runs back to back as in training
+#: (single-call batches after the settle measured the headline backend cold).
+MIN_BATCH_S = 0.1
 ROUNDS = 15
 #: Idle seconds before each batch: OpenBLAS's threads spin for ~0.1 s after a NumPy call, and in
 #: the first paired runs they slowed the Numba batch that followed (numpy ÷ numba 4.7× paired
