@@ -114,8 +114,9 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     ratios are kept as ``per_round``) and the contention verdict around the pair (``disturbed``).
     """
     from ..backends import HEADLINE
-    from .grid import Cell, is_headline
+    from .grid import HEADLINE_OP, Cell, is_headline
     from .measure import make_data, step_fn
+    from .measure import threads as threads_
 
     ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell(
         **{k: r[k] for k in Cell.__dataclass_fields__}))]
@@ -127,19 +128,19 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
         names = {r["backend"] for r in recs}
         if HEADLINE not in names:
             continue
-        head = Cell(HEADLINE, "cost_and_grads", m, n_h, n_x=n_x, dtype=dtype, threads=threads)
+        head = Cell(HEADLINE, HEADLINE_OP, m, n_h, n_x=n_x, dtype=dtype, threads=threads)
         P, X, Y = make_data(head)
-        f_head = step_fn(head, P, X, Y)
-        f_head()
         for base in sorted(names - {HEADLINE}):
             if progress is not None:
                 progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, n_x={n_x} n_h={n_h} "
                              f"m={m:,}")
-            f_base = step_fn(Cell(base, "cost_and_grads", m, n_h, n_x=n_x, dtype=dtype,
-                                  threads=threads), P, X, Y)
-            f_base()
-            before = detector.start() if detector else None
-            res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)
+            with threads_(threads):  # both sides at the cells' thread count
+                f_head = step_fn(head, P, X, Y)
+                f_base = step_fn(Cell(base, HEADLINE_OP, m, n_h, n_x=n_x, dtype=dtype,
+                                      threads=threads), P, X, Y)
+                f_head(), f_base()
+                before = detector.start() if detector else None
+                res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)
             verdict = detector.verdict(before) if detector else {"reason": ""}
             per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
             out.append(dict(n_x=n_x, n_h=n_h, m=m, dtype=dtype, threads=threads, baseline=base,

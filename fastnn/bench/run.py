@@ -193,17 +193,19 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
                   f"Resume with the same command plus --resume.", file=sys.stderr)
             raise
+        also = []
         if pairs:
             with prog.phase("paired A/B rounds for the headline speed-ups"):
                 doc = paired.headline_pairs(store.done, det, progress=prog)
             if doc:
                 with open(os.path.join(out_dir, paired.PAIRED), "w", encoding="utf-8") as f:
                     json.dump({"run_id": store.header.get("run_id"), "pairs": doc}, f, indent=1)
+                also.append(paired.PAIRED)  # in the manifest: a later run without pairs drops it
         n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
         if n_bad:
             prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "
                      "(marked disturbed; see their contention field)")
-        export(path, out_dir)
+        export(path, out_dir, also)
     return path
 
 

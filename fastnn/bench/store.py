@@ -439,7 +439,7 @@ def _benchmark(r):
     }
 
 
-def export(path, out_dir):
+def export(path, out_dir, also=()):
     """Write results.csv and results-benchmark.json (pytest-benchmark's format) in ``out_dir``."""
     header, cells = load(path)
     to_frame(cells).to_csv(os.path.join(out_dir, "results.csv"), index=False)
@@ -449,7 +449,7 @@ def export(path, out_dir):
            "datetime": header.get("datetime"), "run_id": header["run_id"], "version": "5.1.0"}
     with open(os.path.join(out_dir, "results-benchmark.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)
-    written = ["results.csv", "results-benchmark.json"]
+    written = ["results.csv", "results-benchmark.json", *also]
     if os.path.samefile(os.path.dirname(os.path.abspath(results_path(path))), out_dir):
         written.append(RESULTS)
     write_manifest(out_dir, "bench", written)

@@ -235,10 +235,10 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-def _paired(pairs, nx, nh, m, base):
-    """The paired A/B ratio for one shape and baseline as text, or None."""
+def _paired(pairs, nx, nh, m, base, threads):
+    """The paired A/B ratio for one shape, thread count and baseline as text, or None."""
     for p in pairs or ():
-        if (p["n_x"], p["n_h"], p["m"], p["baseline"]) == (nx, nh, m, base) \
+        if (p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"]) == (nx, nh, m, base, threads) \
                 and p.get("dtype", "float64") == "float64":
             if p.get("disturbed"):
                 return "busy machine: not used"
@@ -271,7 +271,8 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
             continue
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
         for base in bases:
-            row[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base) or (
+            row[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base,
+                                                   int(g.threads.iloc[0])) or (
                 f"{fmt_ratio(t[base] / t[HEADLINE])} (unpaired)" if base in t.index else "–")
         nb = g[g.backend == HEADLINE].iloc[0]
         c = ceiling_s(ceiling, m, nh, nx, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
