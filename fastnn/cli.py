@@ -145,6 +145,7 @@ def _version():
 
 
 def parser():
+    from .backends import names
     from .bench.grid import describe
     p = _Parser(prog="fastnn", description="Benchmark the lecture's 2-layer network on Python, "
                 "NumPy and Numba backends, and report.")
@@ -169,7 +170,8 @@ def parser():
                    help="seconds per cell before it is extrapolated (default: the grid's)")
     b.add_argument("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
     b.add_argument("--resume", action="store_true", help="run only cells missing from OUT")
-    b.add_argument("--no-peers", action="store_true", help="do not time PyTorch/JAX")
+    b.add_argument("--no-peers", action="store_true",
+                   help="do not time the installed peers (" + ", ".join(names(peers=True)) + ")")
     b.add_argument("--no-report", action="store_true", help="results only, no report")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_bench)

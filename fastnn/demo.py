@@ -127,7 +127,10 @@ def part_flower(out, X, Y, iters, sizes):
             "(tiny randn · 0.01 weights stall ReLU, whose gradient vanishes with its input), "
             f"n_h = 4:\n\n![activations]({c})\n\n| hidden | g(z) | accuracy | final cost |\n"
             "|---|---|---|---|\n" + "\n".join(acts) + "\n\nA linear hidden layer is no "
-            "better than logistic regression (part 5); maxout has two weight sets per unit.\n")
+            "better than logistic regression (part 5); maxout has two weight sets per unit. "
+            "The unbounded activations' costs jump up and back down all along: at lr = 1.2 "
+            "their steps overshoot, where tanh and sigmoid, whose derivatives are at most 1 "
+            "and 0.25, descend smoothly.\n")
 
 
 def _trajectory(X, Y, params, steps, hidden="sigmoid", lr=1.2):

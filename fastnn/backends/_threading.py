@@ -13,7 +13,8 @@ Quiet, the three are equal within noise. Under contention libgomp's spinning thr
 unpredictable (in that run no slower; on a busy machine the same script measured omp at 20 ms
 against 3 ms for workqueue at m = 1e4, and an earlier note 7.9 ms against 0.55 ms), and after one
 parallel call a ``fork`` (``multiprocessing``'s default on Linux) hangs. So fastnn asks for
-Numba's ``"forksafe"`` choice: tbb when its library loads, else workqueue, never libgomp.
+Numba's ``"forksafe"`` choice: tbb when its library loads, else a fork-safe OpenMP (Intel's, not
+GNU's) if present, else workqueue; on a plain pip install that is workqueue.
 ``NUMBA_THREADING_LAYER`` in the environment still wins. Import this module before the first
 parallel call (the kernels' modules do).
 """

@@ -128,8 +128,13 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
     return J / m, _grads(buf, m, P)
 
 
+def _blas_path(P, X, hidden):
+    """True where the products go to BLAS: wide inputs, one output unit, no maxout."""
+    return X.shape[0] >= BLAS_FROM_N_X and P["W2"].shape[0] == 1 and hidden != "maxout"
+
+
 def cost_and_grads(P, X, Y, hidden, output):
-    if X.shape[0] >= BLAS_FROM_N_X and P["W2"].shape[0] == 1 and hidden != "maxout":
+    if _blas_path(P, X, hidden):
         return _cost_and_grads_blas(P, X, Y, hidden, output)
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     kp, n_h, _ = W1.shape
@@ -172,8 +177,9 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys):
     Returns
     -------
     None
-        For n_x >= BLAS_FROM_N_X, whose products run in BLAS: the caller then runs its Python
-        loop over :func:`cost_and_grads` (the per-step overhead is small against the products).
+        Where the products run in BLAS (n_x >= BLAS_FROM_N_X, one output unit, no maxout): the
+        caller then runs its Python loop over :func:`cost_and_grads` (the per-step overhead is
+        small against the products).
     params : dict of ndarray
         New arrays of P's shapes and dtype: the trained parameters.
     costs : ndarray of float64, shape (iterations,) or (t + 1,)
@@ -182,7 +188,7 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys):
         None when every cost was finite. Else the first step t whose cost is inf or NaN: the run
         stopped there, ``costs`` ends with that cost, and ``params`` are the ones that gave it.
     """
-    if X.shape[0] >= BLAS_FROM_N_X:
+    if _blas_path(P, X, hidden):
         return None  # the products run in BLAS: the caller's Python loop over cost_and_grads
     P = {k: np.array(P[k], copy=True) for k in F.PARAMS}
     costs = np.empty(iterations)

@@ -1,7 +1,8 @@
 """Is the machine quiet? Facts about other processes' CPU use, read around every cell.
 
 A cell measured while another process competes for the cores can be wrong by 10× with a small
-spread (Numba's default OpenMP layer spins: every call then waits for a descheduled thread), so
+spread (libgomp, Numba's OpenMP layer, spins: every call then waits for a descheduled thread;
+fastnn now asks for a fork-safe layer, see ``fastnn/backends/_threading.py``), so
 spread alone does not reveal it. Three facts are read instead, and any one over its threshold
 marks the cell ``disturbed``:
 
@@ -139,7 +140,8 @@ class Detector:
     Parameters
     ----------
     probe : bool
-        Time the reference probe (:data:`PROBE_CELL`) after each cell. Without it only
+        Time the reference probe (:func:`_compiled_probe` at :data:`PROBE_M` examples) after
+        each cell. Without it only
         ``/proc`` is read.
     """
 

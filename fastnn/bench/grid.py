@@ -25,7 +25,7 @@ HEADLINE_BUDGET_S = 60.0
 GRIDS = {
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
-                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (about 2 min)"),
+                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (a few minutes)"),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
