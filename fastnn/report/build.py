@@ -105,7 +105,9 @@ def _headline_notes(header, pairs):
         out.append(f"Speed-ups are medians of at least {n} paired rounds (the two backends timed "
                    "in alternation, so a slow moment of the machine slows both), with a 95 % "
                    "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %. "
-                   "(unpaired): the ratio of two separately measured medians.")
+                   "(unpaired): the ratio of two separately measured medians; \"apart … ⚠\": "
+                   "that ratio too, where it falls outside the paired interval — the two "
+                   "methods disagree there, and neither number should be quoted alone.")
     if header.get("ceiling"):
         c = header["ceiling"]["float64"]
         fma = header.get("peaks", {}).get("fma_gflops")

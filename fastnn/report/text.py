@@ -235,15 +235,21 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-def _paired(pairs, nx, nh, m, base, threads):
-    """The paired A/B ratio for one shape, thread count and baseline as text, or None."""
+def _paired(pairs, nx, nh, m, base, threads, apart=None):
+    """The paired A/B ratio for one shape, thread count and baseline as text, or None.
+
+    ``apart``: the ratio of the two cells' separately measured medians; when it falls outside the
+    paired interval both are shown, so a reader sees that the two methods disagree."""
     for p in pairs or ():
         if (p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"]) == (nx, nh, m, base, threads) \
                 and p.get("dtype", "float64") == "float64":
             if p.get("disturbed"):
                 return "busy machine: not used"
             flag = " ⚠ wide" if p.get("wide") else ""
-            return f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
+            out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
+            if apart is not None and not p["lo"] <= apart <= p["hi"]:
+                out += f"; apart {fmt_ratio(apart)} ⚠"
+            return out
     return None
 
 
@@ -271,9 +277,10 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
             continue
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
         for base in bases:
+            apart = t[base] / t[HEADLINE] if base in t.index else None
             row[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base,
-                                                   int(g.threads.iloc[0])) or (
-                f"{fmt_ratio(t[base] / t[HEADLINE])} (unpaired)" if base in t.index else "–")
+                                                   int(g.threads.iloc[0]), apart) or (
+                f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–")
         nb = g[g.backend == HEADLINE].iloc[0]
         c = ceiling_s(ceiling, m, nh, nx, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
             if nx < BLAS_FROM_N_X else None
