@@ -144,12 +144,29 @@ def fig_heatmap(df, out, cols, figures):
     return Fig(save(fig, out, f"fig3_heatmap_{HEADLINE}_vs_{REFERENCE}.png", figures), cap)
 
 
+def _finish(fig, ax, out, name, figures, caption, **labels):
+    """Log axes, labels, grid and an outside legend on ``ax``; save; the :class:`Fig`."""
+    _log_axes(ax)
+    ax.set(**labels)
+    ax.grid(True, alpha=0.3)
+    _legend_outside(fig, ax)
+    return Fig(save(fig, out, name, figures), caption)
+
+
+def _one_panel(d, why_not):
+    """(fig, ax, None) for a one-panel figure of ``d``, or (None, None, Fig(why_not)) when
+    ``d`` is empty."""
+    if d.empty:
+        return None, None, Fig(why_not=why_not)
+    fig, ax = _plt().subplots(figsize=(6.5, 3.8), layout="constrained")
+    return fig, ax, None
+
+
 def fig_time_vs_nh(df, out, cols, figures):
     d = S.select_time_vs_nh(df)
-    if d.empty:
-        return Fig(why_not="no m was measured at two or more n_h.")
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    fig, ax, empty = _one_panel(d, "no m was measured at two or more n_h.")
+    if empty:
+        return empty
     for b, g in d.groupby("backend"):
         ax.plot(g.n_h, g.median_s, "o-", color=cols[b], label=b, ms=3)
         ax.fill_between(g.n_h, g.q1_s, g.q3_s, color=cols[b], alpha=0.25, lw=0)
@@ -158,7 +175,7 @@ def fig_time_vs_nh(df, out, cols, figures):
     ax.set(xlabel="n_h (hidden units)",
            ylabel="time per training step (s)", title=f"Time vs n_h at m = {d.m.iloc[0]:,}")
     ax.set_xticks(nhs, [str(n) for n in nhs])
-    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.xaxis.set_minor_locator(_plt().NullLocator())
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
     return Fig(save(fig, out, "fig4_time_vs_nh.png", figures),
@@ -185,10 +202,10 @@ def _memory_caption(sel):
 
 def fig_memory(df, out, cols, figures):
     d = S.select_memory(df)
-    if d.empty:
-        return Fig(why_not="no backend's memory was measured at two or more m for one n_h.")
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    fig, ax, empty = _one_panel(d, "no backend's memory was measured at two or more m for one "
+                                   "n_h.")
+    if empty:
+        return empty
     for b, g in d.groupby("backend"):
         y = g.mem.clip(lower=1)
         ax.plot(g.m, y, "-", color=cols[b], label=b)
@@ -236,14 +253,11 @@ def fig_compile(df, headers, out, cols, figures):
     for c, (nh, g) in zip(shade, saved.groupby("n_h")):
         g = g.sort_values("m")
         ax2.plot(g.m, cold / g.median_s, "o-", ms=4, color=c, label=f"n_h={nh}")
-    _log_axes(ax2)
-    ax2.set(xlabel="m (examples)", ylabel="steps to repay a cold compile",
-            title=f"Break-even: compile ÷ step time saved\nover {REFERENCE}")
-    ax2.grid(True, alpha=0.3)
-    _legend_outside(fig, ax2)
-    return Fig(save(fig, out, "fig6_compile_breakeven.png", figures),
-               f"Left: {cap} Right: how many training steps it takes for the time {HEADLINE} "
-               f"saves over {REFERENCE} to repay a cold compile.")
+    return _finish(fig, ax2, out, "fig6_compile_breakeven.png", figures,
+                   f"Left: {cap} Right: how many training steps it takes for the time "
+                   f"{HEADLINE} saves over {REFERENCE} to repay a cold compile.",
+                   xlabel="m (examples)", ylabel="steps to repay a cold compile",
+                   title=f"Break-even: compile ÷ step time saved\nover {REFERENCE}")
 
 
 def fig_roofline(df, headers, out, cols, figures):
@@ -329,18 +343,13 @@ def fig_compare(both, labels, out, figures):
     a = S.reliable(both[both.source == labels[0]]).set_index(keys).median_s
     b = S.reliable(both[both.source == labels[1]]).set_index(keys).median_s
     r = (a / b).dropna().rename("ratio").reset_index()
-    if r.empty:
-        return Fig(why_not="the runs share no cell measured on a quiet machine."), r
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    fig, ax, empty = _one_panel(r, "the runs share no cell measured on a quiet machine.")
+    if empty:
+        return empty, r
     cols = colours(r.backend.unique())
     for be, g in r.groupby("backend"):
         ax.scatter(g.m, g.ratio, s=10, color=cols[be], label=be)
     ax.axhline(1, color="grey", ls=":")
-    _log_axes(ax)
-    ax.set(xlabel="m (examples)", ylabel="time ratio",
-           title=f"{labels[0]} ÷ {labels[1]}, per common cell")
-    ax.grid(True, alpha=0.3)
-    _legend_outside(fig, ax)
-    return Fig(save(fig, out, "fig9_comparison.png", figures),
-               "Above 1: the first run was slower on that cell."), r
+    return _finish(fig, ax, out, "fig9_comparison.png", figures,
+                   "Above 1: the first run was slower on that cell.", xlabel="m (examples)",
+                   ylabel="time ratio", title=f"{labels[0]} ÷ {labels[1]}, per common cell"), r
