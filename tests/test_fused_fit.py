@@ -70,7 +70,7 @@ def test_parallel_steps_match_numpy_and_the_numba_loop(hidden):
     """Large enough for the parallel kernel (one chunk per thread): the compiled loop gives the
     Python loop over numba's own step bit for bit, and NumPy to rtol 1e-9."""
 
-    P, X, Y = make_problem(hidden, "sigmoid", n_x=2, n_h=8, n_y=1, m=6001, scale=0.5)
+    P, X, Y = make_problem(hidden, "sigmoid", n_x=2, n_h=8, n_y=1, m=40_001, scale=0.5)
     k = 2 if hidden == "maxout" else 1
     if NF._chunks(X.shape[1], 8, k) < 2:
         pytest.skip(f"numba has {numba.get_num_threads()} thread: no parallel chunks")

@@ -15,7 +15,15 @@ against 3 ms for workqueue at m = 1e4, and an earlier note 7.9 ms against 0.55 m
 parallel call a ``fork`` (``multiprocessing``'s default on Linux) hangs. So fastnn asks for
 Numba's ``"forksafe"`` choice: tbb when its library loads, else a fork-safe OpenMP (Intel's, not
 GNU's) if present, else workqueue; on a plain pip install that is workqueue.
-``NUMBA_THREADING_LAYER`` in the environment still wins. Import this module before the first
+``NUMBA_THREADING_LAYER`` in the environment still wins.
+
+The price, measured later on the same machine (n_x = 2, n_h = 4, m = 1e4, the step alone): omp
+0.07 ms, workqueue 0.27-0.31 ms, one thread 0.11 ms — workqueue starts a parallel region in
+~0.2-0.4 ms where libgomp's spinning threads take tens of µs. So ``numba_fused.SERIAL_BELOW``
+was raised (to where two threads start to win under workqueue), and between about 40k and 1M
+hidden-unit evaluations per call numba is now up to ~1.6× slower than it would be on libgomp,
+quiet; at m = 1e6 the layers are equal. Fork safety and graceful contention were judged worth
+it; a user who wants the last µs and never forks can set ``NUMBA_THREADING_LAYER=omp``. Import this module before the first
 parallel call (the kernels' modules do).
 """
 
