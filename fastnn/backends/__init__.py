@@ -242,8 +242,6 @@ REGISTRY: dict[str, Backend] = {
 
 #: The network's own backends (the public contract: at least python, numpy-loop, numpy, numba).
 BACKENDS = tuple(n for n, b in REGISTRY.items() if not b.peer)
-#: Other frameworks, timed for comparison when installed.
-PEERS = tuple(n for n, b in REGISTRY.items() if b.peer)
 #: Every backend is checked against this one before it is timed.
 REFERENCE = "numpy"
 #: The backend the study is about: its target shapes head the report.

@@ -30,11 +30,11 @@ GRIDS = {
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
                  about="m = 1 … 1e7, n_h = 1 … 1024, both dtypes, 1 and all threads "
-                       "(about 35 min)"),
+                       "(35 min to over an hour on a 2-core machine)"),
     "targets": dict(ops=("cost_and_grads",), shapes=TARGETS, m=(), n_h=(), n_x=(),
                     dtype=("float64",), threads=(0,), budget_s=10.0,
                     about="the training step at the headline shapes, with the peers "
-                          "(about 2 min)"),
+                          "(about 5 min)"),
 }
 
 #: A cell whose working set would exceed this many bytes is skipped by declaration.
