@@ -1,6 +1,6 @@
 """``fastnn demo``: every claim of the lecture, shown with a figure or a number measured now.
 
-Writes ``index.md`` and PNG figures. Deterministic (seeded), except the timings of part 7.
+Writes ``index.md`` and PNG figures. Deterministic (seeded), except the timings of parts 2 and 7.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
-from .backends import BACKENDS, HEADLINE, comparisons, get_backend
+from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
 from .bench import contention, grid, run
 from .bench.progress import Progress
 from .bench.store import write_manifest
@@ -31,6 +31,10 @@ _FORMULA = {"sigmoid": "1 / (1 + e^(−z))", "tanh": "(e^z − e^(−z)) / (e^z 
 #: The seeded trainings run on the headline backend: at n_x = 2 it uses no BLAS, so its results
 #: do not depend on which BLAS kernel the machine picks (NumPy's do: see the page's note).
 _TRAIN = HEADLINE
+#: Every backend's trained parameters must equal the ``_TRAIN`` run's to this relative tolerance
+#: (measured on the flower: within 5e-14 after 4,000 steps at every n_h of part 2, 2e-11 after
+#: 10 steps, when b1 is still tiny).
+_RTOL = 1e-9
 
 
 def _acc(params, X, Y, hidden):
@@ -93,8 +97,87 @@ def _boundary(ax, params, X, Y, hidden, title):
     ax.set(title=title, xlabel="x₁", ylabel="x₂")
 
 
-def part_flower(out, X, Y, iters, sizes):
+def _trainable():
+    """The network's own backends (registry order) that can train its tanh network here."""
+    return [b for b in names(peers=False)
+            if not get_backend(b).missing() and not get_backend(b).unsupported(hidden="tanh")]
+
+
+def _secs(t):
+    """A time for a table: ``0.626 ms``, ``1.23 s``, ``1,234 s``."""
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s" if t < 100 else f"{t:,.0f} s"
+
+
+def _listed(items):
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def _difference(result, ref):
+    """Largest |ΔW| of ``result``'s trained parameters from ``ref``'s, relative to the largest
+    entry of ``ref``'s same parameter."""
+    return max(float(np.max(np.abs(result.params[k] - v)) / max(float(np.max(np.abs(v))), 1e-300))
+               for k, v in ref.params.items())
+
+
+def _check_same(X, Y, P, timed, n_h):
+    """The largest :func:`_difference` of every timed backend's parameters from a ``_TRAIN`` run
+    of as many steps from ``P``; a ``RuntimeError`` naming the backend when it exceeds
+    :data:`_RTOL` (the backends disagree: no table is written)."""
+    worst = 0.0
+    for b, t in timed.items():
+        ref = timed[_TRAIN]["result"]
+        if t["n"] != timed[_TRAIN]["n"]:
+            ref = fit(X, Y, params=P, iterations=t["n"], backend=_TRAIN)
+        d = _difference(t["result"], ref)
+        if not d <= _RTOL:
+            raise RuntimeError(f"`{b}` and `{_TRAIN}` trained different networks (n_h = {n_h}, "
+                               f"{t['n']} steps): relative difference {d:.3g} > {_RTOL:g}")
+        worst = max(worst, d)
+    return worst
+
+
+def _hidden_sizes(X, Y, iters, sizes, budget):
+    """The lecture's hidden-size table: accuracy and final cost of each n_h (the ``_TRAIN`` runs)
+    and how long each training took on every backend that can train it. Run before any other
+    training of the demo, so the headline backend's first call is where it compiles."""
+    backends = _trainable()
+    rows, totals, worst, first = [], dict.fromkeys(backends, 0.0), 0.0, None
+    for n_h in sizes:
+        P = init_params(X.shape[0], n_h, Y.shape[0], seed=2)
+        # a per-example run is always short (at most a tenth of the steps) and scaled up
+        timed = {b: _time_fit(X, Y, P, iters, b, budget=budget, cap=max(10, iters // 10))
+                 for b in backends}
+        first = first or {b: t["first"] for b, t in timed.items() if get_backend(b).jit}
+        worst = max(worst, _check_same(X, Y, P, timed, n_h))
+        r = timed[_TRAIN]["result"]
+        cells = [f"{100 * _acc(r.params, X, Y, 'tanh'):.1f} %", f"{r.costs[-1]:.4f}"]
+        for b, t in timed.items():
+            totals[b] += t["total"]
+            cells.append(_secs(t["total"]) + (f" (from {t['n']:,} steps)" if t["n"] < iters
+                                              else ""))
+        rows.append(f"| {n_h} | " + " | ".join(cells) + " |")
+    rows.append(f"| all {len(sizes)} | | | " + " | ".join(_secs(v) for v in totals.values())
+                + " |")
+    head = ["n_h", "accuracy", "final cost"] + [
+        f"`{b}`" + (" (extrapolated)" if get_backend(b).per_example else "") for b in backends]
+    short = [f"`{b}`" for b in backends if get_backend(b).per_example]
+    full = [f"`{b}`" for b in backends if not get_backend(b).per_example]
+    compiled = "".join(f" `{b}`'s first call, a 1-step run that compiles its kernels (or loads "
+                       f"them from Numba's on-disk cache), took {_secs(t)} and is in no column."
+                       for b, t in first.items())
+    return ("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows) +
+            f"\n\nAccuracy and final cost are the `{_TRAIN}` runs'. The other columns are how "
+            f"long each {iters:,}-step training took, measured now: {_listed(full)} ran every "
+            f"training in full; {_listed(short)}, which loop over the examples in Python, ran "
+            "a shorter run of each (its steps in brackets) whose time is scaled to "
+            f"{iters:,} steps — extrapolated, not measured in full.{compiled} Every backend's "
+            f"trained W1, b1, W2, b2 equal `{_TRAIN}`'s after as many steps (largest difference "
+            f"{worst:.2g} of the largest weight; the demo stops if one exceeds {_RTOL:g}).\n")
+
+
+def part_flower(out, X, Y, iters, sizes, budget):
     plt = _plt()
+    table = _hidden_sizes(X, Y, iters, sizes, budget)
     logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
     net = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
     acc_l, acc_n = _acc(logit.params, X, Y, "linear"), _acc(net.params, X, Y, "tanh")
@@ -102,10 +185,6 @@ def part_flower(out, X, Y, iters, sizes):
     _boundary(axes[0], logit.params, X, Y, "linear", f"logistic regression: {100 * acc_l:.1f} %")
     _boundary(axes[1], net.params, X, Y, "tanh", f"2-layer tanh, n_h = 4: {100 * acc_n:.1f} %")
     b = _save(fig, out, "flower_boundaries.png")
-    rows = []
-    for n_h in sizes:
-        r = fit(X, Y, n_h=n_h, iterations=iters, seed=2, backend=_TRAIN)
-        rows.append(f"| {n_h} | {100 * _acc(r.params, X, Y, 'tanh'):.1f} % | {r.costs[-1]:.4f} |")
     fig, ax = plt.subplots(figsize=(7, 4.2))
     acts = []
     for h, formula in _FORMULA.items():
@@ -122,8 +201,8 @@ def part_flower(out, X, Y, iters, sizes):
             f"(`fastnn.flower`, seeded). {iters} gradient-descent iterations, lr = 1.2.\n\n"
             f"![boundaries]({b})\n\nLogistic regression reaches {100 * acc_l:.1f} % (no straight "
             f"line separates the petals); the 2-layer tanh network reaches {100 * acc_n:.1f} %."
-            "\n\n| n_h | accuracy | final cost |\n|---|---|---|\n" + "\n".join(rows) +
-            "\n\nAll seven hidden activations of the lecture, each from the same Xavier start "
+            "\n\nThe lecture's hidden-size table, n_h = "
+            f"{', '.join(map(str, sizes))}:\n\n{table}\nAll seven hidden activations of the lecture, each from the same Xavier start "
             "(tiny randn · 0.01 weights stall ReLU, whose gradient vanishes with its input), "
             f"n_h = 4:\n\n![activations]({c})\n\n| hidden | g(z) | accuracy | final cost |\n"
             "|---|---|---|---|\n" + "\n".join(acts) + "\n\nA linear hidden layer is no "
@@ -234,29 +313,45 @@ def part_logistic(out, X, Y, iters):
             "symmetry to break.\n")
 
 
+def _time_fit(X, Y, P, steps, backend, *, budget, cap=None):
+    """Time a ``steps``-step training from ``P`` on ``backend``; a per-example backend (seconds
+    per step) runs a shorter run of about ``budget`` seconds, at most ``cap`` steps, scaled up.
+
+    Returns
+    -------
+    dict
+        ``result`` (the :class:`FitResult` of the timed run), ``n`` (its steps), ``dt`` (its
+        time, s), ``total`` (the time for ``steps``, s: ``dt · steps / n``) and ``first`` (the
+        untimed 1-step call before it, s: for a jit backend, its compile).
+    """
+    be = get_backend(backend)
+    t0 = time.perf_counter()
+    fit(X, Y, params=P, iterations=1, backend=be.name)  # compile / warm up, not in the time
+    first = time.perf_counter() - t0
+    n = steps
+    if be.per_example:
+        t0 = time.perf_counter()
+        fit(X, Y, params=P, iterations=10, backend=be.name)
+        per = (time.perf_counter() - t0) / 10
+        n = max(10, min(cap or steps, steps, int(budget / per)))
+    t0 = time.perf_counter()
+    result = fit(X, Y, params=P, iterations=n, backend=be.name)
+    dt = time.perf_counter() - t0
+    return {"result": result, "n": n, "dt": dt, "total": dt * steps / n, "first": first}
+
+
 def _training_times(X, Y, steps):
     """What a student feels: the time to train the flower network (n_h = 4, tanh, lr 1.2,
     ``steps`` steps) on each backend; slow backends run a shorter run and are extrapolated."""
     P = init_params(X.shape[0], 4, 1, seed=2)
     rows, base = [], None
-    for b in BACKENDS:
-        be = get_backend(b)
-        fit(X, Y, params=P, iterations=1, backend=b)  # compile / warm up, not timed
-        n = steps
-        if be.per_example:  # seconds per step: time a short run, then about 1 s of training
-            t0 = time.perf_counter()
-            fit(X, Y, params=P, iterations=10, backend=b)
-            per = (time.perf_counter() - t0) / 10
-            n = steps if per * steps < 3.0 else max(10, min(steps, int(1.0 / per)))
-        t0 = time.perf_counter()
-        fit(X, Y, params=P, iterations=n, backend=b)
-        dt = time.perf_counter() - t0
-        total = dt * steps / n
-        base = base or total
-        how = ("the whole run" if n == steps else
-               f"extrapolated from {n:,} steps ({dt:.2g} s) × {steps / n:,.0f}")
-        loop = "one compiled call" if be.fused_fit else "a Python loop over its step"
-        rows.append(f"| `{b}` | {loop} | {total:.3g} s | {base / total:,.3g}× | {how} |")
+    for b in _trainable():
+        t = _time_fit(X, Y, P, steps, b, budget=1.0)
+        base = base or t["total"]
+        how = ("the whole run" if t["n"] == steps else
+               f"extrapolated from {t['n']:,} steps ({t['dt']:.2g} s) × {steps / t['n']:,.0f}")
+        loop = "one compiled call" if get_backend(b).fused_fit else "a Python loop over its step"
+        rows.append(f"| `{b}` | {loop} | {t['total']:.3g} s | {base / t['total']:,.3g}× | {how} |")
     return (f"Training the flower network of part 2 (m = {X.shape[1]}, n_h = 4, tanh, lr = 1.2) "
             f"for {steps:,} steps, measured now (the first, compiling call excluded):\n\n"
             "| backend | training loop | time | speed-up over the first row | how |\n"
@@ -320,7 +415,7 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
     X, Y = flower(m, seed=1)
     parts = [
         ("activations", lambda: part_activations(out)),
-        ("flower", lambda: part_flower(out, X, Y, iters, sizes)),
+        ("flower", lambda: part_flower(out, X, Y, iters, sizes, 0.02 if tiny else 0.25)),
         ("zero init", lambda: part_zero_init(out, X, Y, steps)),
         ("init scale", lambda: part_scale(out, X, Y, iters)),
         ("linear hidden", lambda: part_linear(out, X, Y, iters)),
@@ -342,7 +437,7 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
             "`OPENBLAS_CORETYPE` — round differently, and over thousands of steps ReLU's kink "
             "amplifies that into a different accuracy). A CPU with another SIMD width may sum "
             "in another order and move the last digits, most visibly in the ReLU rows. "
-            "The timings of part 7 vary between runs.\n")
+            "The timings of parts 2 and 7 vary between runs.\n")
     path = os.path.join(out, "index.md")
     text = head + "\n" + "\n".join(texts)
     with open(path, "w", encoding="utf-8") as f:

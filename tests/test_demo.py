@@ -1,8 +1,10 @@
 """The lecture demo runs, and its claims hold."""
 
 import numpy as np
+import pytest
 
 import fastnn
+from fastnn import demo
 from fastnn.demo import run_demo
 
 
@@ -23,6 +25,37 @@ def test_demo_runs_on_a_tiny_configuration(tmp_path):
     table = text[text.index("Training the flower network"):]
     for b in fastnn.BACKENDS:  # part 7: how long the training run takes on each backend
         assert f"| `{b}` | " in table, b
+    # part 2: the hidden-size table has a time column per backend; the per-example ones say
+    # they are extrapolated, in the header and in each cell, and the total row sums each column
+    part2 = text[text.index("## 2."):text.index("## 3.")]
+    start = part2.index("| n_h |")
+    table = part2[start:part2.index("\n\n", start)].splitlines()
+    head = [c.strip() for c in table[0].strip("|").split("|")]
+    for b in fastnn.BACKENDS:
+        col = next(i for i, c in enumerate(head) if c.startswith(f"`{b}`"))
+        slow = fastnn.get_backend(b).per_example
+        assert ("extrapolated" in head[col]) == slow, head[col]
+        cells = [row.strip("|").split("|")[col].strip() for row in table[2:]]
+        assert len(cells) == 4 and cells[-1] and table[-1].startswith("| all 3 |")
+        assert all(c.endswith(" steps)") == slow for c in cells[:-1]), cells
+        assert all(c.endswith((" s", " ms", " steps)")) for c in cells), cells
+    assert f"Accuracy and final cost are the `{demo._TRAIN}` runs'" in part2
+    assert "extrapolated, not measured in full" in part2
+
+
+@pytest.mark.parametrize("shift", [0.0, 1e-6])
+def test_part2_stops_when_a_backend_trains_a_different_network(shift):
+    X, Y = fastnn.flower(60, seed=1)
+    P = fastnn.init_params(2, 3, 1, seed=2)
+    ref = fastnn.fit(X, Y, params=P, iterations=20, backend=demo._TRAIN)
+    other = fastnn.fit(X, Y, params=P, iterations=20, backend=demo._TRAIN)
+    other.params["W2"] = other.params["W2"] * (1 + shift)
+    timed = {demo._TRAIN: {"result": ref, "n": 20}, "other": {"result": other, "n": 20}}
+    if shift:
+        with pytest.raises(RuntimeError, match="`other` and .* trained different networks"):
+            demo._check_same(X, Y, P, timed, 3)
+    else:
+        assert demo._check_same(X, Y, P, timed, 3) == 0.0
 
 
 def test_symmetry_claim_rows_of_W1_equal_after_zero_init_training():
