@@ -171,3 +171,80 @@ def test_heatmap_keeps_a_busy_column_and_marks_it():
 
 def test_large_ratios_are_written_out():
     assert fmt_ratio(3021.4) == "3,021×" and faster_or_slower(1.0, 1400.2) == "1,400× faster"
+
+
+def _ceiling_cells(shapes, t=0.01):
+    """HEADLINE cells at ``shapes`` with the harness's FLOP and byte counts."""
+    from types import SimpleNamespace
+    from fastnn.bench.measure import work
+    recs = []
+    for nx, nh, m in shapes:
+        flops, nbytes = work(SimpleNamespace(op=S.STEP, hidden="tanh", dtype="float64", m=m,
+                                             n_h=nh, n_x=nx, n_y=1))
+        recs.append(_cell(HEADLINE, m, nh, t, n_x=nx, flops=flops, bytes=nbytes,
+                          gflops=flops / t / 1e9))
+    return _frame(recs)
+
+
+CEILING = {"float64": {"tanh_s": 5e-10, "fma_s": 7e-11}, "float32": {"tanh_s": 6e-10,
+                                                                    "fma_s": 2e-11}}
+
+
+def test_ceiling_in_gflops_gives_the_headline_tables_share_of_the_ceiling():
+    shapes = [t for t in TARGETS if t[0] == 2] or [(2, 4, 1000), (2, 64, 1000)]
+    df = _ceiling_cells(shapes)
+    header = {"ceiling": CEILING, "peaks": {"fma_gflops": 100.0, "fma32_gflops": 200.0}}
+    c = S.select_ceiling(df, header).set_index("n_h")
+    assert list(c.index) == sorted({nh for _, nh, _ in shapes})
+    table = headline(df, None, None, ceiling=CEILING, fma_gflops=100.0)
+    for r in df.itertuples():  # the figure's height over the line is the table's percentage
+        # one tanh and 2·n_x + 4 = 8 multiply-adds at 2 FLOPs / (100 GFLOP/s) each
+        t_ceil = r.m * r.n_h * (5e-10 + 8 * 2e-11)
+        assert c.gflops[r.n_h] == pytest.approx(r.flops / t_ceil / 1e9)
+        assert c.intensity[r.n_h] == pytest.approx(r.flops / r.bytes)
+        assert f"| {100 * r.gflops / c.gflops[r.n_h]:.0f} %" in table
+    c32 = S.select_ceiling(df, header, "float32").set_index("n_h")
+    nh = shapes[0][1]  # float32: its own tanh, multiply-adds at the float32 FMA peak
+    t32 = shapes[0][2] * nh * (6e-10 + 8 * 1e-11)
+    assert c32.gflops[nh] == pytest.approx(df.flops.iloc[0] / t32 / 1e9)
+
+
+def test_ceiling_is_left_out_when_not_measured_or_not_the_fused_kernels():
+    from fastnn.backends.numba_fused import BLAS_FROM_N_X
+    df = _ceiling_cells([(2, 4, 1000)])
+    assert S.select_ceiling(df, {}).empty
+    assert S.select_ceiling(df, {"ceiling": {"float64": CEILING["float64"]}}, "float32").empty
+    # without an FMA peak the L1-streamed multiply-add prices it
+    c = S.select_ceiling(df, {"ceiling": CEILING})
+    assert c.gflops.iloc[0] == pytest.approx(df.flops.iloc[0] / (4000 * (5e-10 + 8 * 7e-11)) / 1e9)
+    wide = _ceiling_cells([(BLAS_FROM_N_X, 4, 1000)])  # products in BLAS: not this ceiling
+    assert S.select_ceiling(wide, {"ceiling": CEILING}).empty
+
+
+def test_roofline_draws_the_ceiling_and_labels_the_headline_cells(tmp_path, monkeypatch):
+    from fastnn.plotting import colours
+    from fastnn.report import figures as F
+    shapes = [t for t in TARGETS if t[0] == 2]
+    if not shapes:
+        pytest.skip("no headline shape at n_x = 2")
+    df = _ceiling_cells(shapes)
+    df = pd.concat([df, _ceiling_cells(shapes, t=0.1).assign(backend=REFERENCE)])
+    header = {"ceiling": CEILING, "peaks": {"fma_gflops": 100.0, "fma_kernel": "FMA loop",
+                                            "peak_gbs": 20.0}}
+    drawn = {}
+
+    def keep(fig, out, name, figures=None):
+        drawn["texts"] = [t.get_text() for ax in fig.axes for t in ax.texts]
+        drawn["legend"] = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+        return name
+    monkeypatch.setattr(F, "save", keep)
+    fig = F.fig_roofline(df, [("run", header)], str(tmp_path), colours(df.backend), [])
+    assert fig.file == "fig7_roofline.png" and "this step's own ceiling" in fig.caption
+    c = S.select_ceiling(df, header).set_index("n_h").gflops
+    for nx, nh, m in shapes:  # one label per headline cell, with its share of the ceiling
+        hd = df[(df.backend == HEADLINE) & (df.n_h == nh) & (df.m == m)].iloc[0]
+        share = f"{100 * hd.gflops / c[nh]:.0f} % of this step's ceiling"
+        assert f"{HEADLINE}, n_h = {nh}, m = {m:,}\n{share}" in drawn["texts"]
+    assert len(drawn["texts"]) == len(shapes)
+    for dt in ("float64", "float32"):
+        assert any(s.startswith(f"this step's ceiling, {dt}") for s in drawn["legend"]), dt

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE
+from ..bench.ceiling import fmas_per_unit
 from ..bench.grid import TARGETS
 from ..plotting import colours, plt as _plt, save
 from . import select as S
@@ -260,6 +262,59 @@ def fig_compile(df, headers, out, cols, figures):
                    title=f"Break-even: compile ÷ step time saved\nover {REFERENCE}")
 
 
+#: float32 as a broad pale line under float64's dashed one: the two can coincide.
+_CEILING_STYLE = {"float64": dict(color="#882255", ls="--", lw=1.6, zorder=2.2),
+                  "float32": dict(color="#882255", lw=6, alpha=0.2, solid_capstyle="butt",
+                                  zorder=2.1)}
+
+
+def _step_ceilings(ax, df, header, x):
+    """Draw the step's own ceiling per dtype (float64, and float32 when measured) across the
+    intensities ``x``: joined through each n_h's value, flat beyond the outer ones. Returns
+    {dtype: select_ceiling frame} of what was drawn."""
+    drawn = {}
+    for dtype, style in _CEILING_STYLE.items():
+        c = S.select_ceiling(df, header, dtype)
+        if c.empty:
+            continue
+        xs = np.r_[x[0], c.intensity, x[-1]]
+        ys = np.r_[c.gflops.iloc[0], c.gflops, c.gflops.iloc[-1]]
+        lo, hi = c.gflops.min(), c.gflops.max()
+        level = f"{lo:.0f}" if f"{lo:.0f}" == f"{hi:.0f}" else f"{lo:.0f}–{hi:.0f}"
+        n_x = S.step_view(df).n_x.iloc[0]
+        ax.plot(xs, ys, label=f"this step's ceiling, {dtype}: one vectorised\ntanh + "
+                              f"{fmas_per_unit(n_x)} FMAs per example × hidden unit\n"
+                              f"= {level} GFLOP/s-equivalent", **style)
+        drawn[dtype] = c
+    return drawn
+
+
+def _headline_cells(d):
+    """The headline backend's quiet cells of ``d`` at the target shapes, in TARGETS order."""
+    hd = d[(d.backend == HEADLINE) & ~S.disturbed(d)]
+    at = [hd[(hd.n_x == nx) & (hd.n_h == nh) & (hd.m == m)].head(1) for nx, nh, m in TARGETS]
+    return pd.concat(at) if at else hd.iloc[:0]
+
+
+def _label_headline(ax, cells, ceiling):
+    """Circle and label ``cells`` (:func:`_headline_cells`), below right of each point (away
+    from the ceilings above and the other backends in its column), each with its share of the
+    step's float64 ceiling when there is one."""
+    top = ceiling.set_index("n_h").gflops if ceiling is not None else {}
+    for c in cells.itertuples():
+        xy = (c.flops / c.bytes, c.gflops)
+        text = f"{HEADLINE}, n_h = {c.n_h}, m = {c.m:,}"
+        if c.n_h in top:
+            text += f"\n{100 * c.gflops / top[c.n_h]:.0f} % of this step's ceiling"
+        ax.scatter(*xy, s=60, facecolors="none", edgecolors="k", lw=1.2, zorder=3)
+        ax.annotate(text, xy, xytext=(8, -3), textcoords="offset points", ha="left",
+                    va="top", fontsize=7.5, bbox=dict(fc="white", ec="none", alpha=0.85,
+                                                         pad=1))
+    if len(cells):
+        ax.scatter([], [], s=60, facecolors="none", edgecolors="k", lw=1.2,
+                   label=f"{HEADLINE} at a headline shape")
+
+
 def fig_roofline(df, headers, out, cols, figures):
     h = headers[0][1] if headers else {}
     peaks = h.get("peaks", {})
@@ -272,43 +327,59 @@ def fig_roofline(df, headers, out, cols, figures):
         return Fig(why_not="no measured cell has a FLOP and byte count.")
     (P, what), B = cps[0], peaks["peak_gbs"]
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8.5, 4.6), layout="constrained")
     ai = d.flops / d.bytes
-    x = np.logspace(np.log10(ai.min() / 3), np.log10(ai.max() * 3), 200)
+    shown = _headline_cells(d)
+    room = 12 if (shown.flops / shown.bytes >= ai.max() / 1.01).any() else 3  # for its label
+    x = np.logspace(np.log10(ai.min() / 3), np.log10(ai.max() * room), 200)
     ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5,
-            label=f"ceiling: {P:.0f} GFLOP/s, {B:.0f} GB/s")
+            label=f"machine: {P:.0f} GFLOP/s, {B:.0f} GB/s")
+    ceilings = _step_ceilings(ax, df, h, x)
     busy = S.disturbed(d)
     for b, g in d[~busy].groupby("backend"):
         ax.scatter(g.flops / g.bytes, g.gflops, s=10, color=cols[b], alpha=0.7, label=b)
     if busy.any():
         ax.scatter(ai[busy], d.gflops[busy], s=18, facecolors="none", edgecolors="grey",
                    label="busy machine")
-    hd = d[(d.backend == HEADLINE) & ~busy]
-    shown = [t for t in TARGETS if ((hd.n_x == t[0]) & (hd.n_h == t[1]) & (hd.m == t[2])).any()]
-    for i, (nx, nh, m) in enumerate(shown):
-        c = hd[(hd.n_x == nx) & (hd.n_h == nh) & (hd.m == m)].iloc[0]
-        ax.scatter([c.flops / c.bytes], [c.gflops], s=40, facecolors="none", edgecolors="k")
-        ax.annotate(f"{HEADLINE}\nn_h={nh}, m={m:,}", (c.flops / c.bytes, c.gflops),
-                    xytext=(0, -10), textcoords="offset points", ha="center", va="top",
-                    fontsize=7, bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
+    _label_headline(ax, shown, ceilings.get("float64"))
     _log_axes(ax)
+    ax.set_xlim(x[0], x[-1])
     ax.set(xlabel="arithmetic intensity (FLOP per compulsory byte)",
            ylabel="achieved GFLOP/s", title="Roofline of the training step")
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
+    return Fig(save(fig, out, "fig7_roofline.png", figures),
+               _roofline_caption(d, P, what, B, ceilings, shown))
+
+
+def _roofline_caption(d, P, what, B, ceilings, shown):
     above = d[d.gflops > P]
-    cap = (f"The flat ceiling is the highest compute rate measured on this machine, {P:.0f} "
+    cap = (f"The solid roof is the machine's: the highest compute rate measured on it, {P:.0f} "
            f"GFLOP/s, by {what}; the slope is the streaming-copy bandwidth ({B:.0f} GB/s). "
            "FLOPs and bytes are counted analytically (compulsory traffic only); the intensity grows "
            "with n_h, so each column is one n_h, its lower points the smaller m.")
+    if ceilings:
+        cap += (" The dashed line is this step's own ceiling (the work it cannot do without: "
+                "one vectorised tanh and 2·n_x + 4 multiply-adds per example and hidden unit, "
+                "measured on this machine), as GFLOP/s-equivalent: each n_h's counted FLOPs "
+                "over its ceiling time, joined across the columns"
+                + (" (the broad pale line: the same in float32; the cells shown are float64)"
+                   if "float32" in ceilings else "")
+                + ". A cell's height as a share of it is the headline table's \"% of the "
+                "step's ceiling\".")
     if len(above):
-        cap += (f" {len(above)} cells lie above the ceiling ("
-                + ", ".join(sorted(set(above.backend))) + "): the ceiling is what that kernel "
+        cap += (f" {len(above)} cells lie above the machine's roof ("
+                + ", ".join(sorted(set(above.backend))) + "): that roof is what its kernel "
                 "reached, not the processor's theoretical peak, and those cells used a faster "
                 "kernel.")
-    if shown:
-        cap += f" Labelled: {HEADLINE} at the headline shapes."
-    return Fig(save(fig, out, "fig7_roofline.png", figures), cap)
+    if len(shown):
+        cap += f" Circled and labelled: {HEADLINE} at the headline shapes."
+    n_x = d.n_x.iloc[0]
+    other = [f"n_x = {nx}, n_h = {nh}, m = {m:,}" for nx, nh, m in TARGETS if nx != n_x]
+    if other:
+        cap += (f" The figure shows n_x = {n_x} only; the headline shape{'s' * (len(other) > 1)} "
+                f"{', '.join(other)} {'are' if len(other) > 1 else 'is'} in the headline table.")
+    return cap
 
 
 def fig_threads(df, out, cols, figures, cores=None):

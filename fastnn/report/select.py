@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE
+from ..backends.numba_fused import BLAS_FROM_N_X
+from ..bench.ceiling import ceiling_s
 
 STEP = "cost_and_grads"
 KEYS = ("op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output")
@@ -220,3 +222,34 @@ def time_saved(df):
     a = d[d.backend == REFERENCE].set_index(["m", "n_h"]).median_s
     b = d[d.backend == HEADLINE].set_index(["m", "n_h"]).median_s
     return (a - b).dropna()
+
+
+def select_ceiling(df, header, dtype="float64"):
+    """The step's own ceiling (the header's ``ceiling``) in the roofline's units, per n_h of
+    :func:`step_view`.
+
+    A cell's ceiling time is :func:`fastnn.bench.ceiling.ceiling_s`: one vectorised tanh and
+    2·n_x + 4 multiply-adds per example × hidden unit, the multiply-adds priced at the machine's
+    FMA peak of ``dtype`` when the header has one (as the headline table prices them). Its
+    GFLOP/s-equivalent is the cell's counted FLOPs over that time, so a cell's achieved GFLOP/s
+    over this value is its share of the ceiling (the headline table's "% of the step's ceiling").
+
+    Returns
+    -------
+    DataFrame
+        Columns n_h, intensity (FLOP per compulsory byte), gflops: one row per n_h, by intensity.
+        Empty without a ``dtype`` ceiling, or when the view's n_x is wide enough that the
+        products go to BLAS (the ceiling is the fused kernels').
+    """
+    cols = ["n_h", "intensity", "gflops"]
+    c = (header or {}).get("ceiling") or {}
+    d = measured(step_view(df))
+    d = d[(d.flops > 0) & (d.bytes > 0)]
+    if not c.get(dtype) or d.empty or d.n_x.iloc[0] >= BLAS_FROM_N_X:
+        return pd.DataFrame(columns=cols)
+    fma = ((header.get("peaks") or {}).get("fma32_gflops" if dtype == "float32" else "fma_gflops"))
+    t = [ceiling_s(c, r.m, r.n_h, r.n_x, dtype, fma_s=2e-9 / fma if fma else None)
+         for r in d.itertuples()]
+    d = d.assign(intensity=d.flops / d.bytes, gflops=d.flops / np.array(t) / 1e9)
+    return d.groupby("n_h", as_index=False)[cols[1:]].mean().sort_values("intensity")[cols] \
+        .reset_index(drop=True)
