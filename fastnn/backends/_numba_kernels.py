@@ -46,7 +46,16 @@ in the backward pass (it now decides per example whether more than one output ad
 worth +0.5–1 % in instructions), not yet done.
 
 Gradients are sums over examples: each thread adds into its own float64 accumulator row, reduced
-once at the end (no shared ``+=`` inside ``prange``). The only temporaries are per thread and
+once at the end (no shared ``+=`` inside ``prange``).
+
+Sums and float32. Every element-wise formula runs in the inputs' precision (``like`` types the
+constants; ``_fastmath`` picks the float32 functions), so float32 runs 16 lanes per AVX-512
+instruction instead of 8. Sums over examples are blocked: within one block (≤ 512 examples) in the
+working precision, which LLVM splits over its vector lanes and several accumulators (each partial
+sum then adds ≤ ~32 terms: a relative error of a few float32 ulp), and across blocks in the float64
+accumulators. Accumulating every term in float64 instead would convert each product to double
+and halve the width of the backward pass. NumPy's float32 step (BLAS sgemm, pairwise sums) is
+no more accurate: ``tests/test_gradients.py`` holds both to the float64 result. The only temporaries are per thread and
 O(n_h · B); nothing has a size proportional to m.
 
 Block size. B = 512 examples (fewer when n_h is large), so the block's A1 (and Z1, kept only for
@@ -71,7 +80,7 @@ from numba import njit, prange
 
 from ..activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from . import _threading  # noqa: F401  (the threading layer, before any parallel call)
-from ._fastmath import _FMA, expm1_neg, logistic_loss, sigmoid_, tanh_
+from ._fastmath import _FMA, expm1_neg, like, logistic_loss, sigmoid_, tanh_
 
 #: The kernels branch on the registry's integer codes (an output's code is its activation's).
 SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = (
@@ -94,11 +103,12 @@ def _g(code, z):
     if code == SIGMOID:
         return sigmoid_(z)
     if code == RELU:
-        return max(z, 0.0)
+        return max(z, like(z, 0.0))
     if code == LEAKY:
-        return z if z >= 0 else LEAKY_SLOPE * z
+        return z if z >= like(z, 0.0) else like(z, LEAKY_SLOPE) * z
     if code == ELU:
-        return z if z >= 0 else ELU_ALPHA * expm1_neg(max(z, -40.0))
+        return (z if z >= like(z, 0.0) else
+                like(z, ELU_ALPHA) * expm1_neg(max(z, like(z, -40.0))))
     return z  # LINEAR, MAXOUT
 
 
@@ -106,17 +116,18 @@ def _g(code, z):
 def _dg(code, z, a):
     """g'(z) for one element, from z or a = g(z), whichever is exact (tanh' = 1 − a²). Maxout's
     is 1: its gradient is then routed to the winning piece."""
+    one, zero = like(a, 1.0), like(a, 0.0)
     if code == TANH:
-        return 1.0 - a * a
+        return one - a * a
     if code == SIGMOID:
-        return a * (1.0 - a)
+        return a * (one - a)
     if code == RELU:
-        return 1.0 if z >= 0 else 0.0
+        return one if z >= zero else zero
     if code == LEAKY:
-        return 1.0 if z >= 0 else LEAKY_SLOPE
+        return one if z >= zero else like(a, LEAKY_SLOPE)
     if code == ELU:
-        return 1.0 if z >= 0 else a + ELU_ALPHA
-    return 1.0  # LINEAR, MAXOUT
+        return one if z >= zero else a + like(a, ELU_ALPHA)
+    return one  # LINEAR, MAXOUT
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
@@ -132,7 +143,7 @@ def _loss(out, z, y):
     if out == SIGMOID:
         return logistic_loss(z, y)
     d = z - y
-    return 0.5 * d * d, d
+    return like(d, 0.5) * d * d, d
 
 
 # --- the per-unit passes that apply g and g', specialised per activation -------------------
@@ -150,8 +161,8 @@ def _g_pass(code, S, Aj, z2, w2, n):
 def _dg_pass(code, more, Zj, Aj, dz2, D, w2, n):
     """Unit j's backward pass over a block: D = dZ1[j] = (W2[0, j] dZ2[0] (+ D when ``more``:
     the other outputs' share)) ⊙ g'. Returns the sums Σ dZ2[0] A1[j] and Σ dZ1[j]."""
-    sw = 0.0
-    sb = 0.0
+    sw = like(Aj, 0.0)  # in the working precision: a block's sum (see "Sums" above)
+    sb = like(Aj, 0.0)
     for i in range(n):
         a = Aj[i]
         d = dz2[i]
@@ -168,7 +179,7 @@ def _pass(code, back, more, S, Zj, Aj, v, D, w2, n):
     if back:
         return _dg_pass(code, more, Zj, Aj, v, D, w2, n)
     _g_pass(code, S, Aj, v, w2, n)
-    return 0.0, 0.0
+    return like(Aj, 0.0), like(Aj, 0.0)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
@@ -211,7 +222,7 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
         r = j if keep else 0
         for p in range(kp):
             b = b1[p, j]
-            w = W1[p, j, 0] if n_x else 0.0
+            w = W1[p, j, 0] if n_x else like(W1, 0.0)
             if n_x == 0:  # Z holds W1 X: add the bias only
                 for i in range(n):
                     Z[p, r, i] += b
@@ -251,7 +262,8 @@ def _dZ2_and_loss(Z2, Y, n, L, out):
 
 @njit(cache=True, error_model="numpy", fastmath=_REDUCE)
 def _sum_block(L, n):
-    J = 0.0
+    """Σ L over the block, in the working precision (the caller adds blocks in float64)."""
+    J = like(L, 0.0)
     for o in range(L.shape[0]):
         for i in range(n):
             J += L[o, i]
@@ -273,7 +285,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
     kp, n_h = Z.shape[0], A.shape[0]
     n_x, n_y = X.shape[0], W2.shape[0]
     for o in range(n_y):
-        s = 0.0
+        s = like(dZ2, 0.0)
         for i in range(n):
             s += dZ2[o, i]
         gb2[o] += s
@@ -281,7 +293,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
         r = j if D.shape[0] > 1 else 0
         for o in range(1, n_y):  # dA1 from outputs 1 … n_y − 1 into D[r]
             w2 = W2[o, j]
-            s = 0.0
+            s = like(dZ2, 0.0)
             for i in range(n):
                 d = dZ2[o, i]
                 s += d * A[j, i]
@@ -295,15 +307,15 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
             continue
         gb1[0, j] += sb
         for f in range(0, n_x - 1, 2):  # features in pairs: one pass over dZ1 per two
-            s = 0.0
-            t = 0.0
+            s = like(D, 0.0)
+            t = like(D, 0.0)
             for i in range(n):
                 s += D[r, i] * X[f, i]
                 t += D[r, i] * X[f + 1, i]
             gW1[0, j, f] += s
             gW1[0, j, f + 1] += t
         if n_x % 2:
-            s = 0.0
+            s = like(D, 0.0)
             for i in range(n):
                 s += D[r, i] * X[n_x - 1, i]
             gW1[0, j, n_x - 1] += s
