@@ -113,7 +113,8 @@ def _grids_help():
     """What each grid holds, for the end of ``fastnn bench --help``."""
     import textwrap
 
-    from .bench.grid import GRIDS
+    from .backends import HEADLINE
+    from .bench.grid import FIT_OP, GRIDS, Cell, fit_steps
 
     def num(x):  # 10000 -> 1e4, as --m accepts it; 1024 stays
         if not isinstance(x, int) or x < 1000:
@@ -126,10 +127,15 @@ def _grids_help():
     def axis(v):
         return ", ".join(num(x) for x in v)
 
+    def shape(op, nx, nh, m):
+        steps = fit_steps(Cell(HEADLINE, op, m, nh, nx))
+        return f"n_x {num(nx)}, n_h {num(nh)}, m {num(m)}" + (
+            f" ({steps:,} steps)" if op == FIT_OP else "")
+
     lines = ["what each grid holds:"]
     for name, g in GRIDS.items():
-        sizes = ("shapes: " + "; ".join(f"n_x {num(a)}, n_h {num(b)}, m {num(c)}"
-                                         for a, b, c in g["shapes"])
+        sizes = ("; ".join(f"{op} at " + "; ".join(shape(op, *s) for s in shapes)
+                           for op, shapes in g["shapes"].items())
                  if g.get("shapes") else
                  f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
         threads = axis("all" if t == 0 else t for t in g["threads"])
@@ -145,8 +151,8 @@ def _version():
 
 
 def parser():
-    from .backends import names
-    from .bench.grid import describe
+    from .backends import OPS, names
+    from .bench.grid import FIT_OP, describe
     p = _Parser(prog="fastnn", description="Benchmark the lecture's 2-layer network on Python, "
                 "NumPy and Numba backends, and report.")
     p.add_argument("--version", action="version", version=f"fastnn {_version()}")
@@ -160,7 +166,9 @@ def parser():
     b.add_argument("--grid", default="quick", metavar="GRID",
                    help="default quick. " + describe())
     b.add_argument("--backends", type=_names, help="comma-separated subset, e.g. numpy,numba")
-    b.add_argument("--ops", type=_names, help="forward,backward,cost_and_grads")
+    b.add_argument("--ops", type=_names,
+                   help=f"comma-separated subset of {','.join(OPS)} ({FIT_OP}: a training run, "
+                   "timed per step)")
     b.add_argument("--m", type=_ints(1), help="numbers of examples, e.g. 100,1e4,1e6")
     b.add_argument("--n-h", dest="n_h", type=_ints(1), help="hidden sizes, e.g. 4,64")
     b.add_argument("--n-x", dest="n_x", type=_ints(1), help="input features (default 2)")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .backends import get_backend
+from .backends._descent import loop as _loop  # noqa: F401 - the loop, named as it was here
 from .costs import cost_from_A2, cost_from_logits
 from .init import init_params
 from .validate import (PARAM_NAMES, as_float_array, check_iterations, check_lr, prepare,
@@ -147,9 +147,7 @@ def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys):
     lr, iterations = check_lr(lr), check_iterations(iterations)
     P, X, Y, _ = prepare(params, X, Y, hidden, output)
     be._require("cost_and_grads", hidden, output)
-    args = (P, X, Y, hidden, output, lr, iterations, keys)
-    # a fused run returns None for shapes it does not fuse: then the loop below runs
-    P, costs, t = (be.fused_fit and be.impl.fit(*args)) or _loop(be.impl.cost_and_grads, *args)
+    P, costs, t = be.descend(P, X, Y, hidden, output, lr, iterations, keys)
     if t is not None:
         raise _diverged(f"the cost J is {costs[t]} at step {t + 1}", FitResult(
             P, costs[:t], be.name, hidden, output), lr, iterations)
@@ -157,25 +155,6 @@ def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys):
         raise _diverged(f"the last update (step {iterations}) made the parameters inf or NaN",
                         FitResult(P, costs, be.name, hidden, output), lr, iterations)
     return FitResult(P, costs, be.name, hidden, output)
-
-
-def _loop(step, P, X, Y, hidden, output, lr, iterations, keys):
-    """The lecture's loop in Python, one ``step`` (a backend's cost_and_grads) per iteration.
-
-    Returns (params, costs, t): t is None, or the first step whose cost J is not finite (then
-    ``costs`` ends with it and ``params`` are the ones that gave it). The caller's arrays are
-    not modified. A backend with ``fused_fit`` provides the same function compiled.
-    """
-    P = {k: v.copy() for k, v in P.items()}  # prepare may hand back the caller's arrays
-    costs = np.empty(iterations)
-    for t in range(iterations):
-        J, grads = step(P, X, Y, hidden, output)
-        costs[t] = J
-        if not math.isfinite(J):
-            return P, costs[:t + 1], t
-        for k in keys:
-            P[k] -= lr * grads["d" + k]
-    return P, costs, None
 
 
 def _diverged(what, result, lr, iterations):

@@ -40,3 +40,20 @@ def hidden(request):
 @pytest.fixture(params=OUTPUTS)
 def output(request):
     return request.param
+
+
+class QuietMachine:
+    """A contention detector for which the machine is never busy: for tests of the harness's
+    plumbing, not of a busy machine."""
+
+    def calibrate(self):
+        return {}
+
+    def start(self):
+        return None
+
+    def verdict(self, before):
+        return {"reasons": [], "reason": ""}
+
+    def wait_quiet(self):
+        return True

@@ -222,7 +222,8 @@ def test_backend_subset_and_peers(monkeypatch):
     monkeypatch.setattr(type(REGISTRY["jax"]), "missing",
                         lambda self: None if self.name == "jax" else "x not installed")
     cells, _ = G.cells("quick", m=[1], n_h=[2])
-    assert {c.op for c in cells if c.backend == "jax"} == {"cost_and_grads"}
+    assert {c.op for c in cells if c.backend == "jax"} == set(REGISTRY["jax"].ops)
+    assert set(REGISTRY["jax"].ops) < set(G.OPS)
     assert "torch" not in {c.backend for c in cells}
     assert G.cells("quick", m=[1], n_h=[2], peers=False)[0] == [c for c in cells
                                                                  if c.backend != "jax"]

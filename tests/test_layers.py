@@ -7,6 +7,7 @@ import pathlib
 import pytest
 
 import fastnn
+from conftest import QuietMachine
 
 PKG = pathlib.Path(fastnn.__file__).parent
 #: Layer of each top-level part of the package: an import may only go to a lower layer (or
@@ -130,18 +131,8 @@ def test_a_registered_toy_backend_is_tested_benchmarked_and_reported(tmp_path, m
     cells, _ = grid.cells("quick", ops=["cost_and_grads"], m=[1, 50], n_h=[3], peers=False)
     assert {c.backend for c in cells} == set(fastnn.BACKENDS) | {"toy"}
     cells = [c for c in cells if c.backend in ("numpy", "toy")]
-    class Quiet:  # this test is about the registry's plumbing, not about a busy machine
-        def calibrate(self):
-            return {}
-
-        def start(self):
-            return None
-
-        def verdict(self, before):
-            return {"reasons": [], "reason": ""}
-
     path = run.sweep(cells, 0.3, str(tmp_path), progress=False, fast_header=True,
-                     detector=Quiet())
+                     detector=QuietMachine())  # the registry's plumbing, not a busy machine
     index = (tmp_path / "index.md")
     build([path], str(tmp_path))
     text = index.read_text()

@@ -9,9 +9,16 @@ optional: they are used when their package imports and skipped, with one line, w
 Every module provides private ``forward(P, X, hidden, output)``,
 ``backward(P, cache, X, Y, hidden, output)`` and ``cost_and_grads(P, X, Y, hidden, output)`` that
 trust their (validated, contiguous) inputs, for the ops it declares. A module may also provide
-``make_call(op, P, X, Y, hidden, output, threads)``, returning a zero-argument callable with its
-data already converted (a peer's tensors), which the harness then times. :class:`Backend` wraps
-them with the public, validating methods.
+``make_call(op, P, X, Y, hidden, output, threads, *, lr, steps)``, returning a zero-argument
+callable with its data already converted (a peer's tensors), which the harness then times. A
+module of an entry with ``fused_fit`` provides ``fit(P, X, Y, hidden, output, lr, iterations,
+keys)``, the whole training run compiled. :class:`Backend` wraps them with the public, validating
+methods.
+
+The op ``fit`` is a whole training run (``steps`` steps of gradient descent from the given
+parameters; the harness records the time per step). On the network's own backends it is
+:meth:`Backend.descend`, the code :func:`fastnn.fit` runs; a peer times its own best practice
+through its ``make_call("fit", …)``.
 
 Adding a backend = one module + one entry in :data:`REGISTRY`.
 """
@@ -23,9 +30,13 @@ import importlib.util
 from dataclasses import dataclass, field
 
 from ..activations import ACTIVATIONS, OUTPUTS
-from ..validate import check_cache, prepare
+from ..validate import PARAM_NAMES, check_cache, prepare
+from ._descent import loop
 
-OPS = ("forward", "backward", "cost_and_grads")
+#: What can be timed: one pass, its gradients, one training step, and a whole training run.
+OPS = ("forward", "backward", "cost_and_grads", "fit")
+#: The learning rate of a timed training run (``fit``): the lecture's flower run.
+FIT_LR = 1.2
 DTYPES = ("float64", "float32")
 
 
@@ -41,9 +52,8 @@ class Backend:
     description : str
         One line for reports.
     ops : tuple of str
-        The ops it implements, of :data:`OPS`; ``"fit"`` (a whole training run through
-        ``make_call("fit", …)``) is declared by the peers that have one and is not yet an op of
-        the harness, which times only :data:`OPS`.
+        The ops it implements, of :data:`OPS`; ``"fit"`` is a whole training run (see
+        :meth:`make_call`).
     dtypes : tuple of str
         The working dtypes it computes in.
     hidden, outputs : tuple of str
@@ -62,6 +72,9 @@ class Backend:
         Entries it is compared against in the report ("speed-up of this over that").
     sets_threads : bool
         False when its thread count is fixed at start-up (only "all cores" can be measured).
+    min_m : int
+        The fewest examples it can train on (a classifier that needs an example of each class
+        cannot run at m = 1).
     """
 
     name: str
@@ -78,6 +91,7 @@ class Backend:
     requires: tuple = ()
     compare_to: tuple = ()
     sets_threads: bool = True
+    min_m: int = 1
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -110,18 +124,62 @@ class Backend:
         if why:
             raise ValueError(why)
 
-    def make_call(self, op, P, X, Y, hidden, output, threads=0):
+    def make_call(self, op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
         """A zero-argument callable running ``op`` on prepared (validated) data; nothing is
-        converted or checked inside it. Used by the harness for timing."""
+        converted or checked inside it. Used by the harness for timing.
+
+        Parameters
+        ----------
+        op : str
+            One of :data:`OPS`.
+        P : dict of ndarray
+            W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1), validated.
+        X : ndarray, shape (n_x, m)
+        Y : ndarray, shape (n_y, m)
+        hidden, output : str
+        threads : int
+            The thread count a peer sets for itself (0: all cores).
+        lr, steps
+            For ``fit`` only: the learning rate and the number of gradient-descent steps.
+
+        Returns
+        -------
+        callable
+            ``forward`` → (A2, cache); ``backward`` → grads; ``cost_and_grads`` → (J, grads);
+            ``fit`` → (params, costs): the parameters after ``steps`` steps from P (a fresh
+            run from P on every call) and costs, shape (steps,), J before each update. On the
+            network's own backends ``fit`` is :meth:`descend` (what :func:`fastnn.fit` runs);
+            a run that diverges returns its costs up to the first non-finite one.
+        """
         impl = self.impl
+        if op == "fit" and not self.peer:
+            return lambda: self.descend(P, X, Y, hidden, output, lr, steps, PARAM_NAMES)[:2]
         if hasattr(impl, "make_call"):
-            return impl.make_call(op, P, X, Y, hidden, output, threads)
+            more = dict(lr=lr, steps=steps) if op == "fit" else {}
+            return impl.make_call(op, P, X, Y, hidden, output, threads, **more)
         if op == "forward":
             return lambda: impl.forward(P, X, hidden, output)
         if op == "backward":
             _, cache = impl.forward(P, X, hidden, output)
             return lambda: impl.backward(P, cache, X, Y, hidden, output)
         return lambda: impl.cost_and_grads(P, X, Y, hidden, output)
+
+    def descend(self, P, X, Y, hidden, output, lr, iterations, keys=PARAM_NAMES):
+        """The whole gradient-descent run on prepared data, unchecked (:func:`fastnn.fit`
+        validates, then calls this; the harness times it as the op ``fit``).
+
+        With ``fused_fit`` the module's compiled ``fit`` runs every step in one call; where it
+        does not fuse a shape it returns None, and the lecture's Python loop
+        (:func:`._descent.loop`) over the module's ``cost_and_grads`` runs instead, as it does
+        on every other backend.
+
+        Parameters and returns are those of :func:`._descent.loop` without its ``step``:
+        (params, costs, t), the trained parameters (new arrays; P is not modified), the costs
+        J before each update, shape (iterations,), and t, None or the first step whose J is not
+        finite (the run stopped there).
+        """
+        args = (P, X, Y, hidden, output, lr, iterations, keys)
+        return (self.fused_fit and self.impl.fit(*args)) or loop(self.impl.cost_and_grads, *args)
 
     # The public methods validate once, through ``prepare`` (same errors, same messages, on every
     # backend: see fastnn.validate), then call the unchecked kernels.
@@ -229,14 +287,14 @@ REGISTRY: dict[str, Backend] = {
         Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
                 fused_fit=True, requires=("numba",), compare_to=("numpy", "python")),
         Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
-                ops=("cost_and_grads",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                ops=("cost_and_grads", "fit"), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 requires=("torch",)),
         Backend("jax", f"{_PKG}.peer_jax", "JAX (CPU), the vectorised formulas under jax.jit",
-                ops=("cost_and_grads",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                ops=("cost_and_grads", "fit"), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 jit=True, requires=("jax",), sets_threads=False),
         Backend("sklearn", f"{_PKG}.peer_sklearn", "scikit-learn MLPClassifier, full-batch SGD",
                 ops=("fit",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
-                requires=("sklearn",)),
+                requires=("sklearn",), min_m=2),
     ]
 }
 

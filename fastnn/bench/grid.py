@@ -1,8 +1,9 @@
 """The benchmark grid, declared once and driven by the backend registry.
 
 Every name (backends, ops, dtypes) comes from :mod:`fastnn.backends`; the target shapes are
-:data:`TARGETS`, read by the ``targets`` grid, the report's headline table and the
-pytest-benchmark suite.
+:data:`TARGETS` (the training step) and :data:`FIT_TARGETS` (a whole training run), read by the
+``targets`` grid, the report's headline tables and the pytest-benchmark suite. How many steps a
+``fit`` cell runs is :func:`fit_steps`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,18 @@ from ..backends import (DTYPES, HEADLINE, OPS, REFERENCE, REGISTRY, available_pe
 TARGETS = ((2, 64, 1_000_000), (2, 4, 1_000_000), (784, 128, 10_000))
 #: The op the headline table compares at :data:`TARGETS`.
 HEADLINE_OP = "cost_and_grads"
+#: The op of a whole training run, timed per step.
+FIT_OP = "fit"
+#: The training runs' headline shapes and step counts (n_x, n_h, m, steps): the lecture's flower
+#: run (10,000 steps, where per-call costs dominate) and a large m (a few steps; the loop should
+#: add nothing to the step there).
+FIT_TARGETS = ((2, 4, 400, 10_000), (2, 64, 1_000_000, 3))
+#: Elsewhere a ``fit`` cell runs about this many hidden-unit evaluations (m · n_h · steps) …
+FIT_WORK = 2**22
+#: … in at least FIT_MIN_STEPS and at most FIT_MAX_STEPS steps: enough steps that a small m
+#: times the training loop, not one call's entry and exit; few enough that a large m (and the
+#: reference run it is checked against) stays within its budget.
+FIT_MIN_STEPS, FIT_MAX_STEPS = 3, 1000
 #: A headline cell's own budget (seconds for 3 calls; at least the grid's): it is measured, not
 #: extrapolated, unless even this is predicted to be exceeded.
 HEADLINE_BUDGET_S = 60.0
@@ -30,11 +43,13 @@ GRIDS = {
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
                  about="m = 1 … 1e7, n_h = 1 … 1024, both dtypes, 1 and all threads "
-                       "(35 min to over an hour on a 2-core machine)"),
-    "targets": dict(ops=("cost_and_grads",), shapes=TARGETS, m=(), n_h=(), n_x=(),
-                    dtype=("float64",), threads=(0,), budget_s=10.0,
-                    about="the training step at the headline shapes, with the peers "
-                          "(about 5 min)"),
+                       "(35 min to over an hour on a 2-core machine without fit; fit adds a "
+                       "fourth op, about a third more)"),
+    "targets": dict(ops=(HEADLINE_OP, FIT_OP),
+                    shapes={HEADLINE_OP: TARGETS, FIT_OP: tuple(t[:3] for t in FIT_TARGETS)},
+                    m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
+                    about="the training step and the training runs at the headline shapes, "
+                          "with the peers (about 8 min)"),
 }
 
 #: A cell whose working set would exceed this many bytes is skipped by declaration.
@@ -62,6 +77,29 @@ class Cell:
         return asdict(self)
 
 
+def _nice(n):
+    """The largest of 1, 2, 5, 10, 20, 50, … that is <= n (n >= 1)."""
+    scale = 10 ** (len(str(int(n))) - 1)
+    return max(f * scale for f in (1, 2, 5) if f * scale <= n)
+
+
+def fit_steps(c):
+    """Gradient-descent steps one timed call of a ``fit`` cell runs (1 for the other ops).
+
+    A shape of :data:`FIT_TARGETS` runs its declared steps; any other runs about
+    :data:`FIT_WORK` hidden-unit evaluations, rounded down to 1, 2 or 5 × 10^k steps and kept in
+    [FIT_MIN_STEPS, FIT_MAX_STEPS]. The same for every backend, so each is checked against the
+    same reference run.
+    """
+    if c.op != FIT_OP:
+        return 1
+    for nx, nh, m, steps in FIT_TARGETS:
+        if (c.n_x, c.n_h, c.m) == (nx, nh, m):
+            return steps
+    k = 2 if c.hidden == "maxout" else 1
+    return min(FIT_MAX_STEPS, max(FIT_MIN_STEPS, _nice(max(1, FIT_WORK // (c.m * c.n_h * k)))))
+
+
 def working_set_bytes(c):
     """A generous estimate of a call's memory: X, Y, the cache and NumPy's temporaries."""
     item = 4 if c.dtype == "float32" else 8
@@ -74,6 +112,8 @@ def skip_reason(c):
     why = be.unsupported(c.op, c.dtype, c.hidden, c.output)
     if why:
         return why
+    if c.m < be.min_m:
+        return f"{c.backend} needs at least {be.min_m} examples (m = {c.m:,})"
     if c.threads and not be.sets_threads:
         return f"{c.backend} fixes its thread count at start-up; only 'all cores' is measured"
     if working_set_bytes(c) > MEMORY_LIMIT:
@@ -81,10 +121,17 @@ def skip_reason(c):
     return None
 
 
+def target_shapes(op):
+    """The headline shapes (n_x, n_h, m) of ``op``: :data:`TARGETS` for the step, the shapes of
+    :data:`FIT_TARGETS` for a training run, none for another op."""
+    return {HEADLINE_OP: TARGETS, FIT_OP: tuple(t[:3] for t in FIT_TARGETS)}.get(op, ())
+
+
 def is_headline(c):
-    """True for a cell of the headline table: :data:`HEADLINE_OP` at a :data:`TARGETS` shape on
-    the headline backend, the reference or a peer."""
-    return (c.op == HEADLINE_OP and (c.n_x, c.n_h, c.m) in TARGETS
+    """True for a cell of a headline table: :data:`HEADLINE_OP` at a :data:`TARGETS` shape, or
+    :data:`FIT_OP` at a :data:`FIT_TARGETS` shape, on the headline backend, the reference or a
+    peer."""
+    return ((c.n_x, c.n_h, c.m) in target_shapes(c.op)
             and (c.backend in (HEADLINE, REFERENCE) or REGISTRY[c.backend].peer))
 
 
@@ -97,8 +144,8 @@ def describe():
     """One line per grid, for ``fastnn bench --help``."""
     return "; ".join([f"{n}: {g['about']}, budget {g['budget_s']:g} s per cell"
                       for n, g in GRIDS.items()] + [
-        f"headline cells ({HEADLINE_OP} at the target shapes on {HEADLINE}, {REFERENCE} and the "
-        f"peers): budget at least {HEADLINE_BUDGET_S:g} s"])
+        f"headline cells ({HEADLINE_OP} and {FIT_OP} at the target shapes on {HEADLINE}, "
+        f"{REFERENCE} and the peers): budget at least {HEADLINE_BUDGET_S:g} s"])
 
 
 def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, dtype=None,
@@ -124,9 +171,11 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         for v in value or ():
             if v not in valid:
                 raise ValueError(f"unknown {name} {v!r}; valid: {', '.join(valid)}")
-    if g.get("shapes"):  # an override of one size axis keeps the others' declared values
+    declared = g.get("shapes") or {}
+    if declared:  # an override of one size axis keeps the others' declared values
+        every = [s for shapes in declared.values() for s in shapes]
         for i, k in enumerate(("n_x", "n_h", "m")):
-            g[k] = tuple(sorted({s[i] for s in g["shapes"]}))
+            g[k] = tuple(sorted({s[i] for s in every}))
     axes = dict(ops=ops, m=m, n_h=n_h, n_x=n_x, dtype=dtype, threads=threads)
     for k, v in axes.items():
         if v:
@@ -136,17 +185,17 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
             raise ValueError(f"{k} values must be integers >= 1, got {g[k]}")
     if any(t < 0 for t in g["threads"]):
         raise ValueError("threads must be >= 0 (0 means all cores)")
-    shapes = g.get("shapes") if not (m or n_h or n_x) else None
-    if not shapes:
-        shapes = [(nx, nh, mm) for nx in g["n_x"] for nh in g["n_h"] for mm in sorted(g["m"])]
+    product = [(nx, nh, mm) for nx in g["n_x"] for nh in g["n_h"] for mm in sorted(g["m"])]
     out = []
-    for b, op, dt, th, (nx, nh, mm) in itertools.product(backends, g["ops"], g["dtype"],
-                                                         g["threads"], shapes):
+    for b, op, dt, th in itertools.product(backends, g["ops"], g["dtype"], g["threads"]):
         if REGISTRY[b].peer and op not in REGISTRY[b].ops:
             continue  # a peer times what it implements; not a skipped cell
-        out.append(Cell(b, op, mm, nh, nx, 1, dt, th))
+        shapes = product if (m or n_h or n_x) or not declared else declared.get(
+            op, declared.get(HEADLINE_OP, product))
+        out += [Cell(b, op, mm, nh, nx, 1, dt, th) for nx, nh, mm in shapes]
     return out, g["budget_s"]
 
 
-__all__ = ["Cell", "GRIDS", "HEADLINE_BUDGET_S", "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS",
-           "budget_for", "cells", "describe", "is_headline", "skip_reason", "working_set_bytes"]
+__all__ = ["Cell", "FIT_OP", "FIT_TARGETS", "GRIDS", "HEADLINE_BUDGET_S", "HEADLINE_OP",
+           "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe", "fit_steps",
+           "is_headline", "skip_reason", "target_shapes", "working_set_bytes"]

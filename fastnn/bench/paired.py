@@ -106,44 +106,57 @@ PAIRED = "paired.json"
 
 
 def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progress=None):
-    """Paired ratios for the headline table: at every headline shape measured in ``done``
-    (records by key), the headline backend against the reference and each peer.
+    """Paired ratios for the headline tables: at every headline shape measured in ``done``
+    (records by key), for the training step and for a training run (``fit``, the same steps on
+    both sides, so the ratio is per step too), the headline backend against the reference and
+    each peer.
 
-    Returns a list of dicts: the shape (n_x, n_h, m, dtype, threads), ``baseline``,
-    ``contender``, the :func:`paired_ratio` result (without the raw times per round: their
-    ratios are kept as ``per_round``) and the contention verdict around the pair (``disturbed``).
+    Returns a list of dicts: ``op`` (and ``steps`` for a training run), the shape (n_x, n_h, m,
+    dtype, threads), ``baseline``, ``contender``, the :func:`paired_ratio` result (without the
+    raw times per round: their ratios are kept as ``per_round``) and the contention verdict
+    around the pair (``disturbed``).
     """
     from ..backends import HEADLINE
-    from .grid import HEADLINE_OP, Cell, is_headline
-    from .measure import make_data, step_fn
-    from .measure import threads as threads_
+    from .grid import FIT_OP, Cell, fit_steps, is_headline
 
     ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell(
         **{k: r[k] for k in Cell.__dataclass_fields__}))]
     shapes = {}
     for r in ok:
-        shapes.setdefault((r["n_x"], r["n_h"], r["m"], r["dtype"], r["threads"]), []).append(r)
+        shapes.setdefault((r["op"], r["n_x"], r["n_h"], r["m"], r["dtype"], r["threads"]),
+                          []).append(r)
     out = []
-    for (n_x, n_h, m, dtype, threads), recs in sorted(shapes.items()):
+    for (op, n_x, n_h, m, dtype, threads), recs in sorted(shapes.items()):
         names = {r["backend"] for r in recs}
         if HEADLINE not in names:
             continue
-        head = Cell(HEADLINE, HEADLINE_OP, m, n_h, n_x=n_x, dtype=dtype, threads=threads)
-        P, X, Y = make_data(head)
+        head = Cell(HEADLINE, op, m, n_h, n_x=n_x, dtype=dtype, threads=threads)
+        steps = {"steps": fit_steps(head)} if op == FIT_OP else {}
         for base in sorted(names - {HEADLINE}):
             if progress is not None:
-                progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, n_x={n_x} n_h={n_h} "
-                             f"m={m:,}")
-            with threads_(threads):  # both sides at the cells' thread count
-                f_head = step_fn(head, P, X, Y)
-                f_base = step_fn(Cell(base, HEADLINE_OP, m, n_h, n_x=n_x, dtype=dtype,
-                                      threads=threads), P, X, Y)
-                f_head(), f_base()
-                before = detector.start() if detector else None
-                res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)
-            verdict = detector.verdict(before) if detector else {"reason": ""}
+                progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, {op} n_x={n_x} "
+                             f"n_h={n_h} m={m:,}")
+            res, verdict = _pair(head, base, detector, rounds, budget_s)
             per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
-            out.append(dict(n_x=n_x, n_h=n_h, m=m, dtype=dtype, threads=threads, baseline=base,
-                            contender=HEADLINE, per_round=per_round, **res,
+            out.append(dict(op=op, **steps, n_x=n_x, n_h=n_h, m=m, dtype=dtype, threads=threads,
+                            baseline=base, contender=HEADLINE, per_round=per_round, **res,
                             disturbed=bool(verdict["reason"]), reason=verdict["reason"]))
     return out
+
+
+def _pair(head, base, detector, rounds, budget_s):
+    """:func:`paired_ratio` of backend ``base`` against the cell ``head`` on the same data, at
+    the cell's thread count; returns (result, contention verdict)."""
+    from dataclasses import replace
+
+    from .measure import make_data, step_fn
+    from .measure import threads as threads_
+
+    P, X, Y = make_data(head)
+    with threads_(head.threads):  # both sides at the cells' thread count
+        f_head = step_fn(head, P, X, Y)
+        f_base = step_fn(replace(head, backend=base), P, X, Y)
+        f_head(), f_base()
+        before = detector.start() if detector else None
+        res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)
+    return res, detector.verdict(before) if detector else {"reason": ""}

@@ -17,7 +17,12 @@ Methodology (what pytest-benchmark, asv and pyperf do):
   ``contention.RETRIES`` times, each after waiting up to ``contention.QUIET_WAIT_S``), else kept
   with ``disturbed=True`` and the reason; a disturbed cell never feeds a prediction;
 - a headline cell (:func:`.grid.is_headline`) has its own budget and is measured unless even that
-  is predicted to be exceeded ("not measured: predicted X s per call").
+  is predicted to be exceeded ("not measured: predicted X s per call");
+- a ``fit`` cell times a whole training run of ``steps`` steps (:func:`.grid.fit_steps`, recorded)
+  and records the time per step: its timings and ``predicted_s`` are per step (``first_call_s``
+  and ``compile_s`` are of the whole first run). Its prediction is per step × steps; where the
+  linear prediction from a smaller m says over budget (it overstates a small m's per-call
+  costs), a probe run of a few steps at up to the cell's own m decides.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import time
 from ..backends import HEADLINE, REFERENCE, get_backend
 from . import ceiling, contention, measure, paired
 from . import progress as _progress
-from .grid import budget_for, is_headline, skip_reason
+from .grid import FIT_OP, budget_for, fit_steps, is_headline, skip_reason
 from .store import RESULTS, Store, export
 
 
@@ -41,7 +46,8 @@ def _series(c):
 
 
 def predict(c, done):
-    """Seconds per call for cell c, from the same series' largest m already done (or None).
+    """Seconds per call (per step for ``fit``) for cell c, from the same series' largest m
+    already done, linear in m (or None).
 
     Records marked ``disturbed`` (measured under contention) are never used.
     """
@@ -70,6 +76,8 @@ def run_cell(c, budget_s, done, detector=None):
     budget = budget_for(c, budget_s)
     rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="",
                budget_s=budget, headline=is_headline(c), disturbed=False, contention=None)
+    if c.op == FIT_OP:
+        rec["steps"] = fit_steps(c)
     reason = skip_reason(c)
     if reason:
         return dict(rec, status="skipped", message=reason, median_s=None)
@@ -89,18 +97,43 @@ def run_cell(c, budget_s, done, detector=None):
     return out
 
 
+def _prediction(c, budget_s, done):
+    """(seconds per call, per step for ``fit``; how it was predicted), or (None, "") when
+    there is nothing to predict from. ``fit``: a linear prediction from a smaller m that says
+    over budget is checked by a probe, which decides."""
+    steps = fit_steps(c)
+    pred, how = predict(c, done), "from the largest smaller m measured"
+    if pred is None or (c.op == FIT_OP and 3 * pred * steps > budget_s):
+        pred = measure.probe(c, budget_s)
+        how = (f"from probe runs of 1 and {1 + measure.PROBE_STEPS} steps at "
+               f"m = {measure.probe_m(c):,}" if c.op == FIT_OP else
+               "from a probe at a 100× smaller m")
+        if measure.probe_m(c) < c.m:
+            how += ", linear in m"
+    else:
+        how += ", linear in m"
+    return pred, how if pred is not None else ""
+
+
+def _over_budget(c, pred, how, budget_s, rec):
+    """The record of a cell predicted to exceed its budget: extrapolated, not measured."""
+    steps = fit_steps(c)
+    per = (f"{pred:.3g} s per step × {steps:,} steps per run" if c.op == FIT_OP else
+           f"{pred:.3g} s per call")
+    calls = "runs" if c.op == FIT_OP else "calls"
+    return dict(rec, status="over_budget", extrapolated=True, median_s=None, predicted_s=pred,
+                message=f"not measured: predicted {per} ({how}); 3 {calls} exceed "
+                        f"the {budget_s:g} s budget")
+
+
 def _measure(c, budget_s, done, rec):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
+    steps = fit_steps(c)
     try:
         with measure.threads(c.threads):
-            pred, how = predict(c, done), "from the largest smaller m measured"
-            if pred is None:
-                pred, how = measure.probe(c, budget_s), "from a probe at a 100× smaller m"
-            if pred is not None and 3 * pred > budget_s:
-                return dict(rec, status="over_budget", extrapolated=True, median_s=None,
-                            predicted_s=pred,
-                            message=f"not measured: predicted {pred:.3g} s per call ({how}, "
-                                    f"linear in m); 3 calls exceed the {budget_s:g} s budget")
+            pred, how = _prediction(c, budget_s, done)
+            if pred is not None and 3 * pred * steps > budget_s:
+                return _over_budget(c, pred, how, budget_s, rec)
             P, X, Y = measure.make_data(c)
             fn = measure.step_fn(c, P, X, Y)
             t0 = time.perf_counter()
@@ -108,12 +141,15 @@ def _measure(c, budget_s, done, rec):
             first = time.perf_counter() - t0
             if c.backend != REFERENCE:
                 ref = measure.reference(c, P, X, Y)
-                bad = measure.check(out, ref, c.dtype)
+                bad, note = (measure.check_fit(c, out, ref, P, X, Y) if c.op == FIT_OP else
+                             (measure.check(out, ref, c.dtype, c.op), ""))
                 if bad:
                     return dict(rec, status="wrong", message=bad, median_s=None)
+                rec = dict(rec, message=note)
                 del ref
             del out
             samples, number = measure.time_it(fn, budget_s)
+            samples = [t / steps for t in samples]  # per step for a training run
             st = measure.stats(samples)
             mem = measure.peak_memory(fn)
     except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
@@ -121,7 +157,7 @@ def _measure(c, budget_s, done, rec):
     flops, nbytes = measure.work(c)
     is_jit = get_backend(c.backend).jit
     return dict(rec, **st, samples=samples, calls_per_round=number, first_call_s=first,
-                compile_s=max(0.0, first - st["median_s"]) if is_jit else None,
+                compile_s=max(0.0, first - steps * st["median_s"]) if is_jit else None,
                 flops=flops, bytes=nbytes, gflops=flops / st["median_s"] / 1e9,
                 gbs=nbytes / st["median_s"] / 1e9, **mem)
 
@@ -156,7 +192,8 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
 
 
 def _label(c):
-    return (f"{c.backend} {c.op} m={c.m:,} n_h={c.n_h} n_x={c.n_x} {c.dtype} "
+    steps = f" ({fit_steps(c):,} steps)" if c.op == FIT_OP else ""
+    return (f"{c.backend} {c.op}{steps} m={c.m:,} n_h={c.n_h} n_x={c.n_x} {c.dtype} "
             f"threads={c.threads or 'all'}")
 
 

@@ -28,6 +28,8 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no folder lock
     fcntl = None
 
+from .grid import FIT_OP
+
 FORMAT = "fastnn-bench/1"
 RESULTS = "results.jsonl"
 LOCK = ".lock"
@@ -35,7 +37,7 @@ MANIFEST = ".fastnn-files"
 
 #: Columns of the tidy CSV, in order (one row per cell).
 COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidden", "output",
-           "status", "extrapolated", "message", "median_s", "min_s", "q1_s", "q3_s", "iqr_s",
+           "steps", "status", "extrapolated", "message", "median_s", "min_s", "q1_s", "q3_s", "iqr_s",
            "mean_s", "stddev_s", "rounds", "calls_per_round", "predicted_s", "first_call_s",
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
            "headline", "budget_s", "disturbed", "contention_reason"]
@@ -45,10 +47,11 @@ STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 REQUIRED = {"backend": (str, None), "op": (str, None), "m": (int, 1), "n_h": (int, 1),
             "n_x": (int, 1), "n_y": (int, 1), "dtype": (str, None), "threads": (int, 0),
             "hidden": (str, None), "output": (str, None), "status": (str, None)}
-#: Checked when present and not None.
+#: Checked when present and not None. ``steps``: the gradient-descent steps of one timed run,
+#: required for the op ``fit``, whose timings (and ``predicted_s``) are per step.
 OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, None),
             "rounds": (int, 1), "calls_per_round": (int, 1), "disturbed": (bool, None),
-            "headline": (bool, None), "contention": (dict, None)}
+            "headline": (bool, None), "contention": (dict, None), "steps": (int, 1)}
 #: Timings a measured (``ok``) cell must have: finite and > 0.
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
@@ -103,6 +106,8 @@ def check_record(rec):
                 return f"has {k} = {v!r}, expected >= {low}"
     if rec["status"] not in STATUSES:
         return f"has status {rec['status']!r}, expected one of {', '.join(STATUSES)}"
+    if rec["op"] == FIT_OP and rec.get("steps") is None:
+        return f"is a {FIT_OP} record without steps (the steps of one timed training run)"
     for k in NON_NEGATIVE:
         if rec.get(k) is not None and not _positive_number(rec[k], strict=False):
             return f"has {k} = {rec[k]!r}, expected a finite number >= 0"
@@ -423,10 +428,13 @@ def _benchmark(r):
     mean, std, iqr = r.get("mean_s"), r.get("stddev_s"), r.get("iqr_s")
     mean = top * statistics.fmean(v / top for v in s) if mean is None else mean
     std = top * statistics.pstdev([v / top for v in s]) if std is None else std
-    name = f"{r['op']}[{r['backend']}-m{r['m']}-nh{r['n_h']}-{r['dtype']}-t{r['threads']}]"
+    steps = f"-s{r['steps']}" if r.get("steps") else ""  # a training run: stats are per step
+    name = (f"{r['op']}[{r['backend']}-m{r['m']}-nh{r['n_h']}-{r['dtype']}-t{r['threads']}"
+            f"{steps}]")
     return {
         "group": r["op"], "name": name, "fullname": f"fastnn bench::{name}",
-        "params": {k: r[k] for k in ("backend", "m", "n_h", "n_x", "dtype", "threads")},
+        "params": {k: r[k] for k in ("backend", "m", "n_h", "n_x", "dtype", "threads", "steps")
+                   if k in r},
         "param": name,
         "stats": {"min": r["min_s"], "max": max(s), "mean": mean, "stddev": std,
                   "median": r["median_s"], "iqr": r["q3_s"] - r["q1_s"] if iqr is None else iqr,

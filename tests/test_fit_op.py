@@ -1,0 +1,233 @@
+"""The op ``fit``: a whole training run in the harness, timed per step, checked against numpy's
+run first; its grids, records, paired headline ratios and CLI (the report: test_fit_report)."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import QuietMachine
+
+import fastnn
+from fastnn.backends import HEADLINE, OPS, REFERENCE, REGISTRY, names
+from fastnn.bench import grid as G
+from fastnn.bench import measure, paired, run
+from fastnn.bench.store import COLUMNS, Store, check_record, load
+
+FIT = G.FIT_OP
+STEPS = 20
+
+
+@pytest.fixture
+def short_runs(monkeypatch):
+    """Every fit cell runs STEPS steps (the targets' own step counts stay declared)."""
+    monkeypatch.setattr(G, "FIT_MAX_STEPS", STEPS)
+    monkeypatch.setattr(G, "FIT_MIN_STEPS", STEPS)
+
+
+def _installed(name):
+    return all(importlib.util.find_spec(p) for p in REGISTRY[name].requires)
+
+
+TIMED = ["numpy", "numba"] + [p for p in names(peers=True) if FIT in REGISTRY[p].ops]
+
+
+# --- the registry: one path per backend --------------------------------------------------------
+
+def test_fit_is_an_op_every_backend_and_every_fit_peer_declares():
+    assert FIT in OPS
+    assert all(FIT in REGISTRY[b].ops for b in fastnn.BACKENDS)
+    assert {"torch", "jax", "sklearn"} <= {p for p in names(peers=True) if FIT in REGISTRY[p].ops}
+
+
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+def test_an_own_backends_timed_run_is_what_fastnn_fit_runs(name):
+    c = G.Cell(name, FIT, 30, 3)
+    P, X, Y = measure.make_data(c)
+    params, costs = measure.step_fn(c, P, X, Y, steps=25)()
+    r = fastnn.fit(X, Y, params=P, backend=name, lr=1.2, iterations=25)
+    np.testing.assert_array_equal(costs, r.costs)
+    for k in params:
+        np.testing.assert_array_equal(params[k], r.params[k])
+
+
+# --- steps and grids ---------------------------------------------------------------------------
+
+def test_fit_steps_declared_at_the_targets_and_by_work_elsewhere():
+    for nx, nh, m, steps in G.FIT_TARGETS:
+        assert G.fit_steps(G.Cell("numpy", FIT, m, nh, nx)) == steps
+    assert G.fit_steps(G.Cell("numpy", "cost_and_grads", 400, 4)) == 1
+    small = G.fit_steps(G.Cell("numpy", FIT, 1, 4))
+    big = G.fit_steps(G.Cell("numpy", FIT, 10**7, 1024))
+    assert small == G.FIT_MAX_STEPS and big == G.FIT_MIN_STEPS
+    mid = G.fit_steps(G.Cell("numpy", FIT, 10_000, 64))
+    assert G.FIT_MIN_STEPS <= mid <= G.FIT_MAX_STEPS
+    assert int(str(mid)[0]) in (1, 2, 5) and set(str(mid)[1:]) <= {"0"}
+    assert mid * 10_000 * 64 <= G.FIT_WORK
+
+
+def test_quick_and_full_grids_time_fit_on_every_backend_and_fit_peer(monkeypatch):
+    monkeypatch.setattr(type(REGISTRY["jax"]), "missing", lambda self: None)
+    for grid in ("quick", "full"):
+        cells, _ = G.cells(grid, m=[100], n_h=[4], dtype=["float64"], threads=[0])
+        fit = {c.backend for c in cells if c.op == FIT}
+        assert fit == set(fastnn.BACKENDS) | {p for p in names(peers=True)
+                                              if FIT in REGISTRY[p].ops}
+
+
+def test_targets_grid_has_the_fit_targets_and_the_step_targets(monkeypatch):
+    monkeypatch.setattr(type(REGISTRY["jax"]), "missing", lambda self: None)
+    cells, _ = G.cells("targets")
+    fit = {(c.n_x, c.n_h, c.m) for c in cells if c.op == FIT}
+    step = {(c.n_x, c.n_h, c.m) for c in cells if c.op == G.HEADLINE_OP}
+    assert fit == {t[:3] for t in G.FIT_TARGETS} and step == set(G.TARGETS)
+    assert {c.backend for c in cells if c.op == FIT} >= {HEADLINE, REFERENCE, "sklearn"}
+    assert "sklearn" not in {c.backend for c in cells if c.op == G.HEADLINE_OP}
+    only, _ = G.cells("targets", ops=[FIT], backends=[HEADLINE])
+    assert [(c.n_x, c.n_h, c.m) for c in only] == [t[:3] for t in G.FIT_TARGETS]
+    for c in only:
+        assert G.is_headline(c) and G.budget_for(c, 10.0) == G.HEADLINE_BUDGET_S
+    assert not G.is_headline(G.Cell(HEADLINE, FIT, 1000, 4))
+
+
+def test_a_classifier_that_needs_both_classes_is_skipped_at_m_1():
+    assert "at least 2 examples" in G.skip_reason(G.Cell("sklearn", FIT, 1, 4))
+    assert G.skip_reason(G.Cell("sklearn", FIT, 2, 4)) is None
+
+
+def test_training_data_is_the_flower_with_both_classes():
+    for m, n_x in ((1, 2), (2, 2), (7, 3)):
+        P, X, Y = measure.make_data(G.Cell("numpy", FIT, m, 4, n_x))
+        assert X.shape == (n_x, m) and Y.shape == (1, m)
+        assert set(np.unique(Y)) == ({1.0} if m == 1 else {0.0, 1.0})
+
+
+# --- measured through the harness --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", TIMED)
+def test_fit_cells_are_checked_then_timed_per_step(name, short_runs):
+    if not _installed(name):
+        pytest.skip(f"{name} is not installed")
+    c = G.Cell(name, FIT, 40, 3)
+    rec = run.run_cell(c, 3.0, {}, QuietMachine())  # a roomy budget: a busy machine is slow
+    assert rec["status"] == "ok", rec["message"]
+    assert rec["steps"] == STEPS and check_record(rec) is None
+    assert len(rec["samples"]) == rec["rounds"] and rec["median_s"] > 0
+    step_flops = measure.work(G.Cell(name, "cost_and_grads", 40, 3))[0]
+    assert rec["flops"] > step_flops  # one step and its update, not the whole run
+    assert rec["first_call_s"] >= rec["min_s"]  # the first call ran the whole run
+
+
+def test_a_wrong_training_run_is_marked_and_not_timed(short_runs, monkeypatch):
+    real = measure.step_fn
+
+    def broken(c, *a, backend=None, steps=None):
+        fn = real(c, *a, backend=backend, steps=steps)
+        if (backend or c.backend) != HEADLINE:
+            return fn
+
+        def wrong():
+            params, costs = fn()
+            return dict(params, W2=params["W2"] * (1 + 1e-6)), costs
+        return wrong
+
+    monkeypatch.setattr(measure, "step_fn", broken)
+    rec = run.run_cell(G.Cell(HEADLINE, FIT, 40, 3), 3.0, {}, QuietMachine())
+    assert rec["status"] == "wrong" and "disagrees with numpy" in rec["message"]
+    assert rec["median_s"] is None and rec["steps"] == STEPS
+
+
+def test_a_chaotic_run_is_checked_up_to_where_numpy_itself_is_chaotic():
+    """At lr 1.2 on ten examples (n_h = 16, 1000 steps) numpy's own run moves by more than the
+    tolerance when its initial parameters change at rounding level."""
+    c = G.Cell(HEADLINE, FIT, 10, 16)
+    P, X, Y = measure.make_data(c)
+    ref = measure.reference(c, P, X, Y)
+    onset = measure.chaos_onset(c, P, X, Y, ref)
+    assert onset is not None and 10 < onset < G.fit_steps(c)
+    out = measure.step_fn(c, P, X, Y)()
+    bad, note = measure.check_fit(c, out, ref, P, X, Y)
+    assert bad is None and f"checked on the first {onset:,} of" in note
+    wrong = (out[0], out[1] * (1 + 1e-6))
+    bad, note = measure.check_fit(c, wrong, ref, P, X, Y)
+    assert "already in the first" in bad and note == ""
+
+
+def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
+    c = G.Cell("python", FIT, 2000, 8)
+    rec = run.run_cell(c, 0.2, {}, QuietMachine())
+    assert rec["status"] == "over_budget" and rec["extrapolated"] is True
+    steps = G.fit_steps(c)
+    assert rec["steps"] == steps and rec["predicted_s"] > 0 and check_record(rec) is None
+    assert f"s per step × {steps:,} steps per run" in rec["message"]
+    assert "probe runs of 1 and" in rec["message"] and "3 runs exceed" in rec["message"]
+
+
+def test_a_sweep_pairs_the_fit_targets(tmp_path, monkeypatch):
+    monkeypatch.setattr(G, "FIT_TARGETS", ((2, 3, 300, 30),))
+    monkeypatch.setattr(G, "HEADLINE_BUDGET_S", 2.0)
+    monkeypatch.setattr(paired, "SETTLE_S", 0.0)
+    monkeypatch.setattr(paired, "MIN_BATCH_S", 0.005)
+    cells, _ = G.cells("quick", backends=[REFERENCE, HEADLINE], ops=[FIT], m=[300], n_h=[3])
+    run.sweep(cells, 2.0, str(tmp_path), progress=False, fast_header=True,
+              detector=QuietMachine())
+    (p,) = json.loads((tmp_path / paired.PAIRED).read_text())["pairs"]
+    assert (p["op"], p["steps"], p["baseline"], p["contender"]) == (FIT, 30, REFERENCE,
+                                                                      HEADLINE)
+    assert p["lo"] <= p["ratio"] <= p["hi"] and len(p["per_round"]) == p["rounds"]
+    recs = load(tmp_path / "results.jsonl")[1]
+    assert all(r["steps"] == 30 and r["headline"] for r in recs)
+    df = pd.read_csv(tmp_path / "results.csv")
+    assert list(df.columns) == COLUMNS and set(df.steps) == {30}
+    bench = json.loads((tmp_path / "results-benchmark.json").read_text())["benchmarks"]
+    assert all(b["name"].endswith("-s30]") and b["params"]["steps"] == 30 for b in bench)
+
+
+# --- records -----------------------------------------------------------------------------------
+
+def _fit_record(**kw):
+    rec = dict(G.Cell(HEADLINE, FIT, 400, 4).params(), status="ok", steps=100, median_s=1e-6,
+               min_s=1e-6, q1_s=1e-6, q3_s=1e-6, samples=[1e-6] * 3)
+    rec.update(kw)
+    return rec
+
+
+@pytest.mark.parametrize("change, msg", [
+    (dict(steps=None), "without steps"),
+    (dict(steps=0), "steps = 0, expected >= 1"),
+    (dict(steps="100"), "expected an integer"),
+    (dict(steps=2.5), "expected an integer"),
+])
+def test_store_accepts_fit_records_and_rejects_malformed_ones(tmp_path, change, msg):
+    assert check_record(_fit_record()) is None
+    bad = _fit_record(**change)
+    if change.get("steps", 1) is None:
+        del bad["steps"]
+    assert msg in check_record(bad)
+    with Store(tmp_path / "r.jsonl", {}, resume=False) as s:
+        s.append(_fit_record(key="a"))
+    (back,) = load(tmp_path / "r.jsonl")[1]
+    assert back["steps"] == 100
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+def test_cli_bench_ops_fit(tmp_path, capsys, monkeypatch, short_runs):
+    from fastnn.cli import main
+    real = run.header
+    monkeypatch.setattr(run, "header", lambda grid, budget, peers, fast=False, prog=None,
+                        detector=None: real(grid, budget, peers, True, prog, detector))
+    out = tmp_path / "o"
+    code = main(["bench", "--ops", FIT, "--backends", f"{REFERENCE},{HEADLINE}", "--m", "30",
+                 "--n-h", "2", "--budget", "2", "--out", str(out), "--no-progress",
+                 "--no-report"])
+    assert code == 0, capsys.readouterr().err
+    recs = load(out / "results.jsonl")[1]
+    assert {(r["backend"], r["op"], r["status"], r["steps"]) for r in recs} == {
+        (REFERENCE, FIT, "ok", STEPS), (HEADLINE, FIT, "ok", STEPS)}
+    assert main(["bench", "--ops", f"{FIT},train", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"fastnn bench: error: unknown op 'train'; valid: "
+                                f"{', '.join(OPS)}"]
+    assert not (tmp_path / "x").exists()
