@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
+from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench import store
 from ..bench.grid import TARGETS
 from ..bench.paired import PAIRED
@@ -21,7 +21,7 @@ from ..plotting import colours
 from . import figures as F
 from . import select as S
 from .text import (caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio, fmt_s,
-                   headline, machine_md, md_table)
+                   headline, headline_fit, machine_md, md_table)
 
 #: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
 N_PARAMS = 3
@@ -228,6 +228,21 @@ def _crossovers(fits):
     return out
 
 
+def _fit_headline(df, pairs):
+    """The training-run headline: a heading, what the table shows, the table; nothing when the
+    results hold no training run."""
+    if not (df.op == S.FIT).any():
+        return []
+    return [f"\n## Headline: training runs ({S.FIT})\n",
+            f"A whole gradient-descent run (lr {FIT_LR:g}, tanh hidden layer, sigmoid output) "
+            f"from the same initial parameters on the lecture's flower data: {HEADLINE}'s time "
+            f"per step and for the whole run, and how many times faster it is than "
+            f"{REFERENCE} and each peer over the same steps (paired rounds as above, "
+            f"each round a whole run). Every run's parameters and costs were checked against "
+            f"{REFERENCE}'s before it was timed.\n",
+            headline_fit(df, pairs)]
+
+
 def _intro(df, paths, headers):
     h = headers[0][1]
     n_ok = int((df.status == "ok").sum())
@@ -282,6 +297,8 @@ def build(paths, out):
         ("Roofline", lambda: F.fig_roofline(df, headers, out, cols, figures)),
         ("Thread scaling", lambda: F.fig_threads(
             df, out, cols, figures, h0.get("machine_info", {}).get("cpu", {}).get("count"))),
+        ("Time per step of a training run vs m",
+         lambda: F.fig_fit_time_vs_m(df, out, cols, figures)),
     ]
     blocks, left_out = [], []
     for name, make in specs:
@@ -306,6 +323,7 @@ def build(paths, out):
                      _pairs(paths[0], h0), h0.get("ceiling"),
                      h0.get("peaks", {}).get("fma_gflops")),
             _headline_notes(h0, _pairs(paths[0], h0)),
+            *_fit_headline(df, _pairs(paths[0], h0)),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run (above 1: the second backend is faster):\n",

@@ -424,3 +424,41 @@ def fig_compare(both, labels, out, figures):
     return _finish(fig, ax, out, "fig9_comparison.png", figures,
                    "Above 1: the first run was slower on that cell.", xlabel="m (examples)",
                    ylabel="time ratio", title=f"{labels[0]} ÷ {labels[1]}, per common cell"), r
+
+
+def fig_fit_time_vs_m(df, out, cols, figures):
+    """Time per step of a training run (op ``fit``) vs m, one panel per n_h, log-log; the
+    knee of each line (:func:`.select.overhead_knees`) ringed; the caption says in one
+    sentence where per-call overhead dominates (:func:`.text.overhead_sentence`)."""
+    from .text import overhead_sentence
+    d = S.select_fit_vs_m(df)
+    if d.empty:
+        return Fig(why_not="no training run (op fit) was measured at two or more m for one n_h.")
+    nhs = sorted(d.n_h.unique())
+    fig, axes = _panels(len(nhs), sharey=True)
+    for (nh, b), g in d.sort_values("m").groupby(["n_h", "backend"]):
+        ax, used = axes.flat[nhs.index(nh)], ~S.disturbed(g) & (g.status == "ok")
+        ax.plot(g.m[used], g.median_s[used], "o-", color=cols[b], label=b, ms=3)
+        knee = g[used & g.knee & (g.m < g.m[used].max())]
+        ax.plot(knee.m, knee.median_s, "o", mfc="none", mec=cols[b], ms=9, mew=1.5)
+        y = g.median_s.where(g.status == "ok", g.predicted_s)
+        ax.plot(g.m[~used], y[~used], "x", color=cols[b], ms=6)
+    for ax, nh in zip(axes.flat, nhs):
+        _log_axes(ax)
+        ax.set(title=f"n_h = {nh}", xlabel="m (examples)")
+        ax.grid(True, which="major", alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel("time per step of a training run (s)")
+    axes.flat[0].plot([], [], "o", mfc="none", mec="grey", ms=9, label="end of the flat part")
+    axes.flat[0].plot([], [], "x", color="grey", label="predicted or busy (not used)")
+    _legend_outside(fig, *axes.flat)
+    fig.suptitle("Time per step of a training run vs m (one panel per n_h)")
+    steps = sorted({int(s) for s in d.steps.dropna()})
+    cap = ("Median time per gradient-descent step, from runs of "
+           + (f"{steps[0]:,}–{steps[-1]:,}" if len(steps) > 1 else f"{steps[0]:,}" if steps
+              else "several")
+           + " steps (fewer at large m); ringed: the largest m at which a line is still "
+           f"within {S.OVERHEAD_FACTOR:g}× of its smallest-m time; × : predicted (over the "
+           "time budget) or measured while the machine was busy. "
+           + overhead_sentence(S.overhead_knees(d)))
+    return Fig(save(fig, out, "fig10_fit_time_vs_m.png", figures), cap)

@@ -16,6 +16,8 @@ from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench.ceiling import ceiling_s
 
 STEP = "cost_and_grads"
+#: A whole training run, timed per step.
+FIT = "fit"
 KEYS = ("op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output")
 
 
@@ -39,10 +41,11 @@ def reliable(df):
     return d[np.isfinite(t) & (t > 0)].copy()
 
 
-def step_view(df):
-    """The training step (tanh hidden layer) at one dtype (float64 if present), all cores if
-    measured, and the most common n_x: the slice figures 1–5 and the fits read."""
-    d = df[(df.op == STEP) & (df.hidden == "tanh")]
+def step_view(df, op=STEP):
+    """The training step (or another ``op``; tanh hidden layer) at one dtype (float64 if
+    present), all cores if measured, and the most common n_x: the slice figures 1–5 and the fits
+    read (with ``op="fit"``, the training-run figure)."""
+    d = df[(df.op == op) & (df.hidden == "tanh")]
     if d.empty:
         return d
     dt = "float64" if (d.dtype == "float64").any() else d.dtype.iloc[0]
@@ -60,15 +63,60 @@ def ratio(df, num, den, keys=KEYS):
     return (a / b).dropna().reset_index(name="speedup")
 
 
-def select_time_vs_m(df):
-    """Per n_h, the backends with at least two m values (measured or extrapolated); a panel with
-    one point per line says nothing about scaling, so such n_h are dropped."""
-    d = step_view(df)
+def select_time_vs_m(df, op=STEP):
+    """Per n_h, the backends with at least two m values (measured or extrapolated) of ``op``; a
+    panel with one point per line says nothing about scaling, so such n_h are dropped."""
+    d = step_view(df, op)
     d = d[d.status.isin(["ok", "over_budget"])]
     if d.empty:
         return d
     span = d.groupby(["n_h", "backend"]).m.transform("nunique")
     return d[span >= 2]
+
+
+def select_fit_vs_m(df):
+    """Time per step of a training run (``fit``) vs m: :func:`select_time_vs_m` of the op
+    ``fit``, plus ``knee`` (bool), the point :func:`overhead_knees` names on each line."""
+    d = select_time_vs_m(df, FIT)
+    if d.empty:
+        return d.assign(knee=pd.Series(dtype=bool))
+    k = overhead_knees(d)
+    at = set(zip(k.backend, k.n_h, k.m_knee))
+    return d.assign(knee=[(b, nh, m) in at for b, nh, m in zip(d.backend, d.n_h, d.m)])
+
+
+#: A step whose time stays within this factor of its value at the smallest m is dominated by
+#: per-call overhead (:func:`overhead_knees`).
+OVERHEAD_FACTOR = 2.0
+
+
+def overhead_knees(d, factor=OVERHEAD_FACTOR):
+    """Where per-call overhead stops dominating a training run's step, per backend and n_h.
+
+    A step that costs mostly overhead barely grows with m; one that costs mostly the kernel
+    grows with m. On each line of reliable cells (smallest m first), the knee is the largest
+    m up to which the time per step stays within ``factor`` × its value at the smallest m.
+
+    Returns
+    -------
+    DataFrame
+        Columns backend, n_h, m0, t0 (the smallest m and its time per step), m_knee, t_knee,
+        flat (True when the time never leaves the band: overhead at every m measured), m_max;
+        only lines with two or more reliable m.
+    """
+    cols = ["backend", "n_h", "m0", "t0", "m_knee", "t_knee", "flat", "m_max"]
+    rows = []
+    for (b, nh), g in reliable(d).groupby(["backend", "n_h"]):
+        g = g.sort_values("m")
+        if len(g) < 2:
+            continue
+        t0 = float(g.median_s.iloc[0])
+        inside = (g.median_s <= factor * t0).to_numpy()
+        last = len(g) - 1 if inside.all() else int(np.argmin(inside)) - 1
+        rows.append({"backend": b, "n_h": int(nh), "m0": int(g.m.iloc[0]), "t0": t0,
+                     "m_knee": int(g.m.iloc[last]), "t_knee": float(g.median_s.iloc[last]),
+                     "flat": bool(inside.all()), "m_max": int(g.m.iloc[-1])})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def select_speedup(df, base=REFERENCE):

@@ -11,8 +11,8 @@ from ..backends import HEADLINE, REFERENCE, names
 from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench import store
 from ..bench.ceiling import ceiling_s
-from ..bench.grid import TARGETS
-from .select import STEP, disturbed, measured, reliable
+from ..bench.grid import FIT_TARGETS, TARGETS
+from .select import FIT, OVERHEAD_FACTOR, STEP, disturbed, measured, reliable
 
 
 def fmt_s(x):
@@ -235,14 +235,15 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-def _paired(pairs, nx, nh, m, base, threads, apart=None):
-    """The paired A/B ratio for one shape, thread count and baseline as text, or None.
+def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP):
+    """The paired A/B ratio for one op, shape, thread count and baseline as text, or None.
 
     ``apart``: the ratio of the two cells' separately measured medians; when it falls outside the
-    paired interval both are shown, so a reader sees that the two methods disagree."""
+    paired interval both are shown, so a reader sees that the two methods disagree. A pair
+    written before pairs named their op is a training step's."""
     for p in pairs or ():
-        if (p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"]) == (nx, nh, m, base, threads) \
-                and p.get("dtype", "float64") == "float64":
+        if (p.get("op", STEP), p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"]) == (
+                op, nx, nh, m, base, threads) and p.get("dtype", "float64") == "float64":
             if p.get("disturbed"):
                 return "busy machine: not used"
             flag = " ⚠ wide" if p.get("wide") else ""
@@ -261,26 +262,16 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
     95 % interval in place of the ratio of two separately measured medians. ``ceiling`` (the
     header's): the step's own ceiling time, as a percentage reached; ``fma_gflops``: the
     machine's float64 FMA peak, which prices the multiply-adds."""
-    d = df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float64")]
-    ok = reliable(d)
-    bases = [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]
+    d, ok = _target_cells(df, STEP)
     rows = []
     for nx, nh, m in TARGETS:
         row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
-        at = d[(d.n_x == nx) & (d.n_h == nh) & (d.m == m) & (d.backend == HEADLINE)]
-        g = _pick_threads(ok[(ok.n_x == nx) & (ok.n_h == nh) & (ok.m == m)]) \
-            if len(ok[(ok.n_x == nx) & (ok.n_h == nh) & (ok.m == m)]) else ok.iloc[:0]
-        t = g.set_index("backend").median_s
-        if HEADLINE not in t.index:
-            row[f"{HEADLINE} time"] = _why_missing(at)
+        g, t = _at(d, ok, nx, nh, m, row, f"{HEADLINE} time")
+        if g is None:
             rows.append(row)
             continue
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
-        for base in bases:
-            apart = t[base] / t[HEADLINE] if base in t.index else None
-            row[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base,
-                                                   int(g.threads.iloc[0]), apart) or (
-                f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–")
+        row.update(_speedups(df, g, t, pairs, nx, nh, m, STEP))
         nb = g[g.backend == HEADLINE].iloc[0]
         c = ceiling_s(ceiling, m, nh, nx, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
             if nx < BLAS_FROM_N_X else None
@@ -296,6 +287,58 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
     return md_table(pd.DataFrame(rows).fillna("–"), "No target shapes are declared.")
 
 
+def headline_fit(df, pairs=None):
+    """One row per training-run target (:data:`FIT_TARGETS`): the steps of one run, the
+    headline backend's time per step and for the whole run, and its speed-ups over the reference
+    and the peers (paired, with their interval, as in :func:`headline`); a shape without a
+    reliable headline cell says why."""
+    d, ok = _target_cells(df, FIT)
+    rows = []
+    for nx, nh, m, steps in FIT_TARGETS:
+        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}", "steps": f"{steps:,}"}
+        g, t = _at(d, ok, nx, nh, m, row, f"{HEADLINE} per step")
+        if g is None:
+            rows.append(row)
+            continue
+        steps = int(g[g.backend == HEADLINE].steps.iloc[0])  # what was run
+        row.update({"steps": f"{steps:,}", f"{HEADLINE} per step": fmt_s(t[HEADLINE]),
+                    f"{HEADLINE} whole run": fmt_s(steps * t[HEADLINE])})
+        row.update(_speedups(df, g, t, pairs, nx, nh, m, FIT))
+        rows.append(row)
+    return md_table(pd.DataFrame(rows).fillna("–"), "No training-run targets are declared.")
+
+
+def _target_cells(df, op):
+    """The cells of ``op`` a headline table reads (tanh, float64), and the reliable ones."""
+    d = df[(df.op == op) & (df.hidden == "tanh") & (df.dtype == "float64")]
+    return d, reliable(d)
+
+
+def _at(d, ok, nx, nh, m, row, column):
+    """(reliable cells at one shape and thread count, their times by backend), or (None, None)
+    after writing into ``row[column]`` why the headline backend has no number there."""
+    here = ok[(ok.n_x == nx) & (ok.n_h == nh) & (ok.m == m)]
+    g = _pick_threads(here) if len(here) else here
+    t = g.set_index("backend").median_s
+    if HEADLINE in t.index:
+        return g, t
+    row[column] = _why_missing(d[(d.n_x == nx) & (d.n_h == nh) & (d.m == m)
+                                 & (d.backend == HEADLINE)])
+    return None, None
+
+
+def _speedups(df, g, t, pairs, nx, nh, m, op):
+    """{"speed-up over B": text} for the reference and each peer in ``df``: the paired ratio
+    with its interval, else the ratio of the medians (unpaired), else "–"."""
+    out = {}
+    for base in [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]:
+        apart = t[base] / t[HEADLINE] if base in t.index else None
+        out[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base, int(g.threads.iloc[0]),
+                                               apart, op) or (
+            f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–")
+    return out
+
+
 def _why_missing(cells):
     """Why a target shape has no headline number: predicted, busy, failed or absent."""
     if cells.empty:
@@ -307,3 +350,27 @@ def _why_missing(cells):
     if (disturbed(cells) & (cells.status == "ok")).any():
         return "measured while the machine was busy: not used"
     return f"not measured ({cells.status.iloc[0]})"
+
+
+def overhead_sentence(knees, factor=OVERHEAD_FACTOR):
+    """One sentence on where per-call overhead dominates a training run's step, from
+    :func:`.select.overhead_knees` (at its smallest n_h, where overhead shows most); "" when
+    there is no line with two measured m."""
+    if knees.empty:
+        return ""
+    nh = int(knees.n_h.min())
+    k = knees[knees.n_h == nh].sort_values(["flat", "m_knee", "backend"],
+                                           ascending=[False, False, True])
+    where = [f"at every m measured (to m = {r.m_max:,})" if r.flat else
+             f"up to m = {r.m_knee:,}" for r in k.itertuples()]
+    parts = [f"{w} on {_and(list(k.backend[[x == w for x in where]]))}"
+             for w in dict.fromkeys(where)]
+    listed = _and(parts)
+    tail = ("" if k.flat.all() else "; beyond, it grows with m: the kernel's work dominates")
+    return (f"At n_h = {nh}, per-call overhead dominates a training run's step {listed} (its "
+            f"time stays within {factor:g}× of its value at the smallest m){tail}.")
+
+
+def _and(words):
+    """"a, b and c"."""
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
