@@ -12,7 +12,7 @@ Python runs once per run, not once per step: at the flower shape (m = 400, n_h =
 step is a few µs of arithmetic, while a Python step (``impl.cost_and_grads`` plus four NumPy
 updates) adds ~15 µs of dispatch, allocation and reshaping.
 
-- Small m (``numba_fused._chunks`` gives one chunk): the serial step ``_cag_chunk`` over all m
+- Small m (``numba_fused._chunks`` gives one chunk): the serial step ``_cag_range`` over all m
   examples, on the calling thread.
 - Large m: the parallel step ``_cag_parallel`` (a ``prange`` over chunks, one accumulator row per
   chunk) called from the same compiled loop, so each step's parallel region is entered from
@@ -70,11 +70,12 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     """
     m = X.shape[1]
     Js = np.zeros(nchunks)
+    work = K._scratch(W1, W2, X, B)  # once for the run, not once per step
     for t in range(costs.shape[0]):
         buf[:] = 0.0
         if nchunks == 1:
-            J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
-                             gW2[0], gb2[0])
+            J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
+                             gW2[0], gb2[0], work)
         else:
             Js[:] = 0.0
             K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2,
