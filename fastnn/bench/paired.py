@@ -103,13 +103,17 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None):
 
 #: Where :func:`headline_pairs` writes its results, next to results.jsonl.
 PAIRED = "paired.json"
+#: Seconds a pair of training runs (``fit``) may take once 5 rounds are done: each round runs
+#: four whole runs (an untimed and a timed one per side), so 10 s gives ~8 rounds at the flower
+#: and keeps the targets grid near 8 minutes on a 2-core machine.
+FIT_BUDGET_S = 10.0
 
 
 def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progress=None):
     """Paired ratios for the headline tables: at every headline shape measured in ``done``
     (records by key), for the training step and for a training run (``fit``, the same steps on
-    both sides, so the ratio is per step too), the headline backend against the reference and
-    each peer.
+    both sides, so the ratio is per step too; at most :data:`FIT_BUDGET_S` per pair), the
+    headline backend against the reference and each peer.
 
     Returns a list of dicts: ``op`` (and ``steps`` for a training run), the shape (n_x, n_h, m,
     dtype, threads), ``baseline``, ``contender``, the :func:`paired_ratio` result (without the
@@ -136,7 +140,8 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
             if progress is not None:
                 progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, {op} n_x={n_x} "
                              f"n_h={n_h} m={m:,}")
-            res, verdict = _pair(head, base, detector, rounds, budget_s)
+            res, verdict = _pair(head, base, detector, rounds,
+                                 min(budget_s, FIT_BUDGET_S) if op == FIT_OP else budget_s)
             per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
             out.append(dict(op=op, **steps, n_x=n_x, n_h=n_h, m=m, dtype=dtype, threads=threads,
                             baseline=base, contender=HEADLINE, per_round=per_round, **res,
