@@ -452,7 +452,10 @@ def fig_fit_time_vs_m(df, out, cols, figures):
     axes.flat[0].plot([], [], "o", mfc="none", mec="grey", ms=9, label="end of the flat part")
     axes.flat[0].plot([], [], "x", color="grey", label="predicted or busy (not used)")
     _legend_outside(fig, *axes.flat)
-    fig.suptitle("Time per step of a training run vs m (one panel per n_h)")
+    if len(nhs) > 1:  # one panel: its own title, so the legend beside it has the top
+        fig.suptitle("Training run: time per step vs m")
+    else:
+        axes.flat[0].set_title(f"Training run, n_h = {nhs[0]}:\ntime per step vs m")
     steps = sorted({int(s) for s in d.steps.dropna()})
     cap = ("Median time per gradient-descent step, from runs of "
            + (f"{steps[0]:,}–{steps[-1]:,}" if len(steps) > 1 else f"{steps[0]:,}" if steps
