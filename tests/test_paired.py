@@ -60,3 +60,22 @@ def test_a_sweep_measures_the_headline_speed_ups_by_paired_rounds(tmp_path, monk
     assert (p["baseline"], p["contender"], p["n_h"], p["m"]) == ("numpy", "numba", 4, 5000)
     assert p["lo"] <= p["ratio"] <= p["hi"] and p["rounds"] >= 5
     assert len(p["per_round"]) == p["rounds"] and isinstance(p["wide"], bool)
+
+
+def test_a_float32_headline_shape_is_paired_with_the_reference_and_its_own_float64(
+        tmp_path, monkeypatch):
+    import json
+
+    from fastnn.bench import grid, paired, run
+    monkeypatch.setattr(grid, "TARGETS", ((2, 4, 5000),))
+    monkeypatch.setattr(grid, "FLOAT32_TARGETS", ((2, 4, 5000),))
+    monkeypatch.setattr(grid, "HEADLINE_BUDGET_S", 0.3)
+    cells, _ = grid.cells("quick", backends=["numpy", "numba"], ops=["cost_and_grads"],
+                          m=[5000], n_h=[4], dtype=["float64", "float32"])
+    run.sweep(cells, 0.3, str(tmp_path), progress=False, fast_header=True)
+    pairs = json.loads((tmp_path / paired.PAIRED).read_text())["pairs"]
+    got = {(p["baseline"], p["baseline_dtype"], p["contender"], p["dtype"]) for p in pairs}
+    assert got == {("numpy", "float64", "numba", "float64"),
+                   ("numpy", "float32", "numba", "float32"),
+                   ("numba", "float64", "numba", "float32")}
+    assert all(p["lo"] <= p["ratio"] <= p["hi"] for p in pairs)

@@ -18,6 +18,10 @@ from ..backends import (DTYPES, HEADLINE, OPS, REFERENCE, REGISTRY, available_pe
 TARGETS = ((2, 64, 1_000_000), (2, 4, 1_000_000), (784, 128, 10_000))
 #: The op the headline table compares at :data:`TARGETS`.
 HEADLINE_OP = "cost_and_grads"
+#: The float32 headline shapes (n_x, n_h, m) of the step: there the headline backend's float32
+#: step is compared with its own float64 step and with the reference's float32 step (the
+#: ``targets`` grid measures these two backends in float32 there).
+FLOAT32_TARGETS = ((2, 64, 1_000_000),)
 #: The op of a whole training run, timed per step.
 FIT_OP = "fit"
 #: The training runs' headline shapes and step counts (n_x, n_h, m, steps): the lecture's flower
@@ -48,9 +52,11 @@ GRIDS = {
                        "fourth op, about a third more)"),
     "targets": dict(ops=(HEADLINE_OP, FIT_OP),
                     shapes={HEADLINE_OP: TARGETS, FIT_OP: tuple(t[:3] for t in FIT_TARGETS)},
+                    float32=FLOAT32_TARGETS,
                     m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
                     about="the training step and the training runs at the headline shapes, "
-                          "with the peers (about 8 min)"),
+                          "with the peers, and the float32 step at its headline shape "
+                          "(about 10 min)"),
 }
 
 #: A cell whose working set would exceed this many bytes is skipped by declaration.
@@ -130,9 +136,13 @@ def target_shapes(op):
 
 def is_headline(c):
     """True for a cell of a headline table: :data:`HEADLINE_OP` at a :data:`TARGETS` shape, or
-    :data:`FIT_OP` at a :data:`FIT_TARGETS` shape, on the headline backend, the reference or a
-    peer."""
-    return ((c.n_x, c.n_h, c.m) in target_shapes(c.op)
+    :data:`FIT_OP` at a :data:`FIT_TARGETS` shape (float64), or :data:`HEADLINE_OP` at a
+    :data:`FLOAT32_TARGETS` shape (float32), on the headline backend, the reference or a peer."""
+    if c.dtype == "float32":
+        shapes = FLOAT32_TARGETS if c.op == HEADLINE_OP else ()
+    else:
+        shapes = target_shapes(c.op)
+    return ((c.n_x, c.n_h, c.m) in shapes
             and (c.backend in (HEADLINE, REFERENCE) or REGISTRY[c.backend].peer))
 
 
@@ -194,9 +204,13 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         shapes = product if (m or n_h or n_x) or not declared else declared.get(
             op, declared.get(HEADLINE_OP, product))
         out += [Cell(b, op, mm, nh, nx, 1, dt, th) for nx, nh, mm in shapes]
+    if HEADLINE_OP in g["ops"] and not (dtype or m or n_h or n_x):
+        out += [Cell(b, HEADLINE_OP, mm, nh, nx, 1, "float32", th)
+                for b in backends if b in (HEADLINE, REFERENCE)
+                for nx, nh, mm in g.get("float32", ()) for th in g["threads"]]
     return out, g["budget_s"]
 
 
-__all__ = ["Cell", "FIT_OP", "FIT_TARGETS", "GRIDS", "HEADLINE_BUDGET_S", "HEADLINE_OP",
-           "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe", "fit_steps",
+__all__ = ["Cell", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
+           "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe", "fit_steps",
            "is_headline", "skip_reason", "target_shapes", "working_set_bytes"]

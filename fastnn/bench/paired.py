@@ -115,10 +115,12 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     both sides, so the ratio is per step too; at most :data:`FIT_BUDGET_S` per pair), the
     headline backend against the reference and each peer.
 
+    At a float32 shape the headline backend is also paired with its own float64 step there.
+
     Returns a list of dicts: ``op`` (and ``steps`` for a training run), the shape (n_x, n_h, m,
-    dtype, threads), ``baseline``, ``contender``, the :func:`paired_ratio` result (without the
-    raw times per round: their ratios are kept as ``per_round``) and the contention verdict
-    around the pair (``disturbed``).
+    dtype, threads), ``baseline`` (in ``baseline_dtype``), ``contender`` (in ``dtype``), the
+    :func:`paired_ratio` result (without the raw times per round: their ratios are kept as
+    ``per_round``) and the contention verdict around the pair (``disturbed``).
     """
     from ..backends import HEADLINE
     from .grid import FIT_OP, Cell, fit_steps, is_headline
@@ -142,25 +144,42 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
                              f"n_h={n_h} m={m:,}")
             res, verdict = _pair(head, base, detector, rounds,
                                  min(budget_s, FIT_BUDGET_S) if op == FIT_OP else budget_s)
-            per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
-            out.append(dict(op=op, **steps, n_x=n_x, n_h=n_h, m=m, dtype=dtype, threads=threads,
-                            baseline=base, contender=HEADLINE, per_round=per_round, **res,
-                            disturbed=bool(verdict["reason"]), reason=verdict["reason"]))
+            out.append(_entry(head, base, dtype, res, verdict, steps))
+        if dtype == "float32" and (op, n_x, n_h, m, "float64", threads) in shapes and any(
+                r["backend"] == HEADLINE for r in shapes[op, n_x, n_h, m, "float64", threads]):
+            if progress is not None:
+                progress.say(f"paired A/B rounds: {HEADLINE} float64 vs float32, {op} "
+                             f"n_x={n_x} n_h={n_h} m={m:,}")
+            res, verdict = _pair(head, HEADLINE, detector, rounds, budget_s, "float64")
+            out.append(_entry(head, HEADLINE, "float64", res, verdict, steps))
     return out
 
 
-def _pair(head, base, detector, rounds, budget_s):
-    """:func:`paired_ratio` of backend ``base`` against the cell ``head`` on the same data, at
-    the cell's thread count; returns (result, contention verdict)."""
+def _entry(head, base, base_dtype, res, verdict, steps):
+    """One entry of :func:`headline_pairs`: ``baseline`` (in ``baseline_dtype``) against the
+    cell ``head`` (the contender, in ``dtype``)."""
+    per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
+    return dict(op=head.op, **steps, n_x=head.n_x, n_h=head.n_h, m=head.m, dtype=head.dtype,
+                threads=head.threads, baseline=base, baseline_dtype=base_dtype,
+                contender=head.backend, per_round=per_round, **res,
+                disturbed=bool(verdict["reason"]), reason=verdict["reason"])
+
+
+def _pair(head, base, detector, rounds, budget_s, base_dtype=None):
+    """:func:`paired_ratio` of backend ``base`` (in ``base_dtype``, default the cell's) against
+    the cell ``head``, on the same data (converted to each side's dtype), at the cell's thread
+    count; returns (result, contention verdict)."""
     from dataclasses import replace
 
     from .measure import make_data, step_fn
     from .measure import threads as threads_
 
     P, X, Y = make_data(head)
+    other = replace(head, backend=base, dtype=base_dtype or head.dtype)
+    Pb, Xb, Yb = (P, X, Y) if other.dtype == head.dtype else make_data(other)
     with threads_(head.threads):  # both sides at the cells' thread count
         f_head = step_fn(head, P, X, Y)
-        f_base = step_fn(replace(head, backend=base), P, X, Y)
+        f_base = step_fn(other, Pb, Xb, Yb)
         f_head(), f_base()
         before = detector.start() if detector else None
         res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)

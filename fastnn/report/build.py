@@ -14,14 +14,14 @@ import pandas as pd
 
 from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench import store
-from ..bench.grid import TARGETS
+from ..bench.grid import FLOAT32_TARGETS, TARGETS
 from ..bench.paired import PAIRED
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
 from . import figures as F
 from . import select as S
 from .text import (caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio, fmt_s,
-                   headline, headline_fit, machine_md, md_table)
+                   headline, headline_fit, headline_float32, machine_md, md_table)
 
 #: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
 N_PARAMS = 3
@@ -228,6 +228,24 @@ def _crossovers(fits):
     return out
 
 
+def _float32_headline(df, header, pairs):
+    """The float32 headline: a heading, what the table shows, the table; nothing when the
+    results hold no float32 step at a float32 target shape."""
+    at = S.measured(df)
+    at = at[(at.op == S.STEP) & (at.dtype == "float32")]
+    if not any(((at.n_x == nx) & (at.n_h == nh) & (at.m == m)).any()
+               for nx, nh, m in FLOAT32_TARGETS):
+        return []
+    return [f"\n## Headline: {HEADLINE} in float32\n",
+            f"The same training step with float32 data and parameters: {HEADLINE}'s time, its "
+            f"own float64 step at the same shape, and how many times faster the float32 step "
+            f"is than that and than {REFERENCE}'s float32 step (paired rounds as above). In "
+            "float32 a 512-bit vector holds 16 numbers instead of 8, so a step bound by "
+            "arithmetic can approach twice the float64 speed.\n",
+            headline_float32(df, pairs, header.get("ceiling"),
+                             header.get("peaks", {}).get("fma32_gflops"))]
+
+
 def _fit_headline(df, pairs):
     """The training-run headline: a heading, what the table shows, the table; nothing when the
     results hold no training run."""
@@ -323,6 +341,7 @@ def build(paths, out):
                      _pairs(paths[0], h0), h0.get("ceiling"),
                      h0.get("peaks", {}).get("fma_gflops")),
             _headline_notes(h0, _pairs(paths[0], h0)),
+            *_float32_headline(df, h0, _pairs(paths[0], h0)),
             *_fit_headline(df, _pairs(paths[0], h0)),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "

@@ -11,7 +11,7 @@ from ..backends import HEADLINE, REFERENCE, names
 from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench import store
 from ..bench.ceiling import ceiling_s
-from ..bench.grid import FIT_TARGETS, TARGETS
+from ..bench.grid import FIT_TARGETS, FLOAT32_TARGETS, TARGETS
 from .select import FIT, OVERHEAD_FACTOR, STEP, disturbed, measured, reliable
 
 
@@ -235,15 +235,19 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP):
+def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
+            base_dtype=None):
     """The paired A/B ratio for one op, shape, thread count and baseline as text, or None.
 
-    ``apart``: the ratio of the two cells' separately measured medians; when it falls outside the
-    paired interval both are shown, so a reader sees that the two methods disagree. A pair
-    written before pairs named their op is a training step's."""
+    ``dtype`` is the contender's, ``base_dtype`` the baseline's (default: the same). ``apart``:
+    the ratio of the two cells' separately measured medians; when it falls outside the paired
+    interval both are shown, so a reader sees that the two methods disagree. A pair written
+    before pairs named their op (or dtypes) is a float64 training step's."""
     for p in pairs or ():
-        if (p.get("op", STEP), p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"]) == (
-                op, nx, nh, m, base, threads) and p.get("dtype", "float64") == "float64":
+        p_dtype = p.get("dtype", "float64")
+        if (p.get("op", STEP), p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"],
+                p_dtype, p.get("baseline_dtype", p_dtype)) == (
+                op, nx, nh, m, base, threads, dtype, base_dtype or dtype):
             if p.get("disturbed"):
                 return "busy machine: not used"
             flag = " ⚠ wide" if p.get("wide") else ""
@@ -273,18 +277,58 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
         row.update(_speedups(df, g, t, pairs, nx, nh, m, STEP))
         nb = g[g.backend == HEADLINE].iloc[0]
-        c = ceiling_s(ceiling, m, nh, nx, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
-            if nx < BLAS_FROM_N_X else None
         if ceiling:
-            row["% of the step's ceiling"] = "–"
-        if c:
-            row["% of the step's ceiling"] = f"{100 * c / t[HEADLINE]:.0f} %"
+            row["% of the step's ceiling"] = _share_of_ceiling(
+                ceiling, nx, nh, m, "float64", fma_gflops, t[HEADLINE])
         if peaks_gflops:
             row["GFLOP/s (% of peak)"] = f"{nb.gflops:.1f} ({100 * nb.gflops / peaks_gflops:.0f} %)"
         if peak_gbs:
             row["GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / peak_gbs:.1f} %)"
         rows.append(row)
     return md_table(pd.DataFrame(rows).fillna("–"), "No target shapes are declared.")
+
+
+def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
+    """The step's ceiling time at one shape as a percentage of the measured time ``t`` ("–"
+    where there is none: BLAS-width inputs, or no ceiling for ``dtype``). ``fma_gflops``: the
+    machine's FMA peak in ``dtype``, which prices the multiply-adds."""
+    c = ceiling_s(ceiling, m, nh, nx, dtype, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
+        if nx < BLAS_FROM_N_X else None
+    return f"{100 * c / t:.0f} %" if c else "–"
+
+
+def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
+    """One row per :data:`FLOAT32_TARGETS` shape: the headline backend's float32 step, its own
+    float64 step there, and how many times faster the float32 step is than both and than the
+    reference's float32 step (paired, with their interval, as in :func:`headline`); its share of
+    the float32 ceiling. A shape without a reliable float32 cell says why."""
+    d = df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float32")]
+    ok, ok64 = reliable(d), reliable(_target_cells(df, STEP)[0])
+    rows = []
+    for nx, nh, m in FLOAT32_TARGETS:
+        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
+        g, t = _at(d, ok, nx, nh, m, row, f"{HEADLINE} float32")
+        if g is None:
+            rows.append(row)
+            continue
+        th = int(g.threads.iloc[0])
+        row[f"{HEADLINE} float32"] = fmt_s(t[HEADLINE])
+        h64 = ok64[(ok64.n_x == nx) & (ok64.n_h == nh) & (ok64.m == m)
+                   & (ok64.backend == HEADLINE) & (ok64.threads == th)].median_s
+        row[f"{HEADLINE} float64"] = fmt_s(h64.iloc[0]) if len(h64) else "–"
+        apart = h64.iloc[0] / t[HEADLINE] if len(h64) else None
+        row["speed-up over its float64 step"] = _paired(
+            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64") or (
+            f"{fmt_ratio(apart)} (unpaired)" if apart else "–")
+        apart = t[REFERENCE] / t[HEADLINE] if REFERENCE in t.index else None
+        row[f"speed-up over {REFERENCE} float32"] = _paired(
+            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32") or (
+            f"{fmt_ratio(apart)} (unpaired)" if apart else "–")
+        if ceiling:
+            row["% of the float32 ceiling"] = _share_of_ceiling(
+                ceiling, nx, nh, m, "float32", fma32_gflops, t[HEADLINE])
+        rows.append(row)
+    return md_table(pd.DataFrame(rows).fillna("–"), "No float32 target shapes are declared.")
 
 
 def headline_fit(df, pairs=None):
