@@ -8,14 +8,17 @@ Two cells, each timed in rounds; inside a round every contender runs once, in a 
 a slow minute of a shared machine hits all of them. Each ratio is computed per round and reported
 as the median with its min–max spread over the rounds.
 
-- flower: m = 400, n_x = 2, n_h = 4, tanh, sigmoid, lr = 1.2, 10,000 steps.
+Shapes, steps and the learning rate are the harness's (``fastnn.bench.grid.FIT_TARGETS``,
+``fastnn.backends.FIT_LR``); tanh, sigmoid.
+
+- flower: the lecture's flower run, ``FIT_TARGETS[0]`` (n_x, n_h, m, steps).
   ``fused``: ``numba``'s compiled run (``numba_fused.fit``); ``loop``: the Python loop over
   ``numba``'s ``impl.cost_and_grads`` (what ``fit`` did before); ``numpy``: ``fastnn.fit`` on
   ``numpy``. Target: numpy ÷ fused ≥ 20.
-- large: n_x = 2, n_h = 64, m = 1e6, a few steps. Per step: ``fused`` (the compiled loop, the
-  parallel step entered from compiled code), ``calls`` (one Python call per step into the same
-  parallel kernel and update: the alternative design), ``loop``, ``numpy``, and ``one call`` (one
-  ``impl.cost_and_grads``). Target: fused step ÷ one call ≤ 1.10.
+- large: the n_h and m of ``FIT_TARGETS[1]``, a few steps. Per step: ``fused`` (the compiled
+  loop, the parallel step entered from compiled code), ``calls`` (one Python call per step into
+  the same parallel kernel and update: the alternative design), ``loop``, ``numpy``, and ``one
+  call`` (one ``impl.cost_and_grads``). Target: fused step ÷ one call ≤ 1.10.
 
 JIT compilation is done (and timed) before the rounds, outside every timed region.
 """
@@ -32,20 +35,26 @@ import numba
 import numpy as np
 
 import fastnn
+from fastnn.backends import FIT_LR
 from fastnn.backends import _numba_fit as F
 from fastnn.backends import numba_fused as NF
-from fastnn.train import _loop
+from fastnn.backends._descent import loop
 from fastnn.backends import _numba_kernels as K
+from fastnn.bench.grid import FIT_TARGETS
 from fastnn.activations import OUTPUT_LAYERS
 from fastnn.validate import prepare
 
 KEYS = ("W1", "b1", "W2", "b2")
+#: The flower run (n_x, n_h, m, steps) and the large one.
+FLOWER, LARGE = FIT_TARGETS[0], FIT_TARGETS[1]
 
 
-def problem(m, n_h, seed=1):
+def problem(m, n_h, n_x=2, seed=1):
     """Validated flower data and fixed initial parameters (W = 0.01 randn, b = 0)."""
+    if n_x != 2:
+        raise ValueError(f"the flower has n_x = 2, not {n_x}")
     X, Y = fastnn.flower(m, seed=seed)
-    P0 = fastnn.init_params(2, n_h, 1, seed=2)
+    P0 = fastnn.init_params(n_x, n_h, 1, seed=2)
     return prepare(P0, X, Y, "tanh", "sigmoid")[:3]
 
 
@@ -77,20 +86,22 @@ def fit_per_call(P, X, Y, lr, iterations):
 def contenders_flower(P, X, Y, steps):
     nb = fastnn.get_backend("numba").impl
     return {
-        "fused": lambda: NF.fit(P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
-        "loop": lambda: _loop(nb.cost_and_grads, P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
-        "numpy": lambda: fastnn.fit(X, Y, params=P, backend="numpy", lr=1.2, iterations=steps),
+        "fused": lambda: NF.fit(P, X, Y, "tanh", "sigmoid", FIT_LR, steps, KEYS),
+        "loop": lambda: loop(nb.cost_and_grads, P, X, Y, "tanh", "sigmoid", FIT_LR, steps, KEYS),
+        "numpy": lambda: fastnn.fit(X, Y, params=P, backend="numpy", lr=FIT_LR,
+                                    iterations=steps),
     }
 
 
 def contenders_large(P, X, Y, steps):
     nb = fastnn.get_backend("numba").impl
     return {
-        "fused": lambda: NF.fit(P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
-        "calls": lambda: fit_per_call(P, X, Y, 1.2, steps),
-        "loop": lambda: _loop(nb.cost_and_grads, P, X, Y, "tanh", "sigmoid", 1.2, steps, KEYS),
+        "fused": lambda: NF.fit(P, X, Y, "tanh", "sigmoid", FIT_LR, steps, KEYS),
+        "calls": lambda: fit_per_call(P, X, Y, FIT_LR, steps),
+        "loop": lambda: loop(nb.cost_and_grads, P, X, Y, "tanh", "sigmoid", FIT_LR, steps, KEYS),
         "one call": lambda: nb.cost_and_grads(P, X, Y, "tanh", "sigmoid"),
-        "numpy": lambda: fastnn.fit(X, Y, params=P, backend="numpy", lr=1.2, iterations=steps),
+        "numpy": lambda: fastnn.fit(X, Y, params=P, backend="numpy", lr=FIT_LR,
+                                    iterations=steps),
     }
 
 
@@ -120,8 +131,8 @@ def show(label, med_lo_hi, target=""):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--flower-steps", type=int, default=10_000)
-    ap.add_argument("--large-m", type=int, default=1_000_000)
+    ap.add_argument("--flower-steps", type=int, default=FLOWER[3])
+    ap.add_argument("--large-m", type=int, default=LARGE[2])
     ap.add_argument("--large-steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="numba threads (0: all)")
     a = ap.parse_args(argv)
@@ -131,28 +142,30 @@ def main(argv=None):
           f"numba {numba.__version__} with {numba.get_num_threads()} threads, "
           f"load average {os.getloadavg()[0]:.2f} at start")
 
-    P, X, Y = problem(400, 4)
+    n_x, n_h, m, _ = FLOWER
+    P, X, Y = problem(m, n_h, n_x)
     t0 = time.perf_counter()
-    NF.fit(P, X, Y, "tanh", "sigmoid", 1.2, 2, KEYS)
+    NF.fit(P, X, Y, "tanh", "sigmoid", FIT_LR, 2, KEYS)
     print(f"compile (first fused call, or cache load): {time.perf_counter() - t0:.2f} s")
     fns = contenders_flower(P, X, Y, a.flower_steps)
     for f in fns.values():
         f()
     T = interleaved(fns, a.rounds)
     n = a.flower_steps
-    print(f"\nflower, m = 400, n_h = 4, {n} steps, {a.rounds} rounds (median [min … max])")
+    print(f"\nflower, m = {m}, n_h = {n_h}, {n} steps, {a.rounds} rounds (median [min … max])")
     for k, v in T.items():
         print(f"  {k:<8} {statistics.median(v) * 1e3:9.1f} ms  ({statistics.median(v) / n * 1e6:.2f} µs/step)")
     show("numpy fit ÷ fused fit", ratio(T, "numpy", "fused"), "target ≥ 20")
     show("Python loop over numba ÷ fused fit", ratio(T, "loop", "fused"))
 
-    P, X, Y = problem(a.large_m, 64)
+    n_x, n_h, _, _ = LARGE
+    P, X, Y = problem(a.large_m, n_h, n_x)
     s = a.large_steps
     fns = contenders_large(P, X, Y, s)
     for f in fns.values():
         f()
     T = interleaved(fns, a.rounds)
-    print(f"\nlarge, m = {a.large_m:.0e}, n_h = 64, {s} steps, {a.rounds} rounds (per step)")
+    print(f"\nlarge, m = {a.large_m:.0e}, n_h = {n_h}, {s} steps, {a.rounds} rounds (per step)")
     for k, v in T.items():
         per = 1 if k == "one call" else s
         print(f"  {k:<8} {statistics.median(v) / per * 1e3:9.2f} ms/step")

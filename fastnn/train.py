@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backends import get_backend
-from .backends._descent import loop as _loop  # noqa: F401 - the loop, named as it was here
 from .costs import cost_from_A2, cost_from_logits
 from .init import init_params
 from .validate import (PARAM_NAMES, as_float_array, check_iterations, check_lr, prepare,

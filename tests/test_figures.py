@@ -173,15 +173,15 @@ def test_large_ratios_are_written_out():
     assert fmt_ratio(3021.4) == "3,021×" and faster_or_slower(1.0, 1400.2) == "1,400× faster"
 
 
-def _ceiling_cells(shapes, t=0.01):
+def _ceiling_cells(shapes, t=0.01, dtype="float64"):
     """HEADLINE cells at ``shapes`` with the harness's FLOP and byte counts."""
     from types import SimpleNamespace
     from fastnn.bench.measure import work
     recs = []
     for nx, nh, m in shapes:
-        flops, nbytes = work(SimpleNamespace(op=S.STEP, hidden="tanh", dtype="float64", m=m,
+        flops, nbytes = work(SimpleNamespace(op=S.STEP, hidden="tanh", dtype=dtype, m=m,
                                              n_h=nh, n_x=nx, n_y=1))
-        recs.append(_cell(HEADLINE, m, nh, t, n_x=nx, flops=flops, bytes=nbytes,
+        recs.append(_cell(HEADLINE, m, nh, t, n_x=nx, dtype=dtype, flops=flops, bytes=nbytes,
                           gflops=flops / t / 1e9))
     return _frame(recs)
 
@@ -203,10 +203,14 @@ def test_ceiling_in_gflops_gives_the_headline_tables_share_of_the_ceiling():
         assert c.gflops[r.n_h] == pytest.approx(r.flops / t_ceil / 1e9)
         assert c.intensity[r.n_h] == pytest.approx(r.flops / r.bytes)
         assert f"| {100 * r.gflops / c.gflops[r.n_h]:.0f} %" in table
-    c32 = S.select_ceiling(df, header, "float32").set_index("n_h")
+    df32 = _ceiling_cells(shapes, dtype="float32")
+    c32 = S.select_ceiling(pd.concat([df, df32]), header, "float32").set_index("n_h")
     nh = shapes[0][1]  # float32: its own tanh, multiply-adds at the float32 FMA peak
     t32 = shapes[0][2] * nh * (6e-10 + 8 * 1e-11)
-    assert c32.gflops[nh] == pytest.approx(df.flops.iloc[0] / t32 / 1e9)
+    assert c32.gflops[nh] == pytest.approx(df32.flops.iloc[0] / t32 / 1e9)
+    # at the float32 cells' own intensity (half the bytes), not the float64 cells'
+    assert c32.intensity[nh] == pytest.approx(df32.flops.iloc[0] / df32.bytes.iloc[0])
+    assert c32.intensity[nh] > c.intensity[nh]
 
 
 def test_ceiling_is_left_out_when_not_measured_or_not_the_fused_kernels():
@@ -214,6 +218,7 @@ def test_ceiling_is_left_out_when_not_measured_or_not_the_fused_kernels():
     df = _ceiling_cells([(2, 4, 1000)])
     assert S.select_ceiling(df, {}).empty
     assert S.select_ceiling(df, {"ceiling": {"float64": CEILING["float64"]}}, "float32").empty
+    assert S.select_ceiling(df, {"ceiling": CEILING}, "float32").empty  # no float32 cells
     # without an FMA peak the L1-streamed multiply-add prices it
     c = S.select_ceiling(df, {"ceiling": CEILING})
     assert c.gflops.iloc[0] == pytest.approx(df.flops.iloc[0] / (4000 * (5e-10 + 8 * 7e-11)) / 1e9)
@@ -222,25 +227,17 @@ def test_ceiling_is_left_out_when_not_measured_or_not_the_fused_kernels():
 
 
 def test_roofline_draws_the_ceiling_and_labels_the_headline_cells(tmp_path, monkeypatch):
-    from fastnn.plotting import colours
-    from fastnn.report import figures as F
     shapes = [t for t in TARGETS if t[0] == 2]
     if not shapes:
         pytest.skip("no headline shape at n_x = 2")
     df = _ceiling_cells(shapes)
-    df = pd.concat([df, _ceiling_cells(shapes, t=0.1).assign(backend=REFERENCE)])
-    header = {"ceiling": CEILING, "peaks": {"fma_gflops": 100.0, "fma_kernel": "FMA loop",
-                                            "peak_gbs": 20.0}}
-    drawn = {}
-
-    def keep(fig, out, name, figures=None):
-        drawn["texts"] = [t.get_text() for ax in fig.axes for t in ax.texts]
-        drawn["legend"] = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
-        return name
-    monkeypatch.setattr(F, "save", keep)
-    fig = F.fig_roofline(df, [("run", header)], str(tmp_path), colours(df.backend), [])
-    assert fig.file == "fig7_roofline.png" and "this step's own ceiling" in fig.caption
-    c = S.select_ceiling(df, header).set_index("n_h").gflops
+    df = pd.concat([df, _ceiling_cells(shapes, t=0.1).assign(backend=REFERENCE),
+                    _ceiling_cells(shapes, t=0.005, dtype="float32")])
+    drawn = _draw_roofline(df, tmp_path, monkeypatch)
+    fig = drawn["fig"]
+    assert fig.file == "fig7_roofline.png" and "this step's own float64 ceiling" in fig.caption
+    assert "the same in float32" in fig.caption
+    c = S.select_ceiling(df, ROOF_HEADER).set_index("n_h").gflops
     for nx, nh, m in shapes:  # one label per headline cell, with its share of the ceiling
         hd = df[(df.backend == HEADLINE) & (df.n_h == nh) & (df.m == m)].iloc[0]
         share = f"{100 * hd.gflops / c[nh]:.0f} % of this step's ceiling"
@@ -248,3 +245,44 @@ def test_roofline_draws_the_ceiling_and_labels_the_headline_cells(tmp_path, monk
     assert len(drawn["texts"]) == len(shapes)
     for dt in ("float64", "float32"):
         assert any(s.startswith(f"this step's ceiling, {dt}") for s in drawn["legend"]), dt
+
+
+ROOF_HEADER = {"ceiling": CEILING, "peaks": {"fma_gflops": 100.0, "fma32_gflops": 200.0,
+                                             "fma_kernel": "FMA loop", "peak_gbs": 20.0}}
+
+
+def _draw_roofline(df, tmp_path, monkeypatch, header=ROOF_HEADER):
+    """fig_roofline on ``df``: its Fig, texts and legend entries."""
+    from fastnn.plotting import colours
+    from fastnn.report import figures as F
+    drawn = {}
+
+    def keep(fig, out, name, figures=None):
+        drawn["texts"] = [t.get_text() for ax in fig.axes for t in ax.texts]
+        drawn["legend"] = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+        return name
+    monkeypatch.setattr(F, "save", keep)
+    drawn["fig"] = F.fig_roofline(df, [("run", header)], str(tmp_path),
+                                  colours(df.backend), [])
+    return drawn
+
+
+def test_roofline_of_float32_cells_labels_them_with_the_float32_ceiling(tmp_path, monkeypatch):
+    shapes = [t for t in TARGETS if t[0] == 2]
+    if not shapes:
+        pytest.skip("no headline shape at n_x = 2")
+    df = _ceiling_cells(shapes, dtype="float32")  # a results file without float64 step cells
+    tanh32 = 1e-10  # a float32 ceiling far from the float64 one, so the shares tell them apart
+    header = dict(ROOF_HEADER, ceiling=dict(CEILING, float32={"tanh_s": tanh32, "fma_s": 2e-11}))
+    drawn = _draw_roofline(df, tmp_path, monkeypatch, header)
+    for nx, nh, m in shapes:
+        hd = df[(df.n_h == nh) & (df.m == m)].iloc[0]
+        # one float32 tanh and 2·n_x + 4 = 8 multiply-adds at 2 FLOPs / (200 GFLOP/s) each
+        ceiling = hd.flops / (m * nh * (tanh32 + 8 * 1e-11)) / 1e9
+        share = f"{100 * hd.gflops / ceiling:.0f} % of this step's ceiling"
+        assert f"{HEADLINE}, n_h = {nh}, m = {m:,}\n{share}" in drawn["texts"]
+    assert [s for s in drawn["legend"] if s.startswith("this step's ceiling")] == [
+        s for s in drawn["legend"] if s.startswith("this step's ceiling, float32")]
+    cap = drawn["fig"].caption
+    assert "The cells shown are float32" in cap and "own float32 ceiling" in cap
+    assert "float64" not in cap

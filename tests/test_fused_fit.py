@@ -9,14 +9,15 @@ from conftest import HIDDEN, OUTPUTS, make_problem
 import fastnn
 from fastnn.backends import _numba_fit as F
 from fastnn.backends import numba_fused as NF
-from fastnn.train import _loop
+from fastnn.backends._descent import loop
 from fastnn.validate import prepare
 
 ALL = ("W1", "b1", "W2", "b2")
 
 
 def reference(P, X, Y, hidden, output, lr, iterations, keys=ALL):
-    """The obviously correct run: NumPy's cost_and_grads in a Python loop (train._descend)."""
+    """The obviously correct run: NumPy's cost_and_grads in a Python loop (as
+    ``backends._descent.loop``)."""
     step = fastnn.get_backend("numpy").impl.cost_and_grads
     P = {k: v.copy() for k, v in P.items()}
     costs = np.empty(iterations)
@@ -31,7 +32,7 @@ def reference(P, X, Y, hidden, output, lr, iterations, keys=ALL):
 
 def fused(P, X, Y, hidden, output, lr, iterations, keys=ALL):
     P, X, Y, _ = prepare(P, X, Y, hidden, output)
-    return NF.fit(P, X, Y, hidden, output, lr, iterations, keys) or _loop(
+    return NF.fit(P, X, Y, hidden, output, lr, iterations, keys) or loop(
         NF.cost_and_grads, P, X, Y, hidden, output, lr, iterations, keys)
 
 
@@ -77,10 +78,10 @@ def test_parallel_steps_match_numpy_and_the_numba_loop(hidden):
     got = fused(P, X, Y, hidden, "sigmoid", 0.5, 20)
     assert_same(got, reference(P, X, Y, hidden, "sigmoid", 0.5, 20))
     Pp, X, Y, _ = prepare(P, X, Y, hidden, "sigmoid")
-    loop = _loop(NF.cost_and_grads, Pp, X, Y, hidden, "sigmoid", 0.5, 20, ALL)
-    np.testing.assert_array_equal(got[1], loop[1])
+    py = loop(NF.cost_and_grads, Pp, X, Y, hidden, "sigmoid", 0.5, 20, ALL)
+    np.testing.assert_array_equal(got[1], py[1])
     for name in ALL:
-        np.testing.assert_array_equal(got[0][name], loop[0][name])
+        np.testing.assert_array_equal(got[0][name], py[0][name])
 
 
 def test_wide_input_blas_path_matches_numpy():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..backends import HEADLINE, REFERENCE
+from ..backends import DTYPES, HEADLINE, REFERENCE
 from ..bench.ceiling import fmas_per_unit
 from ..bench.grid import TARGETS
 from ..plotting import colours, plt as _plt, save
@@ -262,29 +262,33 @@ def fig_compile(df, headers, out, cols, figures):
                    title=f"Break-even: compile ÷ step time saved\nover {REFERENCE}")
 
 
-#: float32 as a broad pale line under float64's dashed one: the two can coincide.
-_CEILING_STYLE = {"float64": dict(color="#882255", ls="--", lw=1.6, zorder=2.2),
-                  "float32": dict(color="#882255", lw=6, alpha=0.2, solid_capstyle="butt",
-                                  zorder=2.1)}
+#: The ceiling of the dtype whose cells are shown, dashed; the other dtype's as a broad pale
+#: line under it (the two can coincide).
+_CEILING_STYLE = {"shown": dict(color="#882255", ls="--", lw=1.6, zorder=2.2),
+                  "other": dict(color="#882255", lw=6, alpha=0.2, solid_capstyle="butt",
+                                zorder=2.1)}
 
 
-def _step_ceilings(ax, df, header, x):
-    """Draw the step's own ceiling per dtype (float64, and float32 when measured) across the
-    intensities ``x``: joined through each n_h's value, flat beyond the outer ones. Returns
-    {dtype: select_ceiling frame} of what was drawn."""
+def _step_ceilings(ax, df, header, x, shown):
+    """Draw the step's own ceiling per dtype with measured cells (``shown``, the dtype of the
+    cells drawn, dashed; the other pale) across the intensities ``x``: joined through each n_h's
+    value at that dtype's cells, flat beyond the outer ones. Returns {dtype: select_ceiling
+    frame} of what was drawn."""
     drawn = {}
-    for dtype, style in _CEILING_STYLE.items():
+    for dtype in sorted(DTYPES, key=lambda dt: dt != shown):
         c = S.select_ceiling(df, header, dtype)
+        c = c[(c.intensity > x[0]) & (c.intensity < x[-1])]  # the other dtype's may lie outside
         if c.empty:
             continue
         xs = np.r_[x[0], c.intensity, x[-1]]
         ys = np.r_[c.gflops.iloc[0], c.gflops, c.gflops.iloc[-1]]
         lo, hi = c.gflops.min(), c.gflops.max()
         level = f"{lo:.0f}" if f"{lo:.0f}" == f"{hi:.0f}" else f"{lo:.0f}–{hi:.0f}"
-        n_x = S.step_view(df).n_x.iloc[0]
+        n_x = S.step_view(df, dtype=dtype).n_x.iloc[0]
         ax.plot(xs, ys, label=f"this step's ceiling, {dtype}: one vectorised\ntanh + "
                               f"{fmas_per_unit(n_x)} FMAs per example × hidden unit\n"
-                              f"= {level} GFLOP/s-equivalent", **style)
+                              f"= {level} GFLOP/s-equivalent",
+                **_CEILING_STYLE["shown" if dtype == shown else "other"])
         drawn[dtype] = c
     return drawn
 
@@ -298,8 +302,8 @@ def _headline_cells(d):
 
 def _label_headline(ax, cells, ceiling):
     """Circle and label ``cells`` (:func:`_headline_cells`), below right of each point (away
-    from the ceilings above and the other backends in its column), each with its share of the
-    step's float64 ceiling when there is one."""
+    from the ceilings above and the other backends in its column), each with its share of
+    ``ceiling`` (the step's ceiling in the cells' own dtype) when there is one."""
     top = ceiling.set_index("n_h").gflops if ceiling is not None else {}
     for c in cells.itertuples():
         xy = (c.flops / c.bytes, c.gflops)
@@ -334,14 +338,15 @@ def fig_roofline(df, headers, out, cols, figures):
     x = np.logspace(np.log10(ai.min() / 3), np.log10(ai.max() * room), 200)
     ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5,
             label=f"machine: {P:.0f} GFLOP/s, {B:.0f} GB/s")
-    ceilings = _step_ceilings(ax, df, h, x)
+    dtype = d.dtype.iloc[0]  # step_view: one dtype
+    ceilings = _step_ceilings(ax, df, h, x, dtype)
     busy = S.disturbed(d)
     for b, g in d[~busy].groupby("backend"):
         ax.scatter(g.flops / g.bytes, g.gflops, s=10, color=cols[b], alpha=0.7, label=b)
     if busy.any():
         ax.scatter(ai[busy], d.gflops[busy], s=18, facecolors="none", edgecolors="grey",
                    label="busy machine")
-    _label_headline(ax, shown, ceilings.get("float64"))
+    _label_headline(ax, shown, ceilings.get(dtype))
     _log_axes(ax)
     ax.set_xlim(x[0], x[-1])
     ax.set(xlabel="arithmetic intensity (FLOP per compulsory byte)",
@@ -349,24 +354,33 @@ def fig_roofline(df, headers, out, cols, figures):
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
     return Fig(save(fig, out, "fig7_roofline.png", figures),
-               _roofline_caption(d, P, what, B, ceilings, shown))
+               _roofline_caption(d, P, what, B, ceilings, shown, dtype))
 
 
-def _roofline_caption(d, P, what, B, ceilings, shown):
+def _roofline_caption(d, P, what, B, ceilings, shown, dtype):
+    """The roofline's caption; ``dtype`` is the cells' (one dtype: :func:`.select.step_view`),
+    ``ceilings`` the step's ceilings drawn, by dtype."""
     above = d[d.gflops > P]
     cap = (f"The solid roof is the machine's: the highest compute rate measured on it, {P:.0f} "
            f"GFLOP/s, by {what}; the slope is the streaming-copy bandwidth ({B:.0f} GB/s). "
            "FLOPs and bytes are counted analytically (compulsory traffic only); the intensity grows "
            "with n_h, so each column is one n_h, its lower points the smaller m.")
-    if ceilings:
-        cap += (" The dashed line is this step's own ceiling (the work it cannot do without: "
-                "one vectorised tanh and 2·n_x + 4 multiply-adds per example and hidden unit, "
-                "measured on this machine), as GFLOP/s-equivalent: each n_h's counted FLOPs "
-                "over its ceiling time, joined across the columns"
-                + (" (the broad pale line: the same in float32; the cells shown are float64)"
-                   if "float32" in ceilings else "")
+    other = [dt for dt in ceilings if dt != dtype]
+    if dtype in ceilings:
+        cap += (f" The cells shown are {dtype}. The dashed line is this step's own {dtype} "
+                "ceiling (the work it cannot do without: one vectorised tanh and 2·n_x + 4 "
+                "multiply-adds per example and hidden unit, measured on this machine), as "
+                "GFLOP/s-equivalent: each n_h's counted FLOPs over its ceiling time, joined "
+                "across the columns"
+                + (f" (the broad pale line: the same in {other[0]}, at the intensities of the "
+                   f"{other[0]} cells, which are not shown)" if other else "")
                 + ". A cell's height as a share of it is the headline table's \"% of the "
                 "step's ceiling\".")
+    elif other:
+        cap += (f" The cells shown are {dtype}; the broad pale line is this step's own ceiling "
+                f"in {other[0]} (one vectorised tanh and 2·n_x + 4 multiply-adds per example "
+                f"and hidden unit), at the intensities of the {other[0]} cells, which are not "
+                "shown.")
     if len(above):
         cap += (f" {len(above)} cells lie above the machine's roof ("
                 + ", ".join(sorted(set(above.backend))) + "): that roof is what its kernel "

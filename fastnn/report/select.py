@@ -14,10 +14,10 @@ import pandas as pd
 from ..backends import HEADLINE, REFERENCE
 from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench.ceiling import ceiling_s
+from ..bench.grid import FIT_OP, HEADLINE_OP
 
-STEP = "cost_and_grads"
-#: A whole training run, timed per step.
-FIT = "fit"
+#: The training step, and a whole training run (timed per step): the harness's names.
+STEP, FIT = HEADLINE_OP, FIT_OP
 KEYS = ("op", "m", "n_h", "n_x", "dtype", "threads", "hidden", "output")
 
 
@@ -41,14 +41,16 @@ def reliable(df):
     return d[np.isfinite(t) & (t > 0)].copy()
 
 
-def step_view(df, op=STEP):
-    """The training step (or another ``op``; tanh hidden layer) at one dtype (float64 if
-    present), all cores if measured, and the most common n_x: the slice figures 1–5 and the fits
-    read (with ``op="fit"``, the training-run figure)."""
+def step_view(df, op=STEP, dtype=None):
+    """The training step (or another ``op``; tanh hidden layer) at one dtype (``dtype``, or
+    float64 if present), all cores if measured, and the most common n_x: the slice figures 1–5
+    and the fits read (with ``op="fit"``, the training-run figure)."""
     d = df[(df.op == op) & (df.hidden == "tanh")]
+    if dtype is not None:
+        d = d[d.dtype == dtype]
     if d.empty:
         return d
-    dt = "float64" if (d.dtype == "float64").any() else d.dtype.iloc[0]
+    dt = dtype or ("float64" if (d.dtype == "float64").any() else d.dtype.iloc[0])
     d = d[d.dtype == dt]
     th = 0 if (d.threads == 0).any() else d.threads.max()
     d = d[d.threads == th]
@@ -274,7 +276,8 @@ def time_saved(df):
 
 def select_ceiling(df, header, dtype="float64"):
     """The step's own ceiling (the header's ``ceiling``) in the roofline's units, per n_h of
-    :func:`step_view`.
+    :func:`step_view` at ``dtype`` (that dtype's cells only: their bytes, so their intensity,
+    depend on it).
 
     A cell's ceiling time is :func:`fastnn.bench.ceiling.ceiling_s`: one vectorised tanh and
     2·n_x + 4 multiply-adds per example × hidden unit, the multiply-adds priced at the machine's
@@ -286,12 +289,12 @@ def select_ceiling(df, header, dtype="float64"):
     -------
     DataFrame
         Columns n_h, intensity (FLOP per compulsory byte), gflops: one row per n_h, by intensity.
-        Empty without a ``dtype`` ceiling, or when the view's n_x is wide enough that the
-        products go to BLAS (the ceiling is the fused kernels').
+        Empty without a ``dtype`` ceiling or measured ``dtype`` cells, or when the view's n_x
+        is wide enough that the products go to BLAS (the ceiling is the fused kernels').
     """
     cols = ["n_h", "intensity", "gflops"]
     c = (header or {}).get("ceiling") or {}
-    d = measured(step_view(df))
+    d = measured(step_view(df, dtype=dtype))
     d = d[(d.flops > 0) & (d.bytes > 0)]
     if not c.get(dtype) or d.empty or d.n_x.iloc[0] >= BLAS_FROM_N_X:
         return pd.DataFrame(columns=cols)
