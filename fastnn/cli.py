@@ -114,7 +114,7 @@ def _grids_help():
     import textwrap
 
     from .backends import HEADLINE
-    from .bench.grid import FIT_OP, GRIDS, Cell, fit_steps
+    from .bench.grid import FIT_OP, GRIDS, HEADLINE_OP, Cell, fit_steps, grid_shapes
 
     def num(x):  # 10000 -> 1e4, as --m accepts it; 1024 stays
         if not isinstance(x, int) or x < 1000:
@@ -135,9 +135,12 @@ def _grids_help():
     lines = ["what each grid holds:"]
     for name, g in GRIDS.items():
         sizes = ("; ".join(f"{op} at " + "; ".join(shape(op, *s) for s in shapes)
-                           for op, shapes in g["shapes"].items())
+                           for op, shapes in grid_shapes(g).items())
                  if g.get("shapes") else
                  f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
+        if g.get("float32"):
+            sizes += f"; float32 {HEADLINE_OP} at " + "; ".join(
+                shape(HEADLINE_OP, *s) for s in g["float32"])
         threads = axis("all" if t == 0 else t for t in g["threads"])
         text = (f"{name}: {sizes}; ops: {axis(g['ops'])}; dtype: {axis(g['dtype'])}; "
                 f"threads: {threads}; budget {g['budget_s']:g} s per cell")

@@ -70,19 +70,20 @@ def test_expm1_neg_keeps_relative_accuracy_near_zero():
     np.testing.assert_allclose(got, np.expm1(u), rtol=1e-15, atol=0)
 
 
+@njit(error_model="numpy", fastmath=F._FMA)
+def _logistic_loss(z, y):
+    """(L, dZ2) of F.logistic_loss over an array z, one label y."""
+    L = np.empty_like(z)
+    d = np.empty_like(z)
+    for i in range(z.size):
+        L[i], d[i] = F.logistic_loss(z[i], y)
+    return L, d
+
+
 def test_logistic_loss_matches_softplus_and_sigmoid():
     z = np.linspace(-700, 700, 20_001)
-
-    @njit(error_model="numpy", fastmath=F._FMA)
-    def both(z, y):
-        L = np.empty_like(z)
-        d = np.empty_like(z)
-        for i in range(z.size):
-            L[i], d[i] = F.logistic_loss(z[i], y)
-        return L, d
-
     for y in (0.0, 1.0):
-        L, d = both(z, y)
+        L, d = _logistic_loss(z, y)
         np.testing.assert_allclose(L, _softplus_ref(z) - y * z, rtol=2e-15, atol=1e-300)
         np.testing.assert_allclose(d, _sigmoid_ref(z) - y, rtol=2e-15, atol=1e-300)
 
@@ -125,17 +126,9 @@ def test_float32_expm1_and_logistic_loss():
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, np.expm1(u.astype(np.float64)), rtol=ULP4_32, atol=0)
 
-    @njit(error_model="numpy", fastmath=F._FMA)
-    def both(z, y):
-        L = np.empty_like(z)
-        d = np.empty_like(z)
-        for i in range(z.size):
-            L[i], d[i] = F.logistic_loss(z[i], y)
-        return L, d
-
     z = np.linspace(-80, 80, 20_001).astype(np.float32)
     for y in (np.float32(0.0), np.float32(1.0)):
-        L, d = both(z, y)
+        L, d = _logistic_loss(z, y)
         assert L.dtype == d.dtype == np.float32
         z64 = z.astype(np.float64)
         sp, sg = _softplus_ref(z64), _sigmoid_ref(z64)

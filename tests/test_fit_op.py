@@ -241,3 +241,50 @@ def test_cli_bench_ops_fit(tmp_path, capsys, monkeypatch, short_runs):
     assert err.splitlines() == [f"fastnn bench: error: unknown op 'train'; valid: "
                                 f"{', '.join(OPS)}"]
     assert not (tmp_path / "x").exists()
+
+
+# --- bad input and diverging runs ----------------------------------------------------------------
+
+@pytest.mark.parametrize("op, kw, exc, match", [
+    ("fitt", {}, ValueError, "unknown op 'fitt'"),
+    (FIT, {"steps": 0}, ValueError, "steps >= 1"),
+    (FIT, {"steps": -1}, ValueError, "iterations must be >= 0"),
+    (FIT, {"steps": 2.5}, TypeError, "non-negative integer"),
+    (FIT, {"steps": "3"}, TypeError, "non-negative integer"),
+    (FIT, {"lr": float("nan")}, ValueError, "lr must be positive and finite"),
+    (FIT, {"lr": -1.0}, ValueError, "lr must be positive and finite"),
+])
+@pytest.mark.parametrize("backend", [REFERENCE, HEADLINE])
+def test_make_call_refuses_bad_ops_and_runs_with_a_clear_error(backend, op, kw, exc, match):
+    c = G.Cell(backend, FIT, 20, 3)
+    P, X, Y = measure.make_data(c)
+    with pytest.raises(exc, match=match):
+        REGISTRY[backend].make_call(op, P, X, Y, "tanh", "sigmoid", **kw)
+
+
+def test_a_peer_refuses_an_op_it_does_not_implement():
+    peer = next((p for p in names(peers=True) if set(OPS) - set(REGISTRY[p].ops)), None)
+    if peer is None:
+        pytest.skip("every peer implements every op")
+    op = sorted(set(OPS) - set(REGISTRY[peer].ops))[0]
+    c = G.Cell(REFERENCE, op, 20, 3)
+    with pytest.raises(ValueError, match=f"does not implement op {op!r}"):
+        REGISTRY[peer].make_call(op, *measure.make_data(c), "tanh", "sigmoid")
+
+
+def test_a_diverging_training_run_is_a_failed_cell_not_a_time(monkeypatch, short_runs):
+    monkeypatch.setattr(measure, "step_fn", lambda c, P, X, Y, backend=None, steps=None: (
+        lambda: REGISTRY[backend or c.backend].make_call(
+            c.op, P, X, Y, c.hidden, c.output, lr=1e307, steps=G.fit_steps(c))()))
+    c = G.Cell(REFERENCE, FIT, 50, 4)
+    rec = run.run_cell(c, 30.0, {})
+    assert rec["status"] == "failed" and "diverged at step" in rec["message"]
+    assert rec["median_s"] is None
+
+
+def test_a_selection_with_nothing_to_run_is_refused():
+    fit_only = [p for p in names(peers=True) if REGISTRY[p].ops == (FIT,)]
+    if not fit_only:
+        pytest.skip("no peer implements only fit")
+    with pytest.raises(ValueError, match="nothing to run"):
+        G.cells("quick", backends=fit_only[:1], ops=["cost_and_grads"])

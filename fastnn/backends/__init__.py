@@ -30,11 +30,13 @@ import importlib.util
 from dataclasses import dataclass, field
 
 from ..activations import ACTIVATIONS, OUTPUTS
-from ..validate import PARAM_NAMES, check_cache, prepare
+from ..validate import PARAM_NAMES, check_cache, check_iterations, check_lr, prepare
 from ._descent import loop
 
+#: A whole training run, the op the harness times per step (named once, here).
+FIT = "fit"
 #: What can be timed: one pass, its gradients, one training step, and a whole training run.
-OPS = ("forward", "backward", "cost_and_grads", "fit")
+OPS = ("forward", "backward", "cost_and_grads", FIT)
 #: The learning rate of a timed training run (``fit``): the lecture's flower run.
 FIT_LR = 1.2
 DTYPES = ("float64", "float32")
@@ -150,12 +152,29 @@ class Backend:
             run from P on every call) and costs, shape (steps,), J before each update. On the
             network's own backends ``fit`` is :meth:`descend` (what :func:`fastnn.fit` runs);
             a run that diverges returns its costs up to the first non-finite one.
+
+        Raises
+        ------
+        ValueError, TypeError
+            An unknown op or one this entry does not implement, a missing package; for ``fit``,
+            ``lr`` not positive and finite, ``steps`` not an integer >= 1.
         """
+        if op not in OPS:
+            raise ValueError(f"unknown op {op!r}; valid: {', '.join(OPS)}")
+        self._require(op, hidden, output)
+        if op == FIT:
+            lr, steps = check_lr(lr), check_iterations(steps)
+            if steps < 1:
+                raise ValueError(f"a timed training run needs steps >= 1, got {steps}")
+        return self._call(op, P, X, Y, hidden, output, threads, lr, steps)
+
+    def _call(self, op, P, X, Y, hidden, output, threads=0, lr=FIT_LR, steps=1):
+        """:meth:`make_call` without its checks (the public methods have made them)."""
         impl = self.impl
-        if op == "fit" and not self.peer:
+        if op == FIT and not self.peer:
             return lambda: self.descend(P, X, Y, hidden, output, lr, steps, PARAM_NAMES)[:2]
         if hasattr(impl, "make_call"):
-            more = dict(lr=lr, steps=steps) if op == "fit" else {}
+            more = dict(lr=lr, steps=steps) if op == FIT else {}
             return impl.make_call(op, P, X, Y, hidden, output, threads, **more)
         if op == "forward":
             return lambda: impl.forward(P, X, hidden, output)
@@ -271,7 +290,7 @@ class Backend:
         """
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("cost_and_grads", hidden, output)
-        return self.make_call("cost_and_grads", P, X, Y, hidden, output)()
+        return self._call("cost_and_grads", P, X, Y, hidden, output)()
 
 
 _PKG = __name__
@@ -287,13 +306,13 @@ REGISTRY: dict[str, Backend] = {
         Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
                 fused_fit=True, requires=("numba",), compare_to=("numpy", "python")),
         Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
-                ops=("cost_and_grads", "fit"), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                ops=("cost_and_grads", FIT), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 requires=("torch",)),
         Backend("jax", f"{_PKG}.peer_jax", "JAX (CPU), the vectorised formulas under jax.jit",
-                ops=("cost_and_grads", "fit"), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                ops=("cost_and_grads", FIT), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 jit=True, requires=("jax",), sets_threads=False),
         Backend("sklearn", f"{_PKG}.peer_sklearn", "scikit-learn MLPClassifier, full-batch SGD",
-                ops=("fit",), hidden=("tanh",), outputs=("sigmoid",), peer=True,
+                ops=(FIT,), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 requires=("sklearn",), min_m=2),
     ]
 }

@@ -22,7 +22,7 @@ updates) adds ~15 µs of dispatch, allocation and reshaping.
   compiled loop is kept (one code path for both cases).
 - n_x ≥ ``numba_fused.BLAS_FROM_N_X``: the step's products run in BLAS from Python
   (``numba_fused._cost_and_grads_blas``), so ``numba_fused.fit`` returns None and the run stays
-  the lecture's per-step Python loop (``fastnn.train._loop``) around ``cost_and_grads``. There the products cost
+  the lecture's per-step Python loop (``fastnn.backends._descent.loop``) around ``cost_and_grads``. There the products cost
   far more than the ~15 µs of a Python step, so fusing the loop would not pay.
 
 Measured (``python bench/fit_loop.py --rounds 10``: A/B interleaved, median ratio [min … max]

@@ -54,8 +54,10 @@ instruction instead of 8. Sums over examples are blocked: within one block (≤ 
 working precision, which LLVM splits over its vector lanes and several accumulators (each partial
 sum then adds ≤ ~32 terms: a relative error of a few float32 ulp), and across blocks in the float64
 accumulators. Accumulating every term in float64 instead would convert each product to double
-and halve the width of the backward pass. NumPy's float32 step (BLAS sgemm, pairwise sums) is
-no more accurate: ``tests/test_gradients.py`` holds both to the float64 result. The only temporaries are per thread and
+and halve the width of the backward pass. ``tests/test_gradients.py`` holds the float32 step to
+1e-6 of the float64 result and to at most twice NumPy's float32 error (BLAS sgemm, pairwise
+sums); measured at m = 1e5 over every activation and output: numba 4e-8 … 1e-7, NumPy 2e-7 …
+7e-7, relative to each gradient's largest entry. The only temporaries are per thread and
 O(n_h · B); nothing has a size proportional to m.
 
 Block size. B = 512 examples (fewer when n_h is large), so the block's A1 (and Z1, kept only for

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import FIT_LR
+
 _NAMES = ("W1", "b1", "W2", "b2")
 
 
@@ -24,7 +26,7 @@ def _step(jax, jnp, p, X, Y, m):
                dZ2.sum(1, keepdims=True) / m)
 
 
-def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=1.2, steps=1):
+def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
     """A zero-argument callable running ``op`` (jitted once, here) on device arrays.
 
     ``cost_and_grads`` returns (J, grads); ``fit`` runs ``steps`` gradient-descent steps from P

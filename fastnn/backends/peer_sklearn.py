@@ -13,8 +13,10 @@ import warnings
 
 import numpy as np
 
+from . import FIT_LR
 
-def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=1.2, steps=1):
+
+def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
     """A zero-argument callable running ``steps`` full-batch steps; returns (params, costs)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from . import FIT_LR
 
 _NAMES = ("W1", "b1", "W2", "b2")
 
@@ -26,7 +27,7 @@ def _step(torch, T, Xt, Yt, m):
                dZ2.sum(1, keepdim=True) / m]
 
 
-def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=1.2, steps=1):
+def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
     """A zero-argument callable running ``op`` on tensors converted once, here.
 
     ``cost_and_grads`` returns (J, grads); ``fit`` runs ``steps`` gradient-descent steps from P

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
-from ..backends import (DTYPES, HEADLINE, OPS, REFERENCE, REGISTRY, available_peers,
+from ..backends import (DTYPES, FIT, HEADLINE, OPS, REFERENCE, REGISTRY, available_peers,
                         get_backend, names)
 
 #: The headline shapes (n_x, n_h, m): the fused kernels' targets against NumPy and the peers.
@@ -23,7 +23,7 @@ HEADLINE_OP = "cost_and_grads"
 #: ``targets`` grid measures these two backends in float32 there).
 FLOAT32_TARGETS = ((2, 64, 1_000_000),)
 #: The op of a whole training run, timed per step.
-FIT_OP = "fit"
+FIT_OP = FIT
 #: The training runs' headline shapes and step counts (n_x, n_h, m, steps): the lecture's flower
 #: run (10,000 steps, where per-call costs dominate) and a large m (two steps, where the loop
 #: should add nothing to the step; a run there takes seconds on numpy and the peers, and each
@@ -51,7 +51,7 @@ GRIDS = {
                        "(35 min to over an hour on a 2-core machine without fit; fit adds a "
                        "fourth op, about a third more)"),
     "targets": dict(ops=(HEADLINE_OP, FIT_OP),
-                    shapes={HEADLINE_OP: TARGETS, FIT_OP: tuple(t[:3] for t in FIT_TARGETS)},
+                    shapes="targets",  # :func:`target_shapes` of each op
                     float32=FLOAT32_TARGETS,
                     m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
                     about="the training step and the training runs at the headline shapes, "
@@ -134,6 +134,15 @@ def target_shapes(op):
     return {HEADLINE_OP: TARGETS, FIT_OP: tuple(t[:3] for t in FIT_TARGETS)}.get(op, ())
 
 
+def grid_shapes(g):
+    """A grid's declared shapes per op, {op: ((n_x, n_h, m), …)} ({} for a grid that is a
+    product of its m, n_h and n_x axes); ``"targets"`` stands for :func:`target_shapes`."""
+    shapes = g.get("shapes") or {}
+    if shapes == "targets":
+        return {op: target_shapes(op) for op in (HEADLINE_OP, FIT_OP)}
+    return shapes
+
+
 def is_headline(c):
     """True for a cell of a headline table: :data:`HEADLINE_OP` at a :data:`TARGETS` shape, or
     :data:`FIT_OP` at a :data:`FIT_TARGETS` shape (float64), or :data:`HEADLINE_OP` at a
@@ -182,7 +191,7 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         for v in value or ():
             if v not in valid:
                 raise ValueError(f"unknown {name} {v!r}; valid: {', '.join(valid)}")
-    declared = g.get("shapes") or {}
+    declared = grid_shapes(g)
     if declared:  # an override of one size axis keeps the others' declared values
         every = [s for shapes in declared.values() for s in shapes]
         for i, k in enumerate(("n_x", "n_h", "m")):
@@ -208,9 +217,12 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         out += [Cell(b, HEADLINE_OP, mm, nh, nx, 1, "float32", th)
                 for b in backends if b in (HEADLINE, REFERENCE)
                 for nx, nh, mm in g.get("float32", ()) for th in g["threads"]]
+    if not out:
+        raise ValueError(f"nothing to run: no backend of {', '.join(backends)} implements "
+                         f"{' or '.join(g['ops'])} (peers time only the ops they declare)")
     return out, g["budget_s"]
 
 
 __all__ = ["Cell", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
-           "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe", "fit_steps",
-           "is_headline", "skip_reason", "target_shapes", "working_set_bytes"]
+           "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe",
+           "fit_steps", "grid_shapes", "is_headline", "skip_reason", "target_shapes", "working_set_bytes"]

@@ -210,6 +210,11 @@ def chaos_onset(c, P, X, Y, ref):
     return int(off[0]) if len(off) else None
 
 
+#: How a training run's note begins when only its first steps could be compared (the report
+#: looks for it).
+PARTIAL_CHECK = "checked on the first"
+
+
 def check_fit(c, out, ref, P, X, Y):
     """(problem or None, note) for a training run ``out`` against the reference run ``ref``.
 
@@ -225,7 +230,7 @@ def check_fit(c, out, ref, P, X, Y):
         return bad, ""
     if check((None, out[1][:onset]), (None, ref[1][:onset]), c.dtype, FIT_OP) is not None:
         return f"{bad}, and already in the first {onset:,} steps", ""
-    return None, (f"checked on the first {onset:,} of {len(ref[1]):,} steps (costs): beyond, "
+    return None, (f"{PARTIAL_CHECK} {onset:,} of {len(ref[1]):,} steps (costs): beyond, "
                   f"{REFERENCE}'s own run is chaotic here (a rounding-level change of the "
                   "initial parameters changes it by more than the tolerance)")
 

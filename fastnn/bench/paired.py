@@ -124,6 +124,7 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     """
     from ..backends import HEADLINE
     from .grid import FIT_OP, Cell, fit_steps, is_headline
+    from .measure import make_data
 
     ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell(
         **{k: r[k] for k in Cell.__dataclass_fields__}))]
@@ -138,11 +139,12 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
             continue
         head = Cell(HEADLINE, op, m, n_h, n_x=n_x, dtype=dtype, threads=threads)
         steps = {"steps": fit_steps(head)} if op == FIT_OP else {}
+        data = make_data(head)  # once per shape, shared by its pairs
         for base in sorted(names - {HEADLINE}):
             if progress is not None:
                 progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, {op} n_x={n_x} "
                              f"n_h={n_h} m={m:,}")
-            res, verdict = _pair(head, base, detector, rounds,
+            res, verdict = _pair(head, data, base, detector, rounds,
                                  min(budget_s, FIT_BUDGET_S) if op == FIT_OP else budget_s)
             out.append(_entry(head, base, dtype, res, verdict, steps))
         if dtype == "float32" and (op, n_x, n_h, m, "float64", threads) in shapes and any(
@@ -150,7 +152,7 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
             if progress is not None:
                 progress.say(f"paired A/B rounds: {HEADLINE} float64 vs float32, {op} "
                              f"n_x={n_x} n_h={n_h} m={m:,}")
-            res, verdict = _pair(head, HEADLINE, detector, rounds, budget_s, "float64")
+            res, verdict = _pair(head, data, HEADLINE, detector, rounds, budget_s, "float64")
             out.append(_entry(head, HEADLINE, "float64", res, verdict, steps))
     return out
 
@@ -165,16 +167,16 @@ def _entry(head, base, base_dtype, res, verdict, steps):
                 disturbed=bool(verdict["reason"]), reason=verdict["reason"])
 
 
-def _pair(head, base, detector, rounds, budget_s, base_dtype=None):
+def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None):
     """:func:`paired_ratio` of backend ``base`` (in ``base_dtype``, default the cell's) against
-    the cell ``head``, on the same data (converted to each side's dtype), at the cell's thread
-    count; returns (result, contention verdict)."""
+    the cell ``head``, on ``data`` (``make_data(head)``; converted for a baseline in another
+    dtype), at the cell's thread count; returns (result, contention verdict)."""
     from dataclasses import replace
 
     from .measure import make_data, step_fn
     from .measure import threads as threads_
 
-    P, X, Y = make_data(head)
+    P, X, Y = data
     other = replace(head, backend=base, dtype=base_dtype or head.dtype)
     Pb, Xb, Yb = (P, X, Y) if other.dtype == head.dtype else make_data(other)
     with threads_(head.threads):  # both sides at the cells' thread count

@@ -33,6 +33,7 @@ import os
 import sys
 import time
 
+import numpy as np
 
 from ..backends import HEADLINE, REFERENCE, get_backend
 from . import ceiling, contention, measure, paired
@@ -139,6 +140,11 @@ def _measure(c, budget_s, done, rec):
             t0 = time.perf_counter()
             out = fn()
             first = time.perf_counter() - t0
+            if c.op == FIT_OP and (len(out[1]) != steps or not np.isfinite(out[1]).all()):
+                t = np.flatnonzero(~np.isfinite(out[1]))
+                return dict(rec, status="failed", median_s=None, message=(
+                    f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
+                    f"of {steps} (its cost is not finite): it has no time per step"))
             if c.backend != REFERENCE:
                 ref = measure.reference(c, P, X, Y)
                 bad, note = (measure.check_fit(c, out, ref, P, X, Y) if c.op == FIT_OP else
