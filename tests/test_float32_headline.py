@@ -69,3 +69,14 @@ def test_float32_table_without_pairs_shows_the_ratios_of_the_medians_and_says_so
 def test_float32_table_says_why_a_shape_has_no_number():
     md = headline_float32(pd.DataFrame([_cell(REFERENCE, "float32", 0.330)]))
     assert "not in these results" in md.splitlines()[2]
+
+
+def test_a_share_above_the_ceiling_is_flagged_not_shown_as_plain():
+    from fastnn.report.text import _share_of_ceiling
+    nx, nh, m = G.FLOAT32_TARGETS[0]
+    ceiling = {"float32": {"tanh_s": 1e-9, "fma_s": 1e-11}}
+    t_ceiling = m * nh * (1e-9 + (2 * nx + 4) * 1e-11)
+    assert _share_of_ceiling(ceiling, nx, nh, m, "float32", None, 2 * t_ceiling) == "50 %"
+    assert "⚠ ceiling measured too slow" in _share_of_ceiling(ceiling, nx, nh, m, "float32",
+                                                              None, t_ceiling / 2)
+    assert _share_of_ceiling(ceiling, nx, nh, m, "float64", None, t_ceiling) == "–"

@@ -27,6 +27,11 @@ SAMPLES = 7
 #: libraries' spinning threads settle after the correctness check; measured here to matter (a
 #: NumPy step just before slowed the next Numba calls by up to 2×).
 WARMUP_S = 0.1
+#: Idle seconds before a cell's warm-up: the correctness check just ran the reference (NumPy),
+#: whose OpenBLAS threads spin for ~0.1 s afterwards and, on 2 cores, slowed the next parallel
+#: calls by up to 2× (measured: a numba step right after a NumPy step took 53 then 47 ms, then
+#: 28 ms). The paired rounds settle the same way (``paired.SETTLE_S``).
+SETTLE_S = 0.15
 
 
 #: A cell with no smaller m measured yet is first probed at m / PROBE_RATIO (at least PROBE_M).
@@ -240,6 +245,7 @@ def time_it(fn, budget_s):
 
     Returns (seconds per call for each sample, calls per sample).
     """
+    time.sleep(SETTLE_S)
     t0 = time.perf_counter()
     fn()
     one = time.perf_counter() - t0

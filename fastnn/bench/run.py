@@ -177,6 +177,7 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
     with prog.phase("measuring machine peaks (FMA microkernel, GEMM, streaming copy)"):
         peaks = measure.machine_peaks(0.3 if fast else 1.0)
     with prog.phase("measuring the step's own ceiling (vectorised tanh, multiply-add)"):
+        time.sleep(measure.SETTLE_S)  # the GEMM peak's OpenBLAS threads stop spinning first
         ceil = ceiling.measure(0.05 if fast else 0.3)
     compile_ = {}
     if not fast:

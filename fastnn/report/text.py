@@ -294,7 +294,11 @@ def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
     machine's FMA peak in ``dtype``, which prices the multiply-adds."""
     c = ceiling_s(ceiling, m, nh, nx, dtype, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
         if nx < BLAS_FROM_N_X else None
-    return f"{100 * c / t:.0f} %" if c else "–"
+    if not c:
+        return "–"
+    if c > t:  # faster than its own ceiling: the ceiling was under-measured, not beaten
+        return f"{100 * c / t:.0f} % ⚠ ceiling measured too slow"
+    return f"{100 * c / t:.0f} %"
 
 
 def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
