@@ -104,8 +104,8 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None):
 #: Where :func:`headline_pairs` writes its results, next to results.jsonl.
 PAIRED = "paired.json"
 #: Seconds a pair of training runs (``fit``) may take once 5 rounds are done: each round runs
-#: four whole runs (an untimed and a timed one per side), so 10 s gives ~8 rounds at the flower
-#: and keeps the targets grid near 8 minutes on a 2-core machine.
+#: four whole runs (an untimed and a timed one per side), so 10 s gives 5-8 rounds at the flower
+#: (6 measured against numpy); the whole targets grid took 13 min on the 2-core reference machine.
 FIT_BUDGET_S = 10.0
 
 
