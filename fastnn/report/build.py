@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench import store
+from ..bench.ceiling import ceiling_s
 from ..bench.grid import FLOAT32_TARGETS, TARGETS
 from ..bench.measure import PARTIAL_CHECK
 from ..bench.paired import PAIRED
@@ -225,8 +226,24 @@ def _crossovers(fits):
             mx = crossover(fits[(REFERENCE, nh)], fits[(HEADLINE, nh)])
             out.append(f"- n_h = {nh}: by the fits, {HEADLINE} is faster than {REFERENCE} "
                        + (f"from m ≈ {mx:,.0f} on." if mx and mx > 1 else
-                          "at every m from 1 to 10⁸." if mx else "nowhere in m = 1 … 10⁸."))
+                          "from m = 1 on (the fits do not cross up to m = 10⁸, beyond the "
+                          "largest m measured)." if mx else
+                          "nowhere in m = 1 … 10⁸ (the fits do not cross)."))
     return out
+
+
+def _ceiling_ratio(header):
+    """", so …": how many times the float64 ceiling the float32 one is at the first float32
+    target shape, from the header's ceiling and FMA peaks ("" when not measured)."""
+    ceil, pk = header.get("ceiling"), header.get("peaks") or {}
+    nx, nh, m = FLOAT32_TARGETS[0]
+    c = [ceiling_s(ceil, m, nh, nx, dt, fma_s=2e-9 / pk[k] if pk.get(k) else None)
+         for dt, k in (("float64", "fma_gflops"), ("float32", "fma32_gflops"))]
+    if not all(c):
+        return ""
+    return (f": on this machine the float32 step's own ceiling is {c[0] / c[1]:.2f}× the "
+            f"float64 one at n_x={nx}, n_h={nh} (its tanh {ceil['float64']['tanh_s'] * 1e9:.2g} "
+            f"vs {ceil['float32']['tanh_s'] * 1e9:.2g} ns per value on all cores)")
 
 
 def _float32_headline(df, header, pairs):
@@ -241,8 +258,8 @@ def _float32_headline(df, header, pairs):
             f"The same training step with float32 data and parameters: {HEADLINE}'s time, its "
             f"own float64 step at the same shape, and how many times faster the float32 step "
             f"is than that and than {REFERENCE}'s float32 step (paired rounds as above). In "
-            "float32 a 512-bit vector holds 16 numbers instead of 8, so a step bound by "
-            "arithmetic can approach twice the float64 speed.\n",
+            "float32 a 512-bit vector holds 16 numbers instead of 8, and the float32 tanh "
+            "needs a shorter polynomial" + _ceiling_ratio(header) + ".\n",
             headline_float32(df, pairs, header.get("ceiling"),
                              header.get("peaks", {}).get("fma32_gflops"))]
 

@@ -113,7 +113,8 @@ def compute_peaks(peaks, blas_arch=None, dtype="float64"):
 
 def _default_kernel(name, peaks, arch):
     if name.endswith("32") and peaks.get(f"{name[:-2]}_kernel"):
-        return f"{peaks[name[:-2] + '_kernel']}, float32"
+        k = peaks[name[:-2] + "_kernel"]  # the float64 kernel's label, in float32
+        return k.replace("float64", "float32") if "float64" in k else f"{k}, float32"
     if name != "gemm":
         return f"{name} kernel"
     how = f"float64 GEMM, n = {peaks['gemm_n']}" if peaks.get("gemm_n") else "float64 GEMM"
