@@ -80,3 +80,13 @@ def test_a_share_above_the_ceiling_is_flagged_not_shown_as_plain():
     assert "⚠ ceiling measured too slow" in _share_of_ceiling(ceiling, nx, nh, m, "float32",
                                                               None, t_ceiling / 2)
     assert _share_of_ceiling(ceiling, nx, nh, m, "float64", None, t_ceiling) == "–"
+
+
+def test_a_pair_whose_rounds_fell_into_groups_is_flagged_as_not_one_number():
+    recs = [_cell(HEADLINE, "float32", 0.030), _cell(REFERENCE, "float32", 0.330)]
+    spread = _pair(REFERENCE, "float32", "float32", 18.4, 10.4, 26.4)
+    md = headline_float32(pd.DataFrame(recs), [spread])
+    assert "18.4× [10.4–26.4] ⚠ rounds disagree" in md
+    narrow = _pair(REFERENCE, "float32", "float32", 11.0, 10.0, 12.5)
+    assert "⚠ wide" not in headline_float32(pd.DataFrame(recs), [narrow])
+    assert "⚠ wide" in headline_float32(pd.DataFrame(recs), [dict(narrow, wide=True)])

@@ -22,8 +22,8 @@ from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
 from . import figures as F
 from . import select as S
-from .text import (caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio, fmt_s,
-                   headline, headline_fit, headline_float32, machine_md, md_table)
+from .text import (UNRELIABLE, caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio,
+                   fmt_s, headline, headline_fit, headline_float32, machine_md, md_table)
 
 #: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
 N_PARAMS = 3
@@ -106,7 +106,10 @@ def _headline_notes(header, pairs):
         n = min(p["rounds"] for p in pairs)
         out.append(f"Speed-ups are medians of at least {n} paired rounds (the two backends timed "
                    "in alternation, so a slow moment of the machine slows both), with a 95 % "
-                   "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %. "
+                   "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %, "
+                   f"⚠ rounds disagree one reaching beyond ×/÷ {UNRELIABLE:g} (the rounds spread "
+                   "too widely, or fell into groups, for the median to be quoted as one "
+                   "number). "
                    "(unpaired): the ratio of two separately measured medians; \"apart … ⚠\": "
                    "that ratio too, where it falls outside the paired interval — the two "
                    "methods disagree there, and neither number should be quoted alone.")

@@ -236,6 +236,12 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
+#: A paired interval reaching beyond this factor of its median (either side) is not one
+#: number: the rounds spread too widely or fell into groups (seen: numpy ÷ numba alternating
+#: ~12× / ~25× by round at n_h = 64, m = 1e6; 5-round training-run pairs).
+UNRELIABLE = 1.25
+
+
 def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
             base_dtype=None):
     """The paired A/B ratio for one op, shape, thread count and baseline as text, or None.
@@ -251,7 +257,8 @@ def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64
                 op, nx, nh, m, base, threads, dtype, base_dtype or dtype):
             if p.get("disturbed"):
                 return "busy machine: not used"
-            flag = " ⚠ wide" if p.get("wide") else ""
+            flag = (" ⚠ rounds disagree" if p["lo"] < p["ratio"] / UNRELIABLE
+                    or p["hi"] > p["ratio"] * UNRELIABLE else " ⚠ wide" if p.get("wide") else "")
             out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
             if apart is not None and not p["lo"] <= apart <= p["hi"]:
                 out += f"; apart {fmt_ratio(apart)} ⚠"
