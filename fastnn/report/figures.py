@@ -169,10 +169,15 @@ def fig_time_vs_nh(df, out, cols, figures):
     fig, ax, empty = _one_panel(d, "no m was measured at two or more n_h.")
     if empty:
         return empty
-    for b, g in d.groupby("backend"):
-        ax.plot(g.n_h, g.median_s, "o-", color=cols[b], label=b, ms=3)
-        ax.fill_between(g.n_h, g.q1_s, g.q3_s, color=cols[b], alpha=0.25, lw=0)
     nhs = sorted(d.n_h.unique())
+    few = len(nhs) < 3  # two columns: a line between them would invent the values in between
+    for b, g in d.groupby("backend"):
+        if few:
+            ax.errorbar(g.n_h, g.median_s, yerr=[g.median_s - g.q1_s, g.q3_s - g.median_s],
+                        fmt="o", color=cols[b], label=b, ms=4, capsize=3)
+        else:
+            ax.plot(g.n_h, g.median_s, "o-", color=cols[b], label=b, ms=3)
+            ax.fill_between(g.n_h, g.q1_s, g.q3_s, color=cols[b], alpha=0.25, lw=0)
     _log_axes(ax)
     ax.set(xlabel="n_h (hidden units)",
            ylabel="time per training step (s)", title=f"Time vs n_h at m = {d.m.iloc[0]:,}")
@@ -181,7 +186,9 @@ def fig_time_vs_nh(df, out, cols, figures):
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
     return Fig(save(fig, out, "fig4_time_vs_nh.png", figures),
-               "Median time per training step; band: interquartile range.")
+               "Median time per training step, both axes logarithmic; "
+               + (f"bars: interquartile range. Only {len(nhs)} n_h were measured, so no line "
+                  "joins them." if few else "band: interquartile range."))
 
 
 def _memory_caption(sel):
