@@ -99,12 +99,13 @@ def fmas_per_unit(n_x):
     return 2 * n_x + 4
 
 
-def ceiling_s(ceiling, m, n_h, n_x, dtype="float64", fma_s=None):
+def ceiling_s(ceiling, m, n_h, n_x, dtype="float64", fma_gflops=None):
     """The ceiling time of one training step (tanh hidden), in seconds, or None if unmeasured.
 
-    ``fma_s``: seconds per multiply-add to use instead of the L1-streamed one, e.g. from the
-    machine's register-resident FMA peak (2 FLOPs per multiply-add), the faster bound."""
+    ``fma_gflops``: the machine's register-resident FMA peak in ``dtype`` (2 FLOPs per
+    multiply-add), the faster bound, used instead of the L1-streamed multiply-add when given."""
     c = (ceiling or {}).get(dtype)
     if not c:
         return None
-    return m * n_h * (c["tanh_s"] + fmas_per_unit(n_x) * (fma_s or c["fma_s"]))
+    fma_s = 2e-9 / fma_gflops if fma_gflops else c["fma_s"]
+    return m * n_h * (c["tanh_s"] + fmas_per_unit(n_x) * fma_s)

@@ -13,14 +13,12 @@ import time
 
 import numpy as np
 
+from .measure import SETTLE_S  # idle before each batch, as before each measured cell
+
 #: A batch of calls lasts at least this long, so a fast step runs back to back as in training
 #: (single-call batches after the settle measured the headline backend cold).
 MIN_BATCH_S = 0.1
 ROUNDS = 15
-#: Idle seconds before each batch: OpenBLAS's threads spin for ~0.1 s after a NumPy call, and in
-#: the first paired runs they slowed the Numba batch that followed (numpy ÷ numba 4.7× paired
-#: against 9.0× measured apart, at n_h = 4, m = 1e6).
-SETTLE_S = 0.15
 #: An interval wider than this fraction of the ratio (either side) is flagged.
 WIDE = 0.10
 

@@ -240,7 +240,7 @@ def _ceiling_ratio(header):
     target shape, from the header's ceiling and FMA peaks ("" when not measured)."""
     ceil, pk = header.get("ceiling"), header.get("peaks") or {}
     nx, nh, m = FLOAT32_TARGETS[0]
-    c = [ceiling_s(ceil, m, nh, nx, dt, fma_s=2e-9 / pk[k] if pk.get(k) else None)
+    c = [ceiling_s(ceil, m, nh, nx, dt, pk.get(k))
          for dt, k in (("float64", "fma_gflops"), ("float32", "fma32_gflops"))]
     if not all(c):
         return ""

@@ -299,7 +299,7 @@ def select_ceiling(df, header, dtype="float64"):
     if not c.get(dtype) or d.empty or d.n_x.iloc[0] >= BLAS_FROM_N_X:
         return pd.DataFrame(columns=cols)
     fma = ((header.get("peaks") or {}).get("fma32_gflops" if dtype == "float32" else "fma_gflops"))
-    t = [ceiling_s(c, r.m, r.n_h, r.n_x, dtype, fma_s=2e-9 / fma if fma else None)
+    t = [ceiling_s(c, r.m, r.n_h, r.n_x, dtype, fma)
          for r in d.itertuples()]
     d = d.assign(intensity=d.flops / d.bytes, gflops=d.flops / np.array(t) / 1e9)
     return d.groupby("n_h", as_index=False)[cols[1:]].mean().sort_values("intensity")[cols] \

@@ -244,7 +244,8 @@ UNRELIABLE = 1.25
 
 def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
             base_dtype=None):
-    """The paired A/B ratio for one op, shape, thread count and baseline as text, or None.
+    """The paired A/B ratio for one op, shape, thread count and baseline as text; without a
+    pair, the ratio of the medians ``apart`` marked "(unpaired)", else "–".
 
     ``dtype`` is the contender's, ``base_dtype`` the baseline's (default: the same). ``apart``:
     the ratio of the two cells' separately measured medians; when it falls outside the paired
@@ -263,7 +264,7 @@ def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64
             if apart is not None and not p["lo"] <= apart <= p["hi"]:
                 out += f"; apart {fmt_ratio(apart)} ⚠"
             return out
-    return None
+    return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
 
 
 def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None):
@@ -300,8 +301,7 @@ def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
     """The step's ceiling time at one shape as a percentage of the measured time ``t`` ("–"
     where there is none: BLAS-width inputs, or no ceiling for ``dtype``). ``fma_gflops``: the
     machine's FMA peak in ``dtype``, which prices the multiply-adds."""
-    c = ceiling_s(ceiling, m, nh, nx, dtype, fma_s=2e-9 / fma_gflops if fma_gflops else None) \
-        if nx < BLAS_FROM_N_X else None
+    c = ceiling_s(ceiling, m, nh, nx, dtype, fma_gflops) if nx < BLAS_FROM_N_X else None
     if not c:
         return "–"
     if c > t:  # faster than its own ceiling: the ceiling was under-measured, not beaten
@@ -330,12 +330,10 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
         row[f"{HEADLINE} float64"] = fmt_s(h64.iloc[0]) if len(h64) else "–"
         apart = h64.iloc[0] / t[HEADLINE] if len(h64) else None
         row["speed-up over its float64 step"] = _paired(
-            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64") or (
-            f"{fmt_ratio(apart)} (unpaired)" if apart else "–")
+            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64")
         apart = t[REFERENCE] / t[HEADLINE] if REFERENCE in t.index else None
         row[f"speed-up over {REFERENCE} float32"] = _paired(
-            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32") or (
-            f"{fmt_ratio(apart)} (unpaired)" if apart else "–")
+            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32")
         if ceiling:
             row["% of the float32 ceiling"] = _share_of_ceiling(
                 ceiling, nx, nh, m, "float32", fma32_gflops, t[HEADLINE])
@@ -390,8 +388,7 @@ def _speedups(df, g, t, pairs, nx, nh, m, op):
     for base in [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]:
         apart = t[base] / t[HEADLINE] if base in t.index else None
         out[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base, int(g.threads.iloc[0]),
-                                               apart, op) or (
-            f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–")
+                                               apart, op)
     return out
 
 
