@@ -39,9 +39,7 @@ from fastnn.backends import FIT_LR
 from fastnn.backends import _numba_fit as F
 from fastnn.backends import numba_fused as NF
 from fastnn.backends._descent import loop
-from fastnn.backends import _numba_kernels as K
 from fastnn.bench.grid import FIT_TARGETS
-from fastnn.activations import OUTPUT_LAYERS
 from fastnn.validate import prepare
 
 KEYS = ("W1", "b1", "W2", "b2")
@@ -72,12 +70,12 @@ def fit_per_call(P, X, Y, lr, iterations):
     upd = np.ones(4, bool)
     Js = np.zeros(nchunks)
     costs = np.empty(iterations)
-    code, out = fastnn.ACTIVATIONS["tanh"].code, OUTPUT_LAYERS["sigmoid"].code
+    run = NF._kernels(*NF._codes("tanh", "sigmoid"))
     B, lr_ = NF._block(n_h, kp), X.dtype.type(lr)
     for t in range(iterations):
         buf[:] = 0.0
         Js[:] = 0.0
-        K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, *acc, Js)
+        run.cag_parallel(W1, b1, W2, b2, X, Y, B, nchunks, *acc, Js)
         costs[t] = Js.sum() / m
         F._update(buf, m, lr_, upd, flat)
     return P, costs

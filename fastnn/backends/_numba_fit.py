@@ -59,7 +59,7 @@ from . import _numba_kernels as K
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb1, gW2,
               gb2, flat, costs):
     """All steps: costs[t] = J, then the update, in place on W1 … b2 (views of ``flat``).
@@ -69,11 +69,11 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     or −1.
     """
     m = X.shape[1]
-    Js = np.zeros(nchunks)
+    Js = np.zeros(1 if nchunks is None else nchunks)
     work = K._scratch(W1, W2, X, B)  # once for the run, not once per step
     for t in range(costs.shape[0]):
         buf[:] = 0.0
-        if nchunks == 1:
+        if nchunks is None:  # one thread; None is pruned while typing, so only one branch compiles
             J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
                              gW2[0], gb2[0], work)
         else:

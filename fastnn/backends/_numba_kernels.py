@@ -78,11 +78,12 @@ vectorisation of any loop with a division.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from ..activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from . import _threading  # noqa: F401  (the threading layer, before any parallel call)
-from ._fastmath import _FMA, expm1_neg, like, logistic_loss, sigmoid_, tanh_
+from ._fastmath import _FMA, _OPTS, _compiled_only, expm1_neg, like, logistic_loss, sigmoid_, tanh_
 
 #: The kernels branch on the registry's integer codes (an output's code is its activation's).
 SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = (
@@ -94,63 +95,81 @@ SIGMOID, TANH, RELU, LEAKY, ELU, LINEAR, MAXOUT = (
 _REDUCE = {"reassoc", "contract"}
 
 
-# --- the formulas, once, per element --------------------------------------------------------
+# --- the formulas, once, per element, picked at compile time by the literal code ----------
+#
+# The codes reach these as literal types (``numba_fused._kernels`` fixes them in closures), and
+# each ``overload`` below returns the one formula for its code: Numba types and compiles that
+# formula only, not the other activations' (which is what made a first call compile all seven).
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
-def _g(code, z):
+def _pick(formulas, code):
+    """The formula for the literal ``code`` (``None`` for a non-literal: only literals are typed,
+    so a call can never compile every activation)."""
+    if isinstance(code, types.IntegerLiteral):
+        return formulas.get(code.literal_value, formulas[None])
+    return None
+
+
+_G = {  # a = g(z) for one element; maxout's g (and linear's) is the identity
+    TANH: lambda code, z: tanh_(z),
+    SIGMOID: lambda code, z: sigmoid_(z),
+    RELU: lambda code, z: max(z, like(z, 0.0)),
+    LEAKY: lambda code, z: z if z >= like(z, 0.0) else like(z, LEAKY_SLOPE) * z,
+    ELU: lambda code, z: (z if z >= like(z, 0.0) else
+                          like(z, ELU_ALPHA) * expm1_neg(max(z, like(z, -40.0)))),
+    None: lambda code, z: z,
+}
+_DG = {  # g'(z) from z or a = g(z), whichever is exact; maxout's is 1 (then routed)
+    TANH: lambda code, z, a: like(a, 1.0) - a * a,
+    SIGMOID: lambda code, z, a: a * (like(a, 1.0) - a),
+    RELU: lambda code, z, a: like(a, 1.0) if z >= like(a, 0.0) else like(a, 0.0),
+    LEAKY: lambda code, z, a: like(a, 1.0) if z >= like(a, 0.0) else like(a, LEAKY_SLOPE),
+    ELU: lambda code, z, a: like(a, 1.0) if z >= like(a, 0.0) else a + like(a, ELU_ALPHA),
+    None: lambda code, z, a: like(a, 1.0),
+}
+_NEEDS_Z = {c: (lambda code: True) for c in (RELU, LEAKY, ELU, MAXOUT)}
+_NEEDS_Z[None] = lambda code: False
+_LOSS = {  # (L, dZ2) for one output logit z and target y
+    SIGMOID: lambda code, z, y: logistic_loss(z, y),
+    None: lambda code, z, y: (like(z, 0.5) * (z - y) * (z - y), z - y),
+}
+
+
+_g = _compiled_only("_g")
+_dg = _compiled_only("_dg")
+_needs_z = _compiled_only("_needs_z")
+_loss = _compiled_only("_loss")
+
+
+@overload(_g, prefer_literal=True, jit_options=_OPTS)
+def _g_formula(code, z):
     """a = g(z) for one element. Maxout's g is the identity: the max over pieces comes first.
     Also the output activation: A2 = _g(output code, Z2)."""
-    if code == TANH:
-        return tanh_(z)
-    if code == SIGMOID:
-        return sigmoid_(z)
-    if code == RELU:
-        return max(z, like(z, 0.0))
-    if code == LEAKY:
-        return z if z >= like(z, 0.0) else like(z, LEAKY_SLOPE) * z
-    if code == ELU:
-        return (z if z >= like(z, 0.0) else
-                like(z, ELU_ALPHA) * expm1_neg(max(z, like(z, -40.0))))
-    return z  # LINEAR, MAXOUT
+    return _pick(_G, code)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
-def _dg(code, z, a):
+@overload(_dg, prefer_literal=True, jit_options=_OPTS)
+def _dg_formula(code, z, a):
     """g'(z) for one element, from z or a = g(z), whichever is exact (tanh' = 1 − a²). Maxout's
     is 1: its gradient is then routed to the winning piece."""
-    one, zero = like(a, 1.0), like(a, 0.0)
-    if code == TANH:
-        return one - a * a
-    if code == SIGMOID:
-        return a * (one - a)
-    if code == RELU:
-        return one if z >= zero else zero
-    if code == LEAKY:
-        return one if z >= zero else like(a, LEAKY_SLOPE)
-    if code == ELU:
-        return one if z >= zero else a + like(a, ELU_ALPHA)
-    return one  # LINEAR, MAXOUT
+    return _pick(_DG, code)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
-def _needs_z(code):
+@overload(_needs_z, prefer_literal=True, jit_options=_OPTS)
+def _needs_z_formula(code):
     """Whether g' reads Z1 (else the forward pass keeps only A1)."""
-    return code == RELU or code == LEAKY or code == ELU or code == MAXOUT
+    return _pick(_NEEDS_Z, code)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
-def _loss(out, z, y):
+@overload(_loss, prefer_literal=True, jit_options=_OPTS)
+def _loss_formula(code, z, y):
     """(L, dZ2) for one output logit z and target y: the cross-entropy softplus(z) − y z with
     σ(z) − y for a sigmoid output, ½(z − y)² with z − y for a linear one."""
-    if out == SIGMOID:
-        return logistic_loss(z, y)
-    d = z - y
-    return like(d, 0.5) * d * d, d
+    return _pick(_LOSS, code)
 
 
 # --- the per-unit passes that apply g and g', specialised per activation -------------------
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=True, error_model="numpy", fastmath=_FMA)
 def _g_pass(code, S, Aj, z2, w2, n):
     """Unit j's forward pass over a block: A1[j] = g(S), z2 += W2[0, j] A1[j] (S is Z1[j])."""
     for i in range(n):
@@ -159,7 +178,7 @@ def _g_pass(code, S, Aj, z2, w2, n):
         z2[i] += w2 * a
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_REDUCE)
+@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
 def _dg_pass(code, more, Zj, Aj, dz2, D, w2, n):
     """Unit j's backward pass over a block: D = dZ1[j] = (W2[0, j] dZ2[0] (+ D when ``more``:
     the other outputs' share)) ⊙ g'. Returns the sums Σ dZ2[0] A1[j] and Σ dZ1[j]."""
@@ -174,33 +193,6 @@ def _dg_pass(code, more, Zj, Aj, dz2, D, w2, n):
         D[i] = dz
         sb += dz
     return sw, sb
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
-def _pass(code, back, more, S, Zj, Aj, v, D, w2, n):
-    if back:
-        return _dg_pass(code, more, Zj, Aj, v, D, w2, n)
-    _g_pass(code, S, Aj, v, w2, n)
-    return like(Aj, 0.0), like(Aj, 0.0)
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
-def _by_code(code, back, more, S, Zj, Aj, v, D, w2, n):
-    """Run the forward (``back`` False) or backward per-unit pass with ``code`` a compile-time
-    constant, so LLVM keeps only that activation's branch of ``_g``/``_dg`` and vectorises the
-    loop. (With ``code`` a runtime value inside the loop LLVM does not unswitch the branches:
-    measured 1.4–1.9× slower.)"""
-    if code == TANH:
-        return _pass(TANH, back, more, S, Zj, Aj, v, D, w2, n)
-    if code == SIGMOID:
-        return _pass(SIGMOID, back, more, S, Zj, Aj, v, D, w2, n)
-    if code == RELU:
-        return _pass(RELU, back, more, S, Zj, Aj, v, D, w2, n)
-    if code == LEAKY:
-        return _pass(LEAKY, back, more, S, Zj, Aj, v, D, w2, n)
-    if code == ELU:
-        return _pass(ELU, back, more, S, Zj, Aj, v, D, w2, n)
-    return _pass(LINEAR, back, more, S, Zj, Aj, v, D, w2, n)  # LINEAR, MAXOUT (after the max)
 
 
 # --- one block of B examples: forward, output, backward -------------------------------------
@@ -247,7 +239,7 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
             for p in range(1, kp):
                 for i in range(n):
                     S[i] = max(S[i], Z[p, r, i])
-        _by_code(code, False, False, S, Z[0, r], A[j], Z2[0], Z2[0], W2[0, j], n)
+        _g_pass(code, S, A[j], Z2[0], W2[0, j], n)
         for o in range(1, n_y):
             w2 = W2[o, j]
             for i in range(n):
@@ -301,8 +293,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
                 s += d * A[j, i]
                 D[r, i] = w2 * d if o == 1 else D[r, i] + w2 * d
             gW2[o, j] += s
-        sw, sb = _by_code(code, True, n_y > 1, A[j], Z[0, j], A[j], dZ2[0], D[r], W2[0, j],
-                          n)
+        sw, sb = _dg_pass(code, n_y > 1, Z[0, j], A[j], dZ2[0], D[r], W2[0, j], n)
         gW2[0, j] += sw
         if kp > 1:
             _route(Z, A, X, n, j, D[r], gW1, gb1)
@@ -341,9 +332,12 @@ def _route(Z, A, X, n, j, dz, gW1, gb1):
 def _load_block(src, i0, n, dst):
     """dst[:, :n] = src[:, i0:i0+n]. The kernels then index blocks with loop counters only: an
     index like ``i0 + i`` makes Numba emit a negative-index check that stops LLVM from proving
-    unit stride (it falls back to gathers, ~4× slower); a slice copy has no such check."""
+    unit stride (it falls back to gathers, ~4× slower); indexing a view with the loop counter
+    has no such check."""
     for r in range(src.shape[0]):
-        dst[r, :n] = src[r, i0:i0 + n]
+        row = src[r, i0:i0 + n]  # a view; an element loop has no shape check to compile
+        for i in range(n):
+            dst[r, i] = row[i]
 
 
 # --- drivers: a range of examples, serial or one range per thread ---------------------------
@@ -358,7 +352,7 @@ def _scratch(W1, W2, X, B):
             np.empty((n_y, B), X.dtype), np.empty((n_y, B), X.dtype), np.empty((1, B), X.dtype))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
 def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2, work):
     """Fused cost and gradient sums over examples start:stop, in blocks of B, with the work
     arrays of :func:`_scratch`. Returns Σ L.

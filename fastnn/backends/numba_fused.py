@@ -8,10 +8,13 @@ the whole gradient-descent loop in one compiled call.
 
 from __future__ import annotations
 
+import functools
 import math
+from types import SimpleNamespace
 
 import numba
 import numpy as np
+from numba import njit
 
 from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
@@ -27,6 +30,69 @@ SERIAL_BELOW = 262_144
 #: blocks of BLAS_BLOCK examples, and the element-wise rest stays fused.
 BLAS_FROM_N_X = 32
 BLAS_BLOCK = 2048
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(code, out):
+    """The entry kernels for one hidden activation and one output layer, their codes fixed at
+    compile time.
+
+    Each entry is a small ``@njit`` closure over ``code`` and ``out``: Numba types a closure's
+    integer constants as literals, passes them down as literal types, and prunes every branch of
+    ``_g``/``_dg``/``_loss`` that does not belong to that activation before compiling. So a call
+    compiles one specialisation, (hidden activation, output layer, dtype, serial or parallel),
+    on first use, instead of all seven activations at once (issue 17). The closures are cached
+    on disk like the kernels: Numba keys a closure's cache entry by its constants.
+    """
+    opts = dict(cache=True, error_model="numpy", fastmath=K._FMA)
+
+    @njit(**opts)
+    def cag_serial(W1, b1, W2, b2, X, Y, B, gW1, gb1, gW2, gb2):
+        return K._cag_chunk(W1, b1, W2, b2, X, Y, 0, X.shape[1], code, out, B, gW1, gb1, gW2,
+                            gb2)
+
+    @njit(**opts)
+    def cag_parallel(W1, b1, W2, b2, X, Y, B, nchunks, gW1, gb1, gW2, gb2, J):
+        K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb2, J)
+
+    @njit(**opts)
+    def forward_serial(W1, b1, W2, b2, X, Z1, A1, Z2, A2, B):
+        K._forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, 0, X.shape[1])
+
+    @njit(**opts)
+    def forward_parallel(W1, b1, W2, b2, X, Z1, A1, Z2, A2, B, nchunks):
+        K._forward_parallel(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, nchunks)
+
+    @njit(**opts)
+    def backward_serial(W2, X, Y, Z1, A1, A2, B, gW1, gb1, gW2, gb2):
+        K._backward_range(W2, X, Y, Z1, A1, A2, code, B, 0, X.shape[1], gW1, gb1, gW2, gb2)
+
+    @njit(**opts)
+    def backward_parallel(W2, X, Y, Z1, A1, A2, B, nchunks, gW1, gb1, gW2, gb2):
+        K._backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2)
+
+    @njit(**opts)
+    def blas_block(W1, b1, W2, b2, Z, Yb, n, A, Z2, L, D, gW1, gb1, gW2, gb2):
+        return K._blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2,
+                             gb2)
+
+    @njit(cache=True, error_model="numpy")
+    def fit_serial(W1, b1, W2, b2, X, Y, B, lr, upd, buf, gW1, gb1, gW2, gb2, flat, costs):
+        return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, None, lr, upd, buf, gW1,
+                           gb1, gW2, gb2, flat, costs)
+
+    @njit(cache=True, error_model="numpy")
+    def fit_parallel(W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, gW1, gb1, gW2, gb2, flat,
+                     costs):
+        return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf,
+                           gW1, gb1, gW2, gb2, flat, costs)
+
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("code", "out",
+                                                                               "opts")})
+
+
+def _codes(hidden, output):
+    return ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code
 
 
 def _block(n_h, k):
@@ -83,13 +149,13 @@ def forward(P, X, hidden, output):
     A1 = np.empty((n_h, m), X.dtype)
     Z2 = np.empty((W2.shape[0], m), X.dtype)
     A2 = np.empty_like(Z2)
-    args = (W1, b1, W2, b2, X, Z1, A1, Z2, A2, ACTIVATIONS[hidden].code,
-            OUTPUT_LAYERS[output].code, _block(n_h, kp))
+    run = _kernels(*_codes(hidden, output))
+    args = (W1, b1, W2, b2, X, Z1, A1, Z2, A2, _block(n_h, kp))
     nchunks = _chunks(m, n_h, kp)
     if nchunks == 1:
-        K._forward_range(*args, 0, m)
+        run.forward_serial(*args)
     else:
-        K._forward_parallel(*args, nchunks)
+        run.forward_parallel(*args, nchunks)
     return A2, {"Z1": Z1 if hidden == "maxout" else Z1[0], "A1": A1, "Z2": Z2, "A2": A2}
 
 
@@ -100,11 +166,12 @@ def backward(P, cache, X, Y, hidden, output):
     Z1 = cache["Z1"] if hidden == "maxout" else cache["Z1"][None]
     nchunks = _chunks(m, n_h, kp)
     buf, acc = _accumulators(nchunks, W1, W2)
-    args = (W2, X, Y, Z1, cache["A1"], cache["A2"], ACTIVATIONS[hidden].code, _block(n_h, kp))
+    run = _kernels(*_codes(hidden, output))
+    args = (W2, X, Y, Z1, cache["A1"], cache["A2"], _block(n_h, kp))
     if nchunks == 1:
-        K._backward_range(*args, 0, m, *(a[0] for a in acc))
+        run.backward_serial(*args, *(a[0] for a in acc))
     else:
-        K._backward_parallel(*args, nchunks, *acc)
+        run.backward_parallel(*args, nchunks, *acc)
     return _grads(buf, m, P)
 
 
@@ -113,7 +180,7 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
     itself); bias, activation, output, loss and dZ1 in one fused kernel per block."""
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     n_h, m = W1.shape[1], X.shape[1]
-    code, out = ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code
+    run = _kernels(*_codes(hidden, output))
     B = min(BLAS_BLOCK, m)
     buf, acc = _accumulators(1, W1, W2)
     Z = np.empty((1, n_h, B), X.dtype)
@@ -126,8 +193,8 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
         n = min(B, m - i0)
         Xb = X[:, i0:i0 + n]
         np.matmul(P["W1"], Xb, out=Z[0, :, :n])
-        J += K._blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, code,
-                           out, A, Z2, L, D, *(a[0] for a in acc))
+        J += run.blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, A, Z2,
+                            L, D, *(a[0] for a in acc))
         acc[0][0, 0] += D[:, :n] @ Xb.T
     return J / m, _grads(buf, m, P)
 
@@ -143,14 +210,14 @@ def cost_and_grads(P, X, Y, hidden, output):
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     kp, n_h, _ = W1.shape
     m = X.shape[1]
-    code, out, B = ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code, _block(n_h, kp)
+    run, B = _kernels(*_codes(hidden, output)), _block(n_h, kp)
     nchunks = _chunks(m, n_h, kp)
     buf, acc = _accumulators(nchunks, W1, W2)
     if nchunks == 1:
-        J = K._cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, out, B, *(a[0] for a in acc))
+        J = run.cag_serial(W1, b1, W2, b2, X, Y, B, *(a[0] for a in acc))
     else:
         Js = np.zeros(nchunks)
-        K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, *acc, Js)
+        run.cag_parallel(W1, b1, W2, b2, X, Y, B, nchunks, *acc, Js)
         J = Js.sum()
     return float(J) / m, _grads(buf, m, P)
 
@@ -202,8 +269,11 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys):
     buf, acc = _accumulators(nchunks, W1, W2)
     flat = tuple(P[k].reshape(-1) for k in F.PARAMS)  # views: updated in place
     upd = np.array([k in keys for k in F.PARAMS])
-    t = F._fit_loop(W1, b1, W2, b2, X, Y, ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code,
-                    _block(n_h, kp), nchunks, X.dtype.type(lr), upd, buf, *acc, flat, costs)
+    run, B, lr = _kernels(*_codes(hidden, output)), _block(n_h, kp), X.dtype.type(lr)
+    if nchunks == 1:
+        t = run.fit_serial(W1, b1, W2, b2, X, Y, B, lr, upd, buf, *acc, flat, costs)
+    else:
+        t = run.fit_parallel(W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, *acc, flat, costs)
     if t < 0:
         return P, costs, None
     return P, costs[:t + 1], int(t)
