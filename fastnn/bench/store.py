@@ -15,6 +15,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -421,13 +422,91 @@ def to_frame(cells):
     return df[COLUMNS]
 
 
+#: The ``stats`` of one benchmark as pytest-benchmark 5 writes them (``Stats.fields``, then
+#: ``data`` and ``iterations``), with what each means. fastnn computes every one from the cell's
+#: samples (seconds per call, one per round) by pytest-benchmark's own definitions
+#: (``pytest_benchmark/stats.py``), so its ``compare`` (table, ``--csv``, histograms) reads them
+#: as its own; fastnn's own quartiles (``numpy.percentile``) stay in results.csv.
+BENCHMARK_STATS = {
+    "min": "the fastest sample",
+    "max": "the slowest sample",
+    "mean": "the mean of the samples",
+    "stddev": "their sample standard deviation (n − 1 in the denominator; 0 for one sample)",
+    "rounds": "the number of samples",
+    "median": "the median sample",
+    "iqr": "q3 − q1",
+    "q1": "the first quartile, by pytest-benchmark's method (Tukey's hinges: Wikipedia's "
+          "method 3 for an odd number of samples, method 2 for an even one)",
+    "q3": "the third quartile, by the same method",
+    "iqr_outliers": "how many samples lie outside [q1 − 1.5 iqr, q3 + 1.5 iqr]",
+    "stddev_outliers": "how many samples lie outside [mean − stddev, mean + stddev]",
+    "outliers": "the two counts as pytest-benchmark shows them, 'stddev_outliers;iqr_outliers'",
+    "ld15iqr": "the lowest sample at or above q1 − 1.5 iqr",
+    "hd15iqr": "pytest-benchmark's highest sample within q3 + 1.5 iqr (its code takes the first "
+               "sample above that fence when there is one, else the largest)",
+    "ops": "calls per second, rounds / total = 1 / mean (0 when total is 0)",
+    "total": "the sum of the samples",
+    "data": "the samples themselves, seconds per call",
+    "iterations": "calls per sample (each sample is a round's time divided by them)",
+}
+
+
+def _quartiles(d):
+    """(q1, q3) of sorted data, as pytest-benchmark's ``Stats.q1``/``q3``."""
+    n = len(d)
+    if n == 1:
+        return d[0], d[0]
+    if n % 2 == 0:  # method 2: medians of the lower and upper halves
+        return statistics.median(d[:n // 2]), statistics.median(d[n // 2:])
+    k, q = n // 4, n % 4  # method 3
+    if q == 1:
+        return 0.25 * d[k - 1] + 0.75 * d[k], 0.75 * d[3 * k] + 0.25 * d[3 * k + 1]
+    return 0.75 * d[k] + 0.25 * d[k + 1], 0.25 * d[3 * k + 1] + 0.75 * d[3 * k + 2]
+
+
+def benchmark_stats(samples, iterations=1):
+    """pytest-benchmark 5's ``stats`` of one benchmark from its samples: every key of
+    :data:`BENCHMARK_STATS`, computed as ``pytest_benchmark.stats.Stats`` computes it.
+
+    Parameters
+    ----------
+    samples : list of float
+        Seconds per call, one per round (finite, > 0; at least one).
+    iterations : int
+        Calls per round.
+
+    Returns
+    -------
+    dict
+        The keys of :data:`BENCHMARK_STATS` in that order. A sum that overflows (samples near
+        the largest float, never a measurement) is written as None rather than inf.
+    """
+    d = sorted(samples)
+    n, total = len(d), sum(samples)
+    mean = statistics.mean(samples)
+    std = statistics.stdev(samples) if n > 1 else 0
+    q1, q3 = _quartiles(d)
+    iqr = q3 - q1
+    lo, hi = q1 - 1.5 * iqr, q3 + 1.5 * iqr
+    pos = bisect.bisect_right(d, hi)
+    stats = {
+        "min": d[0], "max": d[-1], "mean": mean, "stddev": std, "rounds": n,
+        "median": statistics.median(samples), "iqr": iqr, "q1": q1, "q3": q3,
+        "iqr_outliers": sum(1 for v in samples if v < lo or v > hi),
+        "stddev_outliers": sum(1 for v in samples if v < mean - std or v > mean + std),
+        "outliers": None,
+        "ld15iqr": d[0] if n == 1 else d[bisect.bisect_left(d, lo)],
+        "hd15iqr": d[0] if n == 1 else d[-1] if pos == n else d[pos],
+        "ops": n / total if total else 0, "total": total,
+        "data": list(samples), "iterations": iterations,
+    }
+    stats["outliers"] = f"{stats['stddev_outliers']};{stats['iqr_outliers']}"
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in stats.items()}
+
+
 def _benchmark(r):
     """One record in pytest-benchmark's format (any record :func:`load` accepts with status ok)."""
-    s = r["samples"]
-    top = max(s)  # scaled, so that no finite sample overflows the sums
-    mean, std, iqr = r.get("mean_s"), r.get("stddev_s"), r.get("iqr_s")
-    mean = top * statistics.fmean(v / top for v in s) if mean is None else mean
-    std = top * statistics.pstdev([v / top for v in s]) if std is None else std
     steps = f"-s{r['steps']}" if r.get("steps") else ""  # a training run: stats are per step
     name = (f"{r['op']}[{r['backend']}-m{r['m']}-nh{r['n_h']}-{r['dtype']}-t{r['threads']}"
             f"{steps}]")
@@ -436,19 +515,20 @@ def _benchmark(r):
         "params": {k: r[k] for k in ("backend", "m", "n_h", "n_x", "dtype", "threads", "steps")
                    if k in r},
         "param": name,
-        "stats": {"min": r["min_s"], "max": max(s), "mean": mean, "stddev": std,
-                  "median": r["median_s"], "iqr": r["q3_s"] - r["q1_s"] if iqr is None else iqr,
-                  "q1": r["q1_s"], "q3": r["q3_s"], "rounds": r.get("rounds") or len(s),
-                  "iterations": r.get("calls_per_round") or 1, "data": s,
-                  "ops": ops if math.isfinite(ops := 1.0 / r["median_s"]) else None},
         "extra_info": {k: r.get(k) for k in ("compile_s", "first_call_s", "mem_traced_bytes",
                                              "mem_rss_bytes", "flops", "bytes", "gflops", "gbs")},
         "options": {"timer": "perf_counter", "min_time": 0.02},
+        "stats": benchmark_stats(r["samples"], r.get("calls_per_round") or 1),
     }
 
 
 def export(path, out_dir, also=()):
-    """Write results.csv and results-benchmark.json (pytest-benchmark's format) in ``out_dir``."""
+    """Write results.csv and results-benchmark.json in ``out_dir``.
+
+    results-benchmark.json is pytest-benchmark 5's file format, one benchmark per measured
+    (``ok``) cell, its ``stats`` those of :func:`benchmark_stats`; ``pytest-benchmark compare``
+    reads it (with ``--csv`` too).
+    """
     header, cells = load(path)
     to_frame(cells).to_csv(os.path.join(out_dir, "results.csv"), index=False)
     doc = {"machine_info": header.get("machine_info", {}),
@@ -461,3 +541,17 @@ def export(path, out_dir, also=()):
     if os.path.samefile(os.path.dirname(os.path.abspath(results_path(path))), out_dir):
         written.append(RESULTS)
     write_manifest(out_dir, "bench", written)
+
+
+def reexport(out_dir):
+    """Rewrite ``out_dir``'s results.csv and results-benchmark.json from its own results file,
+    as the sweep that wrote them did (:func:`export`), without measuring anything.
+
+    The other files that sweep listed in the manifest (``paired.json``) are kept in its list,
+    so they are not taken for stale. ``fastnn report DIR --out DIR`` calls this first, so a
+    folder rebuilt from its results.jsonl gets every derived file of the current code.
+    """
+    own = {"results.csv", "results-benchmark.json", RESULTS}
+    also = [n for n in _read_manifest(out_dir).get("bench", {}) if n not in own]
+    export(os.path.join(out_dir, RESULTS), out_dir, also)
+
