@@ -10,7 +10,14 @@ Guarantees:
 - every file has a ``run_id`` that tells runs apart (an old file without one gets a stable id
   derived from its header);
 - a folder's manifest (:data:`MANIFEST`) lists what fastnn wrote there, so a new run removes its
-  predecessor's leftovers and nothing else (:func:`write_manifest`).
+  predecessor's leftovers and nothing else (:func:`write_manifest`);
+- a results folder is shared between machines and people as an archive, so nothing read from
+  one makes fastnn read, write or delete outside it: every name in it (manifest entries, the
+  results file, ``paired.json``, the lock) is resolved against the folder's real path and used
+  only when no symbolic link lies on the way (:func:`member`); fastnn writes its files by
+  atomic replacement (:func:`write_atomic`), which replaces a link in their place instead of
+  writing through it; a manifest never names the manifest, the lock or a results file for
+  removal.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ import hashlib
 import json
 import math
 import os
+import stat
 import statistics
+import tempfile
 import threading
 import uuid
 
@@ -143,9 +152,15 @@ def derived_run_id(header):
 # --- reading ----------------------------------------------------------------------------------
 
 def results_path(path):
-    """A results file, or a folder holding :data:`RESULTS`."""
+    """A results file, or a folder holding :data:`RESULTS` (not through a link: see
+    :func:`member`)."""
     path = os.fspath(path)
-    return os.path.join(path, RESULTS) if os.path.isdir(path) else path
+    if not os.path.isdir(path):
+        return path
+    if member(path, RESULTS) is None:
+        _fail(os.path.join(path, RESULTS), "is a symbolic link; fastnn reads a results folder's "
+              "own files only, never through a link")
+    return os.path.join(path, RESULTS)
 
 
 def _parse(path):
@@ -220,12 +235,18 @@ class FolderLock:
         if self._key is not None:
             return self
         os.makedirs(self.out_dir, exist_ok=True)
-        key = os.path.realpath(os.path.join(self.out_dir, LOCK))
+        key = os.path.join(os.path.realpath(self.out_dir), LOCK)
         with _HELD_GUARD:
             if key in _HELD:
                 _HELD[key][1] += 1
             else:
-                fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+                try:  # never through a link: the lock file is truncated and written
+                    fd = os.open(key, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
+                except OSError as exc:
+                    if not os.path.islink(key):
+                        raise
+                    raise ResultsError(f"{key}: the lock file is a symbolic link; fastnn never "
+                                       "writes through a link in a results folder") from exc
                 try:
                     if fcntl is not None:
                         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -260,13 +281,32 @@ class FolderLock:
         return False
 
 
-def _write_atomic(path, data):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def write_atomic(path, data):
+    """Write ``data`` (bytes or str) to ``path`` by replacing it whole: a reader sees the old
+    file or the new one, and a symbolic link at ``path`` is replaced, never written through.
+
+    The temporary file is created exclusively (``mkstemp``) beside ``path``, so no link planted
+    under a predictable name is followed either.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        raise
+
 
 
 class Store:
@@ -288,6 +328,9 @@ class Store:
             raise
 
     def _open(self, header, resume):
+        if os.path.islink(self.path):  # appended to: never through a link
+            _fail(self.path, "is a symbolic link; fastnn writes a results folder's own files "
+                  "only, never through a link")
         if resume and os.path.exists(self.path):
             old, cells, tail = _parse(self.path)
             self.header = dict(old, run_id=old.get("run_id") or derived_run_id(old))
@@ -304,7 +347,7 @@ class Store:
         else:
             self.header = dict(header, format=FORMAT,
                                run_id=header.get("run_id") or uuid.uuid4().hex)
-            _write_atomic(self.path, (json.dumps(self.header) + "\n").encode())
+            write_atomic(self.path, (json.dumps(self.header) + "\n").encode())
 
     def append(self, rec):
         """Append one cell record and flush it to disk.
@@ -348,27 +391,67 @@ class Store:
 # --- outputs ----------------------------------------------------------------------------------
 
 def _digest(path):
+    """SHA-256 of the regular file at ``path``, opened without following a link."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW), "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def _inside(name):
-    """A path relative to the folder that stays inside it (and is not the manifest)."""
-    if not isinstance(name, str) or not name:
+def member(folder, name):
+    """The path of ``name`` inside ``folder``, resolved against the folder's real path, or None.
+
+    None unless ``name`` is a plain relative path (a non-empty str, not absolute, no ``.`` or
+    ``..`` part, no NUL) and no symbolic link lies anywhere on the way to it, the last part
+    included: a name read from a results folder (a manifest entry, the results file, paired.json)
+    then cannot lead fastnn out of the folder, whatever links the folder holds.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+    name : object
+        As read from a file: anything that is not such a str gives None.
+
+    Returns
+    -------
+    str or None
+        An absolute path below ``os.path.realpath(folder)`` (the entry need not exist).
+    """
+    if not isinstance(name, str) or not name or "\0" in name or os.path.isabs(name):
+        return None
+    parts = name.replace(os.altsep or os.sep, os.sep).split(os.sep)
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    root = os.path.realpath(folder)
+    path = os.path.join(root, *parts)
+    return path if os.path.realpath(path) == path else None
+
+
+def _removable(name):
+    """A manifest may name a file for removal only if it is not the manifest itself, the lock or
+    a results file (``*.jsonl``): those are never removed by a manifest, whatever it says."""
+    last = name.replace(os.altsep or os.sep, os.sep).split(os.sep)[-1]
+    return last not in (MANIFEST, LOCK) and not last.endswith(".jsonl")
+
+
+def _regular(path):
+    """True for a regular file (not a link, folder or device) at ``path``."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
         return False
-    norm = os.path.normpath(name)
-    return not os.path.isabs(norm) and norm.split(os.sep)[0] not in ("..", ".") and norm != MANIFEST
 
 
 def _read_manifest(out_dir):
+    path = member(out_dir, MANIFEST)
+    if path is None or not _regular(path):
+        return {}  # no manifest, or a link: nothing is known to be ours, nothing is removed
     try:
-        with open(os.path.join(out_dir, MANIFEST), encoding="utf-8") as f:
+        with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW), encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError):
-        return {}  # no (readable) manifest: nothing is known to be ours, nothing is removed
+        return {}  # unreadable: likewise
     if not isinstance(doc, dict):
         return {}
     return {k: v for k, v in doc.items() if isinstance(v, dict)}
@@ -376,15 +459,19 @@ def _read_manifest(out_dir):
 
 def stale_files(out_dir, kind, names):
     """Files an earlier fastnn ``kind`` ("report", "bench") wrote in ``out_dir`` that are not in
-    ``names``, no other kind claims, and are unchanged since fastnn wrote them (sorted)."""
+    ``names``, no other kind claims, and are unchanged since fastnn wrote them (sorted).
+
+    Only entries that :func:`member` resolves inside the folder, that are regular files (not
+    links) and that :func:`_removable` allows are candidates; the digest is of the file itself.
+    """
     doc = _read_manifest(out_dir)
     keep = set(names).union(*(set(v) for k, v in doc.items() if k != kind))
     out = []
     for name, digest in doc.get(kind, {}).items():
-        p = os.path.join(out_dir, name)
-        if name in keep or not _inside(name) or not os.path.isfile(p) or os.path.islink(p):
+        if name in keep or not isinstance(digest, str) or not _removable(name):
             continue
-        if _digest(p) == digest:
+        p = member(out_dir, name)
+        if p is not None and _regular(p) and _digest(p) == digest:
             out.append(name)
     return sorted(out)
 
@@ -393,17 +480,18 @@ def write_manifest(out_dir, kind, names):
     """Call after writing ``names`` (paths relative to ``out_dir``) as ``kind``: removes the
     :func:`stale_files` of an earlier run and records ``names`` in ``out_dir/.fastnn-files``.
 
-    Returns the names removed. A file fastnn did not write (or that was edited since) is never
-    removed.
+    Returns the names removed. A file fastnn did not write (or that was edited since), a file
+    outside the folder or reached through a link, the manifest, the lock and the results files
+    are never removed.
     """
     removed = stale_files(out_dir, kind, names)
     for name in removed:
-        os.remove(os.path.join(out_dir, name))
+        os.remove(member(out_dir, name))
     doc = _read_manifest(out_dir)
-    doc[kind] = {n: _digest(os.path.join(out_dir, n)) for n in names
-                 if _inside(n) and os.path.isfile(os.path.join(out_dir, n))}
-    _write_atomic(os.path.join(out_dir, MANIFEST),
-                  (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+    doc[kind] = {n: _digest(p) for n in names if n != MANIFEST
+                 and (p := member(out_dir, n)) is not None and _regular(p)}
+    write_atomic(os.path.join(out_dir, MANIFEST),
+                 (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
     return removed
 
 
@@ -530,13 +618,12 @@ def export(path, out_dir, also=()):
     reads it (with ``--csv`` too).
     """
     header, cells = load(path)
-    to_frame(cells).to_csv(os.path.join(out_dir, "results.csv"), index=False)
+    write_atomic(os.path.join(out_dir, "results.csv"), to_frame(cells).to_csv(index=False))
     doc = {"machine_info": header.get("machine_info", {}),
            "commit_info": header.get("commit_info", {}),
            "benchmarks": [_benchmark(r) for r in cells if r["status"] == "ok"],
            "datetime": header.get("datetime"), "run_id": header["run_id"], "version": "5.1.0"}
-    with open(os.path.join(out_dir, "results-benchmark.json"), "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
+    write_atomic(os.path.join(out_dir, "results-benchmark.json"), json.dumps(doc, indent=1))
     written = ["results.csv", "results-benchmark.json", *also]
     if os.path.samefile(os.path.dirname(os.path.abspath(results_path(path))), out_dir):
         written.append(RESULTS)
