@@ -2,7 +2,8 @@
 
 Arrays as users really have them: read-only (``setflags(write=False)``, pandas' ``to_numpy()``),
 strided slices and transposed views, Fortran order, broadcast views, ``np.memmap`` (writable and
-read-only), big-endian data, unaligned buffers, integer and boolean labels. A Hypothesis strategy
+read-only), big-endian data, unaligned buffers, integer and float16 arrays, integer and boolean
+labels. A Hypothesis strategy
 draws a layout for each of W1, b1, W2, b2, X and Y and calls every public entry on every backend;
 the reference is the numpy backend on plain C-contiguous copies of the same values. Values are
 multiples of 1/8 in [−3, 3] (as in ``test_api_properties``), so every sum up to Z1 is exact and
@@ -27,6 +28,8 @@ REF = "numpy"
 GRID = st.integers(-24, 24).map(lambda i: i / 8)
 LAYOUTS = ("contiguous", "read-only", "fortran", "strided", "transposed view", "reversed",
            "broadcast", "memmap", "memmap read-only", "big-endian", "unaligned", "pandas")
+#: other dtypes for any array (the values rounded to integers first; float16 holds them exactly)
+DTYPES = ("int32", "float16")
 #: layouts that change the dtype of labels (only for Y holding 0/1)
 LABEL_DTYPES = ("int64", "uint8", "bool")
 _TMP = tempfile.mkdtemp(prefix="fastnn-layouts-")
@@ -70,6 +73,8 @@ def present(a, layout):
         return pd.DataFrame(flat.T).to_numpy().T.reshape(a.shape)
     if layout in LABEL_DTYPES:
         return a.astype(layout)
+    if layout in DTYPES:
+        return np.round(a).astype(layout)
     raise AssertionError(layout)
 
 
@@ -93,8 +98,8 @@ def cases(draw):
               if output == "sigmoid" else draw(arrays(dtype, (n_y, m), elements=GRID)))
     layout = {}
     for name in a:
-        choices = LAYOUTS + (LABEL_DTYPES if name == "Y" and output == "sigmoid" else ())
-        layout[name] = draw(st.sampled_from(choices))
+        labels = name == "Y" and output == "sigmoid" and draw(st.booleans())
+        layout[name] = draw(st.sampled_from(LABEL_DTYPES if labels else LAYOUTS + DTYPES))
         a[name] = present(a[name], layout[name])
     return dict(a, hidden=hidden, output=output, layout=layout)
 
@@ -171,7 +176,7 @@ def _compiled():
 
 
 @pytest.mark.parametrize("name", fastnn.BACKENDS)
-@settings(max_examples=30, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(c=cases())
@@ -338,3 +343,46 @@ def test_initial_params_in_the_run_dtype(name, y_dtype, run):
         assert all(v.dtype == run for v in r1.params.values())
     logistic = fastnn.fit_logistic(X, Y.astype(y_dtype), backend=name, iterations=0)
     assert all(v.dtype == run for v in logistic.params.values())
+
+
+def test_the_strategy_draws_most_layouts():
+    """The property above is not vacuous: its examples cover most layouts (every one is also
+    run on its own below)."""
+    seen = set()
+
+    @settings(max_examples=40, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(c=cases())
+    def collect(c):
+        seen.update(c["layout"].values())
+
+    collect()
+    assert len(seen) >= len(LAYOUTS + DTYPES + LABEL_DTYPES) - 2, seen
+
+
+def _fixed_case(layout, hidden, output):
+    """n_x = 3, n_h = 4, n_y = 2, m = 17 on the 1/8 grid, every array in ``layout`` (a label
+    dtype applies to Y only)."""
+    rng = np.random.default_rng(7)
+    k = (2,) if hidden == "maxout" else ()
+    shapes = {"W1": k + (4, 3), "b1": k + (4, 1), "W2": (2, 4), "b2": (2, 1), "X": (3, 17)}
+    a = {n: rng.integers(-24, 25, sh) / 8 for n, sh in shapes.items()}
+    a["Y"] = (rng.random((2, 17)) > 0.5).astype(np.float64)
+    names = ["Y"] if layout in LABEL_DTYPES else list(a)
+    a.update({n: present(a[n], layout) for n in names})
+    return dict(a, hidden=hidden, output=output, layout={n: layout for n in names})
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "maxout"])
+@pytest.mark.parametrize("layout", LAYOUTS + DTYPES + LABEL_DTYPES)
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+def test_each_layout_on_its_own(name, layout, hidden):
+    c = _fixed_case(layout, hidden, "sigmoid")
+    ref_case = dict(c, **{k: clean(c[k]) for k in ("W1", "b1", "W2", "b2", "X", "Y")})
+    before = _snapshot(c)
+    for entry in ENTRIES:
+        got, ref = _arrays(_run(entry, name, c)), _arrays(_run(entry, REF, ref_case))
+        _unchanged(before, c)
+        assert [g.shape for g in got] == [r.shape for r in ref], entry
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-12, err_msg=f"{entry} {name}")
