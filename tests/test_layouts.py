@@ -1,4 +1,4 @@
-"""Every array a user can hand in works on every backend, with numpy's values, and is never modified.
+"""Every array a user can hand in works on every backend with numpy's values and is never modified.
 
 Arrays as users really have them: read-only (``setflags(write=False)``, pandas' ``to_numpy()``),
 strided slices and transposed views, Fortran order, broadcast views, ``np.memmap`` (writable and
