@@ -97,6 +97,10 @@ def _report(args):
     paths = [results_path(p) for p in args.results or [DEFAULT_OUT]]
     from .bench.progress import phase
     with FolderLock(args.out):
+        own = len(paths) == 1 and os.path.isfile(paths[0]) and os.path.isdir(args.out)
+        if own and os.path.samefile(os.path.dirname(os.path.abspath(paths[0])), args.out):
+            from .bench.store import reexport
+            reexport(args.out)  # the folder's own results: its CSV and pytest-benchmark JSON
         with phase("building the report"):
             index = build(paths, args.out)
         print(f"report: {index}")

@@ -15,7 +15,7 @@ from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
 from .bench import contention, grid, run
 from .bench.progress import Progress
-from .bench.store import write_manifest
+from .bench.store import write_atomic, write_manifest
 from .data import flower
 from .init import init_params
 from .plotting import plt as _plt, save as _save
@@ -440,8 +440,7 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
             "The timings of parts 2 and 7 vary between runs.\n")
     path = os.path.join(out, "index.md")
     text = head + "\n" + "\n".join(texts)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_atomic(path, text)  # replaces a link named index.md; never writes through it
     # an earlier page's figures that this one does not show are removed (only files fastnn wrote)
     write_manifest(out, "demo", ["index.md"] + re.findall(r"\]\(([^)]+\.png)\)", text))
     return path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 
 from .backends import REGISTRY
 
@@ -20,9 +22,25 @@ def plt():
 
 
 def save(fig, out, name, figures=None):
-    """Write ``fig`` to ``out/name`` and close it. Returns ``name`` (appended to ``figures``)."""
-    fig.savefig(os.path.join(out, name), dpi=110, bbox_inches="tight")
+    """Write ``fig`` to ``out/name`` and close it. Returns ``name`` (appended to ``figures``).
+
+    The file is replaced whole (a temporary file beside it, then ``os.replace``), so a symbolic
+    link named ``name`` in a shared results folder is replaced, never written through.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format=os.path.splitext(name)[1][1:] or "png", dpi=110,
+                bbox_inches="tight")
     plt().close(fig)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(out, name))
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        raise
     if figures is not None:
         figures.append(name)
     return name

@@ -9,8 +9,7 @@ import numpy as np
 from .backends import get_backend
 from .costs import cost_from_A2, cost_from_logits
 from .init import init_params
-from .validate import (PARAM_NAMES, as_float_array, check_iterations, check_lr, prepare,
-                       prepare_cost)
+from .validate import PARAM_NAMES, check_iterations, check_lr, prepare, prepare_cost, sizes
 
 
 @dataclass
@@ -92,7 +91,7 @@ def fit(X, Y, *, n_h=4, hidden="tanh", output="sigmoid", backend="numpy", lr=1.2
         the final parameters are checked once after the last step.
     """
     if params is None:
-        n_x, n_y, dtype = _sizes(X, Y)
+        n_x, n_y, dtype = sizes(X, Y)
         params = init_params(n_x, n_h, n_y, method=method, hidden=hidden, seed=seed, dtype=dtype)
     return _descend(params, X, Y, hidden, output, backend, lr, iterations, PARAM_NAMES)
 
@@ -123,20 +122,10 @@ def fit_logistic(X, Y, *, backend="numpy", lr=1.2, iterations=10000):
     ValueError, TypeError, DivergenceError
         As :func:`fit`.
     """
-    n_x, n_y, dtype = _sizes(X, Y)
+    n_x, n_y, dtype = sizes(X, Y)
     params = {"W1": np.eye(n_x, dtype=dtype), "b1": np.zeros((n_x, 1), dtype),
               "W2": np.zeros((n_y, n_x), dtype), "b2": np.zeros((n_y, 1), dtype)}
     return _descend(params, X, Y, "linear", "sigmoid", backend, lr, iterations, ("W2", "b2"))
-
-
-def _sizes(X, Y):
-    """(n_x, n_y, dtype) to build initial parameters from, with the errors :func:`prepare` gives."""
-    Xa = as_float_array(X, "X", ndim=2)
-    Ya = as_float_array(Y, "Y", ndim=(1, 2))
-    n_x, n_y = Xa.shape[0], 1 if Ya.ndim == 1 else Ya.shape[0]
-    if n_x == 0 or n_y == 0:
-        raise ValueError(f"X has shape {Xa.shape} and Y {Ya.shape}; n_x and n_y must be >= 1")
-    return n_x, n_y, np.float32 if Xa.dtype == np.float32 else np.float64
 
 
 def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys):

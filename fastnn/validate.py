@@ -11,8 +11,19 @@ every backend. The checks, in this order:
 4. values: every parameter, X and Y finite (no NaN, no ±inf); labels in [0, 1] for a sigmoid
    output.
 
-Everything here returns C-contiguous float arrays (the caller's own array when it already is one;
-nothing is ever written to it); nothing handed in is modified.
+Every array handed to a kernel is a writable, aligned, C-contiguous float32 or float64 array in
+native byte order (:func:`kernel_array`): the caller's own array when it already is one (nothing is
+ever written to it), else one copy made here, once per call. So any layout a user has works on
+every backend with the same result: read-only arrays (``a.setflags(write=False)``, pandas'
+``to_numpy()``, ``np.broadcast_to``), slices and transposes, Fortran order, ``np.memmap``,
+big-endian data, integer and boolean labels. (Numba compiles a read-only or unaligned array as a
+different type, which some kernels cannot take; the copy keeps that out of them.) Nothing handed
+in is modified.
+
+Shapes: examples are columns. Where the params give n_x and n_y, X and Y are checked against them;
+where they do not (``fit`` and ``fit_logistic`` without ``params``), X and Y are checked against
+each other (:func:`sizes`). Either way a transposed X or Y gets the same message ("... must be
+(n_x, m) = (2, 400) with examples as columns; pass X.T").
 
 Cost of the value checks, which read every value once per public call (never per training step):
 a large array (2**14 values or more) is read by a small compiled pass that allocates nothing,
@@ -55,7 +66,7 @@ def as_float_array(a, name, ndim=None):
         raise TypeError(f"{name} cannot be read as a numeric array: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.dtype not in _FLOATS:  # integers, booleans, float16: compute in float64
+    if arr.dtype.newbyteorder("=") not in _FLOATS:  # integers, booleans, float16: in float64
         arr = arr.astype(np.float64)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
@@ -66,8 +77,36 @@ def as_float_array(a, name, ndim=None):
 
 
 def _dtype_of(*arrays):
-    dt = np.result_type(*[a.dtype for a in arrays])
+    """The working dtype of arrays from :func:`as_float_array`: float32 only when all are float32
+    (in either byte order), else float64; always native."""
+    dt = np.result_type(*[a.dtype for a in arrays]).newbyteorder("=")
     return dt if dt in _FLOATS else np.dtype(np.float64)
+
+
+def kernel_array(a, dtype):
+    """``a`` as the kernels take it: ``dtype`` in native byte order, C-contiguous, aligned and
+    writable, a plain ndarray.
+
+    Parameters
+    ----------
+    a : ndarray
+        Any shape and layout (read-only, strided, Fortran-ordered, broadcast, a memmap,
+        big-endian).
+    dtype : float32 or float64
+
+    Returns
+    -------
+    ndarray
+        ``a`` itself (a base-class view of it) when it already is such an array: the kernels
+        never write to it. Otherwise one new copy, made here once per call, so that neither the
+        kernels nor the user ever have to: Numba compiles a read-only or unaligned array as a
+        different type, which some kernels cannot take.
+    """
+    a = np.asarray(a)  # a memmap or other subclass as a plain view, no copy
+    f = a.flags
+    if a.dtype == dtype and f.c_contiguous and f.aligned and f.writeable:
+        return a
+    return np.array(a, dtype=dtype, order="C")
 
 
 def check_params(params, hidden):
@@ -117,26 +156,80 @@ def check_params(params, hidden):
     return P, (n_x, n_h, n_y, k)
 
 
-def check_X(X, n_x):
-    """X of shape (n_x, m), m >= 1."""
+def _transposed(name, a, rows):
+    """The one message for an X or Y given with examples as rows (the same through every
+    entry, whether n_x and n_y come from params or from the arrays themselves)."""
+    return ValueError(f"{name} has shape {a.shape} but must be ({rows}, m) = {a.T.shape} with "
+                      f"examples as columns; it looks transposed: pass {name}.T")
+
+
+def check_X(X, n_x, Y=None):
+    """X of shape (n_x, m), m >= 1.
+
+    Parameters
+    ----------
+    X : array_like
+    n_x : int or None
+        From W1; None when there are no params (``fit`` without ``params``), and then X is read
+        as (n_x, m) unless it is transposed against ``Y``.
+    Y : ndarray, optional
+        1-D (m,) or 2-D (n_y, m), from :func:`as_float_array`; only read when ``n_x`` is None.
+    """
     X = as_float_array(X, "X", ndim=2)
-    if X.shape[0] != n_x:
-        raise ValueError(f"X has {X.shape[0]} features (rows) but W1 expects n_x = {n_x}; "
+    rows, cols = X.shape
+    if n_x is not None:
+        transposed = rows != n_x and cols == n_x
+    elif Y is None or cols == Y.shape[-1]:
+        transposed = False
+    else:  # X's columns are not Y's: transposed when its rows are (Y as given, or Y transposed)
+        transposed = rows == Y.shape[-1] or (Y.ndim == 2 and cols != Y.shape[0]
+                                             and rows == Y.shape[0])
+    if transposed:
+        raise _transposed("X", X, "n_x")
+    if n_x is not None and rows != n_x:
+        raise ValueError(f"X has {rows} features (rows) but W1 expects n_x = {n_x}; "
                          f"X must have shape (n_x, m) with examples as columns")
-    if X.shape[1] == 0:
+    if cols == 0:
         raise ValueError("X has m = 0 examples; need at least one")
     return X
 
 
 def check_Y(Y, n_y, m):
-    """Y of shape (n_y, m); a 1-D Y of length m is accepted when n_y = 1."""
+    """Y of shape (n_y, m); a 1-D Y of length m is accepted when n_y = 1.
+
+    ``n_y`` is None when there are no params (``fit`` without ``params``): Y's rows are then n_y.
+    """
     Y = as_float_array(Y, "Y", ndim=(1, 2))
-    if Y.ndim == 1 and n_y == 1:
+    if Y.ndim == 1 and n_y in (1, None):
         Y = Y.reshape(1, -1)
-    if Y.shape != (n_y, m):
-        raise ValueError(f"Y has shape {Y.shape} but must be (n_y, m) = ({n_y}, {m}) to match "
-                         f"W2 and X")
-    return Y
+    rows = Y.shape[0] if n_y is None else n_y
+    if Y.shape == (rows, m):
+        return Y
+    if Y.ndim == 2 and Y.shape[0] == m != Y.shape[1] and (n_y is None or Y.shape[1] == n_y):
+        raise _transposed("Y", Y, "n_y")
+    why = ([f"W2 has n_y = {n_y} outputs (rows)"] if Y.ndim == 1 or Y.shape[0] != rows else []) \
+        + ([f"X has m = {m} examples (columns)"] if Y.shape[-1] != m else [])
+    raise ValueError(f"Y has shape {Y.shape} but must be (n_y, m) = ({rows}, {m}): "
+                     f"{' and '.join(why) or 'examples are columns'}")
+
+
+def sizes(X, Y):
+    """(n_x, n_y, dtype) of a run without params (``fit``, ``fit_logistic``), read from X and Y.
+
+    X and Y are checked against each other with the shape messages :func:`prepare` gives when
+    params are present (a transposed X or Y is named as such); their values are not read here
+    (:func:`prepare` reads them once). ``dtype`` is the working dtype :func:`prepare` will choose
+    for X and Y, float32 only when both are float32, so the initial parameters are drawn in the
+    dtype the run uses.
+    """
+    if Y is None:
+        raise TypeError("Y is missing (got None)")
+    Ya = as_float_array(Y, "Y", ndim=(1, 2))
+    Xa = check_X(X, None, Ya)
+    if Xa.shape[0] == 0 or (Ya.ndim == 2 and Ya.shape[0] == 0):
+        raise ValueError(f"X has shape {Xa.shape} and Y {Ya.shape}; n_x and n_y must be >= 1")
+    Ya = check_Y(Ya, None, Xa.shape[1])
+    return Xa.shape[0], Ya.shape[0], _dtype_of(Xa, Ya)
 
 
 def prepare(params, X, Y, hidden, output, *, needs_y=True):
@@ -161,8 +254,10 @@ def prepare(params, X, Y, hidden, output, *, needs_y=True):
     Y : ndarray, shape (n_y, m), or None
     dtype : numpy.dtype
         The working dtype: float32 only when params, X and Y are all float32 (an integer array is
-        read as float64 by :func:`as_float_array`, so it makes the step float64); everything is
-        C-contiguous in it. Conversions only widen, so a finite input stays finite.
+        read as float64 by :func:`as_float_array`, so it makes the step float64). Every array
+        returned is in it, as :func:`kernel_array` makes it (C-contiguous, native byte order,
+        writable: the caller's array when it already is one, else one copy). Conversions only
+        widen, so a finite input stays finite.
 
     Raises
     ------
@@ -177,14 +272,13 @@ def prepare(params, X, Y, hidden, output, *, needs_y=True):
     X = check_X(X, n_x)
     Y = check_Y(Y, n_y, X.shape[1]) if needs_y else None
     dtype = _dtype_of(*P.values(), X, *([] if Y is None else [Y]))
-    conv = lambda a: np.ascontiguousarray(a, dtype=dtype)  # noqa: E731
-    P = {k: conv(v) for k, v in P.items()}
-    X = conv(X)
+    P = {k: kernel_array(v, dtype) for k, v in P.items()}
+    X = kernel_array(X, dtype)
     for k, v in P.items():
         check_finite(v, k)
     check_finite(X, "X")
     if Y is not None:
-        Y = conv(Y)
+        Y = kernel_array(Y, dtype)
         check_targets(Y, output)
     return P, X, Y, dtype
 
@@ -193,7 +287,8 @@ def prepare_cost(A2, Y, output):
     """Validate the arguments of :func:`fastnn.cost` once: A2 and Y of one shape (n_y, m), m >= 1,
     finite; for a sigmoid output A2 in [0, 1] (probabilities) and Y labels in [0, 1].
 
-    Returns (A2, Y) as C-contiguous arrays of one float dtype. 1-D arrays are one row.
+    Returns (A2, Y) in one float dtype, as :func:`kernel_array` makes them. 1-D arrays are one
+    row.
     """
     check_output(output)
     A2 = as_float_array(A2, "A2", ndim=(1, 2))
@@ -205,7 +300,7 @@ def prepare_cost(A2, Y, output):
     if A2.shape[1] == 0:
         raise ValueError("A2 and Y have m = 0 examples; the cost needs at least one")
     dtype = _dtype_of(A2, Y)
-    A2, Y = (np.ascontiguousarray(a, dtype=dtype) for a in (A2, Y))
+    A2, Y = (kernel_array(a, dtype) for a in (A2, Y))
     check_finite(A2, "A2")
     if output == "sigmoid" and not (A2.min() >= 0 and A2.max() <= 1):
         raise ValueError(f"A2 must hold probabilities in [0, 1] for a sigmoid output (found "
@@ -230,7 +325,7 @@ def check_cache(cache, P, m, hidden):
         if arr.shape != shape:
             raise ValueError(f"cache[{key!r}] has shape {arr.shape}, expected {shape} for these "
                              f"params, hidden={hidden!r} and m = {m}")
-        out[key] = np.ascontiguousarray(arr, dtype=P["W2"].dtype)
+        out[key] = kernel_array(arr, P["W2"].dtype)
     return out
 
 

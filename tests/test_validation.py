@@ -98,7 +98,9 @@ BAD = {
     "X 3-D": (ValueError, "X must be 2-D", "X", lambda: (P0, X0[None], Y0), "sigmoid"),
     "X wrong n_x": (ValueError, "features", "Xrel", lambda: (P0, np.ones((3, 6)), Y0),
                     "sigmoid"),
-    "X transposed": (ValueError, "features", "Xrel", lambda: (P0, X0.T, Y0), "sigmoid"),
+    "X transposed": (ValueError, r"X has shape \(6, 2\) but must be \(n_x, m\) = \(2, 6\) "
+                     "with examples as columns; it looks transposed: pass X.T", "Xrel",
+                     lambda: (P0, X0.T, Y0), "sigmoid"),
     "m = 0": (ValueError, "m = 0", "X", lambda: (P0, np.ones((2, 0)), np.ones((1, 0))),
               "sigmoid"),
     "Y wrong m": (ValueError, "Y has shape", "Yshape", lambda: (P0, X0, np.ones((1, 5))),

@@ -169,6 +169,22 @@ def describe():
         f"{REFERENCE} and the peers): budget at least {HEADLINE_BUDGET_S:g} s"])
 
 
+def max_threads():
+    """The most threads a cell can run at here, so that its ``threads`` label is what ran.
+
+    Numba's pool has ``numba.config.NUMBA_NUM_THREADS`` threads (by default one per CPU this
+    process may use) and ``numba.set_num_threads`` cannot go above it, while the BLAS
+    (threadpoolctl) takes any count up to its own build limit: asked for 3 on 2 cores it ran 3
+    while Numba ran 2. So the limit is Numba's pool, or less where a BLAS reads back fewer.
+    """
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
+    n = numba.config.NUMBA_NUM_THREADS
+    with threadpool_limits(limits=n, user_api="blas"):
+        blas = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return min([n, *blas])
+
+
 def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, dtype=None,
           threads=None, peers=True):
     """All cells of a grid, with any axis overridden. Unknown names raise ``ValueError``.
@@ -206,6 +222,9 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
             raise ValueError(f"{k} values must be integers >= 1, got {g[k]}")
     if any(t < 0 for t in g["threads"]):
         raise ValueError("threads must be >= 0 (0 means all cores)")
+    if threads and max(threads) > max_threads():  # the grids' own counts are 1 and 0
+        raise ValueError(f"threads {max(threads)}: this machine runs at most {max_threads()} "
+                         f"(Numba's pool, NUMBA_NUM_THREADS, and the BLAS); use 0 for all cores")
     product = [(nx, nh, mm) for nx in g["n_x"] for nh in g["n_h"] for mm in sorted(g["m"])]
     out = []
     for b, op, dt, th in itertools.product(backends, g["ops"], g["dtype"], g["threads"]):
@@ -226,4 +245,5 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
 
 __all__ = ["Cell", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
            "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe",
-           "fit_steps", "grid_shapes", "is_headline", "skip_reason", "target_shapes", "working_set_bytes"]
+           "fit_steps", "grid_shapes", "is_headline", "max_threads", "skip_reason",
+           "target_shapes", "working_set_bytes"]

@@ -17,7 +17,7 @@ import numpy as np
 from .. import __version__, flower, init_params
 from ..backends import HEADLINE, REFERENCE, REGISTRY, get_backend
 from ..validate import prepare
-from .grid import FIT_OP, fit_steps
+from .grid import FIT_OP, fit_steps, max_threads
 from .peaks import machine_peaks  # noqa: F401 - part of this module's interface
 
 #: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
@@ -101,12 +101,18 @@ def probe_fit(c, budget_s):
 
 @contextmanager
 def threads(n):
-    """Numba and the BLAS at ``n`` threads (0: all cores) inside; Numba's count is restored."""
+    """Numba and the BLAS at ``n`` threads (0: all cores) inside; Numba's count is restored.
+
+    ``n`` above :func:`.grid.max_threads` is a ``ValueError`` (never a silently smaller count
+    under a label that says ``n``); :func:`.grid.cells` refuses it before any work.
+    """
     import numba
     from threadpoolctl import threadpool_limits
     n_max = numba.config.NUMBA_NUM_THREADS
+    if n > max_threads():
+        raise ValueError(f"threads {n}: this machine runs at most {max_threads()}")
     old = numba.get_num_threads()
-    numba.set_num_threads(min(n, n_max) if n else n_max)
+    numba.set_num_threads(n or n_max)
     try:
         with threadpool_limits(limits=n if n else None):
             yield

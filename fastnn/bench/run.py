@@ -39,7 +39,7 @@ from ..backends import HEADLINE, REFERENCE, get_backend
 from . import ceiling, contention, measure, paired
 from . import progress as _progress
 from .grid import FIT_OP, budget_for, fit_steps, is_headline, skip_reason
-from .store import RESULTS, Store, export
+from .store import RESULTS, Store, export, write_atomic
 
 
 def _series(c):
@@ -242,8 +242,9 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
             with prog.phase("paired A/B rounds for the headline speed-ups"):
                 doc = paired.headline_pairs(store.done, det, progress=prog)
             if doc:
-                with open(os.path.join(out_dir, paired.PAIRED), "w", encoding="utf-8") as f:
-                    json.dump({"run_id": store.header.get("run_id"), "pairs": doc}, f, indent=1)
+                write_atomic(os.path.join(out_dir, paired.PAIRED),
+                             json.dumps({"run_id": store.header.get("run_id"), "pairs": doc},
+                                        indent=1))
                 also.append(paired.PAIRED)  # in the manifest: a later run without pairs drops it
         n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
         if n_bad:

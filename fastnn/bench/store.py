@@ -10,16 +10,26 @@ Guarantees:
 - every file has a ``run_id`` that tells runs apart (an old file without one gets a stable id
   derived from its header);
 - a folder's manifest (:data:`MANIFEST`) lists what fastnn wrote there, so a new run removes its
-  predecessor's leftovers and nothing else (:func:`write_manifest`).
+  predecessor's leftovers and nothing else (:func:`write_manifest`);
+- a results folder is shared between machines and people as an archive, so nothing read from
+  one makes fastnn read, write or delete outside it: every name in it (manifest entries, the
+  results file, ``paired.json``, the lock) is resolved against the folder's real path and used
+  only when no symbolic link lies on the way (:func:`member`); fastnn writes its files by
+  atomic replacement (:func:`write_atomic`), which replaces a link in their place instead of
+  writing through it; a manifest never names the manifest, the lock or a results file for
+  removal.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
 import os
+import stat
 import statistics
+import tempfile
 import threading
 import uuid
 
@@ -142,9 +152,15 @@ def derived_run_id(header):
 # --- reading ----------------------------------------------------------------------------------
 
 def results_path(path):
-    """A results file, or a folder holding :data:`RESULTS`."""
+    """A results file, or a folder holding :data:`RESULTS` (not through a link: see
+    :func:`member`)."""
     path = os.fspath(path)
-    return os.path.join(path, RESULTS) if os.path.isdir(path) else path
+    if not os.path.isdir(path):
+        return path
+    if member(path, RESULTS) is None:
+        _fail(os.path.join(path, RESULTS), "is a symbolic link; fastnn reads a results folder's "
+              "own files only, never through a link")
+    return os.path.join(path, RESULTS)
 
 
 def _parse(path):
@@ -219,12 +235,18 @@ class FolderLock:
         if self._key is not None:
             return self
         os.makedirs(self.out_dir, exist_ok=True)
-        key = os.path.realpath(os.path.join(self.out_dir, LOCK))
+        key = os.path.join(os.path.realpath(self.out_dir), LOCK)
         with _HELD_GUARD:
             if key in _HELD:
                 _HELD[key][1] += 1
             else:
-                fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+                try:  # never through a link: the lock file is truncated and written
+                    fd = os.open(key, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
+                except OSError as exc:
+                    if not os.path.islink(key):
+                        raise
+                    raise ResultsError(f"{key}: the lock file is a symbolic link; fastnn never "
+                                       "writes through a link in a results folder") from exc
                 try:
                     if fcntl is not None:
                         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -259,13 +281,32 @@ class FolderLock:
         return False
 
 
-def _write_atomic(path, data):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def write_atomic(path, data):
+    """Write ``data`` (bytes or str) to ``path`` by replacing it whole: a reader sees the old
+    file or the new one, and a symbolic link at ``path`` is replaced, never written through.
+
+    The temporary file is created exclusively (``mkstemp``) beside ``path``, so no link planted
+    under a predictable name is followed either.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    folder, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        raise
+
 
 
 class Store:
@@ -287,6 +328,9 @@ class Store:
             raise
 
     def _open(self, header, resume):
+        if os.path.islink(self.path):  # appended to: never through a link
+            _fail(self.path, "is a symbolic link; fastnn writes a results folder's own files "
+                  "only, never through a link")
         if resume and os.path.exists(self.path):
             old, cells, tail = _parse(self.path)
             self.header = dict(old, run_id=old.get("run_id") or derived_run_id(old))
@@ -303,7 +347,7 @@ class Store:
         else:
             self.header = dict(header, format=FORMAT,
                                run_id=header.get("run_id") or uuid.uuid4().hex)
-            _write_atomic(self.path, (json.dumps(self.header) + "\n").encode())
+            write_atomic(self.path, (json.dumps(self.header) + "\n").encode())
 
     def append(self, rec):
         """Append one cell record and flush it to disk.
@@ -347,27 +391,67 @@ class Store:
 # --- outputs ----------------------------------------------------------------------------------
 
 def _digest(path):
+    """SHA-256 of the regular file at ``path``, opened without following a link."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW), "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def _inside(name):
-    """A path relative to the folder that stays inside it (and is not the manifest)."""
-    if not isinstance(name, str) or not name:
+def member(folder, name):
+    """The path of ``name`` inside ``folder``, resolved against the folder's real path, or None.
+
+    None unless ``name`` is a plain relative path (a non-empty str, not absolute, no ``.`` or
+    ``..`` part, no NUL) and no symbolic link lies anywhere on the way to it, the last part
+    included: a name read from a results folder (a manifest entry, the results file, paired.json)
+    then cannot lead fastnn out of the folder, whatever links the folder holds.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+    name : object
+        As read from a file: anything that is not such a str gives None.
+
+    Returns
+    -------
+    str or None
+        An absolute path below ``os.path.realpath(folder)`` (the entry need not exist).
+    """
+    if not isinstance(name, str) or not name or "\0" in name or os.path.isabs(name):
+        return None
+    parts = name.replace(os.altsep or os.sep, os.sep).split(os.sep)
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    root = os.path.realpath(folder)
+    path = os.path.join(root, *parts)
+    return path if os.path.realpath(path) == path else None
+
+
+def _removable(name):
+    """A manifest may name a file for removal only if it is not the manifest itself, the lock or
+    a results file (``*.jsonl``): those are never removed by a manifest, whatever it says."""
+    last = name.replace(os.altsep or os.sep, os.sep).split(os.sep)[-1]
+    return last not in (MANIFEST, LOCK) and not last.endswith(".jsonl")
+
+
+def _regular(path):
+    """True for a regular file (not a link, folder or device) at ``path``."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
         return False
-    norm = os.path.normpath(name)
-    return not os.path.isabs(norm) and norm.split(os.sep)[0] not in ("..", ".") and norm != MANIFEST
 
 
 def _read_manifest(out_dir):
+    path = member(out_dir, MANIFEST)
+    if path is None or not _regular(path):
+        return {}  # no manifest, or a link: nothing is known to be ours, nothing is removed
     try:
-        with open(os.path.join(out_dir, MANIFEST), encoding="utf-8") as f:
+        with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW), encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError):
-        return {}  # no (readable) manifest: nothing is known to be ours, nothing is removed
+        return {}  # unreadable: likewise
     if not isinstance(doc, dict):
         return {}
     return {k: v for k, v in doc.items() if isinstance(v, dict)}
@@ -375,15 +459,19 @@ def _read_manifest(out_dir):
 
 def stale_files(out_dir, kind, names):
     """Files an earlier fastnn ``kind`` ("report", "bench") wrote in ``out_dir`` that are not in
-    ``names``, no other kind claims, and are unchanged since fastnn wrote them (sorted)."""
+    ``names``, no other kind claims, and are unchanged since fastnn wrote them (sorted).
+
+    Only entries that :func:`member` resolves inside the folder, that are regular files (not
+    links) and that :func:`_removable` allows are candidates; the digest is of the file itself.
+    """
     doc = _read_manifest(out_dir)
     keep = set(names).union(*(set(v) for k, v in doc.items() if k != kind))
     out = []
     for name, digest in doc.get(kind, {}).items():
-        p = os.path.join(out_dir, name)
-        if name in keep or not _inside(name) or not os.path.isfile(p) or os.path.islink(p):
+        if name in keep or not isinstance(digest, str) or not _removable(name):
             continue
-        if _digest(p) == digest:
+        p = member(out_dir, name)
+        if p is not None and _regular(p) and _digest(p) == digest:
             out.append(name)
     return sorted(out)
 
@@ -392,17 +480,18 @@ def write_manifest(out_dir, kind, names):
     """Call after writing ``names`` (paths relative to ``out_dir``) as ``kind``: removes the
     :func:`stale_files` of an earlier run and records ``names`` in ``out_dir/.fastnn-files``.
 
-    Returns the names removed. A file fastnn did not write (or that was edited since) is never
-    removed.
+    Returns the names removed. A file fastnn did not write (or that was edited since), a file
+    outside the folder or reached through a link, the manifest, the lock and the results files
+    are never removed.
     """
     removed = stale_files(out_dir, kind, names)
     for name in removed:
-        os.remove(os.path.join(out_dir, name))
+        os.remove(member(out_dir, name))
     doc = _read_manifest(out_dir)
-    doc[kind] = {n: _digest(os.path.join(out_dir, n)) for n in names
-                 if _inside(n) and os.path.isfile(os.path.join(out_dir, n))}
-    _write_atomic(os.path.join(out_dir, MANIFEST),
-                  (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+    doc[kind] = {n: _digest(p) for n in names if n != MANIFEST
+                 and (p := member(out_dir, n)) is not None and _regular(p)}
+    write_atomic(os.path.join(out_dir, MANIFEST),
+                 (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
     return removed
 
 
@@ -421,13 +510,91 @@ def to_frame(cells):
     return df[COLUMNS]
 
 
+#: The ``stats`` of one benchmark as pytest-benchmark 5 writes them (``Stats.fields``, then
+#: ``data`` and ``iterations``), with what each means. fastnn computes every one from the cell's
+#: samples (seconds per call, one per round) by pytest-benchmark's own definitions
+#: (``pytest_benchmark/stats.py``), so its ``compare`` (table, ``--csv``, histograms) reads them
+#: as its own; fastnn's own quartiles (``numpy.percentile``) stay in results.csv.
+BENCHMARK_STATS = {
+    "min": "the fastest sample",
+    "max": "the slowest sample",
+    "mean": "the mean of the samples",
+    "stddev": "their sample standard deviation (n − 1 in the denominator; 0 for one sample)",
+    "rounds": "the number of samples",
+    "median": "the median sample",
+    "iqr": "q3 − q1",
+    "q1": "the first quartile, by pytest-benchmark's method (Tukey's hinges: Wikipedia's "
+          "method 3 for an odd number of samples, method 2 for an even one)",
+    "q3": "the third quartile, by the same method",
+    "iqr_outliers": "how many samples lie outside [q1 − 1.5 iqr, q3 + 1.5 iqr]",
+    "stddev_outliers": "how many samples lie outside [mean − stddev, mean + stddev]",
+    "outliers": "the two counts as pytest-benchmark shows them, 'stddev_outliers;iqr_outliers'",
+    "ld15iqr": "the lowest sample at or above q1 − 1.5 iqr",
+    "hd15iqr": "pytest-benchmark's highest sample within q3 + 1.5 iqr (its code takes the first "
+               "sample above that fence when there is one, else the largest)",
+    "ops": "calls per second, rounds / total = 1 / mean (0 when total is 0)",
+    "total": "the sum of the samples",
+    "data": "the samples themselves, seconds per call",
+    "iterations": "calls per sample (each sample is a round's time divided by them)",
+}
+
+
+def _quartiles(d):
+    """(q1, q3) of sorted data, as pytest-benchmark's ``Stats.q1``/``q3``."""
+    n = len(d)
+    if n == 1:
+        return d[0], d[0]
+    if n % 2 == 0:  # method 2: medians of the lower and upper halves
+        return statistics.median(d[:n // 2]), statistics.median(d[n // 2:])
+    k, q = n // 4, n % 4  # method 3
+    if q == 1:
+        return 0.25 * d[k - 1] + 0.75 * d[k], 0.75 * d[3 * k] + 0.25 * d[3 * k + 1]
+    return 0.75 * d[k] + 0.25 * d[k + 1], 0.25 * d[3 * k + 1] + 0.75 * d[3 * k + 2]
+
+
+def benchmark_stats(samples, iterations=1):
+    """pytest-benchmark 5's ``stats`` of one benchmark from its samples: every key of
+    :data:`BENCHMARK_STATS`, computed as ``pytest_benchmark.stats.Stats`` computes it.
+
+    Parameters
+    ----------
+    samples : list of float
+        Seconds per call, one per round (finite, > 0; at least one).
+    iterations : int
+        Calls per round.
+
+    Returns
+    -------
+    dict
+        The keys of :data:`BENCHMARK_STATS` in that order. A sum that overflows (samples near
+        the largest float, never a measurement) is written as None rather than inf.
+    """
+    d = sorted(samples)
+    n, total = len(d), sum(samples)
+    mean = statistics.mean(samples)
+    std = statistics.stdev(samples) if n > 1 else 0
+    q1, q3 = _quartiles(d)
+    iqr = q3 - q1
+    lo, hi = q1 - 1.5 * iqr, q3 + 1.5 * iqr
+    pos = bisect.bisect_right(d, hi)
+    stats = {
+        "min": d[0], "max": d[-1], "mean": mean, "stddev": std, "rounds": n,
+        "median": statistics.median(samples), "iqr": iqr, "q1": q1, "q3": q3,
+        "iqr_outliers": sum(1 for v in samples if v < lo or v > hi),
+        "stddev_outliers": sum(1 for v in samples if v < mean - std or v > mean + std),
+        "outliers": None,
+        "ld15iqr": d[0] if n == 1 else d[bisect.bisect_left(d, lo)],
+        "hd15iqr": d[0] if n == 1 else d[-1] if pos == n else d[pos],
+        "ops": n / total if total else 0, "total": total,
+        "data": list(samples), "iterations": iterations,
+    }
+    stats["outliers"] = f"{stats['stddev_outliers']};{stats['iqr_outliers']}"
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in stats.items()}
+
+
 def _benchmark(r):
     """One record in pytest-benchmark's format (any record :func:`load` accepts with status ok)."""
-    s = r["samples"]
-    top = max(s)  # scaled, so that no finite sample overflows the sums
-    mean, std, iqr = r.get("mean_s"), r.get("stddev_s"), r.get("iqr_s")
-    mean = top * statistics.fmean(v / top for v in s) if mean is None else mean
-    std = top * statistics.pstdev([v / top for v in s]) if std is None else std
     steps = f"-s{r['steps']}" if r.get("steps") else ""  # a training run: stats are per step
     name = (f"{r['op']}[{r['backend']}-m{r['m']}-nh{r['n_h']}-{r['dtype']}-t{r['threads']}"
             f"{steps}]")
@@ -436,28 +603,42 @@ def _benchmark(r):
         "params": {k: r[k] for k in ("backend", "m", "n_h", "n_x", "dtype", "threads", "steps")
                    if k in r},
         "param": name,
-        "stats": {"min": r["min_s"], "max": max(s), "mean": mean, "stddev": std,
-                  "median": r["median_s"], "iqr": r["q3_s"] - r["q1_s"] if iqr is None else iqr,
-                  "q1": r["q1_s"], "q3": r["q3_s"], "rounds": r.get("rounds") or len(s),
-                  "iterations": r.get("calls_per_round") or 1, "data": s,
-                  "ops": ops if math.isfinite(ops := 1.0 / r["median_s"]) else None},
         "extra_info": {k: r.get(k) for k in ("compile_s", "first_call_s", "mem_traced_bytes",
                                              "mem_rss_bytes", "flops", "bytes", "gflops", "gbs")},
         "options": {"timer": "perf_counter", "min_time": 0.02},
+        "stats": benchmark_stats(r["samples"], r.get("calls_per_round") or 1),
     }
 
 
 def export(path, out_dir, also=()):
-    """Write results.csv and results-benchmark.json (pytest-benchmark's format) in ``out_dir``."""
+    """Write results.csv and results-benchmark.json in ``out_dir``.
+
+    results-benchmark.json is pytest-benchmark 5's file format, one benchmark per measured
+    (``ok``) cell, its ``stats`` those of :func:`benchmark_stats`; ``pytest-benchmark compare``
+    reads it (with ``--csv`` too).
+    """
     header, cells = load(path)
-    to_frame(cells).to_csv(os.path.join(out_dir, "results.csv"), index=False)
+    write_atomic(os.path.join(out_dir, "results.csv"), to_frame(cells).to_csv(index=False))
     doc = {"machine_info": header.get("machine_info", {}),
            "commit_info": header.get("commit_info", {}),
            "benchmarks": [_benchmark(r) for r in cells if r["status"] == "ok"],
            "datetime": header.get("datetime"), "run_id": header["run_id"], "version": "5.1.0"}
-    with open(os.path.join(out_dir, "results-benchmark.json"), "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
+    write_atomic(os.path.join(out_dir, "results-benchmark.json"), json.dumps(doc, indent=1))
     written = ["results.csv", "results-benchmark.json", *also]
     if os.path.samefile(os.path.dirname(os.path.abspath(results_path(path))), out_dir):
         written.append(RESULTS)
     write_manifest(out_dir, "bench", written)
+
+
+def reexport(out_dir):
+    """Rewrite ``out_dir``'s results.csv and results-benchmark.json from its own results file,
+    as the sweep that wrote them did (:func:`export`), without measuring anything.
+
+    The other files that sweep listed in the manifest (``paired.json``) are kept in its list,
+    so they are not taken for stale. ``fastnn report DIR --out DIR`` calls this first, so a
+    folder rebuilt from its results.jsonl gets every derived file of the current code.
+    """
+    own = {"results.csv", "results-benchmark.json", RESULTS}
+    also = [n for n in _read_manifest(out_dir).get("bench", {}) if n not in own]
+    export(os.path.join(out_dir, RESULTS), out_dir, also)
+

@@ -90,13 +90,15 @@ def _labels(paths, headers):
 
 def _pairs(path, header):
     """The paired A/B speed-ups written next to a results file by the same run, or None."""
-    p = os.path.join(os.path.dirname(os.path.abspath(store.results_path(path))), PAIRED)
-    try:
+    p = store.member(os.path.dirname(os.path.abspath(store.results_path(path))), PAIRED)
+    try:  # p is None for a link: nothing is read through one
         with open(p, encoding="utf-8") as f:
             doc = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return None
-    return doc.get("pairs") if doc.get("run_id") == header.get("run_id") else None
+    if not isinstance(doc, dict) or doc.get("run_id") != header.get("run_id"):
+        return None
+    return doc.get("pairs")
 
 
 def _headline_notes(header, pairs):
@@ -321,12 +323,11 @@ def build(paths, out):
         raise ResultsError("no results files given")
     both, headers = load_results(paths)
     os.makedirs(out, exist_ok=True)
-    both.to_csv(os.path.join(out, "results.csv"), index=False)
+    store.write_atomic(os.path.join(out, "results.csv"), both.to_csv(index=False))
     df = both[both.source == headers[0][0]]
     path = os.path.join(out, "index.md")
     if S.measured(df).empty:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(_empty(paths, df))
+        store.write_atomic(path, _empty(paths, df))
         store.write_manifest(out, "report", ["index.md", "results.csv"])
         return path
     cols, figures = colours(both.backend.unique()), []
@@ -386,8 +387,7 @@ def build(paths, out):
     text += ["\n## Caveats the data shows\n", caveats(df)]
     for lab, h in headers:
         text += [f"\n## Machine{f' ({lab})' if len(headers) > 1 else ''}\n", machine_md(h)]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(text) + "\n")
+    store.write_atomic(path, "\n".join(text) + "\n")
     store.write_manifest(out, "report", ["index.md", "results.csv", *figures])  # drops stale
     return path
 
