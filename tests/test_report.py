@@ -57,7 +57,7 @@ def _synthetic(numba_scale=1.0):
     return recs
 
 
-def test_report_from_synthetic_results(tmp_path):
+def test_report_from_synthetic_results(tmp_path, matplotlib_untouched):
     path = _write(tmp_path / "results.jsonl", _synthetic())
     index = build([path], str(tmp_path / "out"))
     text = open(index).read()
