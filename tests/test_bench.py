@@ -83,6 +83,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
     assert keys(tmp_path / "a") == keys(tmp_path / "b") == sorted(c.key for c in cells)
 
 
+@pytest.mark.slow
 def test_sigkill_halfway_then_resume_measures_each_cell_once(tmp_path):
     out = tmp_path / "k"
     code = (

@@ -174,6 +174,7 @@ def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
     assert "probe runs of 1 and" in rec["message"] and "3 runs exceed" in rec["message"]
 
 
+@pytest.mark.slow
 def test_a_sweep_pairs_the_fit_targets(tmp_path, monkeypatch):
     monkeypatch.setattr(G, "FIT_TARGETS", ((2, 3, 300, 30),))
     monkeypatch.setattr(G, "HEADLINE_BUDGET_S", 2.0)
