@@ -37,10 +37,9 @@ TIMED = [REFERENCE, HEADLINE] + [p for p in names(peers=True) if FIT in REGISTRY
 
 # --- the registry: one path per backend --------------------------------------------------------
 
-def test_fit_is_an_op_every_backend_and_every_fit_peer_declares():
-    assert FIT in OPS
+def test_fit_is_an_op_every_backend_and_every_peer_declares():
     assert all(FIT in REGISTRY[b].ops for b in fastnn.BACKENDS)
-    assert {"torch", "jax", "sklearn"} <= {p for p in names(peers=True) if FIT in REGISTRY[p].ops}
+    assert all(FIT in REGISTRY[p].ops for p in names(peers=True))
 
 
 @pytest.mark.parametrize("name", fastnn.BACKENDS)
