@@ -29,6 +29,14 @@ def make_problem(hidden, output, *, n_x=3, n_h=4, n_y=2, m=23, seed=0, scale=1.0
     return P, X, Y
 
 
+@pytest.fixture(autouse=True)
+def _short_quiet_wait(monkeypatch):
+    """Other test runs may share the machine: a disturbed cell (in a sweep, the demo, the CLI)
+    waits briefly for quiet, not seconds."""
+    from fastnn.bench import contention
+    monkeypatch.setattr(contention, "QUIET_WAIT_S", 0.3)
+
+
 @pytest.fixture(params=fastnn.BACKENDS)
 def backend(request):
     return fastnn.get_backend(request.param)

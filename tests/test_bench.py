@@ -13,7 +13,6 @@ import time
 import pandas as pd
 import pytest
 
-from fastnn.bench import contention
 from fastnn.bench import grid as G
 from fastnn.bench import measure, peaks, progress, run
 from fastnn.bench.store import COLUMNS, ResultsError, load
@@ -21,12 +20,6 @@ from conftest import QuietMachine
 
 TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
             m=[1, 50], n_h=[3])
-
-
-@pytest.fixture(autouse=True)
-def _short_quiet_wait(monkeypatch):
-    """Other test runs may share the machine: a disturbed cell waits briefly, not seconds."""
-    monkeypatch.setattr(contention, "QUIET_WAIT_S", 0.3)
 
 
 def _sweep(out, cells, budget=0.5, **kw):
