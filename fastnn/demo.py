@@ -18,7 +18,7 @@ from .bench.progress import Progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
 from .init import init_params
-from .plotting import plt as _plt, save as _save
+from .plotting import save as _save, subplots
 from .train import fit, fit_logistic, predict
 
 _COL = {"tanh": "#0072B2", "sigmoid": "#E69F00", "relu": "#009E73", "linear": "#D55E00",
@@ -42,10 +42,9 @@ def _acc(params, X, Y, hidden):
 
 
 def part_activations(out):
-    plt = _plt()
     z = np.linspace(-5, 5, 401)
     names = [n for n in ACTIVATIONS if n != "maxout"]
-    fig, axes = plt.subplots(2, 4, figsize=(14, 6))
+    fig, axes = subplots(2, 4, figsize=(14, 6))
     for ax, name in zip(axes.flat, names):
         a = ACTIVATIONS[name]
         A = a.g(z)
@@ -176,16 +175,15 @@ def _hidden_sizes(X, Y, iters, sizes, budget):
 
 
 def part_flower(out, X, Y, iters, sizes, budget):
-    plt = _plt()
     table = _hidden_sizes(X, Y, iters, sizes, budget)
     logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
     net = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
     acc_l, acc_n = _acc(logit.params, X, Y, "linear"), _acc(net.params, X, Y, "tanh")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.3))
+    fig, axes = subplots(1, 2, figsize=(10, 4.3))
     _boundary(axes[0], logit.params, X, Y, "linear", f"logistic regression: {100 * acc_l:.1f} %")
     _boundary(axes[1], net.params, X, Y, "tanh", f"2-layer tanh, n_h = 4: {100 * acc_n:.1f} %")
     b = _save(fig, out, "flower_boundaries.png")
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = subplots(figsize=(7, 4.2))
     acts = []
     for h, formula in _FORMULA.items():
         r = fit(X, Y, n_h=4, hidden=h, iterations=iters, seed=2, method="xavier", backend=_TRAIN)
@@ -222,11 +220,10 @@ def _trajectory(X, Y, params, steps, hidden="sigmoid", lr=1.2):
 
 
 def part_zero_init(out, X, Y, steps):
-    plt = _plt()
     Xu, Yu = X[:, : int(X.shape[1] * 0.75)], Y[:, : int(X.shape[1] * 0.75)]  # unbalanced
     zero, pz = _trajectory(Xu, Yu, init_params(2, 4, 1, method="zeros"), steps)
     rand, pr = _trajectory(Xu, Yu, init_params(2, 4, 1, method="random", seed=0), steps)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
+    fig, axes = subplots(1, 2, figsize=(10, 3.8), sharey=False)
     for ax, traj, title in ((axes[0], zero, "W1 = 0"), (axes[1], rand, "W1 = randn · 0.01")):
         for j in range(traj.shape[1]):
             ax.plot(traj[:, j, 0], label=f"unit {j + 1}")
@@ -245,8 +242,7 @@ def part_zero_init(out, X, Y, steps):
 
 def part_scale(out, X, Y, iters):
     """randn·0.01 vs randn·10 for W1 (W2 stays ·0.01, so only the hidden layer saturates)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = subplots(figsize=(6, 3.8))
     rows = []
     for scale in (0.01, 10.0):
         P = init_params(2, 4, 1, scale=0.01, seed=1)
@@ -277,13 +273,12 @@ def part_scale(out, X, Y, iters):
 
 
 def part_linear(out, X, Y, iters):
-    plt = _plt()
     lin = fit(X, Y, n_h=4, hidden="linear", iterations=iters, seed=2, backend=_TRAIN)
     logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
     tanh = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
     a = [_acc(lin.params, X, Y, "linear"), _acc(logit.params, X, Y, "linear"),
          _acc(tanh.params, X, Y, "tanh")]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.3))
+    fig, axes = subplots(1, 2, figsize=(10, 4.3))
     _boundary(axes[0], lin.params, X, Y, "linear", f"linear hidden layer: {100 * a[0]:.1f} %")
     _boundary(axes[1], tanh.params, X, Y, "tanh", f"tanh hidden layer: {100 * a[2]:.1f} %")
     name = _save(fig, out, "linear_hidden.png")
@@ -295,12 +290,11 @@ def part_linear(out, X, Y, iters):
 
 
 def part_logistic(out, X, Y, iters):
-    plt = _plt()
     rng = np.random.default_rng(0)
     Xs = rng.standard_normal((2, 400))
     Ys = (Xs[0] - 0.7 * Xs[1] + 0.3 * rng.standard_normal(400) > 0).astype(float)[None]
     r = fit_logistic(Xs, Ys, iterations=iters, backend=_TRAIN)
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = subplots(figsize=(6, 3.6))
     ax.plot(r.costs, color=_COL["logistic"])
     ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
            title="Logistic regression from w = 0")
@@ -359,7 +353,6 @@ def _training_times(X, Y, steps):
 
 
 def part_vectorisation(out, ms, budget, X, Y, train_steps):
-    plt = _plt()
     cells, _ = grid.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
                        n_h=[4])
     det = contention.Detector()
@@ -368,7 +361,7 @@ def part_vectorisation(out, ms, budget, X, Y, train_steps):
     for c in cells:
         done[c.key] = run.run_cell(c, budget, done, det)
     busy = [r for r in done.values() if r.get("disturbed")]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     t = {}
     for b in BACKENDS:
         rs = [r for r in done.values() if r["backend"] == b and r["status"] == "ok"]

@@ -1,4 +1,10 @@
-"""Plotting helpers shared by the report and the demo (matplotlib, no screen needed)."""
+"""Plotting helpers shared by the report and the demo (matplotlib, no screen needed).
+
+Figures are drawn on a :class:`~matplotlib.figure.Figure` with its own Agg canvas, never through
+pyplot: nothing process-wide changes (matplotlib's backend, so a user's notebook or GUI backend
+stays; pyplot's list of open figures), and a figure is freed when it is no longer referenced.
+matplotlib is imported on the first figure, not with fastnn.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +19,23 @@ PALETTE = ["#000000", "#E69F00", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#5
            "#F0E442"]
 
 
-def plt():
-    """``matplotlib.pyplot`` on the Agg backend (files only)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-    return pyplot
+#: keyword arguments of ``pyplot.subplots`` that belong to the figure, not to its axes
+_FIGURE_KW = ("figsize", "dpi", "layout", "facecolor")
+
+
+def subplots(nrows=1, ncols=1, **kw):
+    """A new figure and its axes, as ``matplotlib.pyplot.subplots(nrows, ncols, **kw)`` gives
+    them, on the figure's own Agg canvas (files only): pyplot is not involved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**{k: kw.pop(k) for k in _FIGURE_KW if k in kw})
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def save(fig, out, name, figures=None):
-    """Write ``fig`` to ``out/name`` and close it. Returns ``name`` (appended to ``figures``).
+    """Write ``fig`` to ``out/name``. Returns ``name`` (appended to ``figures``).
 
     The file is replaced whole (a temporary file beside it, then ``os.replace``), so a symbolic
     link named ``name`` in a shared results folder is replaced, never written through.
@@ -30,7 +43,6 @@ def save(fig, out, name, figures=None):
     buf = io.BytesIO()
     fig.savefig(buf, format=os.path.splitext(name)[1][1:] or "png", dpi=110,
                 bbox_inches="tight")
-    plt().close(fig)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -1,6 +1,8 @@
 """Shared fixtures: the registries drive the parametrisation, so a new backend or activation is
 tested the moment it is registered."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,14 @@ def make_problem(hidden, output, *, n_x=3, n_h=4, n_y=2, m=23, seed=0, scale=1.0
     else:
         Y = rng.standard_normal((n_y, m)).astype(dtype)
     return P, X, Y
+
+
+@pytest.fixture(autouse=True)
+def _short_quiet_wait(monkeypatch):
+    """Other test runs may share the machine: a disturbed cell (in a sweep, the demo, the CLI)
+    waits briefly for quiet, not seconds."""
+    from fastnn.bench import contention
+    monkeypatch.setattr(contention, "QUIET_WAIT_S", 0.3)
 
 
 @pytest.fixture(params=fastnn.BACKENDS)
@@ -57,3 +67,23 @@ class QuietMachine:
 
     def wait_quiet(self):
         return True
+
+
+@pytest.fixture
+def matplotlib_untouched(monkeypatch):
+    """Fails the test if it chose a matplotlib backend (``matplotlib.use``), changed the one
+    configured, or went through pyplot (imported it, or left a figure open in it): fastnn draws
+    on a Figure with its own canvas, so a user's notebook or GUI backend stays as it was."""
+    import matplotlib
+    chosen = []
+    monkeypatch.setattr(matplotlib, "use", lambda *a, **kw: chosen.append(a))
+    configured = dict.__getitem__(matplotlib.rcParams, "backend")  # unresolved, as set
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    open_figures = pyplot.get_fignums() if pyplot else None
+    yield
+    assert chosen == [], f"matplotlib.use{chosen[0]} was called"
+    assert dict.__getitem__(matplotlib.rcParams, "backend") == configured
+    if pyplot is None:
+        assert "matplotlib.pyplot" not in sys.modules, "pyplot was imported"
+    else:
+        assert pyplot.get_fignums() == open_figures, "a figure was opened in pyplot"

@@ -1,5 +1,6 @@
 """Property tests at the public boundary: random shapes, dtypes and values (NaN, ±inf, huge
-included) into every public entry on every backend.
+included) into every public entry on every backend (the headline backend by default, the others
+with ``pytest -m slow``).
 
 Each call either gives the numpy backend's answer or is refused with a ``ValueError``/``TypeError``
 carrying numpy's exact message; never another exception, never a hang (a deadline), and the
@@ -22,8 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import fastnn
+from fastnn.backends import HEADLINE, REFERENCE
 
-REF = "numpy"
+REF = REFERENCE
 ENTRIES = ("forward", "backward", "cost_and_grads", "fit", "fit_logistic", "predict", "cost")
 #: the arrays each entry reads ("P" = the four parameters)
 READS = {"forward": "PX", "predict": "PX", "fit_logistic": "XY"}
@@ -195,14 +197,19 @@ def _check(entry, name, c):
         np.testing.assert_allclose(x, y, rtol=tol, atol=tol * scale, err_msg=f"{entry} {name}")
 
 
+#: the headline backend by default, every other one with ``pytest -m slow``
+BACKENDS = [pytest.param(n, marks=() if n == HEADLINE else pytest.mark.slow)
+            for n in fastnn.BACKENDS]
+
+
+@pytest.mark.parametrize("name", BACKENDS)
 @pytest.mark.parametrize("spoil", SPOILS)
 @pytest.mark.parametrize("entry", ENTRIES)
-def test_public_entry_answers_like_numpy_or_refuses(entry, spoil):
+def test_public_entry_answers_like_numpy_or_refuses(entry, spoil, name):
     @PROPS
     @given(c=problems(spoil))
     def prop(c):
-        for name in fastnn.BACKENDS:
-            _check(entry, name, c)
+        _check(entry, name, c)
 
     prop()
 

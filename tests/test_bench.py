@@ -1,6 +1,7 @@
 """The harness: a tiny grid end to end, kill and resume, over-budget, failed cells, the schema,
 progress output, the CPU record and the peaks."""
 
+import copy
 import io
 import json
 import os
@@ -12,23 +13,41 @@ import time
 import pandas as pd
 import pytest
 
-from fastnn.bench import contention
 from fastnn.bench import grid as G
 from fastnn.bench import measure, peaks, progress, run
 from fastnn.bench.store import COLUMNS, ResultsError, load
+from conftest import QuietMachine
 
 TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
             m=[1, 50], n_h=[3])
 
 
-@pytest.fixture(autouse=True)
-def _short_quiet_wait(monkeypatch):
-    """Other test runs may share the machine: a disturbed cell waits briefly, not seconds."""
-    monkeypatch.setattr(contention, "QUIET_WAIT_S", 0.3)
-
-
 def _sweep(out, cells, budget=0.5, **kw):
     return run.sweep(cells, budget, str(out), progress=False, fast_header=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def _machine_facts():
+    """The run header (machine facts, peaks, ceiling), measured once for the plumbing tests."""
+    return run.header("quick", 0.5, {}, True, None, QuietMachine())
+
+
+@pytest.fixture
+def plumbing(monkeypatch, _machine_facts):
+    """For the tests of the harness's plumbing (resume, budgets, failures): every sweep reuses
+    one measured header instead of measuring the machine's peaks again (~6 s each), and no
+    settling pause before a cell is timed. The header and the timing itself are tested by
+    test_tiny_grid_end_to_end_and_schema and test_sweep_names_each_phase."""
+    monkeypatch.setattr(run, "header", lambda grid, budget_s, peers, *a, **kw: dict(
+        copy.deepcopy(_machine_facts), grid=grid, budget_s=budget_s, peers=peers))
+    monkeypatch.setattr(measure, "SETTLE_S", 0.0)
+
+
+def _plumbing_sweep(out, cells, budget=0.5, **kw):
+    """A sweep for the harness's plumbing (with the ``plumbing`` fixture): on a machine the
+    detector never finds busy, so a shared test machine adds no retries and no waits (busy
+    machines: test_tiny_grid_end_to_end_and_schema here, and test_contention.py)."""
+    return _sweep(out, cells, budget, detector=QuietMachine(), **kw)
 
 
 def test_tiny_grid_end_to_end_and_schema(tmp_path):
@@ -61,7 +80,7 @@ def test_tiny_grid_end_to_end_and_schema(tmp_path):
     assert {"min", "max", "mean", "median", "stddev", "rounds", "iqr"} <= set(b["stats"])
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, plumbing):
     cells, _ = G.cells("quick", **TINY)
     real = run.run_cell
     calls = {"n": 0}
@@ -74,15 +93,16 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
 
     monkeypatch.setattr(run, "run_cell", flaky)
     with pytest.raises(KeyboardInterrupt):
-        _sweep(tmp_path / "a", cells)
+        _plumbing_sweep(tmp_path / "a", cells)
     assert len(load(tmp_path / "a" / "results.jsonl")[1]) == 4
     monkeypatch.setattr(run, "run_cell", real)
-    _sweep(tmp_path / "a", cells, resume=True)
-    _sweep(tmp_path / "b", cells)
+    _plumbing_sweep(tmp_path / "a", cells, resume=True)
+    _plumbing_sweep(tmp_path / "b", cells)
     keys = lambda p: sorted(r["key"] for r in load(p / "results.jsonl")[1])  # noqa: E731
     assert keys(tmp_path / "a") == keys(tmp_path / "b") == sorted(c.key for c in cells)
 
 
+@pytest.mark.slow
 def test_sigkill_halfway_then_resume_measures_each_cell_once(tmp_path):
     out = tmp_path / "k"
     code = (
@@ -109,10 +129,10 @@ def test_sigkill_halfway_then_resume_measures_each_cell_once(tmp_path):
     assert len(keys) == len(set(keys)) == 24
 
 
-def test_over_budget_cells_are_extrapolated_not_measured(tmp_path):
+def test_over_budget_cells_are_extrapolated_not_measured(tmp_path, plumbing):
     cells, _ = G.cells("quick", backends=["python"], ops=["cost_and_grads"],
                        m=[10, 100, 1_000_000], n_h=[8])
-    _sweep(tmp_path, cells, budget=0.3)
+    _plumbing_sweep(tmp_path, cells, budget=0.3)
     recs = {r["m"]: r for r in load(tmp_path / "results.jsonl")[1]}
     assert recs[100]["status"] == "ok"
     big = recs[1_000_000]
@@ -128,18 +148,18 @@ def test_over_budget_cells_are_extrapolated_not_measured(tmp_path):
         assert "probe" in big["message"]
 
 
-def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path):
+def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path, plumbing):
     cells, _ = G.cells("quick", backends=["python"], ops=["cost_and_grads"], m=[10_000_000],
                        n_h=[8])
     t0 = time.perf_counter()
-    _sweep(tmp_path, cells, budget=1.0)
+    _plumbing_sweep(tmp_path, cells, budget=1.0)
     assert time.perf_counter() - t0 < 60  # the sweep did not run a ~minute-long call
     (rec,) = load(tmp_path / "results.jsonl")[1]
     assert rec["status"] == "over_budget" and rec["extrapolated"] is True
     assert "probe at a 100× smaller m" in rec["message"] and rec["predicted_s"] > 1.0
 
 
-def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, plumbing):
     cells, _ = G.cells("quick", backends=["numpy-loop", "numba"], ops=["cost_and_grads"],
                        m=[20], n_h=[3])
     real = measure.step_fn
@@ -157,7 +177,7 @@ def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, mon
         return fn
 
     monkeypatch.setattr(measure, "step_fn", broken)
-    _sweep(tmp_path, cells)
+    _plumbing_sweep(tmp_path, cells)
     recs = {r["backend"]: r for r in load(tmp_path / "results.jsonl")[1]}
     assert recs["numpy-loop"]["status"] == "failed"
     assert "RuntimeError: boom" in recs["numpy-loop"]["message"]

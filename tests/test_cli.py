@@ -73,6 +73,10 @@ def test_no_command_and_unknown_options_are_one_line(capsys):
 def test_version(capsys):
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.strip() == f"fastnn {fastnn.__version__}"
+
+
+@pytest.mark.slow
+def test_version_as_a_module():
     r = subprocess.run([sys.executable, "-m", "fastnn.cli", "--version"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == f"fastnn {fastnn.__version__}"
@@ -156,6 +160,7 @@ def test_anything_reaching_main_is_one_line(capsys, tmp_path, fake_report, exc, 
 
 # --- a busy output folder ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_second_run_on_a_busy_folder_is_refused_at_once(capsys, tmp_path, fake_report):
     out = tmp_path / "out"
     p = holder(out / RESULTS)  # another process is writing out/

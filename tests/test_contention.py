@@ -25,6 +25,7 @@ def _spinners(n, seconds):
     return [subprocess.Popen([sys.executable, "-c", SPIN.format(s=seconds)]) for _ in range(n)]
 
 
+@pytest.mark.slow
 def test_two_cpu_bound_processes_mark_a_numba_cell_disturbed(detector, monkeypatch):
     monkeypatch.setattr(C, "QUIET_WAIT_S", 0.3)
     procs = _spinners(2, 8)
@@ -43,6 +44,7 @@ def test_two_cpu_bound_processes_mark_a_numba_cell_disturbed(detector, monkeypat
     assert 1 <= con["attempts"] <= 1 + C.RETRIES
 
 
+@pytest.mark.slow
 def test_a_quiet_run_is_not_marked(detector):
     """Judged against an independent reading of /proc over the same cell: when the machine was
     quiet by that reading, the cell must not be marked for other processes; when it was plainly
@@ -93,6 +95,7 @@ def test_a_disturbed_cell_is_remeasured_within_bounds(verdicts, quiet, attempts,
     assert not det.verdicts
 
 
+@pytest.mark.slow
 def test_wait_quiet_gives_up_quickly_on_a_machine_that_stays_busy(monkeypatch):
     d = C.Detector(probe=False)
     busy = {"t": 0.0, "busy": 0, "steal": 0, "self": 0, "load1": 0.0}

@@ -8,7 +8,7 @@ from fastnn import demo
 from fastnn.demo import run_demo
 
 
-def test_demo_runs_on_a_tiny_configuration(tmp_path):
+def test_demo_runs_on_a_tiny_configuration(tmp_path, matplotlib_untouched):
     index = run_demo(str(tmp_path), tiny=True, progress=False)
     text = open(index).read()
     for n in range(1, 8):

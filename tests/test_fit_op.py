@@ -37,10 +37,9 @@ TIMED = [REFERENCE, HEADLINE] + [p for p in names(peers=True) if FIT in REGISTRY
 
 # --- the registry: one path per backend --------------------------------------------------------
 
-def test_fit_is_an_op_every_backend_and_every_fit_peer_declares():
-    assert FIT in OPS
+def test_fit_is_an_op_every_backend_and_every_peer_declares():
     assert all(FIT in REGISTRY[b].ops for b in fastnn.BACKENDS)
-    assert {"torch", "jax", "sklearn"} <= {p for p in names(peers=True) if FIT in REGISTRY[p].ops}
+    assert all(FIT in REGISTRY[p].ops for p in names(peers=True))
 
 
 @pytest.mark.parametrize("name", fastnn.BACKENDS)
@@ -174,6 +173,7 @@ def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
     assert "probe runs of 1 and" in rec["message"] and "3 runs exceed" in rec["message"]
 
 
+@pytest.mark.slow
 def test_a_sweep_pairs_the_fit_targets(tmp_path, monkeypatch):
     monkeypatch.setattr(G, "FIT_TARGETS", ((2, 3, 300, 30),))
     monkeypatch.setattr(G, "HEADLINE_BUDGET_S", 2.0)

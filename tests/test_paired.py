@@ -32,6 +32,7 @@ def test_bootstrap_refuses_too_few_or_non_finite_values(bad):
         bootstrap_median(bad)
 
 
+@pytest.mark.slow
 def test_paired_ratio_recovers_a_known_speed_up():
     # busy-wait callables: 2 ms vs 0.5 ms -> a 4x speed-up, whatever else the machine does
     # (contention slows both halves of a round alike; the interval says how well)
@@ -46,6 +47,7 @@ def test_paired_ratio_needs_two_rounds():
         paired_ratio(lambda: None, lambda: None, rounds=1)
 
 
+@pytest.mark.slow
 def test_a_sweep_measures_the_headline_speed_ups_by_paired_rounds(tmp_path, monkeypatch):
     import json
 
@@ -62,6 +64,7 @@ def test_a_sweep_measures_the_headline_speed_ups_by_paired_rounds(tmp_path, monk
     assert len(p["per_round"]) == p["rounds"] and isinstance(p["wide"], bool)
 
 
+@pytest.mark.slow
 def test_a_float32_headline_shape_is_paired_with_the_reference_and_its_own_float64(
         tmp_path, monkeypatch):
     import json

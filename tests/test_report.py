@@ -1,6 +1,7 @@
 """The report: built from synthetic results, numbers follow the data, fits, bad input."""
 
 import json
+import os
 import re
 
 import numpy as np
@@ -9,6 +10,22 @@ import pytest
 from fastnn.bench import grid as G
 from fastnn.report import build, crossover, fit_scaling
 from fastnn.bench.store import FORMAT, ResultsError
+from fastnn.report import figures as F
+
+
+@pytest.fixture(params=["unrendered", pytest.param("rendered", marks=pytest.mark.slow)])
+def figures_unrendered(request, monkeypatch):
+    """For the tests of a report's text: every figure is built and named, but by default not
+    rendered to its PNG (an empty file instead). Rendering is ~90 % of a build's time;
+    test_report_from_synthetic_results and test_comparison_section_for_two_runs render every
+    figure, and under ``-m slow`` these tests render theirs too."""
+    if request.param == "unrendered":
+        def save(fig, out, name, figures=None):
+            open(os.path.join(out, name), "wb").close()
+            if figures is not None:
+                figures.append(name)
+            return name
+        monkeypatch.setattr(F, "save", save)
 
 
 def _record(backend, m, n_h, t, op="cost_and_grads", threads=0, status="ok"):
@@ -57,7 +74,7 @@ def _synthetic(numba_scale=1.0):
     return recs
 
 
-def test_report_from_synthetic_results(tmp_path):
+def test_report_from_synthetic_results(tmp_path, matplotlib_untouched):
     path = _write(tmp_path / "results.jsonl", _synthetic())
     index = build([path], str(tmp_path / "out"))
     text = open(index).read()
@@ -76,7 +93,7 @@ def test_report_from_synthetic_results(tmp_path):
     assert "pays off after 6 steps" in text
 
 
-def test_numbers_in_text_follow_the_data(tmp_path):
+def test_numbers_in_text_follow_the_data(tmp_path, figures_unrendered):
     a = build([_write(tmp_path / "a.jsonl", _synthetic(1.0))], str(tmp_path / "a"))
     b = build([_write(tmp_path / "b.jsonl", _synthetic(2.0))], str(tmp_path / "b"))
     ta, tb = open(a).read(), open(b).read()
@@ -137,7 +154,7 @@ def test_empty_grid_gives_a_short_report(tmp_path):
     assert "nothing to plot" in open(index).read()
 
 
-def test_text_a_first_time_reader_can_trust(tmp_path):
+def test_text_a_first_time_reader_can_trust(tmp_path, figures_unrendered):
     recs = _synthetic()
     for r in recs:  # a busy minute: the headline cells at m = 10,000 took a flat 8 ms
         if r["backend"] == "numba" and r["m"] == 10_000 and r["status"] == "ok":
@@ -159,7 +176,7 @@ def test_text_a_first_time_reader_can_trust(tmp_path):
     assert "numba n_h=4 (3)" in text
 
 
-def test_two_folders_with_the_same_name_are_two_runs(tmp_path):
+def test_two_folders_with_the_same_name_are_two_runs(tmp_path, figures_unrendered):
     paths = []
     for host, scale in (("hostA", 1.0), ("hostB", 2.0)):
         (tmp_path / host / "latest").mkdir(parents=True)
@@ -170,7 +187,7 @@ def test_two_folders_with_the_same_name_are_two_runs(tmp_path):
     assert re.search(r"\| numba\s+\|\s+0\.5 \|", text)
 
 
-def test_machine_table_omits_missing_fields_and_shows_new_ones(tmp_path):
+def test_machine_table_omits_missing_fields_and_shows_new_ones(tmp_path, figures_unrendered):
     path = tmp_path / "r.jsonl"
     _write(path, _synthetic())
     lines = path.read_text().splitlines()
@@ -193,7 +210,7 @@ def test_machine_table_omits_missing_fields_and_shows_new_ones(tmp_path):
     assert "80 GFLOP/s, by FMA microkernel" in text  # the roofline's ceiling names its kernel
 
 
-def test_a_rebuilt_report_replaces_only_what_it_wrote(tmp_path):
+def test_a_rebuilt_report_replaces_only_what_it_wrote(tmp_path, figures_unrendered):
     """A report with fewer figures leaves none of the older run's figures behind, and never
     deletes a file fastnn did not write."""
     out = tmp_path / "out"

@@ -289,6 +289,7 @@ def holder(path):
     return p
 
 
+@pytest.mark.slow
 def test_one_writer_per_folder_across_two_processes(tmp_path):
     out = tmp_path / "out"
     path = out / RESULTS

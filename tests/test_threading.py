@@ -5,6 +5,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts a fresh Python process
+
 CODE = """
 import multiprocessing as mp
 import numpy as np

@@ -2,11 +2,13 @@
 nothing handed in is modified."""
 
 import re
+import sys
 
 import numpy as np
 import pytest
 
 import fastnn
+import fastnn.validate as V
 from conftest import make_problem
 
 
@@ -143,40 +145,131 @@ def _call(entry, name, P, X, Y, output):
     return fastnn.cost(A20, Y, output)
 
 
-def _error(entry, name, case):
-    exc, _, _, make, output = BAD[case]
-    if entry == "fit_logistic" and output != "sigmoid":
-        output = "sigmoid"  # logistic regression has no other output; its Y cases still apply
+def _output(entry, case):
+    """The output a case is run with (logistic regression has only the sigmoid one; its Y
+    cases still apply)."""
+    return "sigmoid" if entry == "fit_logistic" else BAD[case][4]
+
+
+def _refusal(f, what):
     try:
-        _call(entry, name, *make(), output)
+        f()
     except (ValueError, TypeError) as e:
         return type(e), str(e)
-    pytest.fail(f"{entry} on {name} accepted the bad input {case!r}")
+    pytest.fail(f"{what} accepted the bad input")
+
+
+def _error(entry, name, case):
+    P, X, Y = BAD[case][3]()
+    return _refusal(lambda: _call(entry, name, P, X, Y, _output(entry, case)),
+                    f"{entry} on {name}, {case!r}:")
+
+
+def _boundary_error(entry, case):
+    """What the boundary says about ``case`` as ``entry`` hands it over: ``prepare`` (without Y
+    for the entries that take none), or ``prepare_cost`` for the cost of predictions."""
+    P, X, Y = BAD[case][3]()
+    output = _output(entry, case)
+    if entry == "cost(A2, Y)":
+        return _refusal(lambda: V.prepare_cost(A20, Y, output), f"prepare_cost, {case!r}:")
+    needs_y = "Y" in ENTRIES[entry]
+    return _refusal(lambda: V.prepare(P, X, Y, "tanh", output, needs_y=needs_y),
+                    f"prepare, {case!r}:")
 
 
 #: (case, entry) pairs where the entry reads what the case spoils
 MATRIX = [(c, e) for c in BAD for e, reads in ENTRIES.items() if BAD[c][2] in reads]
-
-
-@pytest.mark.parametrize("name", fastnn.BACKENDS)
-@pytest.mark.parametrize("case, entry", MATRIX)
-def test_same_bad_input_same_error_everywhere(case, entry, name):
-    """Every public entry on every backend refuses each bad input with the same exception and
-    the same message as the reference (numpy's cost_and_grads, or forward where Y is not read)."""
-    exc, msg, _, _, _ = BAD[case]
-    ref_entry = "cost_and_grads" if "Y" in ENTRIES[entry] else "forward"
-    ref = _error(ref_entry, "numpy", case)
-    assert ref[0] is exc and re.search(msg, ref[1]), ref
-    assert _error(entry, name, case) == ref
+#: one bad input of each kind an entry can meet: a spoilt value, type and shape of params, X
+#: and Y, Y missing, labels out of range, and each shape that is judged against another array
+REPRESENTATIVE = ("W1 NaN", "W1 strings", "params missing W2", "X NaN", "X strings", "X 1-D",
+                  "X wrong n_x", "Y None", "Y inf", "label 2", "Y wrong m", "Y wrong n_y")
 
 
 def test_the_matrix_covers_every_entry_and_case():
-    """The matrix above is not vacuous: every entry meets many cases, every case several
-    entries (Y None reaches all six entries that take Y)."""
+    """The tables above are not vacuous: every entry meets many cases, every case several
+    entries (Y None reaches all six entries that take Y), and the representative cases are
+    bad inputs of every kind an entry can meet."""
     assert {e for _, e in MATRIX} == set(ENTRIES)
     assert {c for c, _ in MATRIX} == set(BAD)
     assert all(sum(e == x for _, e in MATRIX) >= 8 for x in ENTRIES)
     assert sum(c == "Y None" for c, _ in MATRIX) == 6
+    assert set(REPRESENTATIVE) <= set(BAD)
+    assert {BAD[c][2] for c in REPRESENTATIVE} == {r for reads in ENTRIES.values() for r in reads}
+    assert {BAD[c][0] for c in REPRESENTATIVE} == {ValueError, TypeError}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_the_boundary_refuses_each_bad_input(case):
+    """The one boundary, :func:`fastnn.validate.prepare`, refuses every bad input with its
+    exception and message; with Y not needed (the forward pass) it says the same about params
+    and X; the cost of predictions (:func:`~fastnn.validate.prepare_cost`) the same about Y."""
+    exc, msg, reach, make, output = BAD[case]
+    P, X, Y = make()
+    got = _refusal(lambda: V.prepare(P, X, Y, "tanh", output), f"prepare, {case!r}:")
+    assert got[0] is exc and re.search(msg, got[1]), got
+    if reach == "Y":
+        assert _refusal(lambda: V.prepare_cost(A20, Y, output), "prepare_cost") == got
+    if reach in ENTRIES["forward"]:
+        assert _boundary_error("forward", case) == got
+
+
+@pytest.mark.parametrize("case, entry", MATRIX)
+def test_each_entry_gives_the_boundarys_error(case, entry):
+    """Every public entry refuses each bad input it reads with the boundary's exception and
+    message: nothing before the boundary judges the input differently (on the reference
+    backend; every backend runs the same entry code, shown below)."""
+    assert _error(entry, fastnn.backends.REFERENCE, case) == _boundary_error(entry, case)
+
+
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_every_backend_gives_the_boundarys_error(entry, name):
+    """The same on every backend, for one bad input of each kind the entry reads."""
+    cases = [c for c in REPRESENTATIVE if BAD[c][2] in ENTRIES[entry]]
+    assert len(cases) >= 3
+    for case in cases:
+        assert _error(entry, name, case) == _boundary_error(entry, case), case
+
+
+@pytest.fixture
+def boundary_calls(monkeypatch):
+    """Every call of ``prepare``/``prepare_cost``, wherever fastnn imported them, as (which,
+    args); the real function still runs."""
+    calls = []
+    for fname in ("prepare", "prepare_cost"):
+        real = getattr(V, fname)
+
+        def spy(*args, _real=real, _name=fname, **kw):
+            calls.append((_name, args))
+            return _real(*args, **kw)
+        for mod in [m for m in list(sys.modules.values()) if m and
+                    m.__name__.startswith("fastnn") and getattr(m, fname, None) is real]:
+            monkeypatch.setattr(mod, fname, spy)
+    return calls
+
+
+@pytest.mark.parametrize("name", fastnn.BACKENDS)
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_every_entry_calls_the_boundary_once_with_the_callers_arrays(entry, name,
+                                                                     boundary_calls):
+    """Each public entry on every backend sends the caller's own arrays through the boundary,
+    once per call (not per step)."""
+    Y = Y0.copy()
+    if entry == "backward":  # the cache comes from a forward pass of its own
+        _, cache = fastnn.get_backend(name).forward(P0, X0)
+        boundary_calls.clear()
+        out = fastnn.get_backend(name).backward(P0, cache, X0, Y)
+    else:
+        out = _call(entry, name, P0, X0, Y, "sigmoid")
+    assert out is not None
+    assert len(boundary_calls) == 1, boundary_calls
+    which, args = boundary_calls[0]
+    if entry == "cost(A2, Y)":
+        assert which == "prepare_cost" and args[0] is A20 and args[1] is Y
+        return
+    assert which == "prepare" and args[1] is X0
+    assert args[0] is P0 or entry == "fit_logistic"  # which builds its own w = 0
+    assert args[2] is (Y if "Y" in ENTRIES[entry] else None)
 
 
 @pytest.mark.parametrize("name", fastnn.BACKENDS)

@@ -4,6 +4,11 @@ Written as a PyTorch user would for speed: the same explicit gradients as the ``
 (no autograd tape, so the comparison is the framework, not the algorithm), in-place updates, and
 for ``fit`` a Python loop over the step (PyTorch's eager way). Implements ``cost_and_grads`` and
 ``fit`` for a tanh hidden layer and a sigmoid output.
+
+PyTorch's thread count is process-wide. A call runs at the count it was made for and puts the
+user's count back afterwards (:func:`_at_threads`): one ``torch.get_num_threads()`` per call
+(0.3 µs here) when the two agree, two ``set_num_threads`` more (0.8 µs together) when they
+do not.
 """
 
 from __future__ import annotations
@@ -27,6 +32,20 @@ def _step(torch, T, Xt, Yt, m):
                dZ2.sum(1, keepdim=True) / m]
 
 
+def _at_threads(torch, n, fn):
+    """``fn`` run at ``n`` torch threads, the caller's count restored afterwards."""
+    def call():
+        old = torch.get_num_threads()
+        if old == n:
+            return fn()
+        torch.set_num_threads(n)
+        try:
+            return fn()
+        finally:
+            torch.set_num_threads(old)
+    return call
+
+
 def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
     """A zero-argument callable running ``op`` on tensors converted once, here.
 
@@ -35,7 +54,7 @@ def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
     """
     import torch
 
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    n = threads or os.cpu_count() or 1
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     m = X.shape[1]
     if op == "fit":
@@ -49,14 +68,14 @@ def make_call(op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
                     for w, g in zip(T, G):
                         w.sub_(lr * g)
             return {k: w.numpy() for k, w in zip(_NAMES, T)}, costs.numpy()
-        return run
+        return _at_threads(torch, n, run)
     T = [torch.from_numpy(P[k]) for k in _NAMES]
 
     def step():
         with torch.no_grad():
             J, G = _step(torch, T, Xt, Yt, m)
         return float(J), {"d" + k: g.numpy() for k, g in zip(_NAMES, G)}
-    return step
+    return _at_threads(torch, n, step)
 
 
 def cost_and_grads(P, X, Y, hidden, output):

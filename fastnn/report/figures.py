@@ -12,7 +12,7 @@ import pandas as pd
 from ..backends import DTYPES, HEADLINE, REFERENCE
 from ..bench.ceiling import fmas_per_unit
 from ..bench.grid import TARGETS
-from ..plotting import colours, plt as _plt, save
+from ..plotting import colours, save, subplots
 from . import select as S
 from .text import blas_arch, compute_peaks, fmt_s
 
@@ -36,15 +36,16 @@ def _legend_outside(fig, *axes):
 
 def _log_axes(ax):
     """Log x and y without minor-tick labels (they overlap on short decades)."""
+    from matplotlib.ticker import NullFormatter
     ax.set(xscale="log", yscale="log")
-    ax.xaxis.set_minor_formatter(_plt().NullFormatter())
-    ax.yaxis.set_minor_formatter(_plt().NullFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _panels(n, w=4.2, h=3.4, **kw):
     ncols = min(3, n)
     nrows = -(-n // ncols)
-    fig, axes = _plt().subplots(nrows, ncols, figsize=(w * ncols + 1.6, h * nrows),
+    fig, axes = subplots(nrows, ncols, figsize=(w * ncols + 1.6, h * nrows),
                                 squeeze=False, layout="constrained", **kw)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -112,8 +113,7 @@ def fig_heatmap(df, out, cols, figures):
     piv = S.select_heatmap(df)
     if piv is None:
         return Fig(why_not=f"{HEADLINE} and {REFERENCE} share fewer than two m or two n_h.")
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(1.6 + 0.9 * piv.shape[1], 1.4 + 0.6 * piv.shape[0]),
+    fig, ax = subplots(figsize=(1.6 + 0.9 * piv.shape[1], 1.4 + 0.6 * piv.shape[0]),
                            layout="constrained")
     L = np.log2(piv.values)
     lim = max(1.0, np.nanmax(np.abs(L)))
@@ -160,7 +160,7 @@ def _one_panel(d, why_not):
     ``d`` is empty."""
     if d.empty:
         return None, None, Fig(why_not=why_not)
-    fig, ax = _plt().subplots(figsize=(6.5, 3.8), layout="constrained")
+    fig, ax = subplots(figsize=(6.5, 3.8), layout="constrained")
     return fig, ax, None
 
 
@@ -182,7 +182,8 @@ def fig_time_vs_nh(df, out, cols, figures):
     ax.set(xlabel="n_h (hidden units)",
            ylabel="time per training step (s)", title=f"Time vs n_h at m = {d.m.iloc[0]:,}")
     ax.set_xticks(nhs, [str(n) for n in nhs])
-    ax.xaxis.set_minor_locator(_plt().NullLocator())
+    from matplotlib.ticker import NullLocator
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
     return Fig(save(fig, out, "fig4_time_vs_nh.png", figures),
@@ -241,9 +242,8 @@ def fig_compile(df, headers, out, cols, figures):
     saved = saved[saved > 0].reset_index()
     if saved.empty:
         return Fig(why_not=f"{HEADLINE} saves no time over {REFERENCE} in any measured cell.")
-    plt = _plt()
     multi = saved.groupby("n_h").m.nunique().max() >= 2  # else the break-even is in the text
-    fig, axes = plt.subplots(1, 1 + multi, figsize=(5.5 * (1 + multi) + 0.5, 3.8), squeeze=False,
+    fig, axes = subplots(1, 1 + multi, figsize=(5.5 * (1 + multi) + 0.5, 3.8), squeeze=False,
                              layout="constrained")
     ax1 = axes[0][0]
     labels = ["cold (empty cache)", "cached (cache=True)"]
@@ -258,7 +258,8 @@ def fig_compile(df, headers, out, cols, figures):
                    cap + " The break-even is given in the text below (one m per n_h only).")
     ax2 = axes[0][1]
     nhs = sorted(saved.n_h.unique())
-    shade = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(nhs)))  # not the backend colours
+    from matplotlib import colormaps
+    shade = colormaps["viridis"](np.linspace(0, 0.85, len(nhs)))  # not the backend colours
     for c, (nh, g) in zip(shade, saved.groupby("n_h")):
         g = g.sort_values("m")
         ax2.plot(g.m, cold / g.median_s, "o-", ms=4, color=c, label=f"n_h={nh}")
@@ -337,8 +338,7 @@ def fig_roofline(df, headers, out, cols, figures):
     if d.empty:
         return Fig(why_not="no measured cell has a FLOP and byte count.")
     (P, what), B = cps[0], peaks["peak_gbs"]
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8.5, 4.6), layout="constrained")
+    fig, ax = subplots(figsize=(8.5, 4.6), layout="constrained")
     ai = d.flops / d.bytes
     shown = _headline_cells(d)
     room = 12 if (shown.flops / shown.bytes >= ai.max() / 1.01).any() else 3  # for its label
@@ -408,8 +408,7 @@ def fig_threads(df, out, cols, figures, cores=None):
     if t.empty:
         return Fig(why_not="no cell was measured at one thread and at another thread count.")
     dts = list(dict.fromkeys(t.dtype))
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(dts), figsize=(4.4 * len(dts) + 1.4, 3.6), squeeze=False,
+    fig, axes = subplots(1, len(dts), figsize=(4.4 * len(dts) + 1.4, 3.6), squeeze=False,
                              sharey=True, layout="constrained")
     for ax, dt in zip(axes[0], dts):
         g = t[t.dtype == dt]
