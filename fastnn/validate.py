@@ -44,6 +44,8 @@ import numbers
 import numpy as np
 from numba import njit
 
+from ._jitcache import CACHE
+
 from .activations import OUTPUTS, get_activation
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -336,7 +338,7 @@ _BIG = 1 << 14
 # fastmath: reassociation only, so LLVM may vectorise the sum; x * 0.0 cannot be folded to 0
 # without the nnan/ninf flags, which stay off. Serial on purpose: a parallel region costs tens of
 # µs to start and, on a busy machine, waits for a core (measured: 10-20x slower in the median).
-@njit(cache=True, fastmath={"reassoc"})
+@njit(cache=CACHE, fastmath={"reassoc"})
 def _zero_sum(a):
     """Σ a[i]·0 over a 1-D array: 0 when every a[i] is finite, NaN otherwise. Never overflows."""
     acc = 0.0
@@ -345,7 +347,7 @@ def _zero_sum(a):
     return acc
 
 
-@njit(cache=True, fastmath={"reassoc"})
+@njit(cache=CACHE, fastmath={"reassoc"})
 def _n_outside_0_1(a):
     """How many a[i] are not in [0, 1] (NaN and ±inf included), in one pass."""
     n = 0

@@ -45,6 +45,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from .._jitcache import CACHE
+
 # --- float64 ---------------------------------------------------------------------------------
 
 #: Let LLVM fuse a·b + c into one FMA (an exact product, one rounding); nothing else is relaxed.
@@ -60,13 +62,13 @@ _EXP_MIN = -746.0
 _ROUND = 6755399441055744.0
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _pow2_64(k):
     """2.0**k for integer k in [-1022, 1023], from its IEEE-754 bits."""
     return np.int64((k + 1023) << 52).view(np.float64)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _expm1_poly_64(r):
     """e^r − 1 for |r| ≤ ln2/2: Taylor to degree 13, by Estrin's scheme.
 
@@ -89,7 +91,7 @@ def _expm1_poly_64(r):
     return r + r2 * t
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def exp_64(x):
     """e^x for any float64 x (see the module notes)."""
     x = min(x, _EXP_MAX + 1.0) if x == x else x  # keep NaN; clamp keeps 2^k in range
@@ -101,7 +103,7 @@ def exp_64(x):
     return (_expm1_poly_64(r) + 1.0) * _pow2_64(h) * _pow2_64(ki - h)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def expm1_neg_64(u):
     """e^u − 1 for −40 ≤ u ≤ 0 (the caller clamps), accurate for small |u|."""
     k = (u * _LOG2E + _ROUND) - _ROUND
@@ -111,7 +113,7 @@ def expm1_neg_64(u):
     return s * _expm1_poly_64(r) + (s - 1.0)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def tanh_64(x):
     """tanh x = −q / (2 + q), q = e^(−2|x|) − 1, with the sign of x."""
     ax = abs(x)
@@ -120,7 +122,7 @@ def tanh_64(x):
     return math.copysign(abs(q) / (2.0 + q), x)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def sigmoid_64(z):
     """σ(z) = 1 / (1 + e^(−z)), relative-accurate for any z."""
     e = exp_64(-abs(z))
@@ -136,7 +138,7 @@ _ATANH_64 = (1.0, 0.33333333333333076, 0.20000000000092874, 0.14285714272727057,
              0.06055084364034609, 0.0416225325593041, 0.08522081781390699)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def log1p_small_64(e):
     """log(1 + e) for 0 ≤ e ≤ 1, as 2·atanh(s), s = e / (2 + e) ≤ 1/3: s · p(s²), p of degree
     10 in t = s² by Estrin's scheme (depth 4)."""
@@ -151,13 +153,13 @@ def log1p_small_64(e):
     return 2.0 * s * p
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def softplus_64(z):
     """log(1 + e^z) = max(z, 0) + log1p(e^(−|z|)), finite for any finite z."""
     return max(z, 0.0) + log1p_small_64(exp_64(-abs(z)))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def logistic_loss_64(z, y):
     """(softplus(z) − y z, σ(z) − y): the cross-entropy from the logit and dZ2, sharing one
     e = exp(−|z|)."""
@@ -181,13 +183,13 @@ _A32 = tuple(_F(1.0 / (2 * n + 1)) for n in range(8))  # 1, 1/3, … 1/15
 _0, _1, _2, _M2, _TANH_SAT_32 = _F(0.0), _F(1.0), _F(2.0), _F(-2.0), _F(10.0)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _pow2_32(k):
     """2.0**k in float32 for integer k in [-126, 127], from its IEEE-754 bits."""
     return np.int32((k + np.int32(127)) << np.int32(23)).view(np.float32)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _expm1_poly_32(r):
     """e^r − 1 for |r| ≤ ln2/2 in float32: Taylor to degree 7 (truncation < 1.5e-8 relative),
     by Estrin's scheme."""
@@ -197,7 +199,7 @@ def _expm1_poly_32(r):
     return r + r2 * t
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _reduce_32(x):
     """(r, k) with x = k ln2 + r, |r| ≤ ln2/2, k an int32 (0 for NaN)."""
     k = (x * _LOG2E_32 + _ROUND_32) - _ROUND_32
@@ -206,7 +208,7 @@ def _reduce_32(x):
     return r, ki
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def exp_32(x):
     """e^x for any float32 x."""
     x = min(x, _EXP_MAX_32) if x == x else x
@@ -216,7 +218,7 @@ def exp_32(x):
     return (_expm1_poly_32(r) + _1) * _pow2_32(h) * _pow2_32(ki - h)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def expm1_neg_32(u):
     """e^u − 1 for −40 ≤ u ≤ 0 in float32 (the caller clamps), accurate for small |u|."""
     r, ki = _reduce_32(u)
@@ -224,7 +226,7 @@ def expm1_neg_32(u):
     return s * _expm1_poly_32(r) + (s - _1)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def tanh_32(x):
     """tanh x = −q / (2 + q), q = e^(−2|x|) − 1, with the sign of x; ±1 from |x| = 10."""
     ax = abs(x)
@@ -233,7 +235,7 @@ def tanh_32(x):
     return math.copysign(abs(q) / (_2 + q), x)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def sigmoid_32(z):
     """σ(z) in float32, relative-accurate for any z."""
     e = exp_32(-abs(z))
@@ -241,7 +243,7 @@ def sigmoid_32(z):
     return e * s if z < _0 else s
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def log1p_small_32(e):
     """log(1 + e) for 0 ≤ e ≤ 1 in float32: 2·atanh(s), s = e / (2 + e), the series to s^15."""
     a0, a1, a2, a3, a4, a5, a6, a7 = _A32
@@ -253,13 +255,13 @@ def log1p_small_32(e):
     return _2 * s * p
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def softplus_32(z):
     """log(1 + e^z) in float32."""
     return max(z, _0) + log1p_small_32(exp_32(-abs(z)))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def logistic_loss_32(z, y):
     """(softplus(z) − y z, σ(z) − y) in float32, sharing one e = exp(−|z|)."""
     e = exp_32(-abs(z))

@@ -53,13 +53,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .._jitcache import CACHE
+
 from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=CACHE, inline="always", error_model="numpy")
 def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb1, gW2,
               gb2, flat, costs):
     """All steps: costs[t] = J, then the update, in place on W1 … b2 (views of ``flat``).
@@ -90,7 +92,7 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _update(buf, m, lr, upd, flat):
     """flat[k] −= lr · dW for each parameter k with upd[k], where dW = (Σ_c buf[c]) / m (float64)
     rounded to the parameters' dtype, and lr · dW is rounded before the subtraction, as NumPy's

@@ -81,6 +81,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from .._jitcache import CACHE
+
 from ..activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from . import _threading  # noqa: F401  (the threading layer, before any parallel call)
 from ._fastmath import _FMA, _OPTS, _compiled_only, expm1_neg, like, logistic_loss, sigmoid_, tanh_
@@ -169,7 +171,7 @@ def _loss_formula(code, z, y):
 
 # --- the per-unit passes that apply g and g', specialised per activation -------------------
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _g_pass(code, S, Aj, z2, w2, n):
     """Unit j's forward pass over a block: A1[j] = g(S), z2 += W2[0, j] A1[j] (S is Z1[j])."""
     for i in range(n):
@@ -178,7 +180,7 @@ def _g_pass(code, S, Aj, z2, w2, n):
         z2[i] += w2 * a
 
 
-@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
+@njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
 def _dg_pass(code, more, Zj, Aj, dz2, D, w2, n):
     """Unit j's backward pass over a block: D = dZ1[j] = (W2[0, j] dZ2[0] (+ D when ``more``:
     the other outputs' share)) ⊙ g'. Returns the sums Σ dZ2[0] A1[j] and Σ dZ1[j]."""
@@ -197,7 +199,7 @@ def _dg_pass(code, more, Zj, Aj, dz2, D, w2, n):
 
 # --- one block of B examples: forward, output, backward -------------------------------------
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
     """Z2[:, :n] = W2 g(W1 X + b1) + b2 for one block, storing A1 and (where kept) Z1.
 
@@ -246,7 +248,7 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
                 Z2[o, i] += w2 * A[j, i]
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _dZ2_and_loss(Z2, Y, n, L, out):
     """In place: Z2 (block columns 0:n, the logits) becomes dZ2 = A2 − Y; L[o, i] the loss."""
     for o in range(Z2.shape[0]):
@@ -254,7 +256,7 @@ def _dZ2_and_loss(Z2, Y, n, L, out):
             L[o, i], Z2[o, i] = _loss(out, Z2[o, i], Y[o, i])
 
 
-@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
+@njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
 def _sum_block(L, n):
     """Σ L over the block, in the working precision (the caller adds blocks in float64)."""
     J = like(L, 0.0)
@@ -264,7 +266,7 @@ def _sum_block(L, n):
     return J
 
 
-@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
+@njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
 def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
     """Add one block's Σ dW1, db1, dW2, db2 into the accumulators (not yet divided by m).
 
@@ -314,7 +316,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
             gW1[0, j, n_x - 1] += s
 
 
-@njit(cache=True, error_model="numpy", fastmath=_REDUCE)
+@njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
 def _route(Z, A, X, n, j, dz, gW1, gb1):
     """Maxout's derivative: unit j's dZ1 goes to the first piece that attains the max (the
     guard stops at the last one on NaN)."""
@@ -328,7 +330,7 @@ def _route(Z, A, X, n, j, dz, gW1, gb1):
             gW1[w, j, f] += dz[i] * X[f, i]
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _load_block(src, i0, n, dst):
     """dst[:, :n] = src[:, i0:i0+n]. The kernels then index blocks with loop counters only: an
     index like ``i0 + i`` makes Numba emit a negative-index check that stops LLVM from proving
@@ -342,7 +344,7 @@ def _load_block(src, i0, n, dst):
 
 # --- drivers: a range of examples, serial or one range per thread ---------------------------
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _scratch(W1, W2, X, B):
     """The per-block work arrays of a fused step: X and Y blocks, Z1, A1, Z2 (then dZ2), L, dZ1."""
     kp, n_h, n_x = W1.shape
@@ -352,7 +354,7 @@ def _scratch(W1, W2, X, B):
             np.empty((n_y, B), X.dtype), np.empty((n_y, B), X.dtype), np.empty((1, B), X.dtype))
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2, work):
     """Fused cost and gradient sums over examples start:stop, in blocks of B, with the work
     arrays of :func:`_scratch`. Returns Σ L.
@@ -377,14 +379,14 @@ def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, g
     return J
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2):
     """:func:`_cag_range` with its own work arrays (one chunk of a parallel step, or a call)."""
     return _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2,
                       _scratch(W1, W2, X, B))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)
 def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb2, J):
     """Split the m examples into nchunks ranges; chunk c adds into row c of each accumulator."""
     m = X.shape[1]
@@ -397,7 +399,7 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb
                               gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, start, stop):
     """The forward pass for examples start:stop into the full (…, m) arrays Z1, A1, Z2, A2."""
     kp, n_h, n_x = W1.shape
@@ -418,7 +420,7 @@ def _forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, start, stop)
         Z2[:, i0:i0 + n] = Zo[:, :n]
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)
 def _forward_parallel(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, nchunks):
     m = X.shape[1]
     per = (m + nchunks - 1) // nchunks
@@ -427,7 +429,7 @@ def _forward_parallel(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, nchunks):
                        min(m, (c + 1) * per))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _backward_range(W2, X, Y, Z1, A1, A2, code, B, start, stop, gW1, gb1, gW2, gb2):
     """The backward pass for examples start:stop from the forward cache, into accumulators."""
     kp, n_h, _ = Z1.shape
@@ -447,7 +449,7 @@ def _backward_range(W2, X, Y, Z1, A1, A2, code, B, start, stop, gW1, gb1, gW2, g
         _backward_block(W2, Xb, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA, parallel=True)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)
 def _backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2):
     """Chunk c of the examples adds into accumulator row c."""
     m = X.shape[1]
@@ -457,7 +459,7 @@ def _backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb
                         gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
 def _blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2, gb2):
     """The element-wise rest of a step whose products run in BLAS: Z[0] = W1 X is given. Adds
     b1, applies g, forms the output, the loss and dZ1 (into D, for dW1 = dZ1 Xᵀ in BLAS).

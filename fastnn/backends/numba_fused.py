@@ -16,6 +16,8 @@ import numba
 import numpy as np
 from numba import njit
 
+from .._jitcache import CACHE
+
 from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 from . import _numba_fit as F
@@ -44,7 +46,7 @@ def _kernels(code, out):
     on first use, instead of all seven activations at once (issue 17). The closures are cached
     on disk like the kernels: Numba keys a closure's cache entry by its constants.
     """
-    opts = dict(cache=True, error_model="numpy", fastmath=K._FMA)
+    opts = dict(cache=CACHE, error_model="numpy", fastmath=K._FMA)
 
     @njit(**opts)
     def cag_serial(W1, b1, W2, b2, X, Y, B, gW1, gb1, gW2, gb2):
@@ -76,12 +78,12 @@ def _kernels(code, out):
         return K._blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2,
                              gb2)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=CACHE, error_model="numpy")
     def fit_serial(W1, b1, W2, b2, X, Y, B, lr, upd, buf, gW1, gb1, gW2, gb2, flat, costs):
         return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, None, lr, upd, buf, gW1,
                            gb1, gW2, gb2, flat, costs)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=CACHE, error_model="numpy")
     def fit_parallel(W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, gW1, gb1, gW2, gb2, flat,
                      costs):
         return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf,

@@ -23,31 +23,32 @@ from numba import njit, prange
 
 from ..backends import _threading  # noqa: F401  (the threading layer, before any parallel call)
 from ..backends._fastmath import tanh_
+from .._jitcache import CACHE
 
 _BLOCK = 2048  # elements per thread: 16 KiB in float64, inside a 32 KiB L1
 
 
-@njit(fastmath={"contract"}, error_model="numpy", cache=True)
+@njit(fastmath={"contract"}, error_model="numpy", cache=CACHE)
 def _tanh_row(a, out, reps):
     for _ in range(reps):  # one row per thread, unit stride: vectorised
         for i in range(a.shape[0]):
             out[i] = tanh_(a[i])
 
 
-@njit(fastmath={"contract"}, error_model="numpy", cache=True)
+@njit(fastmath={"contract"}, error_model="numpy", cache=CACHE)
 def _fma_row(x, z, w, reps):
     for _ in range(reps):
         for i in range(x.shape[0]):
             z[i] += w * x[i]
 
 
-@njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
+@njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=CACHE)
 def _tanh_rounds(buf, out, reps):
     for t in prange(buf.shape[0]):
         _tanh_row(buf[t], out[t], reps)
 
 
-@njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=True)
+@njit(parallel=True, fastmath={"contract"}, error_model="numpy", cache=CACHE)
 def _fma_rounds(x, z, w, reps):
     for t in prange(x.shape[0]):
         _fma_row(x[t], z[t], w, reps)

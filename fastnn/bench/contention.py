@@ -234,9 +234,10 @@ def _compiled_probe():
     if not _KERNEL:
         import numba
 
+        from .._jitcache import CACHE
         from ..backends import _threading  # noqa: F401 - the layer, before ours launches
 
-        @numba.njit(parallel=True, cache=True)
+        @numba.njit(parallel=True, cache=CACHE)
         def _probe_kernel(W, X, nchunks):
             m = X.shape[1]
             part = np.zeros(nchunks)
