@@ -89,6 +89,7 @@ class _Locator(caching._CacheLocator):
     version and source key, subfolders mirroring the package (``backends/``, ``bench/``)."""
 
     def __init__(self, py_func, py_file):
+        self._py_file = py_file  # Numba's messages name it
         self._lineno = py_func.__code__.co_firstlineno
         sub = Path(py_file).resolve().parent.relative_to(PACKAGE)
         self._path = str(FOLDER / sub)

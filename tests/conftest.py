@@ -29,6 +29,31 @@ def make_problem(hidden, output, *, n_x=3, n_h=4, n_y=2, m=23, seed=0, scale=1.0
     return P, X, Y
 
 
+#: The (hidden, output) pairs on which every numba entry (forward, backward, the parallel and
+#: BLAS paths, float32, the fused fit) is tested by default. The numba backend compiles one
+#: specialisation per (hidden, output, dtype, entry) on first use (a second or two each), so
+#: the whole cross product is left to ``pytest -m slow``. Nothing is lost by default: every
+#: formula is compiled per activation and per output, not per entry, and the tests named in
+#: :data:`EVERY_PAIR` run each pair on every backend.
+REPRESENTATIVE = {("tanh", "sigmoid"), ("relu", "linear"), ("maxout", "sigmoid"),
+                  ("elu", "linear")}
+#: Tests that run every (hidden, output) pair by default: the step against finite differences
+#: and every backend against the others.
+EVERY_PAIR = {"test_gradients_match_finite_differences", "test_backends_agree"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test parametrised by a (hidden, output) pair outside
+    :data:`REPRESENTATIVE`, except those of :data:`EVERY_PAIR`."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "hidden" not in params and "output" not in params:
+            continue
+        pair = (params.get("hidden", "tanh"), params.get("output", "sigmoid"))
+        if item.originalname not in EVERY_PAIR and pair not in REPRESENTATIVE:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _short_quiet_wait(monkeypatch):
     """Other test runs may share the machine: a disturbed cell (in a sweep, the demo, the CLI)

@@ -289,7 +289,7 @@ def _compiled_only(name):
 def _unary(name, f64, f32):
     stub = _compiled_only(name)
 
-    @overload(stub, jit_options=_OPTS)
+    @overload(stub, inline="always", jit_options=_OPTS)
     def _pick(x):
         f = f32 if _is32(x) else f64
         return lambda x: f(x)
@@ -299,7 +299,7 @@ def _unary(name, f64, f32):
 def _binary(name, f64, f32):
     stub = _compiled_only(name)
 
-    @overload(stub, jit_options=_OPTS)
+    @overload(stub, inline="always", jit_options=_OPTS)
     def _pick(x, y):
         f = f32 if _is32(x) else f64
         return lambda x, y: f(x, y)

@@ -92,7 +92,7 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     return -1
 
 
-@njit(cache=CACHE, error_model="numpy")
+@njit(cache=CACHE, inline="always", error_model="numpy")
 def _update(buf, m, lr, upd, flat):
     """flat[k] −= lr · dW for each parameter k with upd[k], where dW = (Σ_c buf[c]) / m (float64)
     rounded to the parameters' dtype, and lr · dW is rounded before the subtraction, as NumPy's

@@ -171,7 +171,7 @@ def _loss_formula(code, z, y):
 
 # --- the per-unit passes that apply g and g', specialised per activation -------------------
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _g_pass(code, S, Aj, z2, w2, n):
     """Unit j's forward pass over a block: A1[j] = g(S), z2 += W2[0, j] A1[j] (S is Z1[j])."""
     for i in range(n):
@@ -180,7 +180,7 @@ def _g_pass(code, S, Aj, z2, w2, n):
         z2[i] += w2 * a
 
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_REDUCE)
 def _dg_pass(code, more, Zj, Aj, dz2, D, w2, n):
     """Unit j's backward pass over a block: D = dZ1[j] = (W2[0, j] dZ2[0] (+ D when ``more``:
     the other outputs' share)) ⊙ g'. Returns the sums Σ dZ2[0] A1[j] and Σ dZ1[j]."""
@@ -205,7 +205,8 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
 
     Per hidden unit: the n_x products in one or more unit-stride passes (per piece), then one
     pass that applies g, stores A1 and accumulates the first output's logit. Z1 is kept for
-    every unit when ``keep``, where g' needs it, or when X has no rows (Z then already holds the
+    every unit when ``keep`` (a run-time flag: callers pass ``np.True_``/``np.False_``, not a
+    literal, so one compiled block serves both), where g' needs it, or when X has no rows (Z then already holds the
     BLAS products W1 X); else one row is reused, which halves the block's working set in L2.
     """
     kp, n_h = W1.shape[0], W1.shape[1]
@@ -297,8 +298,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
             gW2[o, j] += s
         sw, sb = _dg_pass(code, n_y > 1, Z[0, j], A[j], dZ2[0], D[r], W2[0, j], n)
         gW2[0, j] += sw
-        if kp > 1:
-            _route(Z, A, X, n, j, D[r], gW1, gb1)
+        if _route(code, Z, A, X, n, j, D[r], gW1, gb1):  # maxout: done, per piece
             continue
         gb1[0, j] += sb
         for f in range(0, n_x - 1, 2):  # features in pairs: one pass over dZ1 per two
@@ -317,9 +317,9 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
 
 
 @njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
-def _route(Z, A, X, n, j, dz, gW1, gb1):
+def _route_pieces(Z, A, X, n, j, dz, gW1, gb1):
     """Maxout's derivative: unit j's dZ1 goes to the first piece that attains the max (the
-    guard stops at the last one on NaN)."""
+    guard stops at the last one on NaN). Returns True (the unit's sums are done)."""
     kp, n_x = Z.shape[0], X.shape[0]
     for i in range(n):
         w = 0
@@ -328,6 +328,19 @@ def _route(Z, A, X, n, j, dz, gW1, gb1):
         gb1[w, j] += dz[i]
         for f in range(n_x):
             gW1[w, j, f] += dz[i] * X[f, i]
+    return True
+
+
+_route = _compiled_only("_route")
+
+
+@overload(_route, prefer_literal=True, inline="always", jit_options=_OPTS)
+def _route_formula(code, Z, A, X, n, j, dz, gW1, gb1):
+    """Maxout routes unit j's dZ1 to its winning pieces (:func:`_route_pieces`) and returns
+    True; every other activation has one piece and returns False (nothing compiled)."""
+    return _pick({MAXOUT: lambda code, Z, A, X, n, j, dz, gW1, gb1:
+                  _route_pieces(Z, A, X, n, j, dz, gW1, gb1),
+                  None: lambda code, Z, A, X, n, j, dz, gW1, gb1: False}, code)
 
 
 @njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
@@ -342,9 +355,18 @@ def _load_block(src, i0, n, dst):
             dst[r, i] = row[i]
 
 
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+def _store_block(src, n, dst, i0):
+    """dst[:, i0:i0+n] = src[:, :n], the inverse of :func:`_load_block` (same reason)."""
+    for r in range(src.shape[0]):
+        row = dst[r, i0:i0 + n]
+        for i in range(n):
+            row[i] = src[r, i]
+
+
 # --- drivers: a range of examples, serial or one range per thread ---------------------------
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _scratch(W1, W2, X, B):
     """The per-block work arrays of a fused step: X and Y blocks, Z1, A1, Z2 (then dZ2), L, dZ1."""
     kp, n_h, n_x = W1.shape
@@ -372,14 +394,14 @@ def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, g
         else:
             _load_block(X, i0, n, Xb)
             _load_block(Y, i0, n, Yb)
-        _forward_block(W1, b1, W2, b2, Xb, n, Z, A, Z2, code, False)
+        _forward_block(W1, b1, W2, b2, Xb, n, Z, A, Z2, code, np.False_)
         _dZ2_and_loss(Z2, Yb, n, L, out)
         J += _sum_block(L, n)
         _backward_block(W2, Xb, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
     return J
 
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2):
     """:func:`_cag_range` with its own work arrays (one chunk of a parallel step, or a call)."""
     return _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2,
@@ -399,7 +421,7 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb
                               gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, start, stop):
     """The forward pass for examples start:stop into the full (…, m) arrays Z1, A1, Z2, A2."""
     kp, n_h, n_x = W1.shape
@@ -411,13 +433,14 @@ def _forward_range(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, start, stop)
     for i0 in range(start, stop, B):
         n = min(B, stop - i0)
         _load_block(X, i0, n, Xb)
-        _forward_block(W1, b1, W2, b2, Xb, n, Z, A, Zo, code, True)
+        _forward_block(W1, b1, W2, b2, Xb, n, Z, A, Zo, code, np.True_)
         for o in range(n_y):
             for i in range(n):
                 A2[o, i0 + i] = _g(out, Zo[o, i])
-        Z1[:, :, i0:i0 + n] = Z[:, :, :n]
-        A1[:, i0:i0 + n] = A[:, :n]
-        Z2[:, i0:i0 + n] = Zo[:, :n]
+        for p in range(kp):
+            _store_block(Z[p], n, Z1[p], i0)
+        _store_block(A, n, A1, i0)
+        _store_block(Zo, n, Z2, i0)
 
 
 @njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)
@@ -429,7 +452,7 @@ def _forward_parallel(W1, b1, W2, b2, X, Z1, A1, Z2, A2, code, out, B, nchunks):
                        min(m, (c + 1) * per))
 
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _backward_range(W2, X, Y, Z1, A1, A2, code, B, start, stop, gW1, gb1, gW2, gb2):
     """The backward pass for examples start:stop from the forward cache, into accumulators."""
     kp, n_h, _ = Z1.shape
@@ -443,9 +466,14 @@ def _backward_range(W2, X, Y, Z1, A1, A2, code, B, start, stop, gW1, gb1, gW2, g
     for i0 in range(start, stop, B):
         n = min(B, stop - i0)
         _load_block(X, i0, n, Xb)
-        Z[:, :, :n] = Z1[:, :, i0:i0 + n]
-        A[:, :n] = A1[:, i0:i0 + n]
-        dZ2[:, :n] = A2[:, i0:i0 + n] - Y[:, i0:i0 + n]
+        for p in range(kp):
+            _load_block(Z1[p], i0, n, Z[p])
+        _load_block(A1, i0, n, A)
+        _load_block(A2, i0, n, dZ2)
+        for o in range(n_y):
+            row = Y[o, i0:i0 + n]
+            for i in range(n):
+                dZ2[o, i] -= row[i]
         _backward_block(W2, Xb, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2)
 
 
@@ -459,13 +487,13 @@ def _backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb
                         gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2, gb2):
     """The element-wise rest of a step whose products run in BLAS: Z[0] = W1 X is given. Adds
     b1, applies g, forms the output, the loss and dZ1 (into D, for dW1 = dZ1 Xᵀ in BLAS).
     Returns Σ L. For an element-wise g."""
     Xn = np.empty((0, n), Z.dtype)  # no features here: the products are done
-    _forward_block(W1, b1, W2, b2, Xn, n, Z, A, Z2, code, True)
+    _forward_block(W1, b1, W2, b2, Xn, n, Z, A, Z2, code, np.True_)
     _dZ2_and_loss(Z2, Yb, n, L, out)
     J = _sum_block(L, n)
     _backward_block(W2, Xn, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
