@@ -24,12 +24,14 @@ One set of kernels serves every case: n_y > 1 adds one pass per extra output (fo
 logit; backward: its share of dA1, before the fused pass), and maxout one pass that takes the max
 over the pieces before g (the identity) and routes dZ1 to the winning piece (``_route``).
 
-Each formula once. g and g' are defined per element, once (``_g``, ``_dg``, dispatching on the
+Each formula once. g and g' are defined per element, once (the tables ``_G``, ``_DG`` keyed by the
 registry's code; the output activation is ``_g`` with the output's code), and the output's loss
-and dZ2 once (``_loss``). The per-unit passes that apply them (``_g_pass``, ``_dg_pass``) are
-specialised per activation at one place, ``_by_code``, which calls them with the code as a
-compile-time constant: with a runtime code inside the loop, LLVM does not unswitch the branches
-(tanh_/sigmoid_/expm1_neg are too large) and the step ran 1.4–1.9× slower.
+and dZ2 once (``_LOSS``). The code is a compile-time literal everywhere (the entry closures of
+``numba_fused._kernels`` fix it), and ``_g``, ``_dg``, ``_loss``, ``_needs_z`` and ``_route`` are
+overloads that pick the one formula for it while typing (``_pick``): a specialisation compiles
+its own activation only. (With a run-time code inside the loop LLVM does not unswitch the
+branches — tanh_/sigmoid_/expm1_neg are too large — and the step ran 1.4–1.9× slower; with the
+code a constant but every branch compiled, a first call compiled all seven activations.)
 
 Cost of the merge (tanh/sigmoid, float64, ``cost_and_grads``, new/old, old = the two separate
 implementations): instructions of one single-thread call under callgrind (AVX2 code, valgrind has
