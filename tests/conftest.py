@@ -35,8 +35,11 @@ def make_problem(hidden, output, *, n_x=3, n_h=4, n_y=2, m=23, seed=0, scale=1.0
 #: the whole cross product is left to ``pytest -m slow``. Nothing is lost by default: every
 #: formula is compiled per activation and per output, not per entry, and the tests named in
 #: :data:`EVERY_PAIR` run each pair on every backend.
-REPRESENTATIVE = {("tanh", "sigmoid"), ("relu", "linear"), ("maxout", "sigmoid"),
+REPRESENTATIVE = {("tanh", "sigmoid"), ("relu", "sigmoid"), ("maxout", "linear"),
                   ("elu", "linear")}
+#: The pairs the boundary's property tests draw (tests/test_api_properties.py, test_layouts.py):
+#: an element-wise activation and maxout (W1 of rank 3), each output once.
+BOUNDARY_PAIRS = (("tanh", "sigmoid"), ("maxout", "linear"))
 #: Tests that run every (hidden, output) pair by default: the step against finite differences
 #: and every backend against the others.
 EVERY_PAIR = {"test_gradients_match_finite_differences", "test_backends_agree"}

@@ -6,7 +6,9 @@ layer is tested in test_threading.py.)"""
 import ast
 import importlib
 import importlib.util
+import os
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -117,3 +119,23 @@ def test_a_timing_leaves_the_process_settings_as_they_were(name, op, threads,
               for a in (part.values() if isinstance(part, dict) else [part])]
     assert all(np.asarray(a).dtype == np.float64 for a in arrays
                if not isinstance(a, float)), [np.asarray(a).dtype for a in arrays]
+
+
+@pytest.mark.slow  # a fresh process
+def test_import_leaves_numbas_threading_layer_and_a_users_choice_wins(monkeypatch):
+    """``import fastnn`` does not set Numba's threading layer (the numba backend's kernels ask
+    for one when first used), and a layer the program chose stays chosen."""
+    import subprocess
+    code = ("import numba, fastnn; a = numba.config.THREADING_LAYER; "
+            "numba.config.THREADING_LAYER = 'workqueue'; "
+            "fastnn.get_backend('numba').impl; print(a, numba.config.THREADING_LAYER)")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["default", "workqueue"]
+    from fastnn.backends import _threading
+    monkeypatch.delenv("NUMBA_THREADING_LAYER", raising=False)
+    monkeypatch.setattr(_threading.numba.config, "THREADING_LAYER", "default")
+    _threading.choose()
+    assert _threading.numba.config.THREADING_LAYER == _threading.LAYER

@@ -34,5 +34,13 @@ import numba
 #: The layer fastnn asks for unless the environment names one.
 LAYER = "forksafe"
 
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = LAYER
+def choose():
+    """Ask Numba for :data:`LAYER` unless the user chose a layer (``NUMBA_THREADING_LAYER`` in
+    the environment, or ``numba.config.THREADING_LAYER`` set in the program): the user's choice
+    always wins. Called when a kernel module is first imported, i.e. when fastnn's kernels are
+    first used, not by ``import fastnn``."""
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = LAYER
+
+
+choose()

@@ -9,7 +9,7 @@ Compiling (issue 17). A call compiles one specialisation on first use — (hidde
 output layer, dtype, serial or parallel) and the entry (step, forward, backward, BLAS block,
 fused fit) — and Numba caches it on disk (``fastnn._jitcache``). The entries are closures over
 the codes (:func:`_kernels`): Numba types a closure's integer constants as literals, and the
-``overload``\ s of ``_numba_kernels`` pick g, g', the loss and maxout's routing by the literal
+overloads of ``_numba_kernels`` pick g, g', the loss and maxout's routing by the literal
 code, so nothing of the other activations is typed or compiled. The blocks (``_forward_block``,
 ``_backward_block``, ``_dZ2_and_loss``) are compiled once per activation (or output) and dtype
 and shared by every entry; each entry closure is one further library (its driver inlined).
