@@ -530,8 +530,8 @@ BENCHMARK_STATS = {
     "stddev_outliers": "how many samples lie outside [mean − stddev, mean + stddev]",
     "outliers": "the two counts as pytest-benchmark shows them, 'stddev_outliers;iqr_outliers'",
     "ld15iqr": "the lowest sample at or above q1 − 1.5 iqr",
-    "hd15iqr": "pytest-benchmark's highest sample within q3 + 1.5 iqr (its code takes the first "
-               "sample above that fence when there is one, else the largest)",
+    "hd15iqr": "the highest sample at or below q3 + 1.5 iqr (pytest-benchmark >= 5.3; 5.2 took "
+               "the first sample above that fence)",
     "ops": "calls per second, rounds / total = 1 / mean (0 when total is 0)",
     "total": "the sum of the samples",
     "data": "the samples themselves, seconds per call",
@@ -584,7 +584,7 @@ def benchmark_stats(samples, iterations=1):
         "stddev_outliers": sum(1 for v in samples if v < mean - std or v > mean + std),
         "outliers": None,
         "ld15iqr": d[0] if n == 1 else d[bisect.bisect_left(d, lo)],
-        "hd15iqr": d[0] if n == 1 else d[-1] if pos == n else d[pos],
+        "hd15iqr": d[0] if n == 1 else d[pos - 1],
         "ops": n / total if total else 0, "total": total,
         "data": list(samples), "iterations": iterations,
     }
