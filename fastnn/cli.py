@@ -12,6 +12,8 @@ import os
 import sys
 
 DEFAULT_OUT = os.path.join("reports", "latest")
+#: The grid ``fastnn bench`` runs without ``--grid``: the README's three-minute first run.
+DEFAULT_GRID = "first"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +83,7 @@ def _bench(args):
     with FolderLock(args.out):  # before any work, so a second run fails at once
         print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
-                         progress=prog, peer_status=status)
+                         progress=prog, peer_status=status, settings=grid.settings(args.grid))
         print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
         if not args.no_report:
             from .report import build
@@ -170,8 +172,8 @@ def parser():
                        "record honest timings\ninto OUT/results.jsonl (+ CSV, JSON, report). "
                        "One run at a time writes an output folder.",
                        epilog=_grids_help())
-    b.add_argument("--grid", default="quick", metavar="GRID",
-                   help="default quick. " + describe())
+    b.add_argument("--grid", default=DEFAULT_GRID, metavar="GRID",
+                   help=f"default {DEFAULT_GRID}. " + describe())
     b.add_argument("--backends", type=_names, help="comma-separated subset, e.g. numpy,numba")
     b.add_argument("--ops", type=_names,
                    help=f"comma-separated subset of {','.join(OPS)} ({FIT_OP}: a training run, "

@@ -65,16 +65,16 @@ def predict(c, done):
     return None if best is None else best[1] * c.m / best[0]
 
 
-def run_cell(c, budget_s, done, detector=None):
+def run_cell(c, budget_s, done, detector=None, headline_s=None):
     """Measure one cell, watching the machine. Always returns a record; never raises for the
-    cell's own failures.
+    cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`).
 
     Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
     ``disturbed`` (measured while the machine was not quiet, after every retry) and
     ``contention`` (the facts of the last attempt: see :meth:`.contention.Detector.verdict`,
     plus ``attempts`` and the earlier attempts' ``reasons``).
     """
-    budget = budget_for(c, budget_s)
+    budget = budget_for(c, budget_s, headline_s)
     rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="",
                budget_s=budget, headline=is_headline(c), disturbed=False, contention=None)
     if c.op == FIT_OP:
@@ -168,17 +168,22 @@ def _measure(c, budget_s, done, rec):
                 gbs=nbytes / st["median_s"] / 1e9, **mem)
 
 
-def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
+def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, settings=None):
     """The run's machine facts, each phase named on ``prog`` (a :class:`.progress.Progress`)
-    before it starts: machine facts, peaks, the compile timing and the contention probe."""
+    before it starts: machine facts, peaks, the compile timing and the contention probe.
+
+    ``fast``: short peak and ceiling measurements and no compile timing (tests). ``settings``
+    (:func:`.grid.settings`): ``peaks_s`` and ``ceiling_s``, the seconds the peaks and the
+    ceiling are measured for (default 1.0 and 0.3)."""
     prog = prog or _progress.Progress(enabled=False)
+    settings = settings or {}
     with prog.phase("reading the machine facts (CPU, BLAS, Numba threading layer)"):
         info, commit = measure.machine_info(), measure.commit_info()
     with prog.phase("measuring machine peaks (FMA microkernel, GEMM, streaming copy)"):
-        peaks = measure.machine_peaks(0.3 if fast else 1.0)
+        peaks = measure.machine_peaks(0.3 if fast else settings.get("peaks_s", 1.0))
     with prog.phase("measuring the step's own ceiling (vectorised tanh, multiply-add)"):
         time.sleep(measure.SETTLE_S)  # the GEMM peak's OpenBLAS threads stop spinning first
-        ceil = ceiling.measure(0.05 if fast else 0.3)
+        ceil = ceiling.measure(0.05 if fast else settings.get("ceiling_s", 0.3))
     compile_ = {}
     if not fast:
         with prog.phase(f"timing the {HEADLINE} compile (fresh processes)"):
@@ -188,7 +193,7 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
     return {
         "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["fastnn"] + sys.argv[1:]) if sys.argv else "fastnn bench",
-        "grid": grid, "budget_s": budget_s, "machine_info": info, "commit_info": commit,
+        "grid": grid, "budget_s": budget_s, "settings": settings, "machine_info": info, "commit_info": commit,
         "peaks": peaks, "ceiling": ceil, "compile": compile_, "peers": peer_status, "contention_probe": probe,
         "contention_thresholds": {"others_cpus": contention.OTHERS_MAX,
                                   "steal": contention.STEAL_MAX,
@@ -205,15 +210,18 @@ def _label(c):
 
 
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
-          peer_status=None, fast_header=False, detector=None, pairs=True):
+          peer_status=None, fast_header=False, detector=None, pairs=True, settings=None):
     """Run every cell not yet in ``out_dir/results.jsonl``; export CSV and JSON at the end.
 
     ``progress``: a :class:`.progress.Progress`, or a bool (stdout, live bar in a terminal and
     plain lines otherwise; False: silent). ``detector``: a :class:`.contention.Detector`
     (default: a new one, calibrated here). ``pairs``: measure the headline speed-ups by paired
-    rounds afterwards (:mod:`.paired`, into ``out_dir/paired.json``). Returns the results path. Ctrl-C keeps every
-    finished cell and says how to resume.
+    rounds afterwards (:mod:`.paired`, into ``out_dir/paired.json``). ``settings``: the grid's
+    (:func:`.grid.settings`): the headline cells' budget, the header's measurement times and the
+    paired rounds' keywords. Returns the results path. Ctrl-C keeps every finished cell and says
+    how to resume.
     """
+    settings = settings or {}
     prog = _progress.make(progress)
     det = detector or contention.Detector()
     path = os.path.join(out_dir, RESULTS)
@@ -222,7 +230,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         with prog.phase("timing the contention probe (quiet reference)"):
             det.calibrate()
     else:
-        hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det)
+        hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det, settings=settings)
     with Store(path, hdr, resume) as store:
         todo = [c for c in cells if c.key not in store.done]
         prog.say(f"sweeping {len(todo)} cells" + (f" ({len(store.done)} already done)"
@@ -231,7 +239,8 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
             with prog.bar(len(todo)) as bar:
                 for c in todo:
                     bar.update(_label(c))
-                    store.append(run_cell(c, budget_s, store.done, det))
+                    store.append(run_cell(c, budget_s, store.done, det,
+                                          settings.get("headline_budget_s")))
                     bar.advance()
         except KeyboardInterrupt:
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
@@ -240,7 +249,8 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         also = []
         if pairs:
             with prog.phase("paired A/B rounds for the headline speed-ups"):
-                doc = paired.headline_pairs(store.done, det, progress=prog)
+                doc = paired.headline_pairs(store.done, det, progress=prog,
+                                            **settings.get("pairs", {}))
             if doc:
                 write_atomic(os.path.join(out_dir, paired.PAIRED),
                              json.dumps({"run_id": store.header.get("run_id"), "pairs": doc},
