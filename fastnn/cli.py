@@ -138,10 +138,18 @@ def _grids_help():
         return f"n_x {num(nx)}, n_h {num(nh)}, m {num(m)}" + (
             f" ({steps:,} steps)" if op == FIT_OP else "")
 
+    def shapes(op, declared):  # one (n_x, n_h) with several m (the step's) as one m list
+        by = {}
+        for nx, nh, m in declared:
+            by.setdefault((nx, nh), []).append(m)
+        return "; ".join(shape(op, nx, nh, ms[0]) if len(ms) == 1 or op == FIT_OP else
+                         f"n_x {num(nx)}, n_h {num(nh)}, m {axis(ms)}"
+                         for (nx, nh), ms in by.items())
+
     lines = ["what each grid holds:"]
     for name, g in GRIDS.items():
-        sizes = ("; ".join(f"{op} at " + "; ".join(shape(op, *s) for s in shapes)
-                           for op, shapes in grid_shapes(g).items())
+        sizes = ("; ".join(f"{op} at {shapes(op, declared)}"
+                           for op, declared in grid_shapes(g).items() if declared)
                  if g.get("shapes") else
                  f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
         if g.get("float32"):

@@ -82,3 +82,13 @@ def test_a_float32_headline_shape_is_paired_with_the_reference_and_its_own_float
                    ("numpy", "float32", "numba", "float32"),
                    ("numba", "float64", "numba", "float32")}
     assert all(p["lo"] <= p["ratio"] <= p["hi"] for p in pairs)
+
+
+def test_paired_ratio_stops_at_min_rounds_once_over_budget(monkeypatch):
+    # a budget already spent: the rounds stop at min_rounds, not at the default 5
+    from fastnn.bench import paired
+    monkeypatch.setattr(paired, "SETTLE_S", 0.0)
+    out = paired_ratio(lambda: None, lambda: None, rounds=9, budget_s=0.0, min_rounds=3)
+    assert out["rounds"] == 3
+    with pytest.raises(ValueError, match="min_rounds"):
+        paired_ratio(lambda: None, lambda: None, rounds=4, min_rounds=1)
