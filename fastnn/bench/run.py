@@ -65,9 +65,13 @@ def predict(c, done):
     return None if best is None else best[1] * c.m / best[0]
 
 
-def run_cell(c, budget_s, done, detector=None, headline_s=None):
+def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=measure.SAMPLES,
+             memory_below_s=None):
     """Measure one cell, watching the machine. Always returns a record; never raises for the
-    cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`).
+    cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`);
+    ``samples``: at most this many timed samples; ``memory_below_s``: measure the peak memory
+    only of a cell whose call (a whole run for ``fit``) takes less (None: every cell; the
+    memory of a slower one is recorded as None, ``mem_skipped``).
 
     Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
     ``disturbed`` (measured while the machine was not quiet, after every retry) and
@@ -86,7 +90,7 @@ def run_cell(c, budget_s, done, detector=None, headline_s=None):
     earlier = []
     for attempt in range(1 + contention.RETRIES):
         before = det.start()
-        out = _measure(c, budget, done, rec)
+        out = _measure(c, budget, done, rec, samples, memory_below_s)
         if out["status"] not in ("ok", "over_budget"):
             return out
         facts = det.verdict(before)
@@ -127,7 +131,7 @@ def _over_budget(c, pred, how, budget_s, rec):
                         f"the {budget_s:g} s budget")
 
 
-def _measure(c, budget_s, done, rec):
+def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=None):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
     steps = fit_steps(c)
     try:
@@ -154,10 +158,13 @@ def _measure(c, budget_s, done, rec):
                 rec = dict(rec, message=note)
                 del ref
             del out
-            samples, number = measure.time_it(fn, budget_s)
-            samples = [t / steps for t in samples]  # per step for a training run
+            per_call, number = measure.time_it(fn, budget_s, samples)
+            samples = [t / steps for t in per_call]  # per step for a training run
             st = measure.stats(samples)
-            mem = measure.peak_memory(fn)
+            if memory_below_s is None or min(per_call) < memory_below_s:
+                mem = measure.peak_memory(fn)
+            else:  # two more slow calls would only say what the faster cells already show
+                mem = dict(mem_traced_bytes=None, mem_rss_bytes=None, mem_skipped=True)
     except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
         return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
     flops, nbytes = measure.work(c)
@@ -174,7 +181,7 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, se
 
     ``fast``: short peak and ceiling measurements and no compile timing (tests). ``settings``
     (:func:`.grid.settings`): ``peaks_s`` and ``ceiling_s``, the seconds the peaks and the
-    ceiling are measured for (default 1.0 and 0.3)."""
+    ceiling are measured for (default 1.0 and 0.3), ``ceiling_dtypes`` (default both)."""
     prog = prog or _progress.Progress(enabled=False)
     settings = settings or {}
     with prog.phase("reading the machine facts (CPU, BLAS, Numba threading layer)"):
@@ -183,7 +190,8 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, se
         peaks = measure.machine_peaks(0.3 if fast else settings.get("peaks_s", 1.0))
     with prog.phase("measuring the step's own ceiling (vectorised tanh, multiply-add)"):
         time.sleep(measure.SETTLE_S)  # the GEMM peak's OpenBLAS threads stop spinning first
-        ceil = ceiling.measure(0.05 if fast else settings.get("ceiling_s", 0.3))
+        ceil = ceiling.measure(0.05 if fast else settings.get("ceiling_s", 0.3),
+                               settings.get("ceiling_dtypes", ceiling.DTYPES))
     compile_ = {}
     if not fast:
         with prog.phase(f"timing the {HEADLINE} compile (fresh processes)"):
@@ -240,7 +248,9 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                 for c in todo:
                     bar.update(_label(c))
                     store.append(run_cell(c, budget_s, store.done, det,
-                                          settings.get("headline_budget_s")))
+                                          settings.get("headline_budget_s"),
+                                          settings.get("samples", measure.SAMPLES),
+                                          settings.get("memory_below_s")))
                     bar.advance()
         except KeyboardInterrupt:
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
