@@ -379,14 +379,15 @@ def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, mo
     monkeypatch.setattr(run.measure, "compile_times", lambda: {})
     monkeypatch.setattr(run.measure, "SETTLE_S", 0.0)
     monkeypatch.setattr(G, "TARGETS", ((2, 3, 20),))
-    settings = dict(headline_budget_s=0.7, samples=4, memory_below_s=1e-9, peaks_s=0.01,
+    settings = dict(headline_budget_s=0.7, samples=4, sample_s=0.0, memory_below_s=1e-9,
+                    peaks_s=0.01,
                     ceiling_s=0.02, ceiling_dtypes=("float64",),
                     pairs=dict(rounds=3, min_rounds=2))
     cells, _ = G.cells("quick", backends=["numpy"], ops=["cost_and_grads"], m=[20], n_h=[3])
     path = run.sweep(cells, 0.2, str(tmp_path), progress=False, detector=QuietMachine(),
                      settings=settings)
     header, (rec,) = load(path)
-    assert rec["headline"] and rec["budget_s"] == 0.7 and rec["rounds"] <= 4
+    assert rec["headline"] and rec["budget_s"] == 0.7 and rec["rounds"] == 3  # sample_s spent
     assert rec["mem_skipped"] and rec["mem_traced_bytes"] is None  # no call is that fast
     assert header["settings"] == dict(settings, ceiling_dtypes=["float64"])  # JSON
     assert seen == dict(peaks_s=0.01, ceiling_s=0.02, ceiling_dtypes=("float64",), rounds=3,

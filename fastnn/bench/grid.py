@@ -53,9 +53,9 @@ GRIDS = {
                   shapes={HEADLINE_OP: tuple((2, 4, m) for m in FIRST_M), FIT_OP: ()},
                   headline_shapes={HEADLINE_OP: TARGETS, FIT_OP: (FIT_TARGETS[0][:3],)},
                   m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=0.5,
-                  run=dict(headline_budget_s=8.0, samples=5, memory_below_s=0.3,
+                  run=dict(headline_budget_s=8.0, samples=5, sample_s=2.0, memory_below_s=0.3,
                            peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
-                           pairs=dict(rounds=7, min_rounds=3, budget_s=2.0, fit_budget_s=3.0,
+                           pairs=dict(rounds=7, min_rounds=3, budget_s=1.5, fit_budget_s=2.0,
                                       untimed_below_s=0.25)),
                   about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
                         "every backend, numba against numpy and the peers at the headline shapes "
@@ -171,7 +171,8 @@ def grid_shapes(g, headline=True):
 def settings(grid):
     """How a grid's run is budgeted beyond its per-cell budget: a dict with any of
     ``headline_budget_s`` (a headline cell's budget; default :data:`HEADLINE_BUDGET_S`),
-    ``samples`` (at most this many timed samples per cell), ``memory_below_s`` (peak memory only
+    ``samples`` and ``sample_s`` (at most this many timed samples per cell, taken within this
+    many seconds, at least 3), ``memory_below_s`` (peak memory only
     of cells whose call is faster), ``peaks_s``, ``ceiling_s`` and ``ceiling_dtypes`` (the
     machine-peak and ceiling measurements) and ``pairs`` (keywords of
     :func:`.paired.headline_pairs`); a key left out takes the harness's default

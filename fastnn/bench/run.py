@@ -66,10 +66,11 @@ def predict(c, done):
 
 
 def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=measure.SAMPLES,
-             memory_below_s=None):
+             memory_below_s=None, sample_s=None):
     """Measure one cell, watching the machine. Always returns a record; never raises for the
     cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`);
-    ``samples``: at most this many timed samples; ``memory_below_s``: measure the peak memory
+    ``samples``: at most this many timed samples, taken within ``sample_s`` seconds (default:
+    the cell's budget; at least 3 samples whatever it says); ``memory_below_s``: measure the peak memory
     only of a cell whose call (a whole run for ``fit``) takes less (None: every cell; the
     memory of a slower one is recorded as None, ``mem_skipped``).
 
@@ -90,7 +91,7 @@ def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=measure.
     earlier = []
     for attempt in range(1 + contention.RETRIES):
         before = det.start()
-        out = _measure(c, budget, done, rec, samples, memory_below_s)
+        out = _measure(c, budget, done, rec, samples, memory_below_s, sample_s)
         if out["status"] not in ("ok", "over_budget"):
             return out
         facts = det.verdict(before)
@@ -131,7 +132,8 @@ def _over_budget(c, pred, how, budget_s, rec):
                         f"the {budget_s:g} s budget")
 
 
-def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=None):
+def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=None,
+             sample_s=None):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
     steps = fit_steps(c)
     try:
@@ -158,7 +160,8 @@ def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=Non
                 rec = dict(rec, message=note)
                 del ref
             del out
-            per_call, number = measure.time_it(fn, budget_s, samples)
+            per_call, number = measure.time_it(
+                fn, budget_s if sample_s is None else min(budget_s, sample_s), samples)
             samples = [t / steps for t in per_call]  # per step for a training run
             st = measure.stats(samples)
             if memory_below_s is None or min(per_call) < memory_below_s:
@@ -250,7 +253,8 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                     store.append(run_cell(c, budget_s, store.done, det,
                                           settings.get("headline_budget_s"),
                                           settings.get("samples", measure.SAMPLES),
-                                          settings.get("memory_below_s")))
+                                          settings.get("memory_below_s"),
+                                          settings.get("sample_s")))
                     bar.advance()
         except KeyboardInterrupt:
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
