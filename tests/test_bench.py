@@ -392,3 +392,16 @@ def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, mo
     assert header["settings"] == dict(settings, ceiling_dtypes=["float64"])  # JSON
     assert seen == dict(peaks_s=0.01, ceiling_s=0.02, ceiling_dtypes=("float64",), rounds=3,
                         min_rounds=2)
+
+
+def test_the_reference_runs_once_per_shape_in_a_sweep(tmp_path, monkeypatch, plumbing):
+    calls = []
+    real = measure.reference
+    monkeypatch.setattr(measure, "reference", lambda c, *a: calls.append(c.key) or real(c, *a))
+    cells, _ = G.cells("quick", backends=["python", "numpy", "numba"],
+                       ops=["cost_and_grads", "forward"], m=[50], n_h=[3])
+    path = _plumbing_sweep(tmp_path, cells, budget=0.2)
+    assert {r["status"] for r in load(path)[1]} == {"ok"}
+    # python's step asks for it once and numba reuses it; forward's cache is not kept
+    assert [k.split("|")[:2] for k in calls] == [["python", "cost_and_grads"],
+                                                 ["python", "forward"], ["numba", "forward"]]

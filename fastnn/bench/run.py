@@ -27,6 +27,7 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import os
@@ -38,8 +39,20 @@ import numpy as np
 from ..backends import HEADLINE, REFERENCE, get_backend
 from . import ceiling, contention, measure, paired
 from . import progress as _progress
-from .grid import FIT_OP, budget_for, fit_steps, is_headline, skip_reason
+from .grid import FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, skip_reason
 from .store import RESULTS, Store, export, write_atomic
+
+
+#: Ops whose result is small (a cost and gradients, or a run's parameters and costs): the
+#: reference's result for one shape is kept through a sweep and checks every other backend there,
+#: so a slow reference call (numpy at n_h = 64, m = 1e6: 0.6-2 s) is not repeated per backend.
+KEEP_REFERENCE = (HEADLINE_OP, FIT_OP)
+
+
+def _ref_key(c):
+    """What the reference's result depends on: the cell without its backend (and its data,
+    which :func:`.measure.make_data` seeds from the cell alone)."""
+    return (c.op, c.m, c.n_h, c.n_x, c.n_y, c.dtype, c.threads, c.hidden, c.output, fit_steps(c))
 
 
 def _series(c):
@@ -66,13 +79,14 @@ def predict(c, done):
 
 
 def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=measure.SAMPLES,
-             memory_below_s=None, sample_s=None):
+             memory_below_s=None, sample_s=None, refs=None):
     """Measure one cell, watching the machine. Always returns a record; never raises for the
     cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`);
     ``samples``: at most this many timed samples, taken within ``sample_s`` seconds (default:
     the cell's budget; at least 3 samples whatever it says); ``memory_below_s``: measure the peak memory
     only of a cell whose call (a whole run for ``fit``) takes less (None: every cell; the
-    memory of a slower one is recorded as None, ``mem_skipped``).
+    memory of a slower one is recorded as None, ``mem_skipped``). ``refs``: a dict the sweep
+    keeps, of the reference's results by :func:`_ref_key` (:data:`KEEP_REFERENCE` ops only).
 
     Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
     ``disturbed`` (measured while the machine was not quiet, after every retry) and
@@ -91,7 +105,7 @@ def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=measure.
     earlier = []
     for attempt in range(1 + contention.RETRIES):
         before = det.start()
-        out = _measure(c, budget, done, rec, samples, memory_below_s, sample_s)
+        out = _measure(c, budget, done, rec, samples, memory_below_s, sample_s, refs)
         if out["status"] not in ("ok", "over_budget"):
             return out
         facts = det.verdict(before)
@@ -133,7 +147,7 @@ def _over_budget(c, pred, how, budget_s, rec):
 
 
 def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=None,
-             sample_s=None):
+             sample_s=None, refs=None):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
     steps = fit_steps(c)
     try:
@@ -151,8 +165,15 @@ def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=Non
                 return dict(rec, status="failed", median_s=None, message=(
                     f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
                     f"of {steps} (its cost is not finite): it has no time per step"))
+            keep = refs is not None and c.op in KEEP_REFERENCE
+            if c.backend == REFERENCE and keep:
+                refs[_ref_key(c)] = copy.deepcopy(out)
             if c.backend != REFERENCE:
-                ref = measure.reference(c, P, X, Y)
+                ref = refs.get(_ref_key(c)) if keep else None
+                if ref is None:
+                    ref = measure.reference(c, P, X, Y)
+                    if keep:
+                        refs[_ref_key(c)] = ref
                 bad, note = (measure.check_fit(c, out, ref, P, X, Y) if c.op == FIT_OP else
                              (measure.check(out, ref, c.dtype, c.op), ""))
                 if bad:
@@ -244,6 +265,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det, settings=settings)
     with Store(path, hdr, resume) as store:
         todo = [c for c in cells if c.key not in store.done]
+        refs = {}  # the reference's results, by shape (:func:`_ref_key`)
         prog.say(f"sweeping {len(todo)} cells" + (f" ({len(store.done)} already done)"
                                                   if store.done else ""))
         try:
@@ -254,7 +276,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                                           settings.get("headline_budget_s"),
                                           settings.get("samples", measure.SAMPLES),
                                           settings.get("memory_below_s"),
-                                          settings.get("sample_s")))
+                                          settings.get("sample_s"), refs))
                     bar.advance()
         except KeyboardInterrupt:
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
