@@ -59,12 +59,15 @@ GRIDS = {
                                       untimed_below_s=0.25)),
                   about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
                         "every backend, numba against numpy and the peers at the headline shapes "
-                        "and in the lecture's flower training run, paired (MEASURED, on the "
-                        "2-core reference machine, with the peers and an empty Numba cache)"),
+                        "and in the lecture's flower training run, paired in 3-7 rounds (3 min "
+                        "38 s on the 2-core reference machine with the peers and an empty Numba "
+                        "cache, measured at load 0.5 on a day its GEMM peak was 65 of its quiet "
+                        "102 GFLOP/s)"),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
-                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (11 min on the "
-                        "2-core reference machine, measured)"),
+                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (12 min with the "
+                        "peers, 400 s without, on the 2-core reference machine, measured before "
+                        "Numba compiled per specialisation; the default before the first grid)"),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
