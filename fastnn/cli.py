@@ -119,7 +119,7 @@ def _grids_help():
     """What each grid holds, for the end of ``fastnn bench --help``."""
     import textwrap
 
-    from .backends import HEADLINE
+    from .backends import HEADLINE, REFERENCE
     from .bench.grid import FIT_OP, GRIDS, HEADLINE_OP, Cell, fit_steps, grid_shapes
 
     def num(x):  # 10000 -> 1e4, as --m accepts it; 1024 stays
@@ -152,6 +152,8 @@ def _grids_help():
                            for op, declared in grid_shapes(g).items() if declared)
                  if g.get("shapes") else
                  f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
+        if g.get("headline_shapes"):
+            sizes += (f" (the headline shapes on {HEADLINE}, {REFERENCE} and the peers only)")
         if g.get("float32"):
             sizes += f"; float32 {HEADLINE_OP} at " + "; ".join(
                 shape(HEADLINE_OP, *s) for s in g["float32"])
