@@ -12,6 +12,8 @@ import os
 import sys
 
 DEFAULT_OUT = os.path.join("reports", "latest")
+#: The grid ``fastnn bench`` runs without ``--grid``: the README's three-minute first run.
+DEFAULT_GRID = "first"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,7 +83,7 @@ def _bench(args):
     with FolderLock(args.out):  # before any work, so a second run fails at once
         print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
-                         progress=prog, peer_status=status)
+                         progress=prog, peer_status=status, settings=grid.settings(args.grid))
         print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
         if not args.no_report:
             from .report import build
@@ -117,7 +119,7 @@ def _grids_help():
     """What each grid holds, for the end of ``fastnn bench --help``."""
     import textwrap
 
-    from .backends import HEADLINE
+    from .backends import HEADLINE, REFERENCE
     from .bench.grid import FIT_OP, GRIDS, HEADLINE_OP, Cell, fit_steps, grid_shapes
 
     def num(x):  # 10000 -> 1e4, as --m accepts it; 1024 stays
@@ -136,12 +138,22 @@ def _grids_help():
         return f"n_x {num(nx)}, n_h {num(nh)}, m {num(m)}" + (
             f" ({steps:,} steps)" if op == FIT_OP else "")
 
+    def shapes(op, declared):  # one (n_x, n_h) with several m (the step's) as one m list
+        by = {}
+        for nx, nh, m in declared:
+            by.setdefault((nx, nh), []).append(m)
+        return "; ".join(shape(op, nx, nh, ms[0]) if len(ms) == 1 or op == FIT_OP else
+                         f"n_x {num(nx)}, n_h {num(nh)}, m {axis(ms)}"
+                         for (nx, nh), ms in by.items())
+
     lines = ["what each grid holds:"]
     for name, g in GRIDS.items():
-        sizes = ("; ".join(f"{op} at " + "; ".join(shape(op, *s) for s in shapes)
-                           for op, shapes in grid_shapes(g).items())
+        sizes = ("; ".join(f"{op} at {shapes(op, declared)}"
+                           for op, declared in grid_shapes(g).items() if declared)
                  if g.get("shapes") else
                  f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
+        if g.get("headline_shapes"):
+            sizes += (f" (the headline shapes on {HEADLINE}, {REFERENCE} and the peers only)")
         if g.get("float32"):
             sizes += f"; float32 {HEADLINE_OP} at " + "; ".join(
                 shape(HEADLINE_OP, *s) for s in g["float32"])
@@ -170,8 +182,8 @@ def parser():
                        "record honest timings\ninto OUT/results.jsonl (+ CSV, JSON, report). "
                        "One run at a time writes an output folder.",
                        epilog=_grids_help())
-    b.add_argument("--grid", default="quick", metavar="GRID",
-                   help="default quick. " + describe())
+    b.add_argument("--grid", default=DEFAULT_GRID, metavar="GRID",
+                   help=f"default {DEFAULT_GRID}. " + describe())
     b.add_argument("--backends", type=_names, help="comma-separated subset, e.g. numpy,numba")
     b.add_argument("--ops", type=_names,
                    help=f"comma-separated subset of {','.join(OPS)} ({FIT_OP}: a training run, "

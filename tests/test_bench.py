@@ -334,3 +334,74 @@ def test_fma_microkernel_reaches_the_gemm_ballpark():
     with threadpool_limits(1):
         gemm, _ = peaks.gemm_peak("float64", 0.2, n=512)
     assert fma > 0.5 * gemm and "1 threads" in name
+
+
+def test_the_first_grid_answers_the_study_questions_and_no_more():
+    """The default grid: the step over m at one n_h on every backend; the headline shapes and
+    the flower run only on the headline table's backends (numba, numpy, the peers)."""
+    from fastnn.backends import HEADLINE, REFERENCE, REGISTRY
+    from fastnn.cli import DEFAULT_GRID
+    assert DEFAULT_GRID == "first" and "quick" in G.GRIDS
+    cells, budget = G.cells("first", peers=False)
+    step = [c for c in cells if c.op == G.HEADLINE_OP]
+    series = {(c.backend, c.m) for c in step if (c.n_x, c.n_h) == (2, 4)}
+    assert series == {(b, m) for b in ("python", "numpy-loop", REFERENCE, HEADLINE)
+                      for m in G.FIRST_M}
+    assert len(G.FIRST_M) >= 5  # enough m for the scaling fits (4 parameters + 1)
+    for nx, nh, m in G.TARGETS:
+        at = {c.backend for c in step if (c.n_x, c.n_h, c.m) == (nx, nh, m)}
+        assert REFERENCE in at and HEADLINE in at
+        if (nx, nh) != (2, 4):
+            assert at == {REFERENCE, HEADLINE}  # no per-example loop at a headline shape
+    fits = [c for c in cells if c.op == G.FIT_OP]
+    assert {(c.n_x, c.n_h, c.m) for c in fits} == {G.FIT_TARGETS[0][:3]}
+    assert {c.backend for c in fits} == {REFERENCE, HEADLINE}
+    assert all(G.is_headline(c) for c in fits) and {c.dtype for c in cells} == {"float64"}
+    with_peers = G.cells("first")[0]
+    peers = {c.backend for c in with_peers} - {c.backend for c in cells}
+    assert all(REGISTRY[p].peer for p in peers)
+    s = G.settings("first")
+    assert G.budget_for(fits[0], budget, s["headline_budget_s"]) == s["headline_budget_s"]
+    assert G.settings("quick") == {}  # the other grids keep the harness's defaults
+    # an axis override replaces the declared shapes, as in the other grids
+    assert {(c.n_h, c.m) for c in G.cells("first", backends=["numpy"], m=[10], n_h=[3])[0]} \
+        == {(3, 10)}
+
+
+def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, monkeypatch):
+    from fastnn.bench import paired
+    seen = {}
+    monkeypatch.setattr(paired, "headline_pairs",
+                        lambda done, det, progress=None, **kw: seen.update(kw) or [])
+    monkeypatch.setattr(run.ceiling, "measure",
+                        lambda s, dts: seen.update(ceiling_s=s, ceiling_dtypes=dts) or {})
+    monkeypatch.setattr(run.measure, "machine_peaks", lambda s: seen.update(peaks_s=s) or {})
+    monkeypatch.setattr(run.measure, "compile_times", lambda: {})
+    monkeypatch.setattr(run.measure, "SETTLE_S", 0.0)
+    monkeypatch.setattr(G, "TARGETS", ((2, 3, 20),))
+    settings = dict(headline_budget_s=0.7, samples=4, sample_s=0.0, memory_below_s=1e-9,
+                    peaks_s=0.01,
+                    ceiling_s=0.02, ceiling_dtypes=("float64",),
+                    pairs=dict(rounds=3, min_rounds=2))
+    cells, _ = G.cells("quick", backends=["numpy"], ops=["cost_and_grads"], m=[20], n_h=[3])
+    path = run.sweep(cells, 0.2, str(tmp_path), progress=False, detector=QuietMachine(),
+                     settings=settings)
+    header, (rec,) = load(path)
+    assert rec["headline"] and rec["budget_s"] == 0.7 and rec["rounds"] == 3  # sample_s spent
+    assert rec["mem_skipped"] and rec["mem_traced_bytes"] is None  # no call is that fast
+    assert header["settings"] == dict(settings, ceiling_dtypes=["float64"])  # JSON
+    assert seen == dict(peaks_s=0.01, ceiling_s=0.02, ceiling_dtypes=("float64",), rounds=3,
+                        min_rounds=2)
+
+
+def test_the_reference_runs_once_per_shape_in_a_sweep(tmp_path, monkeypatch, plumbing):
+    calls = []
+    real = measure.reference
+    monkeypatch.setattr(measure, "reference", lambda c, *a: calls.append(c.key) or real(c, *a))
+    cells, _ = G.cells("quick", backends=["python", "numpy", "numba"],
+                       ops=["cost_and_grads", "forward"], m=[50], n_h=[3])
+    path = _plumbing_sweep(tmp_path, cells, budget=0.2)
+    assert {r["status"] for r in load(path)[1]} == {"ok"}
+    # python's step asks for it once and numba reuses it; forward's cache is not kept
+    assert [k.split("|")[:2] for k in calls] == [["python", "cost_and_grads"],
+                                                 ["python", "forward"], ["numba", "forward"]]

@@ -1,6 +1,7 @@
 """The command line: bad input is one line on stderr and exit 2, before any work; report takes a
 file or a folder; --version; help that says what each grid holds; Ctrl-C is 130."""
 
+import re
 import subprocess
 import sys
 import types
@@ -91,6 +92,9 @@ def test_bench_help_lists_each_grid_with_its_contents_and_budget(capsys):
         assert f"budget {g['budget_s']:g} s per cell" in text
         assert f"dtype: {', '.join(g['dtype'])}" in text
     assert "m: 1, 100, 1e4, 1e6;" in text  # the quick grid's m, written as --m accepts it
+    assert "default first." in text  # the README's three-minute run
+    for name, g in GRIDS.items():  # each grid says how long it takes, measured
+        assert "measured" in g["about"] and re.search(r"\d+ (min|s)\b", g["about"]), name
 
 
 def test_demo_has_a_description(capsys):

@@ -227,7 +227,7 @@ def test_cli_bench_ops_fit(tmp_path, capsys, monkeypatch, short_runs):
     from fastnn.cli import main
     real = run.header
     monkeypatch.setattr(run, "header", lambda grid, budget, peers, fast=False, prog=None,
-                        detector=None: real(grid, budget, peers, True, prog, detector))
+                        detector=None, **kw: real(grid, budget, peers, True, prog, detector))
     out = tmp_path / "o"
     code = main(["bench", "--ops", FIT, "--backends", f"{REFERENCE},{HEADLINE}", "--m", "30",
                  "--n-h", "2", "--budget", "2", "--out", str(out), "--no-progress",

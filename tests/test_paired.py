@@ -82,3 +82,28 @@ def test_a_float32_headline_shape_is_paired_with_the_reference_and_its_own_float
                    ("numpy", "float32", "numba", "float32"),
                    ("numba", "float64", "numba", "float32")}
     assert all(p["lo"] <= p["ratio"] <= p["hi"] for p in pairs)
+
+
+def test_paired_ratio_stops_at_min_rounds_once_over_budget(monkeypatch):
+    # a budget already spent: the rounds stop at min_rounds, not at the default 5
+    from fastnn.bench import paired
+    monkeypatch.setattr(paired, "SETTLE_S", 0.0)
+    out = paired_ratio(lambda: None, lambda: None, rounds=9, budget_s=0.0, min_rounds=3)
+    assert out["rounds"] == 3
+    with pytest.raises(ValueError, match="min_rounds"):
+        paired_ratio(lambda: None, lambda: None, rounds=4, min_rounds=1)
+
+
+def test_paired_ratio_skips_the_untimed_call_of_a_slow_side(monkeypatch):
+    from fastnn.bench import paired
+    monkeypatch.setattr(paired, "SETTLE_S", 0.0)
+    calls = {"a": 0, "b": 0}
+
+    def side(k, s):
+        def f():
+            calls[k] += 1
+            _sleeper(s)()
+        return f
+    out = paired_ratio(side("a", 0.02), side("b", 1e-4), rounds=2, untimed_below_s=0.01)
+    assert calls["a"] == 1 + 2 * out["calls_a"]  # calibration, then no untimed call
+    assert calls["b"] == 1 + 2 * (1 + out["calls_b"])  # the fast side keeps its untimed call

@@ -26,6 +26,7 @@ from ..backends._fastmath import tanh_
 from .._jitcache import CACHE
 
 _BLOCK = 2048  # elements per thread: 16 KiB in float64, inside a 32 KiB L1
+DTYPES = ("float64", "float32")
 
 
 @njit(fastmath={"contract"}, error_model="numpy", cache=CACHE)
@@ -73,9 +74,10 @@ def _per_element(run, n_elems, seconds):
     return best
 
 
-def measure(seconds=0.3):
+def measure(seconds=0.3, dtypes=DTYPES):
     """Seconds per element (machine-wide, all Numba threads) of ``tanh_`` and of one
-    multiply-add, in float64 and float32.
+    multiply-add, in each of ``dtypes`` (default float64 and float32; each dtype compiles its
+    own kernels).
 
     Returns
     -------
@@ -84,7 +86,7 @@ def measure(seconds=0.3):
     """
     threads = numba.get_num_threads()
     out = {"threads": threads, "block": _BLOCK}
-    for dt in ("float64", "float32"):
+    for dt in dtypes:
         rng = np.random.default_rng(0)
         x = (rng.standard_normal((threads, _BLOCK)) * 2).astype(dt)
         y = np.zeros_like(x)

@@ -39,12 +39,35 @@ FIT_MIN_STEPS, FIT_MAX_STEPS = 3, 1000
 #: extrapolated, unless even this is predicted to be exceeded.
 HEADLINE_BUDGET_S = 60.0
 
-#: The grids: every axis a tuple. ``threads`` 0 means "all cores".
+#: The ``first`` grid's m axis (the training step at n_h = 4, the flower's width): enough points
+#: to see where numba overtakes numpy and the per-example loops, and to fit t(m) = a + b·m^k.
+FIRST_M = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
+
+#: The grids: every axis a tuple. ``threads`` 0 means "all cores". Besides its axes a grid may
+#: declare ``shapes`` ({op: ((n_x, n_h, m), …)} instead of the product of m, n_h and n_x),
+#: ``headline_shapes`` ({op: shapes} run only on the headline table's backends:
+#: :func:`is_headline`) and ``run`` (how the run is budgeted beyond the per-cell budget:
+#: :func:`settings`).
 GRIDS = {
+    "first": dict(ops=(HEADLINE_OP, FIT_OP),
+                  shapes={HEADLINE_OP: tuple((2, 4, m) for m in FIRST_M), FIT_OP: ()},
+                  headline_shapes={HEADLINE_OP: TARGETS, FIT_OP: (FIT_TARGETS[0][:3],)},
+                  m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=0.5,
+                  run=dict(headline_budget_s=8.0, samples=5, sample_s=2.0, memory_below_s=0.3,
+                           peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
+                           pairs=dict(rounds=7, min_rounds=3, budget_s=1.5, fit_budget_s=2.0,
+                                      untimed_below_s=0.25)),
+                  about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
+                        "every backend, numba against numpy and the peers at the headline shapes "
+                        "and in the lecture's flower training run, paired in 3-7 rounds (3 min "
+                        "38 s on the 2-core reference machine with the peers and an empty Numba "
+                        "cache, measured at load 0.5 on a day its GEMM peak was 65 of its quiet "
+                        "102 GFLOP/s)"),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
-                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (11 min on the "
-                        "2-core reference machine, measured)"),
+                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (12 min with the "
+                        "peers, 400 s without, on the 2-core reference machine, measured before "
+                        "Numba compiled per specialisation; the default before the first grid)"),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
@@ -135,13 +158,29 @@ def target_shapes(op):
     return {HEADLINE_OP: TARGETS, FIT_OP: tuple(t[:3] for t in FIT_TARGETS)}.get(op, ())
 
 
-def grid_shapes(g):
+def grid_shapes(g, headline=True):
     """A grid's declared shapes per op, {op: ((n_x, n_h, m), …)} ({} for a grid that is a
-    product of its m, n_h and n_x axes); ``"targets"`` stands for :func:`target_shapes`."""
+    product of its m, n_h and n_x axes); ``"targets"`` stands for :func:`target_shapes`. With
+    ``headline``, its ``headline_shapes`` (run on the headline table's backends only) too."""
     shapes = g.get("shapes") or {}
     if shapes == "targets":
         return {op: target_shapes(op) for op in (HEADLINE_OP, FIT_OP)}
+    shapes = dict(shapes)
+    for op, extra in (g.get("headline_shapes") or {}).items() if headline else ():
+        shapes[op] = tuple(dict.fromkeys(shapes.get(op, ()) + tuple(extra)))
     return shapes
+
+
+def settings(grid):
+    """How a grid's run is budgeted beyond its per-cell budget: a dict with any of
+    ``headline_budget_s`` (a headline cell's budget; default :data:`HEADLINE_BUDGET_S`),
+    ``samples`` and ``sample_s`` (at most this many timed samples per cell, taken within this
+    many seconds, at least 3), ``memory_below_s`` (peak memory only
+    of cells whose call is faster), ``peaks_s``, ``ceiling_s`` and ``ceiling_dtypes`` (the
+    machine-peak and ceiling measurements) and ``pairs`` (keywords of
+    :func:`.paired.headline_pairs`); a key left out takes the harness's default
+    (:func:`.run.sweep`)."""
+    return dict(GRIDS[grid].get("run") or {})
 
 
 def is_headline(c):
@@ -156,17 +195,21 @@ def is_headline(c):
             and (c.backend in (HEADLINE, REFERENCE) or REGISTRY[c.backend].peer))
 
 
-def budget_for(c, budget_s):
-    """The cell's time budget: the grid's, or :data:`HEADLINE_BUDGET_S` for a headline cell."""
-    return max(budget_s, HEADLINE_BUDGET_S) if is_headline(c) else budget_s
+def budget_for(c, budget_s, headline_s=None):
+    """The cell's time budget: the grid's, or for a headline cell at least ``headline_s``
+    (default :data:`HEADLINE_BUDGET_S`)."""
+    top = HEADLINE_BUDGET_S if headline_s is None else headline_s
+    return max(budget_s, top) if is_headline(c) else budget_s
 
 
 def describe():
     """One line per grid, for ``fastnn bench --help``."""
-    return "; ".join([f"{n}: {g['about']}, budget {g['budget_s']:g} s per cell"
-                      for n, g in GRIDS.items()] + [
-        f"headline cells ({HEADLINE_OP} and {FIT_OP} at the target shapes on {HEADLINE}, "
-        f"{REFERENCE} and the peers): budget at least {HEADLINE_BUDGET_S:g} s"])
+    def budgets(g):
+        top = (g.get("run") or {}).get("headline_budget_s", HEADLINE_BUDGET_S)
+        return f"budget {g['budget_s']:g} s per cell, {max(top, g['budget_s']):g} s per headline cell"
+    return "; ".join([f"{n}: {g['about']}, {budgets(g)}" for n, g in GRIDS.items()] + [
+        f"headline cells: {HEADLINE_OP} and {FIT_OP} at the target shapes on {HEADLINE}, "
+        f"{REFERENCE} and the peers"])
 
 
 def max_threads():
@@ -208,9 +251,10 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         for v in value or ():
             if v not in valid:
                 raise ValueError(f"unknown {name} {v!r}; valid: {', '.join(valid)}")
-    declared = grid_shapes(g)
-    if declared:  # an override of one size axis keeps the others' declared values
-        every = [s for shapes in declared.values() for s in shapes]
+    declared = grid_shapes(g, headline=False)
+    extra = {} if (m or n_h or n_x) else (g.get("headline_shapes") or {})
+    if declared or extra:  # an override of one size axis keeps the others' declared values
+        every = [s for shapes in grid_shapes(g).values() for s in shapes]
         for i, k in enumerate(("n_x", "n_h", "m")):
             g[k] = tuple(sorted({s[i] for s in every}))
     axes = dict(ops=ops, m=m, n_h=n_h, n_x=n_x, dtype=dtype, threads=threads)
@@ -233,6 +277,9 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         shapes = product if (m or n_h or n_x) or not declared else declared.get(
             op, declared.get(HEADLINE_OP, product))
         out += [Cell(b, op, mm, nh, nx, 1, dt, th) for nx, nh, mm in shapes]
+        out += [c for c in (Cell(b, op, mm, nh, nx, 1, dt, th)
+                            for nx, nh, mm in extra.get(op, ()) if (nx, nh, mm) not in shapes)
+                if is_headline(c)]  # the headline shapes: the headline table's backends only
     if HEADLINE_OP in g["ops"] and not (dtype or m or n_h or n_x):
         out += [Cell(b, HEADLINE_OP, mm, nh, nx, 1, "float32", th)
                 for b in backends if b in (HEADLINE, REFERENCE)
@@ -243,7 +290,7 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
     return out, g["budget_s"]
 
 
-__all__ = ["Cell", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
+__all__ = ["Cell", "FIRST_M", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
            "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe",
-           "fit_steps", "grid_shapes", "is_headline", "max_threads", "skip_reason",
+           "fit_steps", "grid_shapes", "is_headline", "max_threads", "settings", "skip_reason",
            "target_shapes", "working_set_bytes"]

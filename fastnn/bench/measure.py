@@ -248,8 +248,9 @@ def check_fit(c, out, ref, P, X, Y):
                   "initial parameters changes it by more than the tolerance)")
 
 
-def time_it(fn, budget_s):
-    """Warm up, calibrate calls per sample, then take SAMPLES samples (wall clock).
+def time_it(fn, budget_s, samples=SAMPLES):
+    """Warm up, calibrate calls per sample, then take ``samples`` samples (wall clock; at least
+    3, fewer than ``samples`` only once ``budget_s`` is spent).
 
     Returns (seconds per call for each sample, calls per sample).
     """
@@ -263,16 +264,16 @@ def time_it(fn, budget_s):
         fn()
         one = min(one, time.perf_counter() - t1)
     number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
-    samples = []
+    out = []
     deadline = time.perf_counter() + budget_s
-    for _ in range(SAMPLES):
+    for _ in range(max(3, samples)):
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
-        samples.append((time.perf_counter() - t0) / number)
-        if time.perf_counter() > deadline and len(samples) >= 3:
+        out.append((time.perf_counter() - t0) / number)
+        if time.perf_counter() > deadline and len(out) >= 3:
             break
-    return samples, number
+    return out, number
 
 
 def stats(samples):

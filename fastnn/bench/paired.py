@@ -19,22 +19,27 @@ from .measure import SETTLE_S  # idle before each batch, as before each measured
 #: (single-call batches after the settle measured the headline backend cold).
 MIN_BATCH_S = 0.1
 ROUNDS = 15
+#: Rounds run whatever the budget.
+MIN_ROUNDS = 5
 #: An interval wider than this fraction of the ratio (either side) is flagged.
 WIDE = 0.10
 
 
 def _calls_per_batch(fn):
+    """(calls per batch, seconds of one call)."""
     t0 = time.perf_counter()
     fn()
     one = max(time.perf_counter() - t0, 1e-9)
-    return max(1, int(MIN_BATCH_S / one))
+    return max(1, int(MIN_BATCH_S / one)), one
 
 
-def _batch(fn, n):
+def _batch(fn, n, untimed=True):
     """Seconds per call over n calls, after :data:`SETTLE_S` idle and one untimed call, so what
-    the other side left behind (spinning BLAS threads, cold caches) is not timed."""
+    the other side left behind (spinning BLAS threads, cold caches) is not timed. ``untimed``
+    False: no untimed call (for a call so long that a cache's or a thread's state is noise)."""
     time.sleep(SETTLE_S)
-    fn()
+    if untimed:
+        fn()
     t0 = time.perf_counter()
     for _ in range(n):
         fn()
@@ -63,7 +68,8 @@ def bootstrap_median(x, *, level=0.95, resamples=2000, seed=0):
     return float(np.median(x)), float(lo), float(hi)
 
 
-def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None):
+def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None, min_rounds=MIN_ROUNDS,
+                 untimed_below_s=None):
     """Speed-up of ``fb`` over ``fa`` (t_a / t_b) from interleaved rounds.
 
     Parameters
@@ -73,7 +79,14 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None):
     rounds : int
         Rounds of A then B (>= 2).
     budget_s : float, optional
-        Stop after this many seconds once at least 5 rounds are done.
+        Stop after this many seconds once at least ``min_rounds`` rounds are done.
+    min_rounds : int
+        Rounds run whatever the budget (>= 2).
+    untimed_below_s : float, optional
+        Make the untimed call before a batch only for a side whose call takes less than this
+        (default: always). After the settling pause, a call of a quarter second or more is
+        not measurably slowed by the other side's spinning threads or its cold caches, and
+        a second untimed call of it would double the round.
 
     Returns
     -------
@@ -82,15 +95,17 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None):
         ``wide`` (interval beyond ±10 %), ``rounds``, ``t_a``/``t_b`` (seconds per call per round),
         ``calls_a``/``calls_b`` (calls per batch).
     """
-    if rounds < 2:
-        raise ValueError(f"rounds must be >= 2, got {rounds}")
-    na, nb = _calls_per_batch(fa), _calls_per_batch(fb)
+    if rounds < 2 or min_rounds < 2:
+        raise ValueError(f"rounds and min_rounds must be >= 2, got {rounds}, {min_rounds}")
+    (na, wa), (nb, wb) = _calls_per_batch(fa), _calls_per_batch(fb)
+    ua = untimed_below_s is None or wa < untimed_below_s
+    ub = untimed_below_s is None or wb < untimed_below_s
     ta, tb = [], []
     t_end = None if budget_s is None else time.perf_counter() + budget_s
     for i in range(rounds):
-        ta.append(_batch(fa, na))
-        tb.append(_batch(fb, nb))
-        if t_end is not None and i >= 4 and time.perf_counter() > t_end:
+        ta.append(_batch(fa, na, ua))
+        tb.append(_batch(fb, nb, ub))
+        if t_end is not None and i + 1 >= min_rounds and time.perf_counter() > t_end:
             break
     r = np.array(ta) / np.array(tb)
     ratio, lo, hi = bootstrap_median(r)
@@ -107,11 +122,13 @@ PAIRED = "paired.json"
 FIT_BUDGET_S = 10.0
 
 
-def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progress=None):
+def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progress=None,
+                   min_rounds=MIN_ROUNDS, fit_budget_s=FIT_BUDGET_S, untimed_below_s=None):
     """Paired ratios for the headline tables: at every headline shape measured in ``done``
     (records by key), for the training step and for a training run (``fit``, the same steps on
-    both sides, so the ratio is per step too; at most :data:`FIT_BUDGET_S` per pair), the
-    headline backend against the reference and each peer.
+    both sides, so the ratio is per step too; at most ``fit_budget_s`` per pair), the
+    headline backend against the reference and each peer. ``rounds``, ``min_rounds``,
+    ``untimed_below_s`` and ``budget_s`` are :func:`paired_ratio`'s, per pair.
 
     At a float32 shape the headline backend is also paired with its own float64 step there.
 
@@ -143,14 +160,16 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
                 progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, {op} n_x={n_x} "
                              f"n_h={n_h} m={m:,}")
             res, verdict = _pair(head, data, base, detector, rounds,
-                                 min(budget_s, FIT_BUDGET_S) if op == FIT_OP else budget_s)
+                                 min(budget_s, fit_budget_s) if op == FIT_OP else budget_s,
+                                 min_rounds=min_rounds, untimed_below_s=untimed_below_s)
             out.append(_entry(head, base, dtype, res, verdict, steps))
         if dtype == "float32" and (op, n_x, n_h, m, "float64", threads) in shapes and any(
                 r["backend"] == HEADLINE for r in shapes[op, n_x, n_h, m, "float64", threads]):
             if progress is not None:
                 progress.say(f"paired A/B rounds: {HEADLINE} float64 vs float32, {op} "
                              f"n_x={n_x} n_h={n_h} m={m:,}")
-            res, verdict = _pair(head, data, HEADLINE, detector, rounds, budget_s, "float64")
+            res, verdict = _pair(head, data, HEADLINE, detector, rounds, budget_s, "float64",
+                                 min_rounds=min_rounds, untimed_below_s=untimed_below_s)
             out.append(_entry(head, HEADLINE, "float64", res, verdict, steps))
     return out
 
@@ -165,7 +184,8 @@ def _entry(head, base, base_dtype, res, verdict, steps):
                 disturbed=bool(verdict["reason"]), reason=verdict["reason"])
 
 
-def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None):
+def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None, min_rounds=MIN_ROUNDS,
+          untimed_below_s=None):
     """:func:`paired_ratio` of backend ``base`` (in ``base_dtype``, default the cell's) against
     the cell ``head``, on ``data`` (``make_data(head)``; converted for a baseline in another
     dtype), at the cell's thread count; returns (result, contention verdict)."""
@@ -182,5 +202,6 @@ def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None):
         f_base = step_fn(other, Pb, Xb, Yb)
         f_head(), f_base()
         before = detector.start() if detector else None
-        res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s)
+        res = paired_ratio(f_base, f_head, rounds=rounds, budget_s=budget_s,
+                           min_rounds=min(min_rounds, rounds), untimed_below_s=untimed_below_s)
     return res, detector.verdict(before) if detector else {"reason": ""}

@@ -27,6 +27,7 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import os
@@ -38,8 +39,20 @@ import numpy as np
 from ..backends import HEADLINE, REFERENCE, get_backend
 from . import ceiling, contention, measure, paired
 from . import progress as _progress
-from .grid import FIT_OP, budget_for, fit_steps, is_headline, skip_reason
+from .grid import FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, skip_reason
 from .store import RESULTS, Store, export, write_atomic
+
+
+#: Ops whose result is small (a cost and gradients, or a run's parameters and costs): the
+#: reference's result for one shape is kept through a sweep and checks every other backend there,
+#: so a slow reference call (numpy at n_h = 64, m = 1e6: 0.6-2 s) is not repeated per backend.
+KEEP_REFERENCE = (HEADLINE_OP, FIT_OP)
+
+
+def _ref_key(c):
+    """What the reference's result depends on: the cell without its backend (and its data,
+    which :func:`.measure.make_data` seeds from the cell alone)."""
+    return (c.op, c.m, c.n_h, c.n_x, c.n_y, c.dtype, c.threads, c.hidden, c.output, fit_steps(c))
 
 
 def _series(c):
@@ -65,16 +78,22 @@ def predict(c, done):
     return None if best is None else best[1] * c.m / best[0]
 
 
-def run_cell(c, budget_s, done, detector=None):
+def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=measure.SAMPLES,
+             memory_below_s=None, sample_s=None, refs=None):
     """Measure one cell, watching the machine. Always returns a record; never raises for the
-    cell's own failures.
+    cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`);
+    ``samples``: at most this many timed samples, taken within ``sample_s`` seconds (default:
+    the cell's budget; at least 3 samples whatever it says); ``memory_below_s``: measure the peak memory
+    only of a cell whose call (a whole run for ``fit``) takes less (None: every cell; the
+    memory of a slower one is recorded as None, ``mem_skipped``). ``refs``: a dict the sweep
+    keeps, of the reference's results by :func:`_ref_key` (:data:`KEEP_REFERENCE` ops only).
 
     Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
     ``disturbed`` (measured while the machine was not quiet, after every retry) and
     ``contention`` (the facts of the last attempt: see :meth:`.contention.Detector.verdict`,
     plus ``attempts`` and the earlier attempts' ``reasons``).
     """
-    budget = budget_for(c, budget_s)
+    budget = budget_for(c, budget_s, headline_s)
     rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="",
                budget_s=budget, headline=is_headline(c), disturbed=False, contention=None)
     if c.op == FIT_OP:
@@ -86,7 +105,7 @@ def run_cell(c, budget_s, done, detector=None):
     earlier = []
     for attempt in range(1 + contention.RETRIES):
         before = det.start()
-        out = _measure(c, budget, done, rec)
+        out = _measure(c, budget, done, rec, samples, memory_below_s, sample_s, refs)
         if out["status"] not in ("ok", "over_budget"):
             return out
         facts = det.verdict(before)
@@ -127,7 +146,8 @@ def _over_budget(c, pred, how, budget_s, rec):
                         f"the {budget_s:g} s budget")
 
 
-def _measure(c, budget_s, done, rec):
+def _measure(c, budget_s, done, rec, samples=measure.SAMPLES, memory_below_s=None,
+             sample_s=None, refs=None):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
     steps = fit_steps(c)
     try:
@@ -145,8 +165,15 @@ def _measure(c, budget_s, done, rec):
                 return dict(rec, status="failed", median_s=None, message=(
                     f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
                     f"of {steps} (its cost is not finite): it has no time per step"))
+            keep = refs is not None and c.op in KEEP_REFERENCE
+            if c.backend == REFERENCE and keep:
+                refs[_ref_key(c)] = copy.deepcopy(out)
             if c.backend != REFERENCE:
-                ref = measure.reference(c, P, X, Y)
+                ref = refs.get(_ref_key(c)) if keep else None
+                if ref is None:
+                    ref = measure.reference(c, P, X, Y)
+                    if keep:
+                        refs[_ref_key(c)] = ref
                 bad, note = (measure.check_fit(c, out, ref, P, X, Y) if c.op == FIT_OP else
                              (measure.check(out, ref, c.dtype, c.op), ""))
                 if bad:
@@ -154,10 +181,14 @@ def _measure(c, budget_s, done, rec):
                 rec = dict(rec, message=note)
                 del ref
             del out
-            samples, number = measure.time_it(fn, budget_s)
-            samples = [t / steps for t in samples]  # per step for a training run
+            per_call, number = measure.time_it(
+                fn, budget_s if sample_s is None else min(budget_s, sample_s), samples)
+            samples = [t / steps for t in per_call]  # per step for a training run
             st = measure.stats(samples)
-            mem = measure.peak_memory(fn)
+            if memory_below_s is None or min(per_call) < memory_below_s:
+                mem = measure.peak_memory(fn)
+            else:  # two more slow calls would only say what the faster cells already show
+                mem = dict(mem_traced_bytes=None, mem_rss_bytes=None, mem_skipped=True)
     except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
         return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
     flops, nbytes = measure.work(c)
@@ -168,17 +199,23 @@ def _measure(c, budget_s, done, rec):
                 gbs=nbytes / st["median_s"] / 1e9, **mem)
 
 
-def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
+def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, settings=None):
     """The run's machine facts, each phase named on ``prog`` (a :class:`.progress.Progress`)
-    before it starts: machine facts, peaks, the compile timing and the contention probe."""
+    before it starts: machine facts, peaks, the compile timing and the contention probe.
+
+    ``fast``: short peak and ceiling measurements and no compile timing (tests). ``settings``
+    (:func:`.grid.settings`): ``peaks_s`` and ``ceiling_s``, the seconds the peaks and the
+    ceiling are measured for (default 1.0 and 0.3), ``ceiling_dtypes`` (default both)."""
     prog = prog or _progress.Progress(enabled=False)
+    settings = settings or {}
     with prog.phase("reading the machine facts (CPU, BLAS, Numba threading layer)"):
         info, commit = measure.machine_info(), measure.commit_info()
     with prog.phase("measuring machine peaks (FMA microkernel, GEMM, streaming copy)"):
-        peaks = measure.machine_peaks(0.3 if fast else 1.0)
+        peaks = measure.machine_peaks(0.3 if fast else settings.get("peaks_s", 1.0))
     with prog.phase("measuring the step's own ceiling (vectorised tanh, multiply-add)"):
         time.sleep(measure.SETTLE_S)  # the GEMM peak's OpenBLAS threads stop spinning first
-        ceil = ceiling.measure(0.05 if fast else 0.3)
+        ceil = ceiling.measure(0.05 if fast else settings.get("ceiling_s", 0.3),
+                               settings.get("ceiling_dtypes", ceiling.DTYPES))
     compile_ = {}
     if not fast:
         with prog.phase(f"timing the {HEADLINE} compile (fresh processes)"):
@@ -188,7 +225,7 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None):
     return {
         "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["fastnn"] + sys.argv[1:]) if sys.argv else "fastnn bench",
-        "grid": grid, "budget_s": budget_s, "machine_info": info, "commit_info": commit,
+        "grid": grid, "budget_s": budget_s, "settings": settings, "machine_info": info, "commit_info": commit,
         "peaks": peaks, "ceiling": ceil, "compile": compile_, "peers": peer_status, "contention_probe": probe,
         "contention_thresholds": {"others_cpus": contention.OTHERS_MAX,
                                   "steal": contention.STEAL_MAX,
@@ -205,15 +242,18 @@ def _label(c):
 
 
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
-          peer_status=None, fast_header=False, detector=None, pairs=True):
+          peer_status=None, fast_header=False, detector=None, pairs=True, settings=None):
     """Run every cell not yet in ``out_dir/results.jsonl``; export CSV and JSON at the end.
 
     ``progress``: a :class:`.progress.Progress`, or a bool (stdout, live bar in a terminal and
     plain lines otherwise; False: silent). ``detector``: a :class:`.contention.Detector`
     (default: a new one, calibrated here). ``pairs``: measure the headline speed-ups by paired
-    rounds afterwards (:mod:`.paired`, into ``out_dir/paired.json``). Returns the results path. Ctrl-C keeps every
-    finished cell and says how to resume.
+    rounds afterwards (:mod:`.paired`, into ``out_dir/paired.json``). ``settings``: the grid's
+    (:func:`.grid.settings`): the headline cells' budget, the header's measurement times and the
+    paired rounds' keywords. Returns the results path. Ctrl-C keeps every finished cell and says
+    how to resume.
     """
+    settings = settings or {}
     prog = _progress.make(progress)
     det = detector or contention.Detector()
     path = os.path.join(out_dir, RESULTS)
@@ -222,16 +262,21 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         with prog.phase("timing the contention probe (quiet reference)"):
             det.calibrate()
     else:
-        hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det)
+        hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det, settings=settings)
     with Store(path, hdr, resume) as store:
         todo = [c for c in cells if c.key not in store.done]
+        refs = {}  # the reference's results, by shape (:func:`_ref_key`)
         prog.say(f"sweeping {len(todo)} cells" + (f" ({len(store.done)} already done)"
                                                   if store.done else ""))
         try:
             with prog.bar(len(todo)) as bar:
                 for c in todo:
                     bar.update(_label(c))
-                    store.append(run_cell(c, budget_s, store.done, det))
+                    store.append(run_cell(c, budget_s, store.done, det,
+                                          settings.get("headline_budget_s"),
+                                          settings.get("samples", measure.SAMPLES),
+                                          settings.get("memory_below_s"),
+                                          settings.get("sample_s"), refs))
                     bar.advance()
         except KeyboardInterrupt:
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
@@ -240,7 +285,8 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         also = []
         if pairs:
             with prog.phase("paired A/B rounds for the headline speed-ups"):
-                doc = paired.headline_pairs(store.done, det, progress=prog)
+                doc = paired.headline_pairs(store.done, det, progress=prog,
+                                            **settings.get("pairs", {}))
             if doc:
                 write_atomic(os.path.join(out_dir, paired.PAIRED),
                              json.dumps({"run_id": store.header.get("run_id"), "pairs": doc},

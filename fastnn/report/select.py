@@ -192,7 +192,9 @@ def select_memory(df):
     resident-set rise is the larger one). Only backends with two or more m values.
     """
     d = reliable(step_view(df))
-    if d.empty or pd.to_numeric(d.mem_traced_bytes, errors="coerce").isna().all():
+    if not d.empty:  # a cell whose memory was not measured (``mem_skipped``) is not a zero
+        d = d[pd.to_numeric(d.mem_traced_bytes, errors="coerce").notna()]
+    if d.empty:
         return d.iloc[:0]
     rss = pd.to_numeric(d.mem_rss_bytes, errors="coerce").fillna(0)
     tr = pd.to_numeric(d.mem_traced_bytes, errors="coerce").fillna(0)
