@@ -80,28 +80,37 @@ def _writable(path):
 
 
 def find_folder():
-    """The first writable folder of :func:`candidates`, or None."""
-    return next((p for p in candidates() if _writable(p)), None)
+    """The first writable folder of :func:`candidates`, or None. A ``NUMBA_CACHE_DIR`` that
+    cannot be written is said in a warning (the user chose it), not passed over in silence."""
+    found = next((p for p in candidates() if _writable(p)), None)
+    if config.CACHE_DIR and (found is None or found.parent != Path(config.CACHE_DIR)):
+        warnings.warn(f"fastnn: NUMBA_CACHE_DIR={config.CACHE_DIR} is not writable; fastnn's "
+                      f"compiled code is cached in {found} instead" if found else
+                      f"fastnn: NUMBA_CACHE_DIR={config.CACHE_DIR} is not writable",
+                      RuntimeWarning, stacklevel=3)
+    return found
 
 
 class _Locator(caching._CacheLocator):
     """Numba's cache locator for the functions defined in fastnn's own files: one folder per
-    version and source key, subfolders mirroring the package (``backends/``, ``bench/``)."""
+    version and source key."""
 
     def __init__(self, py_func, py_file):
         self._py_file = py_file  # Numba's messages name it
         self._lineno = py_func.__code__.co_firstlineno
-        sub = Path(py_file).resolve().parent.relative_to(PACKAGE)
-        self._path = str(FOLDER / sub)
+        # one flat folder (checked writable at import); the file's place in the package goes
+        # into the entry's name instead: backends/_fastmath.py -> "backends.<line>"
+        sub = Path(py_file).resolve().parent.relative_to(PACKAGE).as_posix()
+        self._where = "" if sub == "." else sub.replace("/", ".") + "."
 
     def get_cache_path(self):
-        return self._path
+        return str(FOLDER)
 
     def get_source_stamp(self):
         return KEY  # the folder is already keyed by it; Numba compares it too
 
     def get_disambiguator(self):
-        return str(self._lineno)
+        return f"{self._where}{self._lineno}"
 
     @classmethod
     def from_function(cls, py_func, py_file):
@@ -111,12 +120,7 @@ class _Locator(caching._CacheLocator):
             Path(py_file).resolve().relative_to(PACKAGE)
         except ValueError:
             return None  # not fastnn's: Numba's own locators decide
-        self = cls(py_func, py_file)
-        try:
-            self.ensure_cache_path()
-        except OSError:
-            return None
-        return self
+        return cls(py_func, py_file)  # FOLDER was found writable at import
 
 
 #: This process's :func:`source_key` of the installed package.

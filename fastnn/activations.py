@@ -14,8 +14,9 @@ once: each output's activation and the loss it implies, both from the logits Z2.
 
 Where each formula lives, per backend family: the NumPy backends (``numpy``, ``numpy-loop``) use
 ``g``, ``dg`` (through :meth:`Activation.dZ`) and ``Output.loss``; the ``python`` backend uses the
-scalar ``g1``, ``dg1`` and ``Output.loss1``; the Numba kernels have their own per-element ``_g`` and
-``_dg`` in ``backends/_numba_kernels.py``, dispatching on ``code``.
+scalar ``g1``, ``dg1`` and ``Output.loss1``; the Numba kernels have their own per-element
+formulas, the tables ``_G`` and ``_DG`` in ``backends/_numba_kernels.py``, picked by ``code``
+while compiling (``_pick``).
 """
 
 from __future__ import annotations

@@ -46,14 +46,27 @@ EVERY_PAIR = {"test_gradients_match_finite_differences", "test_backends_agree"}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark ``slow`` every test parametrised by a (hidden, output) pair outside
-    :data:`REPRESENTATIVE`, except those of :data:`EVERY_PAIR`."""
+    """Mark ``slow`` the tests that would compile a numba specialisation outside
+    :data:`REPRESENTATIVE` (those of :data:`EVERY_PAIR` excepted).
+
+    A test parametrised by a backend other than a JIT one is never thinned (it compiles
+    nothing). A test parametrised by both ``hidden`` and ``output`` is judged by the pair; by
+    ``hidden`` alone, by whether some representative pair has that activation; by ``output``
+    alone, never (both outputs are representative).
+    """
+    hiddens = {h for h, _ in REPRESENTATIVE}
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "hidden" not in params and "output" not in params:
+        if item.originalname in EVERY_PAIR or "hidden" not in params:
             continue
-        pair = (params.get("hidden", "tanh"), params.get("output", "sigmoid"))
-        if item.originalname not in EVERY_PAIR and pair not in REPRESENTATIVE:
+        be = params.get("backend", params.get("name"))
+        if isinstance(be, str) and be in fastnn.BACKENDS and not fastnn.get_backend(be).jit:
+            continue
+        if "output" in params:
+            rare = (params["hidden"], params["output"]) not in REPRESENTATIVE
+        else:
+            rare = params["hidden"] not in hiddens
+        if rare:
             item.add_marker(pytest.mark.slow)
 
 

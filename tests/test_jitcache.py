@@ -83,7 +83,9 @@ def test_only_fastnns_files_use_the_keyed_folder(tmp_path):
     loc = J._Locator.from_function(J.find_folder, J.__file__)
     assert (loc is None) == (J.FOLDER is None)
     if loc is not None:
-        assert loc.get_cache_path().startswith(str(J.FOLDER))
+        assert loc.get_cache_path() == str(J.FOLDER)
+        assert J._Locator(f, os.path.join(str(J.PACKAGE), "backends", "x.py")).get_disambiguator(
+        ).startswith("backends.")
 
 
 @pytest.mark.slow
@@ -141,3 +143,11 @@ def test_a_read_only_install_imports_and_trains_on_every_backend(tmp_path):
         assert c == pytest.approx(numpy_cost, rel=1e-7), name
     assert len(out["warnings"]) == 1 and "not cached" in out["warnings"][0]
     assert not any((src / "fastnn").rglob("*.nbi"))
+
+
+def test_an_unwritable_numba_cache_dir_is_said_not_passed_over(monkeypatch):
+    monkeypatch.setattr(J.config, "CACHE_DIR", "/proc/fastnn-cannot-write-here")
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR=/proc/fastnn-cannot-write-here is "
+                                            "not writable"):
+        found = J.find_folder()
+    assert found is None or "/proc/" not in str(found)

@@ -39,7 +39,8 @@ the step kernel: its 1,600 float64 tanh alone take ~1.5 µs on this CPU.
 Same numbers as the Python loop. Every step calls the very kernels ``cost_and_grads`` calls, with
 the same block size and chunking, reduces the chunk rows in the same order, and rounds the update
 as NumPy does (lr · dW rounded in the parameters' dtype, then the subtraction; :func:`_update` is
-compiled without FMA contraction so the two roundings stay two). So the fused run reproduces the
+inlined into ``numba_fused._kernels``' fit closures, which are compiled without FMA contraction
+so the two roundings stay two). So the fused run reproduces the
 Python loop over ``numba``'s ``cost_and_grads`` bit for bit, and NumPy's to the kernels' few ulp
 per step (flower, 10,000 steps: parameters within 4e-14 relative, costs within 1e-15).
 
@@ -75,7 +76,7 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     work = K._scratch(W1, W2, X, B)  # once for the run, not once per step
     for t in range(costs.shape[0]):
         buf[:] = 0.0
-        if nchunks is None:  # one thread; None is pruned while typing, so only one branch compiles
+        if nchunks is None:  # one thread; None is pruned while typing: one branch compiles
             J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
                              gW2[0], gb2[0], work)
         else:

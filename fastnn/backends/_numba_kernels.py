@@ -208,8 +208,9 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
     Per hidden unit: the n_x products in one or more unit-stride passes (per piece), then one
     pass that applies g, stores A1 and accumulates the first output's logit. Z1 is kept for
     every unit when ``keep`` (a run-time flag: callers pass ``np.True_``/``np.False_``, not a
-    literal, so one compiled block serves both), where g' needs it, or when X has no rows (Z then already holds the
-    BLAS products W1 X); else one row is reused, which halves the block's working set in L2.
+    literal, so one compiled block serves both), where g' needs it, or when X has no rows (Z
+    then already holds the BLAS products W1 X); else one row is reused, which halves the
+    block's working set in L2.
     """
     kp, n_h = W1.shape[0], W1.shape[1]
     n_x, n_y = X.shape[0], W2.shape[0]
@@ -339,7 +340,9 @@ _route = _compiled_only("_route")
 @overload(_route, prefer_literal=True, inline="always", jit_options=_OPTS)
 def _route_formula(code, Z, A, X, n, j, dz, gW1, gb1):
     """Maxout routes unit j's dZ1 to its winning pieces (:func:`_route_pieces`) and returns
-    True; every other activation has one piece and returns False (nothing compiled)."""
+    True; every other activation has one piece and returns False (nothing compiled). A maxout
+    W1 with k = 1 (allowed) routes every example to piece 0: the plain path's sums, in another
+    order."""
     return _pick({MAXOUT: lambda code, Z, A, X, n, j, dz, gW1, gb1:
                   _route_pieces(Z, A, X, n, j, dz, gW1, gb1),
                   None: lambda code, Z, A, X, n, j, dz, gW1, gb1: False}, code)

@@ -61,8 +61,9 @@ def _kernels(code, out):
     compile time.
 
     Each entry is a small ``@njit`` closure over ``code`` and ``out``: Numba types a closure's
-    integer constants as literals, passes them down as literal types, and prunes every branch of
-    ``_g``/``_dg``/``_loss`` that does not belong to that activation before compiling. So a call
+    integer constants as literals and passes them down as literal types, and the overloads of
+    ``_numba_kernels`` (``_g``, ``_dg``, ``_loss``, …) pick only that activation's formula. So a
+    call
     compiles one specialisation, (hidden activation, output layer, dtype, serial or parallel),
     on first use, instead of all seven activations at once (issue 17). The closures are cached
     on disk like the kernels: Numba keys a closure's cache entry by its constants.
@@ -99,6 +100,8 @@ def _kernels(code, out):
         return K._blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2,
                              gb2)
 
+    # The fit closures are compiled without fast-math on purpose: ``_numba_fit._update`` is
+    # inlined into them, and its two roundings (lr · dW, then the subtraction) must stay two.
     @njit(cache=CACHE, error_model="numpy")
     def fit_serial(W1, b1, W2, b2, X, Y, B, lr, upd, buf, gW1, gb1, gW2, gb2, flat, costs):
         return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, None, lr, upd, buf, gW1,
