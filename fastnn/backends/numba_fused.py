@@ -18,8 +18,11 @@ Measured on the 2-core AMD EPYC (Zen 4) machine, quiet, fresh process, empty cac
 (``NUMBA_CACHE_DIR`` a new folder), the first ``fastnn.fit(X, Y, n_h=4, backend="numba",
 iterations=10)`` on ``fastnn.flower(400)``: before, one kernel branching over every activation
 at run time, 45.3 s (29.5 s on the issue's reference machine); now 6.2–6.8 s (process CPU time,
-3 runs), of which ~0.5 s import and validation; from the cache 0.4 s. A further (hidden, output)
-pair adds ~1.5–4 s (its blocks and its entry), a further entry on a compiled pair ~1–1.5 s.
+4 runs, other work on the machine) and 5.7–5.9 s quiet (2 runs), of which ~0.5 s import and
+validation; from the cache 0.4 s. Paired against the old kernels (``bench/ab_trees.py``, 11
+rounds, quiet, new ÷ old): step (2, 64, 1e6) 0.980, (2, 4, 1e6) 0.972, flower fit 0.982. A
+further (hidden, output) pair adds ~1.5–4 s (its blocks and its entry), a further entry on a
+compiled pair ~1–1.5 s.
 Everything the default ``fastnn bench`` (the ``first`` grid) compiles in its own process: 22.2 s
 over nine specialisations (Numba's compile events, outermost only; quiet, empty cache), plus
 its compile-timing phase (one specialisation in fresh processes: 6.2 s cold, 0.5 s cached); with
