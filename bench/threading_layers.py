@@ -4,22 +4,24 @@ speed on a quiet machine, speed with one CPU-bound competing process, and ``fork
 Each layer runs in a fresh process with ``NUMBA_THREADING_LAYER`` set (the layer is fixed at a
 process's first parallel call). Measured per layer:
 
-- the ``numba`` backend's ``cost_and_grads`` at n_x = 2, n_h = 64, m = 1e4 and 1e6, all threads
-  (median and min of the harness's samples, :func:`fastnn.bench.measure.time_it`), quiet;
-- the same while one CPU-bound process (a Python busy loop) competes for the cores;
+- the ``numba`` backend's ``cost_and_grads`` at the headline shapes (n_x, n_h, m) = (2, 64, 1e6),
+  (2, 4, 1e6) and (784, 128, 1e4), all threads, at the chunking the backend picks;
+- the step at n_x = 2, n_h = 4 and m from 5,000 to 500,000 (20k to 2M hidden-unit evaluations),
+  forced serial and forced onto all threads: where two threads start to win is the layer's
+  ``fastnn.backends._threading.SERIAL_BELOW``;
+- all of it again while one CPU-bound process (a Python busy loop) competes for the cores;
 - ``fork`` safety: one parallel call, then ``multiprocessing.get_context("fork").Pool(2).map``
   of a function that makes a parallel call in each worker, with a timeout (libgomp's workers do
   not survive a fork: the children abort and the pool waits for ever).
 
 Usage::
 
-    python bench/threading_layers.py                     # table on stdout, JSON next to it
-    python bench/threading_layers.py --json out.json --tbb-lib /path/to/dir/with/libtbb.so.12
+    python bench/threading_layers.py                     # tables on stdout, JSON next to it
+    python bench/threading_layers.py --json out.json --layers tbb,workqueue
 
-``tbb`` needs Intel's TBB runtime (``pip install tbb``: the wheel puts ``libtbb.so.12`` in
-``<prefix>/lib``); it is looked for in ``--tbb-lib``, ``$FASTNN_TBB_LIB``, then ``sys.prefix/lib``
-and added to ``LD_LIBRARY_PATH`` of the tbb process only. Each row records how busy the machine
-was (other processes' CPU use during the quiet runs, from /proc), so a busy run is visible.
+``tbb`` is Intel's TBB runtime from the ``tbb`` wheel (a dependency of fastnn), whose
+``libtbb.so.12`` fastnn preloads (``_threading.preload_tbb``). Each timing records how busy the
+machine was (other processes' CPU use, from /proc), so a busy run is visible. Takes ~1.5 min.
 """
 
 from __future__ import annotations
@@ -32,34 +34,49 @@ import sys
 import time
 
 LAYERS = ("omp", "tbb", "workqueue")
-SIZES = (10_000, 1_000_000)
-N_X, N_H = 2, 64
+#: The headline shapes (n_x, n_h, m) of the study, each at the chunking the backend picks.
+HEADLINE = ((2, 64, 1_000_000), (2, 4, 1_000_000), (784, 128, 10_000))
+#: The sizes around ``_threading.SERIAL_BELOW``: n_x = 2, n_h = 4, m examples, i.e. m · n_h
+#: hidden-unit evaluations from 20k to 2M, each timed serial and on all threads.
+THRESHOLD_N_H = 4
+THRESHOLD_M = (5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000)
 FORK_TIMEOUT_S = 20.0
-BUDGET_S = 2.0
+BUDGET_S = 0.6
 
 
 # --- the child: one layer, fixed at its first parallel call ---------------------------------------
 
-def _step(m):
+def _step(m, n_h=64, n_x=2):
     from fastnn.bench.grid import Cell
     from fastnn.bench.measure import make_data, step_fn
-    c = Cell("numba", "cost_and_grads", m, N_H, N_X)
+    c = Cell("numba", "cost_and_grads", m, n_h, n_x)
     return step_fn(c, *make_data(c))
+
+
+def _time(fn):
+    from fastnn.bench import contention, measure
+    fn()  # compile (or load from the cache) and start the thread pool
+    before = contention.snapshot()
+    samples, _ = measure.time_it(fn, BUDGET_S)
+    st = measure.stats(samples)
+    return {"median_s": st["median_s"], "min_s": st["min_s"], "iqr_s": st["iqr_s"],
+            "others_cpus": contention.usage(before, contention.snapshot())["others_cpus"]}
 
 
 def _child_measure():
     import numba
-    from fastnn.bench import contention, measure
-    out = {}
-    for m in SIZES:
-        fn = _step(m)
-        fn()  # compile (or load from the cache) and start the thread pool
-        before = contention.snapshot()
-        samples, _ = measure.time_it(fn, BUDGET_S)
-        st = measure.stats(samples)
-        out[str(m)] = {"median_s": st["median_s"], "min_s": st["min_s"], "iqr_s": st["iqr_s"],
-                       "others_cpus": contention.usage(before, contention.snapshot())[
-                           "others_cpus"]}
+    from fastnn.backends import _threading
+    out = {"headline": {}, "serial": {}, "parallel": {}}
+    for nx, nh, m in HEADLINE:
+        out["headline"][f"{nx},{nh},{m}"] = _time(_step(m, nh, nx))
+    below = dict(_threading.SERIAL_BELOW)
+    try:
+        for mode, threshold in (("serial", 1 << 62), ("parallel", 0)):
+            _threading.SERIAL_BELOW.update(dict.fromkeys(below, threshold))
+            for m in THRESHOLD_M:
+                out[mode][str(m)] = _time(_step(m, THRESHOLD_N_H))
+    finally:
+        _threading.SERIAL_BELOW.update(below)
     out.update(layer=numba.threading_layer(), threads=numba.get_num_threads())
     return out
 
@@ -88,18 +105,9 @@ def _child_fork():
 
 # --- the parent: one fresh process per layer and condition ----------------------------------------
 
-def _tbb_dir(given):
-    for d in (given, os.environ.get("FASTNN_TBB_LIB"), os.path.join(sys.prefix, "lib")):
-        if d and os.path.exists(os.path.join(d, "libtbb.so.12")):
-            return d
-    return None
-
-
-def _run(layer, mode, tbb_dir, timeout):
+def _run(layer, mode, timeout):
+    """One fresh child process on ``layer`` (tbb's library preloaded by fastnn itself)."""
     env = dict(os.environ, NUMBA_THREADING_LAYER=layer)
-    if layer == "tbb" and tbb_dir:
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(
-            p for p in (tbb_dir, os.environ.get("LD_LIBRARY_PATH")) if p)
     try:
         r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode], env=env,
                            capture_output=True, text=True, timeout=timeout)
@@ -117,47 +125,55 @@ def _competitor():
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
-def measure_layer(layer, tbb_dir):
+def measure_layer(layer):
     """Quiet timings, timings with one competitor, and the fork check of one layer."""
-    row = {"layer": layer, "quiet": _run(layer, "measure", tbb_dir, 300)}
+    row = {"layer": layer, "quiet": _run(layer, "measure", 600)}
     if "error" not in row["quiet"]:
         p = _competitor()
         try:
             time.sleep(0.5)
-            row["busy"] = _run(layer, "measure", tbb_dir, 300)
+            row["busy"] = _run(layer, "measure", 600)
         finally:
             p.kill()
             p.wait()
-        row["fork"] = _run(layer, "fork", tbb_dir, FORK_TIMEOUT_S + 60)
+        row["fork"] = _run(layer, "fork", FORK_TIMEOUT_S + 60)
     return row
 
 
-def _ms(d, m, k="median_s"):
-    v = (d or {}).get(str(m), {}).get(k)
+def _ms(d, key, k="median_s"):
+    v = (d or {}).get(key, {}).get(k)
     return f"{1e3 * v:.3g}" if v else "–"
 
 
-def table(rows):
-    """The rows as a markdown table (times in ms, median of the samples)."""
-    head = (["layer (loaded)"] + [f"m={m:.0e} quiet (ms)" for m in SIZES]
-            + [f"m={m:.0e} + 1 competitor (ms)" for m in SIZES]
-            + ["slow-down at m=1e4 / 1e6", "fork Pool(2).map", "others' CPUs (quiet run)"])
+def tables(rows):
+    """The rows as two markdown tables (times in ms, median of each cell's samples): the headline
+    shapes per layer, and the threshold sweep (serial against all threads) per layer."""
+    ok = [r for r in rows if "error" not in r["quiet"]]
+    keys = [f"{nx},{nh},{m}" for nx, nh, m in HEADLINE]
+    head = (["layer (loaded, threads)"] + [f"({k}) quiet" for k in keys]
+            + [f"({k}) + 1 competitor" for k in keys] + ["fork Pool(2).map"])
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         q, b = r["quiet"], r.get("busy", {})
         if "error" in q:
-            out.append(f"| {r['layer']} (unavailable) | " + " | ".join(["–"] * (len(head) - 2))
-                       + f" | {q['error']} |")
+            out.append(f"| {r['layer']} (unavailable: {q['error']}) |" + " – |" * (len(head) - 1))
             continue
-        slow = " / ".join(
-            f"{b[str(m)]['median_s'] / q[str(m)]['median_s']:.1f}×" if str(m) in b else "–"
-            for m in SIZES)
         fork = r.get("fork", {})
-        others = " / ".join(f"{q[str(m)]['others_cpus']:.2f}"
-                            if q[str(m)].get("others_cpus") is not None else "?" for m in SIZES)
-        out.append(f"| {r['layer']} ({q.get('layer')}, {q.get('threads')} threads) | "
-                   + " | ".join([_ms(q, m) for m in SIZES] + [_ms(b, m) for m in SIZES])
-                   + f" | {slow} | {fork.get('fork', fork.get('error', '–'))} | {others} |")
+        out.append(f"| {r['layer']} ({q.get('layer')}, {q.get('threads')}) | "
+                   + " | ".join([_ms(q["headline"], k) for k in keys]
+                                + [_ms(b.get("headline"), k) for k in keys])
+                   + f" | {fork.get('fork', fork.get('error', '–'))} |")
+    out += ["", f"n_x = 2, n_h = {THRESHOLD_N_H}: serial and all-thread step (ms), quiet "
+                "/ with one competitor", ""]
+    head = ["m", "m · n_h"] + [f"{r['layer']} serial" for r in ok] + [
+        f"{r['layer']} parallel" for r in ok]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in THRESHOLD_M:
+        cells = [f"{_ms(r['quiet']['serial'], str(m))} / {_ms(r.get('busy', {}).get('serial'), str(m))}"
+                 for r in ok]
+        cells += [f"{_ms(r['quiet']['parallel'], str(m))} / "
+                  f"{_ms(r.get('busy', {}).get('parallel'), str(m))}" for r in ok]
+        out.append(f"| {m:,} | {m * THRESHOLD_N_H:,} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -166,26 +182,24 @@ def main(argv=None):
     ap.add_argument("--child", choices=("measure", "fork"), help=argparse.SUPPRESS)
     ap.add_argument("--json", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                    "threading_layers.json"))
-    ap.add_argument("--tbb-lib", help="folder holding libtbb.so.12 (pip install tbb)")
     ap.add_argument("--layers", default=",".join(LAYERS))
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(_child_measure() if a.child == "measure" else _child_fork()), flush=True)
         return 0
     from fastnn.bench import contention
-    tbb_dir = _tbb_dir(a.tbb_lib)
     rows = []
     before = contention.snapshot()
     for layer in a.layers.split(","):
         print(f"measuring threading layer {layer} …", file=sys.stderr, flush=True)
-        rows.append(measure_layer(layer, tbb_dir))
+        rows.append(measure_layer(layer))
     busy = contention.usage(before, contention.snapshot())
-    doc = {"shape": {"n_x": N_X, "n_h": N_H, "m": list(SIZES)}, "rows": rows,
-           "tbb_lib": tbb_dir, "others_cpus_whole_run": busy["others_cpus"],
+    doc = {"headline": HEADLINE, "threshold": {"n_h": THRESHOLD_N_H, "m": THRESHOLD_M},
+           "rows": rows, "others_cpus_whole_run": busy["others_cpus"],
            "note": "others_cpus_whole_run includes this script's own competitor processes"}
     with open(a.json, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1)
-    print(table(rows))
+    print(tables(rows))
     print(f"\nJSON: {a.json}")
     return 0
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow  # each test starts a fresh Python process
+
 
 CODE = """
 import multiprocessing as mp
@@ -24,6 +24,7 @@ with mp.get_context("fork").Pool(2) as pool:
 """
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_a_fork_after_a_parallel_call_does_not_hang():
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
     r = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120,
@@ -31,11 +32,26 @@ def test_a_fork_after_a_parallel_call_does_not_hang():
     assert r.returncode == 0, r.stderr
     layer, total = r.stdout.split()
     assert total == "6" and layer in ("tbb", "omp", "workqueue")  # omp only if not libgomp
+    from fastnn.backends._threading import TBB_LIBRARY
+    if os.path.exists(TBB_LIBRARY):  # the tbb wheel (a dependency) is found and chosen
+        assert layer == "tbb"
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_the_environment_still_chooses_the_layer():
     env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
     code = CODE.split("with mp")[0]
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env=env)
     assert r.returncode == 0 and r.stdout.split() == ["workqueue"], r.stderr
+
+
+@pytest.mark.parametrize("side", ["below", "at"])
+def test_a_call_goes_parallel_from_its_layers_threshold(side):
+    """The serial/parallel switch follows the measured threshold of the layer in force."""
+    from fastnn.backends import _threading
+    from fastnn.backends.numba_fused import _chunks
+    n_h = 4
+    m = _threading.serial_below() // n_h - (side == "below")
+    want = 1 if side == "below" else min(_threading.numba.get_num_threads(), m // 64)
+    assert _chunks(m, n_h, 1) == want

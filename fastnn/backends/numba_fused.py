@@ -49,13 +49,8 @@ from .._jitcache import CACHE
 from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 from . import _numba_fit as F
+from . import _threading
 
-#: Below this many hidden-unit evaluations (m · n_h · k) a call runs serially. Measured on the
-#: 2-core reference machine with the fork-safe threading layer (workqueue, ``_threading``), serial
-#: vs 2 threads, tanh step: m · n_h = 40k: 0.114 vs 0.300 ms; 100k: 0.27 vs 0.51; 200k: 0.53 vs
-#: 0.56; 400k: 1.06 vs 0.99 — starting the parallel region costs ~0.2-0.4 ms there (libgomp's
-#: spinning threads start in tens of µs, which is what the old threshold of 32k was set for).
-SERIAL_BELOW = 262_144
 #: From this many input features the products W1 X and dZ1 Xᵀ dominate: they go to BLAS, in
 #: blocks of BLAS_BLOCK examples, and the element-wise rest stays fused.
 BLAS_FROM_N_X = 32
@@ -142,7 +137,10 @@ def _kernel_params(P, hidden):
 
 
 def _chunks(m, n_h, k):
-    if m * n_h * k < SERIAL_BELOW:
+    """1 (serial) below the threading layer's threshold (:data:`._threading.SERIAL_BELOW`,
+    measured per layer), else one chunk per thread."""
+    work = m * n_h * k
+    if work < min(_threading.SERIAL_BELOW.values()) or work < _threading.serial_below():
         return 1
     return max(1, min(numba.get_num_threads(), m // 64))
 
