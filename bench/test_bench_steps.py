@@ -17,7 +17,8 @@ import pytest
 
 from fastnn.backends import HEADLINE, REFERENCE, REGISTRY
 from fastnn.bench.grid import FIT_OP, FIT_TARGETS, TARGETS, Cell, skip_reason
-from fastnn.bench.measure import check, make_data, reference, step_fn
+from fastnn.bench.checks import check, reference
+from fastnn.bench.worker import make_data, step_fn
 
 LARGE = os.environ.get("FASTNN_BENCH_LARGE") == "1"
 SIZES = [(2, 4, 1_000), (2, 64, 10_000)]

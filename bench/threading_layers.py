@@ -48,17 +48,17 @@ BUDGET_S = 0.6
 
 def _step(m, n_h=64, n_x=2):
     from fastnn.bench.grid import Cell
-    from fastnn.bench.measure import make_data, step_fn
+    from fastnn.bench.worker import make_data, step_fn
     c = Cell("numba", "cost_and_grads", m, n_h, n_x)
     return step_fn(c, *make_data(c))
 
 
 def _time(fn):
-    from fastnn.bench import contention, measure
+    from fastnn.bench import contention, worker
     fn()  # compile (or load from the cache) and start the thread pool
     before = contention.snapshot()
-    samples, _ = measure.time_it(fn, BUDGET_S)
-    st = measure.stats(samples)
+    samples, _ = worker.time_it(fn, BUDGET_S)
+    st = worker.stats(samples)
     return {"median_s": st["median_s"], "min_s": st["min_s"], "iqr_s": st["iqr_s"],
             "others_cpus": contention.usage(before, contention.snapshot())["others_cpus"]}
 

@@ -62,6 +62,18 @@ def _seconds(text):
     return v
 
 
+def _shard(text):
+    """K/N with integers 1 <= K <= N."""
+    k, sep, n = text.partition("/")
+    try:
+        k, n = int(k), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected K/N, e.g. 1/4") from None
+    if not sep or not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected K/N with 1 <= K <= N")
+    return k, n
+
+
 def _names(text):
     return [v.strip() for v in text.split(",") if v.strip()]
 
@@ -79,11 +91,15 @@ def _bench(args):
                                n_h=args.n_h, n_x=args.n_x, dtype=args.dtype,
                                threads=args.threads, peers=not args.no_peers)
     budget = args.budget if args.budget is not None else budget
+    if args.shard:
+        cells = run.shard(cells, *args.shard)
     prog = progress.Progress(enabled=not args.no_progress)
     with FolderLock(args.out):  # before any work, so a second run fails at once
-        print(f"{len(cells)} cells, budget {budget:g} s per cell, results in {args.out}")
+        part = f" (shard {args.shard[0]}/{args.shard[1]})" if args.shard else ""
+        print(f"{len(cells)} cells{part}, budget {budget:g} s per cell, results in {args.out}")
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
-                         progress=prog, peer_status=status, settings=grid.settings(args.grid))
+                         progress=prog, peer_status=status, settings=grid.settings(args.grid),
+                         seed=args.seed, shard_of=args.shard)
         print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
         if not args.no_report:
             from .report import build
@@ -197,6 +213,12 @@ def parser():
                    help="seconds per cell before it is extrapolated (default: the grid's)")
     b.add_argument("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
     b.add_argument("--resume", action="store_true", help="run only cells missing from OUT")
+    b.add_argument("--seed", type=lambda t: _ints(0)(t)[0], help="seed of the cells' shuffled order (default: "
+                   "drawn at random; recorded in the results either way)")
+    b.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="run the K-th of N parts of the grid, split by shape (op, n_x, n_h, m) so "
+                   "every comparison stays on one machine; `fastnn report` merges the parts' "
+                   "folders")
     b.add_argument("--no-peers", action="store_true",
                    help="do not time the installed peers (" + ", ".join(names(peers=True)) + ")")
     b.add_argument("--no-report", action="store_true", help="results only, no report")

@@ -100,14 +100,20 @@ class QuietMachine:
     def calibrate(self):
         return {}
 
-    def start(self):
+    def start(self, pids=()):
         return None
 
-    def verdict(self, before):
+    def verdict(self, before, pids=()):
         return {"reasons": [], "reason": ""}
 
     def wait_quiet(self):
         return True
+
+    def state(self):
+        return None, 0
+
+    def merge(self, state):
+        pass
 
 
 @pytest.fixture

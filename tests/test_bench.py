@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from fastnn.bench import grid as G
-from fastnn.bench import measure, peaks, progress, run
+from fastnn.bench import cell, checks, machine, peaks, progress, run, worker
 from fastnn.bench.store import COLUMNS, ResultsError, load
 from conftest import QuietMachine
 
@@ -40,14 +40,14 @@ def plumbing(monkeypatch, _machine_facts):
     test_tiny_grid_end_to_end_and_schema and test_sweep_names_each_phase."""
     monkeypatch.setattr(run, "header", lambda grid, budget_s, peers, *a, **kw: dict(
         copy.deepcopy(_machine_facts), grid=grid, budget_s=budget_s, peers=peers))
-    monkeypatch.setattr(measure, "SETTLE_S", 0.0)
+    monkeypatch.setattr(worker, "SETTLE_S", 0.0)
 
 
 def _plumbing_sweep(out, cells, budget=0.5, **kw):
     """A sweep for the harness's plumbing (with the ``plumbing`` fixture): on a machine the
     detector never finds busy, so a shared test machine adds no retries and no waits (busy
     machines: test_tiny_grid_end_to_end_and_schema here, and test_contention.py)."""
-    return _sweep(out, cells, budget, detector=QuietMachine(), **kw)
+    return _sweep(out, cells, budget, detector=QuietMachine(), isolate=False, **kw)
 
 
 def test_tiny_grid_end_to_end_and_schema(tmp_path):
@@ -82,7 +82,7 @@ def test_tiny_grid_end_to_end_and_schema(tmp_path):
 
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, plumbing):
     cells, _ = G.cells("quick", **TINY)
-    real = run.run_cell
+    real = run.measure_cell
     calls = {"n": 0}
 
     def flaky(*a, **k):
@@ -91,11 +91,11 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, pl
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(run, "run_cell", flaky)
+    monkeypatch.setattr(run, "measure_cell", flaky)
     with pytest.raises(KeyboardInterrupt):
         _plumbing_sweep(tmp_path / "a", cells)
     assert len(load(tmp_path / "a" / "results.jsonl")[1]) == 4
-    monkeypatch.setattr(run, "run_cell", real)
+    monkeypatch.setattr(run, "measure_cell", real)
     _plumbing_sweep(tmp_path / "a", cells, resume=True)
     _plumbing_sweep(tmp_path / "b", cells)
     keys = lambda p: sorted(r["key"] for r in load(p / "results.jsonl")[1])  # noqa: E731
@@ -162,7 +162,7 @@ def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path, plumbing):
 def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, plumbing):
     cells, _ = G.cells("quick", backends=["numpy-loop", "numba"], ops=["cost_and_grads"],
                        m=[20], n_h=[3])
-    real = measure.step_fn
+    real = worker.step_fn
 
     def broken(c, *a, backend=None):
         name = backend or c.backend
@@ -176,7 +176,7 @@ def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, mon
             return wrong
         return fn
 
-    monkeypatch.setattr(measure, "step_fn", broken)
+    monkeypatch.setattr(worker, "step_fn", broken)
     _plumbing_sweep(tmp_path, cells)
     recs = {r["backend"]: r for r in load(tmp_path / "results.jsonl")[1]}
     assert recs["numpy-loop"]["status"] == "failed"
@@ -312,15 +312,15 @@ def test_sweep_names_each_phase(tmp_path):
     ("GenuineIntel", 6, 143, {"avx2", "avx512f"}, None, False),
 ])
 def test_cpu_naming_and_simd_width(vendor, family, model, flags, uarch, half):
-    assert measure.microarchitecture(vendor, family, model) == uarch
-    s = measure.simd(vendor, family, flags)
+    assert machine.microarchitecture(vendor, family, model) == uarch
+    s = machine.simd(vendor, family, flags)
     assert s["simd"] == ("avx512f" if "avx512f" in flags else "avx2")
     assert s["simd_bits"] == (512 if "avx512f" in flags else 256)
     assert ("half width: Zen 4" in s["simd_note"]) is half
 
 
 def test_this_cpu_is_named():
-    cpu = measure.cpu_record()
+    cpu = machine.cpu_record()
     assert cpu["count"] >= 1 and cpu["brand_raw"]
     if os.path.exists("/proc/cpuinfo"):
         assert cpu["vendor"] and cpu["family"] is not None and cpu["mhz"] > 0
@@ -375,33 +375,38 @@ def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, mo
                         lambda done, det, progress=None, **kw: seen.update(kw) or [])
     monkeypatch.setattr(run.ceiling, "measure",
                         lambda s, dts: seen.update(ceiling_s=s, ceiling_dtypes=dts) or {})
-    monkeypatch.setattr(run.measure, "machine_peaks", lambda s: seen.update(peaks_s=s) or {})
-    monkeypatch.setattr(run.measure, "compile_times", lambda: {})
-    monkeypatch.setattr(run.measure, "SETTLE_S", 0.0)
+    monkeypatch.setattr(peaks, "machine_peaks", lambda s: seen.update(peaks_s=s) or {})
+    monkeypatch.setattr(machine, "compile_times", lambda: {})
+    monkeypatch.setattr(worker, "SETTLE_S", 0.0)
     monkeypatch.setattr(G, "TARGETS", ((2, 3, 20),))
     settings = dict(headline_budget_s=0.7, samples=4, sample_s=0.0, memory_below_s=1e-9,
-                    peaks_s=0.01,
+                    peaks_s=0.01, workers=1,
                     ceiling_s=0.02, ceiling_dtypes=("float64",),
                     pairs=dict(rounds=3, min_rounds=2))
     cells, _ = G.cells("quick", backends=["numpy"], ops=["cost_and_grads"], m=[20], n_h=[3])
     path = run.sweep(cells, 0.2, str(tmp_path), progress=False, detector=QuietMachine(),
-                     settings=settings)
+                     settings=settings, isolate=False)
     header, (rec,) = load(path)
     assert rec["headline"] and rec["budget_s"] == 0.7 and rec["rounds"] == 3  # sample_s spent
     assert rec["mem_skipped"] and rec["mem_traced_bytes"] is None  # no call is that fast
     assert header["settings"] == dict(settings, ceiling_dtypes=["float64"])  # JSON
     assert seen == dict(peaks_s=0.01, ceiling_s=0.02, ceiling_dtypes=("float64",), rounds=3,
-                        min_rounds=2)
+                        min_rounds=2, isolate=False)
 
 
 def test_the_reference_runs_once_per_shape_in_a_sweep(tmp_path, monkeypatch, plumbing):
     calls = []
-    real = measure.reference
-    monkeypatch.setattr(measure, "reference", lambda c, *a: calls.append(c.key) or real(c, *a))
+    real = checks.reference
+    monkeypatch.setattr(checks, "reference", lambda c, *a: calls.append(c.key) or real(c, *a))
     cells, _ = G.cells("quick", backends=["python", "numpy", "numba"],
                        ops=["cost_and_grads", "forward"], m=[50], n_h=[3])
     path = _plumbing_sweep(tmp_path, cells, budget=0.2)
-    assert {r["status"] for r in load(path)[1]} == {"ok"}
-    # python's step asks for it once and numba reuses it; forward's cache is not kept
-    assert [k.split("|")[:2] for k in calls] == [["python", "cost_and_grads"],
-                                                 ["python", "forward"], ["numba", "forward"]]
+    recs = load(path)[1]
+    assert {r["status"] for r in recs} == {"ok"}
+    # the step's reference result is computed once, by the first other backend, and kept (not
+    # at all when numpy's own step ran first); forward's cache is not kept
+    first = min((r for r in recs if r["op"] == "cost_and_grads"), key=lambda r: r["order"])
+    steps = [k.split("|")[0] for k in calls if k.split("|")[1] == "cost_and_grads"]
+    assert steps == ([] if first["backend"] == "numpy" else [first["backend"]])
+    assert sorted(k.split("|")[0] for k in calls if k.split("|")[1] == "forward") == [
+        "numba", "python"]

@@ -21,7 +21,7 @@ from pytest_benchmark.stats import Stats  # noqa: E402
 
 from fastnn.backends import HEADLINE, REFERENCE  # noqa: E402
 from fastnn.bench import grid as G  # noqa: E402
-from fastnn.bench import ceiling, measure, run  # noqa: E402
+from fastnn.bench import ceiling, peaks, run  # noqa: E402
 from fastnn.bench.store import BENCHMARK_STATS, benchmark_stats, load  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +86,7 @@ def _check_compare(path, cwd, names):
 
 @pytest.mark.slow  # a real sweep's header reads the machine (~6 s here), then 4 tiny cells
 def test_pytest_benchmark_compare_reads_a_sweeps_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(measure, "machine_peaks", lambda *a, **k: {})  # not in the JSON
+    monkeypatch.setattr(peaks, "machine_peaks", lambda *a, **k: {})  # not in the JSON
     monkeypatch.setattr(ceiling, "measure", lambda *a, **k: {})
     cells, _ = G.cells("quick", backends=[REFERENCE, HEADLINE], ops=["cost_and_grads"],
                        m=[1, 50], n_h=[3], peers=False)

@@ -8,7 +8,7 @@ import pytest
 
 from fastnn.bench import contention as C
 from fastnn.bench import grid as G
-from fastnn.bench import measure, run
+from fastnn.bench import cell, run, worker
 
 SPIN = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
 CELL = G.Cell("numba", "cost_and_grads", 10_000, 64)
@@ -31,7 +31,7 @@ def test_two_cpu_bound_processes_mark_a_numba_cell_disturbed(detector, monkeypat
     procs = _spinners(2, 8)
     try:
         time.sleep(0.5)  # let them take the cores
-        rec = run.run_cell(CELL, 2.0, {}, detector)
+        rec = cell.run_cell(CELL, 2.0, {}, detector)
     finally:
         for p in procs:
             p.kill()
@@ -50,7 +50,7 @@ def test_a_quiet_run_is_not_marked(detector):
     quiet by that reading, the cell must not be marked for other processes; when it was plainly
     busy, it must be. (Other test runs may share this machine, so both branches are real.)"""
     before = C.snapshot()
-    rec = run.run_cell(G.Cell("numba", "cost_and_grads", 1_000, 4), 0.2, {}, detector)
+    rec = cell.run_cell(G.Cell("numba", "cost_and_grads", 1_000, 4), 0.2, {}, detector)
     outside = C.usage(before, C.snapshot())["others_cpus"]
     con = rec["contention"]
     assert rec["disturbed"] == bool(con["reasons"]) == bool(C.reasons(con))
@@ -88,7 +88,7 @@ class _Scripted:
 def test_a_disturbed_cell_is_remeasured_within_bounds(verdicts, quiet, attempts, disturbed):
     assert C.RETRIES == 2
     det = _Scripted(verdicts, quiet)
-    rec = run.run_cell(G.Cell("numpy", "forward", 100, 4), 0.1, {}, det)
+    rec = cell.run_cell(G.Cell("numpy", "forward", 100, 4), 0.1, {}, det)
     assert rec["status"] == "ok" and rec["disturbed"] is disturbed
     assert rec["contention"]["attempts"] == attempts
     assert len(rec["contention"]["earlier"]) == attempts - 1
@@ -119,9 +119,9 @@ def test_wait_quiet_gives_up_quickly_on_a_machine_that_stays_busy(monkeypatch):
 def test_disturbed_records_never_feed_a_prediction():
     c = G.Cell("numpy", "forward", 10_000, 4)
     prev = dict(G.Cell("numpy", "forward", 100, 4).params(), status="ok", median_s=1e-5)
-    assert run.predict(c, {"a": prev}) == pytest.approx(1e-3)
-    assert run.predict(c, {"a": dict(prev, disturbed=True)}) is None
-    assert run.predict(c, {"a": dict(prev, disturbed=False)}) == pytest.approx(1e-3)
+    assert cell.predict(c, {"a": prev}) == pytest.approx(1e-3)
+    assert cell.predict(c, {"a": dict(prev, disturbed=True)}) is None
+    assert cell.predict(c, {"a": dict(prev, disturbed=False)}) == pytest.approx(1e-3)
 
 
 def test_reasons_name_each_threshold():
@@ -147,11 +147,11 @@ def test_a_headline_cell_is_measured_beyond_the_grid_budget_or_says_why_not(monk
     nx, nh, m = G.TARGETS[1]
     c = G.Cell("numba", G.HEADLINE_OP, m, nh, nx)
     det = _Scripted([False, False])
-    monkeypatch.setattr(measure, "probe", lambda cell, budget: 1.0)  # 3 s > the 0.5 s budget
-    rec = run.run_cell(c, 0.5, {}, det)
+    monkeypatch.setattr(worker, "probe", lambda cell, budget: 1.0)  # 3 s > the 0.5 s budget
+    rec = cell.run_cell(c, 0.5, {}, det)
     assert rec["status"] == "ok" and rec["headline"] and rec["budget_s"] == G.HEADLINE_BUDGET_S
     assert rec["median_s"] > 0 and not rec["extrapolated"]
-    monkeypatch.setattr(measure, "probe", lambda cell, budget: 100.0)
-    rec = run.run_cell(c, 0.5, {}, det)
+    monkeypatch.setattr(worker, "probe", lambda cell, budget: 100.0)
+    rec = cell.run_cell(c, 0.5, {}, det)
     assert rec["status"] == "over_budget" and rec["predicted_s"] == 100.0
     assert rec["message"].startswith("not measured: predicted 100 s per call")

@@ -176,7 +176,7 @@ def test_large_ratios_are_written_out():
 def _ceiling_cells(shapes, t=0.01, dtype="float64"):
     """HEADLINE cells at ``shapes`` with the harness's FLOP and byte counts."""
     from types import SimpleNamespace
-    from fastnn.bench.measure import work
+    from fastnn.bench.worker import work
     recs = []
     for nx, nh, m in shapes:
         flops, nbytes = work(SimpleNamespace(op=S.STEP, hidden="tanh", dtype=dtype, m=m,

@@ -14,7 +14,7 @@ from conftest import QuietMachine
 import fastnn
 from fastnn.backends import HEADLINE, OPS, REFERENCE, REGISTRY, names
 from fastnn.bench import grid as G
-from fastnn.bench import measure, paired, run
+from fastnn.bench import cell, checks, paired, run, worker
 from fastnn.bench.store import COLUMNS, Store, check_record, load
 
 FIT = G.FIT_OP
@@ -45,8 +45,8 @@ def test_fit_is_an_op_every_backend_and_every_peer_declares():
 @pytest.mark.parametrize("name", fastnn.BACKENDS)
 def test_an_own_backends_timed_run_is_what_fastnn_fit_runs(name):
     c = G.Cell(name, FIT, 30, 3)
-    P, X, Y = measure.make_data(c)
-    params, costs = measure.step_fn(c, P, X, Y, steps=25)()
+    P, X, Y = worker.make_data(c)
+    params, costs = worker.step_fn(c, P, X, Y, steps=25)()
     r = fastnn.fit(X, Y, params=P, backend=name, lr=1.2, iterations=25)
     np.testing.assert_array_equal(costs, r.costs)
     for k in params:
@@ -99,7 +99,7 @@ def test_a_classifier_that_needs_both_classes_is_skipped_at_m_1():
 
 def test_training_data_is_the_flower_with_both_classes():
     for m, n_x in ((1, 2), (2, 2), (7, 3)):
-        P, X, Y = measure.make_data(G.Cell("numpy", FIT, m, 4, n_x))
+        P, X, Y = worker.make_data(G.Cell("numpy", FIT, m, 4, n_x))
         assert X.shape == (n_x, m) and Y.shape == (1, m)
         assert set(np.unique(Y)) == ({1.0} if m == 1 else {0.0, 1.0})
 
@@ -111,14 +111,14 @@ def test_fit_cells_are_checked_then_timed_per_step(name, short_runs):
     if not _installed(name):
         pytest.skip(f"{name} is not installed")
     c = G.Cell(name, FIT, 40, 3)
-    rec = run.run_cell(c, 3.0, {}, QuietMachine())  # a roomy budget: a busy machine is slow
+    rec = cell.run_cell(c, 3.0, {}, QuietMachine())  # a roomy budget: a busy machine is slow
     assert rec["status"] == "ok", rec["message"]
     assert rec["steps"] == STEPS and check_record(rec) is None
     assert len(rec["samples"]) == rec["rounds"] and rec["median_s"] > 0
-    step_flops = measure.work(G.Cell(name, "cost_and_grads", 40, 3))[0]
+    step_flops = worker.work(G.Cell(name, "cost_and_grads", 40, 3))[0]
     assert step_flops < rec["flops"] < 2 * step_flops  # one step and its update, not STEPS
     if name == REFERENCE:  # the time is per step: STEPS of it make one whole run, timed here
-        run_fn = measure.step_fn(c, *measure.make_data(c))
+        run_fn = worker.step_fn(c, *worker.make_data(c))
         whole = []
         for _ in range(7):
             t0 = time.perf_counter()
@@ -129,7 +129,7 @@ def test_fit_cells_are_checked_then_timed_per_step(name, short_runs):
 
 
 def test_a_wrong_training_run_is_marked_and_not_timed(short_runs, monkeypatch):
-    real = measure.step_fn
+    real = worker.step_fn
 
     def broken(c, *a, backend=None, steps=None):
         fn = real(c, *a, backend=backend, steps=steps)
@@ -141,8 +141,8 @@ def test_a_wrong_training_run_is_marked_and_not_timed(short_runs, monkeypatch):
             return dict(params, W2=params["W2"] * (1 + 1e-6)), costs
         return wrong
 
-    monkeypatch.setattr(measure, "step_fn", broken)
-    rec = run.run_cell(G.Cell(HEADLINE, FIT, 40, 3), 3.0, {}, QuietMachine())
+    monkeypatch.setattr(worker, "step_fn", broken)
+    rec = cell.run_cell(G.Cell(HEADLINE, FIT, 40, 3), 3.0, {}, QuietMachine())
     assert rec["status"] == "wrong" and "disagrees with numpy" in rec["message"]
     assert rec["median_s"] is None and rec["steps"] == STEPS
 
@@ -151,21 +151,21 @@ def test_a_chaotic_run_is_checked_up_to_where_numpy_itself_is_chaotic():
     """At lr 1.2 on ten examples (n_h = 16, 1000 steps) numpy's own run moves by more than the
     tolerance when its initial parameters change at rounding level."""
     c = G.Cell(HEADLINE, FIT, 10, 16)
-    P, X, Y = measure.make_data(c)
-    ref = measure.reference(c, P, X, Y)
-    onset = measure.chaos_onset(c, P, X, Y, ref)
+    P, X, Y = worker.make_data(c)
+    ref = checks.reference(c, P, X, Y)
+    onset = checks.chaos_onset(c, P, X, Y, ref)
     assert onset is not None and 10 < onset < G.fit_steps(c)
-    out = measure.step_fn(c, P, X, Y)()
-    bad, note = measure.check_fit(c, out, ref, P, X, Y)
+    out = worker.step_fn(c, P, X, Y)()
+    bad, note = checks.check_fit(c, out, ref, P, X, Y)
     assert bad is None and f"checked on the first {onset:,} of" in note
     wrong = (out[0], out[1] * (1 + 1e-6))
-    bad, note = measure.check_fit(c, wrong, ref, P, X, Y)
+    bad, note = checks.check_fit(c, wrong, ref, P, X, Y)
     assert "already in the first" in bad and note == ""
 
 
 def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
     c = G.Cell("python", FIT, 2000, 8)
-    rec = run.run_cell(c, 0.2, {}, QuietMachine())
+    rec = cell.run_cell(c, 0.2, {}, QuietMachine())
     assert rec["status"] == "over_budget" and rec["extrapolated"] is True
     steps = G.fit_steps(c)
     assert rec["steps"] == steps and rec["predicted_s"] > 0 and check_record(rec) is None
@@ -228,6 +228,8 @@ def test_cli_bench_ops_fit(tmp_path, capsys, monkeypatch, short_runs):
     real = run.header
     monkeypatch.setattr(run, "header", lambda grid, budget, peers, fast=False, prog=None,
                         detector=None, **kw: real(grid, budget, peers, True, prog, detector))
+    real_sweep = run.sweep  # in this process, where short_runs' shorter runs apply
+    monkeypatch.setattr(run, "sweep", lambda *a, **kw: real_sweep(*a, **kw, isolate=False))
     out = tmp_path / "o"
     code = main(["bench", "--ops", FIT, "--backends", f"{REFERENCE},{HEADLINE}", "--m", "30",
                  "--n-h", "2", "--budget", "2", "--out", str(out), "--no-progress",
@@ -257,7 +259,7 @@ def test_cli_bench_ops_fit(tmp_path, capsys, monkeypatch, short_runs):
 @pytest.mark.parametrize("backend", [REFERENCE, HEADLINE])
 def test_make_call_refuses_bad_ops_and_runs_with_a_clear_error(backend, op, kw, exc, match):
     c = G.Cell(backend, FIT, 20, 3)
-    P, X, Y = measure.make_data(c)
+    P, X, Y = worker.make_data(c)
     with pytest.raises(exc, match=match):
         REGISTRY[backend].make_call(op, P, X, Y, "tanh", "sigmoid", **kw)
 
@@ -269,15 +271,15 @@ def test_a_peer_refuses_an_op_it_does_not_implement():
     op = sorted(set(OPS) - set(REGISTRY[peer].ops))[0]
     c = G.Cell(REFERENCE, op, 20, 3)
     with pytest.raises(ValueError, match=f"does not implement op {op!r}"):
-        REGISTRY[peer].make_call(op, *measure.make_data(c), "tanh", "sigmoid")
+        REGISTRY[peer].make_call(op, *worker.make_data(c), "tanh", "sigmoid")
 
 
 def test_a_diverging_training_run_is_a_failed_cell_not_a_time(monkeypatch, short_runs):
-    monkeypatch.setattr(measure, "step_fn", lambda c, P, X, Y, backend=None, steps=None: (
+    monkeypatch.setattr(worker, "step_fn", lambda c, P, X, Y, backend=None, steps=None: (
         lambda: REGISTRY[backend or c.backend].make_call(
             c.op, P, X, Y, c.hidden, c.output, lr=1e307, steps=G.fit_steps(c))()))
     c = G.Cell(REFERENCE, FIT, 50, 4)
-    rec = run.run_cell(c, 30.0, {})
+    rec = cell.run_cell(c, 30.0, {})
     assert rec["status"] == "failed" and "diverged at step" in rec["message"]
     assert rec["median_s"] is None
 

@@ -10,7 +10,7 @@ import threadpoolctl
 from threadpoolctl import threadpool_info
 
 from fastnn.bench import grid as G
-from fastnn.bench import measure
+from fastnn.bench import worker
 from fastnn.cli import main
 
 N = G.max_threads()
@@ -44,17 +44,17 @@ def test_above_the_limit_is_one_line_and_exit_2_before_any_work(capsys, tmp_path
 
 
 def test_each_count_runs_as_labelled():
-    """Inside ``measure.threads(n)`` Numba and every BLAS run n threads (0: Numba's whole pool),
+    """Inside ``worker.threads(n)`` Numba and every BLAS run n threads (0: Numba's whole pool),
     and n above the limit raises instead of running fewer."""
     before = numba.get_num_threads()
     for n in range(1, N + 1):
-        with measure.threads(n):
+        with worker.threads(n):
             assert numba.get_num_threads() == n
             assert all(b == n for b in _blas_threads())
-    with measure.threads(0):
+    with worker.threads(0):
         assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
     with pytest.raises(ValueError, match=f"threads {N + 1}: this machine runs at most {N}"):
-        with measure.threads(N + 1):
+        with worker.threads(N + 1):
             pass
     assert numba.get_num_threads() == before
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -63,10 +62,14 @@ def _stat():
     return user + nice + system + irq + softirq, (v[7] if len(v) > 7 else 0)
 
 
-def _self_ticks():
-    """This process's user + system clock ticks (all its threads), from /proc/self/stat."""
-    with open("/proc/self/stat") as f:
-        rest = f.read().rsplit(")", 1)[1].split()
+def _ticks(pid="self"):
+    """A process's user + system clock ticks (all its threads), from /proc/<pid>/stat; 0 for a
+    process that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
     return int(rest[11]) + int(rest[12])
 
 
@@ -75,12 +78,14 @@ def _load1():
         return float(f.read().split()[0])
 
 
-def snapshot():
-    """The counters now: a dict (time, busy, steal, self ticks, 1-min load), or None off Linux."""
+def snapshot(pids=()):
+    """The counters now: a dict (time, busy, steal, own ticks, 1-min load), or None off Linux.
+    "Own" is this process's CPU time plus that of ``pids`` (the worker processes it is timing,
+    which are not "other processes")."""
     try:
         busy, steal = _stat()
-        return {"t": time.perf_counter(), "busy": busy, "steal": steal, "self": _self_ticks(),
-                "load1": _load1()}
+        return {"t": time.perf_counter(), "busy": busy, "steal": steal,
+                "self": _ticks() + sum(_ticks(p) for p in pids), "load1": _load1()}
     except (OSError, ValueError, IndexError):
         return None
 
@@ -120,18 +125,10 @@ def reasons(facts):
     return out
 
 
-@contextmanager
 def all_threads():
     """Numba and BLAS at all cores for the duration (the probe's fixed setting)."""
-    import numba
-    from threadpoolctl import threadpool_limits
-    n = numba.get_num_threads()
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    try:
-        with threadpool_limits(limits=None):
-            yield
-    finally:
-        numba.set_num_threads(n)
+    from .worker import threads
+    return threads(0)
 
 
 class Detector:
@@ -150,6 +147,20 @@ class Detector:
         self.quiet_s = None  # the probe's fastest time so far
         self._fn = None
         self.busy_streak = 0  # waits in a row that found no quiet window
+
+    def __getstate__(self):  # sent to a worker without the compiled probe (loaded again there)
+        return dict(self.__dict__, _fn=None)
+
+    def state(self):
+        """What a worker's copy learnt and the parent keeps: (fastest probe, busy streak)."""
+        return self.quiet_s, self.busy_streak
+
+    def merge(self, state):
+        """Keep the fastest probe time and the busy streak a worker's copy of this detector
+        saw (:meth:`state`)."""
+        quiet_s, self.busy_streak = state
+        if quiet_s is not None:
+            self._note(quiet_s)
 
     def _probe_once(self):
         if self._fn is None:
@@ -181,16 +192,19 @@ class Detector:
     def _note(self, t):
         self.quiet_s = t if self.quiet_s is None else min(self.quiet_s, t)
 
-    def start(self):
-        return snapshot()
+    def start(self, pids=()):
+        """The counters before a measurement; ``pids``: worker processes whose CPU time is the
+        measurement's own (:func:`snapshot`)."""
+        return snapshot(pids)
 
-    def verdict(self, before):
-        """The facts since ``before`` (a :meth:`start`), the probe, and the reasons.
+    def verdict(self, before, pids=()):
+        """The facts since ``before`` (a :meth:`start` with the same ``pids``), the probe, and
+        the reasons.
 
         Returns a dict: the :func:`usage` facts, ``probe_s``, ``probe_quiet_s``, ``probe_ratio``,
         ``reasons`` (list of sentences, empty when quiet) and ``reason`` (them joined, or "").
         """
-        facts = usage(before, snapshot())
+        facts = usage(before, snapshot(pids))
         facts.update(probe_s=None, probe_quiet_s=self.quiet_s, probe_ratio=None)
         if self.use_probe:
             try:

@@ -1,8 +1,10 @@
 """Headline speed-ups by paired, interleaved measurement, with a 95 % bootstrap interval.
 
-Two callables are timed in alternation, A B A B …, in one process: each round times a batch of
-calls of A and then one of B (each batch after one untimed call), so a slow minute of a shared machine slows both sides of the same
-round. The speed-up of round i is t_A,i / t_B,i; the result is the median over rounds with a
+Two sides are timed in alternation, A B A B …: each round times a batch of calls of A and then
+one of B (each batch after one untimed call), so a slow minute of a shared machine slows both
+sides of the same round. In a run each side lives in its own long-lived worker process
+(:mod:`.spawn`; built and warmed before the first round, no process start inside a round), so
+neither inherits the other's threads, allocator state or caches. The speed-up of round i is t_A,i / t_B,i; the result is the median over rounds with a
 percentile-bootstrap 95 % interval of that median (resampling rounds, seeded, 2000 resamples).
 An interval wider than ±10 % of the ratio is flagged ``wide``.
 """
@@ -13,7 +15,7 @@ import time
 
 import numpy as np
 
-from .measure import SETTLE_S  # idle before each batch, as before each measured cell
+from .worker import SETTLE_S  # idle before each batch, as before each measured cell
 
 #: A batch of calls lasts at least this long, so a fast step runs back to back as in training
 #: (single-call batches after the settle measured the headline backend cold).
@@ -46,6 +48,59 @@ def _batch(fn, n, untimed=True):
     return (time.perf_counter() - t0) / n
 
 
+class _Local:
+    """A side timed in this process: a zero-argument callable."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def calibrate(self):
+        return _calls_per_batch(self.fn)
+
+    def batch(self, n, untimed):
+        return _batch(self.fn, n, untimed)
+
+
+#: The side a worker process times (set by :func:`side_setup`, in that worker).
+_SIDE = {}
+
+
+def side_setup(head, other):
+    """In a worker: build cell ``other``'s callable on ``head``'s data (converted to ``other``'s
+    dtype when it differs), at ``head``'s thread count, warm it up; returns
+    :func:`_calls_per_batch`."""
+    from .worker import make_data, step_fn, threads
+    data = make_data(head)
+    if other.dtype != head.dtype:
+        data = make_data(other)
+    threads(head.threads).__enter__()  # this worker times one side only, at one thread count
+    fn = step_fn(other, *data)
+    fn()
+    _SIDE["fn"] = fn
+    return _calls_per_batch(fn)
+
+
+def side_batch(n, untimed):
+    """In a worker: :func:`_batch` of the side :func:`side_setup` built."""
+    return _batch(_SIDE["fn"], n, untimed)
+
+
+class _Remote:
+    """A side timed in its own worker process (:class:`.spawn.Worker`)."""
+
+    def __init__(self, worker, head, other):
+        self.worker, self.head, self.other = worker, head, other
+        self._calls = None
+
+    def calibrate(self):
+        if self._calls is None:  # built once: the worker keeps its side
+            self._calls = self.worker.call(side_setup, self.head, self.other)
+        return self._calls
+
+    def batch(self, n, untimed):
+        return self.worker.call(side_batch, n, untimed)
+
+
 def bootstrap_median(x, *, level=0.95, resamples=2000, seed=0):
     """Median of ``x`` and a percentile-bootstrap interval of it.
 
@@ -74,8 +129,9 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None, min_rounds=MIN_ROUNDS,
 
     Parameters
     ----------
-    fa, fb : callable
-        Zero-argument callables, already warmed up (compiled).
+    fa, fb : callable or side
+        Zero-argument callables, already warmed up (compiled), or sides with ``calibrate()``
+        and ``batch(n, untimed)`` (a worker process's, :class:`_Remote`).
     rounds : int
         Rounds of A then B (>= 2).
     budget_s : float, optional
@@ -97,14 +153,15 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None, min_rounds=MIN_ROUNDS,
     """
     if rounds < 2 or min_rounds < 2:
         raise ValueError(f"rounds and min_rounds must be >= 2, got {rounds}, {min_rounds}")
-    (na, wa), (nb, wb) = _calls_per_batch(fa), _calls_per_batch(fb)
+    fa, fb = (f if hasattr(f, "batch") else _Local(f) for f in (fa, fb))
+    (na, wa), (nb, wb) = fa.calibrate(), fb.calibrate()
     ua = untimed_below_s is None or wa < untimed_below_s
     ub = untimed_below_s is None or wb < untimed_below_s
     ta, tb = [], []
     t_end = None if budget_s is None else time.perf_counter() + budget_s
     for i in range(rounds):
-        ta.append(_batch(fa, na, ua))
-        tb.append(_batch(fb, nb, ub))
+        ta.append(fa.batch(na, ua))
+        tb.append(fb.batch(nb, ub))
         if t_end is not None and i + 1 >= min_rounds and time.perf_counter() > t_end:
             break
     r = np.array(ta) / np.array(tb)
@@ -123,12 +180,14 @@ FIT_BUDGET_S = 10.0
 
 
 def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progress=None,
-                   min_rounds=MIN_ROUNDS, fit_budget_s=FIT_BUDGET_S, untimed_below_s=None):
+                   min_rounds=MIN_ROUNDS, fit_budget_s=FIT_BUDGET_S, untimed_below_s=None,
+                   isolate=False):
     """Paired ratios for the headline tables: at every headline shape measured in ``done``
     (records by key), for the training step and for a training run (``fit``, the same steps on
     both sides, so the ratio is per step too; at most ``fit_budget_s`` per pair), the
     headline backend against the reference and each peer. ``rounds``, ``min_rounds``,
-    ``untimed_below_s`` and ``budget_s`` are :func:`paired_ratio`'s, per pair.
+    ``untimed_below_s`` and ``budget_s`` are :func:`paired_ratio`'s, per pair. ``isolate``:
+    each side in its own worker process (:mod:`.spawn`), as :func:`.run.sweep` does.
 
     At a float32 shape the headline backend is also paired with its own float64 step there.
 
@@ -139,7 +198,7 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     """
     from ..backends import HEADLINE
     from .grid import FIT_OP, Cell, fit_steps, is_headline
-    from .measure import make_data
+    from .worker import make_data
 
     ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell(
         **{k: r[k] for k in Cell.__dataclass_fields__}))]
@@ -154,14 +213,15 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
             continue
         head = Cell(HEADLINE, op, m, n_h, n_x=n_x, dtype=dtype, threads=threads)
         steps = {"steps": fit_steps(head)} if op == FIT_OP else {}
-        data = make_data(head)  # once per shape, shared by its pairs
+        data = None if isolate else make_data(head)  # once per shape, shared by its pairs
         for base in sorted(names - {HEADLINE}):
             if progress is not None:
                 progress.say(f"paired A/B rounds: {base} vs {HEADLINE}, {op} n_x={n_x} "
                              f"n_h={n_h} m={m:,}")
             res, verdict = _pair(head, data, base, detector, rounds,
                                  min(budget_s, fit_budget_s) if op == FIT_OP else budget_s,
-                                 min_rounds=min_rounds, untimed_below_s=untimed_below_s)
+                                 min_rounds=min_rounds, untimed_below_s=untimed_below_s,
+                                 isolate=isolate)
             out.append(_entry(head, base, dtype, res, verdict, steps))
         if dtype == "float32" and (op, n_x, n_h, m, "float64", threads) in shapes and any(
                 r["backend"] == HEADLINE for r in shapes[op, n_x, n_h, m, "float64", threads]):
@@ -169,7 +229,8 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
                 progress.say(f"paired A/B rounds: {HEADLINE} float64 vs float32, {op} "
                              f"n_x={n_x} n_h={n_h} m={m:,}")
             res, verdict = _pair(head, data, HEADLINE, detector, rounds, budget_s, "float64",
-                                 min_rounds=min_rounds, untimed_below_s=untimed_below_s)
+                                 min_rounds=min_rounds, untimed_below_s=untimed_below_s,
+                                 isolate=isolate)
             out.append(_entry(head, HEADLINE, "float64", res, verdict, steps))
     return out
 
@@ -185,17 +246,31 @@ def _entry(head, base, base_dtype, res, verdict, steps):
 
 
 def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None, min_rounds=MIN_ROUNDS,
-          untimed_below_s=None):
+          untimed_below_s=None, isolate=False):
     """:func:`paired_ratio` of backend ``base`` (in ``base_dtype``, default the cell's) against
-    the cell ``head``, on ``data`` (``make_data(head)``; converted for a baseline in another
-    dtype), at the cell's thread count; returns (result, contention verdict)."""
+    the cell ``head``, at the cell's thread count; returns (result, contention verdict).
+    ``isolate``: each side in its own worker process, which builds its data
+    (:func:`.worker.make_data`, the same seeded arrays); else both here on ``data``
+    (``make_data(head)``; converted for a baseline in another dtype)."""
     from dataclasses import replace
 
-    from .measure import make_data, step_fn
-    from .measure import threads as threads_
+    from ..backends import REFERENCE
+    from .worker import make_data, step_fn
+    from .worker import threads as threads_
 
-    P, X, Y = data
     other = replace(head, backend=base, dtype=base_dtype or head.dtype)
+    if isolate:
+        from .spawn import Worker
+        with Worker((head.backend, REFERENCE)) as wh, Worker((base, REFERENCE)) as wb:
+            sides = _Remote(wb, head, other), _Remote(wh, head, head)
+            for side in sides:
+                side.calibrate()  # build and warm up both before the clock starts
+            before = detector.start(pids=(wh.pid, wb.pid)) if detector else None
+            res = paired_ratio(*sides, rounds=rounds, budget_s=budget_s,
+                               min_rounds=min(min_rounds, rounds), untimed_below_s=untimed_below_s)
+            verdict = detector.verdict(before, pids=(wh.pid, wb.pid)) if detector else None
+        return res, verdict or {"reason": ""}
+    P, X, Y = data
     Pb, Xb, Yb = (P, X, Y) if other.dtype == head.dtype else make_data(other)
     with threads_(head.threads):  # both sides at the cells' thread count
         f_head = step_fn(head, P, X, Y)

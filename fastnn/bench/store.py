@@ -50,7 +50,8 @@ COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidde
            "steps", "status", "extrapolated", "message", "median_s", "min_s", "q1_s", "q3_s", "iqr_s",
            "mean_s", "stddev_s", "rounds", "calls_per_round", "predicted_s", "first_call_s",
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
-           "headline", "budget_s", "disturbed", "contention_reason"]
+           "headline", "budget_s", "disturbed", "contention_reason", "order", "workers_spread",
+           "workers_disagree"]
 STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 #: Required in every record (the cell's identity and its status): field -> (type, smallest
 #: value). ``threads`` 0 means all cores.
@@ -61,11 +62,14 @@ REQUIRED = {"backend": (str, None), "op": (str, None), "m": (int, 1), "n_h": (in
 #: required for the op ``fit``, whose timings (and ``predicted_s``) are per step.
 OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, None),
             "rounds": (int, 1), "calls_per_round": (int, 1), "disturbed": (bool, None),
-            "headline": (bool, None), "contention": (dict, None), "steps": (int, 1)}
+            "headline": (bool, None), "contention": (dict, None), "steps": (int, 1),
+            "order": (int, 0), "worker_pid": (int, 1), "workers": (list, None),
+            "workers_disagree": (str, None)}
 #: Timings a measured (``ok``) cell must have: finite and > 0.
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
 NON_NEGATIVE = ("iqr_s", "mean_s", "stddev_s", "predicted_s", "first_call_s", "compile_s",
+                "workers_spread",
                 "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs", "budget_s")
 
 

@@ -16,7 +16,7 @@ from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench import store
 from ..bench.ceiling import ceiling_s
 from ..bench.grid import FLOAT32_TARGETS, TARGETS
-from ..bench.measure import PARTIAL_CHECK
+from ..bench.checks import PARTIAL_CHECK
 from ..bench.paired import PAIRED
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours

@@ -1,0 +1,168 @@
+"""Machine facts recorded with every run (as pyperf's ``_collect_metadata`` and ``_cpu_utils``):
+the CPU named precisely (:func:`cpu_record`), OS, versions, BLAS (threadpoolctl), the Numba
+threading layer, the commit, and the headline backend's compile time in fresh processes. The
+machine's peaks are measured in :mod:`.peaks`."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+
+from .. import __version__, init_params
+from ..backends import HEADLINE, REGISTRY, get_backend
+
+
+def compile_times():
+    """Numba compile time of the training step in a fresh process: cold (empty cache dir), then
+    cached (the same dir again), so ``cache=True``'s saving is measured, not assumed."""
+    import tempfile
+    code = ("import time,numpy as np;t=time.perf_counter();import fastnn;"
+            "P=fastnn.init_params(2,4,1,seed=0);X=np.ones((2,8));Y=np.ones((1,8));"
+            f"t1=time.perf_counter();fastnn.get_backend({HEADLINE!r}).cost_and_grads(P,X,Y);"
+            "print(time.perf_counter()-t1)")
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        for name in ("compile_cold_s", "compile_cached_s"):
+            try:
+                r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                   text=True, timeout=600, check=True)
+                out[name] = float(r.stdout.strip().splitlines()[-1])
+            except (subprocess.SubprocessError, ValueError, IndexError):
+                out[name] = None
+    return out
+
+
+def machine_info():
+    """CPU, OS, versions, BLAS (threadpoolctl), OPENBLAS_* variables, Numba threading, git."""
+    import numba
+    import llvmlite
+    info = {
+        "node": platform.node(), "processor": platform.processor(), "machine": platform.machine(),
+        "system": platform.system(), "release": platform.release(),
+        "python_implementation": platform.python_implementation(),
+        "python_version": platform.python_version(), "cpu": cpu_record(),
+        "numpy": np.__version__, "numba": numba.__version__, "llvmlite": llvmlite.__version__,
+        "fastnn": __version__,
+        "peers": {n: _version(b) for n, b in REGISTRY.items() if b.peer and not b.missing()},
+        "numba_threads": numba.get_num_threads(),
+        "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+    }
+    try:
+        from threadpoolctl import threadpool_info
+        info["blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture",
+                                                 "num_threads", "threading_layer", "filepath")}
+                        for d in threadpool_info()]
+    except ImportError:
+        info["blas"] = []
+    try:
+        get_backend(HEADLINE).cost_and_grads(*_tiny())
+        info["numba_threading_layer"] = numba.threading_layer()
+    except Exception as exc:  # noqa: BLE001 - a fact, not a failure
+        info["numba_threading_layer"] = f"unknown ({exc})"
+    info["cpu"]["numba_threading_layer"] = info["numba_threading_layer"]
+    info["cpu"]["numba_threads"] = info["numba_threads"]
+    return info
+
+
+def _cpuinfo():
+    """The first processor's fields of /proc/cpuinfo, and the number of distinct cores."""
+    first, cores = {}, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return first, 0
+    for block in text.strip().split("\n\n"):
+        d = {}
+        for line in block.splitlines():
+            k, _, v = line.partition(":")
+            d[k.strip()] = v.strip()
+        first = first or d
+        cores.add((d.get("physical id"), d.get("core id")))
+    return first, len(cores)
+
+
+#: AMD families and model ranges by microarchitecture (family, first model, last model).
+_AMD = (("Zen 5", 26, 0x00, 0xFF), ("Zen 4", 25, 0x10, 0x1F), ("Zen 4", 25, 0x60, 0x7F),
+        ("Zen 4", 25, 0xA0, 0xAF), ("Zen 3", 25, 0x00, 0x0F), ("Zen 3", 25, 0x20, 0x5F),
+        ("Zen 2", 23, 0x30, 0xFF), ("Zen / Zen+", 23, 0x00, 0x2F))
+
+
+def microarchitecture(vendor, family, model):
+    """'Zen 4' etc. for AMD from family/model; None where this table does not know."""
+    if vendor == "AuthenticAMD":
+        for name, fam, lo, hi in _AMD:
+            if family == fam and lo <= model <= hi:
+                return name
+    return None
+
+
+def simd(vendor, family, flags):
+    """SIMD width from the CPU flags: a dict with ``simd`` ('avx512f', 'avx2', 'avx', 'sse2'),
+    ``simd_bits`` (register width), ``simd_note`` (how 512-bit ops execute, and how we know)."""
+    if "avx512f" in flags:
+        if vendor == "AuthenticAMD" and family == 25:
+            note = ("AVX-512 at half width: Zen 4 (AMD family 25 with avx512f) executes each "
+                    "512-bit instruction as two 256-bit halves, so per-cycle FLOPs equal AVX2's")
+        else:
+            note = ("AVX-512 (avx512f flag); full or half width per cycle is not visible in the "
+                    "flags (Zen 4 = AMD family 25 is half width; Intel server cores and Zen 5 "
+                    "server parts full)")
+        return {"simd": "avx512f", "simd_bits": 512, "simd_note": note}
+    for flag, bits in (("avx2", 256), ("avx", 256), ("sse2", 128)):
+        if flag in flags:
+            return {"simd": flag, "simd_bits": bits, "simd_note": f"{flag} ({bits}-bit registers)"}
+    return {"simd": None, "simd_bits": None, "simd_note": "no x86 SIMD flags found"}
+
+
+def cpu_record():
+    """The CPU, named precisely enough to explain a ratio between machines.
+
+    Returns a dict: ``brand_raw`` (model name), ``vendor``, ``family``, ``model``, ``stepping``,
+    ``microarchitecture`` (from vendor/family/model, or None), ``mhz`` (current clock of CPU 0
+    from /proc/cpuinfo), ``flags`` (the SIMD- and FMA-relevant ones), ``simd``, ``simd_bits``,
+    ``simd_note`` (see :func:`simd`), ``count`` (logical CPUs), ``cores`` (physical cores).
+    """
+    d, cores = _cpuinfo()
+    num = lambda k: int(d[k]) if d.get(k, "").isdigit() else None  # noqa: E731
+    vendor, family, model = d.get("vendor_id"), num("cpu family"), num("model")
+    flags = set(d.get("flags", "").split())
+    uarch = microarchitecture(vendor, family, model)
+    try:
+        mhz = float(d["cpu MHz"])
+    except (KeyError, ValueError):
+        mhz = None
+    return {"brand_raw": d.get("model name", platform.processor()), "vendor": vendor,
+            "family": family, "model": model, "stepping": num("stepping"),
+            "microarchitecture": uarch, "mhz": mhz,
+            "flags": sorted(f for f in flags if f.startswith(("avx", "fma", "sse4", "amx"))),
+            **simd(vendor, family, flags), "count": os.cpu_count(), "cores": cores or None}
+
+
+def _version(be):
+    try:
+        return be.impl.version()
+    except Exception as exc:  # noqa: BLE001 - a fact, not a failure
+        return f"unknown ({type(exc).__name__})"
+
+
+def _tiny():
+    P = init_params(2, 64, 1, seed=0)
+    X = np.ones((2, 4096))
+    return P, X, np.ones((1, 4096))
+
+
+def commit_info():
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], capture_output=True, text=True, timeout=10,
+                                  cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return {"id": git("rev-parse", "HEAD"), "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+            "dirty": bool(git("status", "--porcelain")), "time": git("log", "-1", "--format=%cI")}

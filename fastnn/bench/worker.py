@@ -1,0 +1,262 @@
+"""The worker side of timing: what runs inside a worker process to measure one cell (as pyperf's
+``_worker``): the cell's data and callable, the thread settings, the calibration, warm-up and
+values of :func:`time_it`, the peak memory, the work counts and the probes that predict a cell's
+time. The parent side (starting workers, the order of cells, the store) is in :mod:`.spawn` and
+:mod:`.run`; the machine facts are in :mod:`.machine`, the correctness checks in :mod:`.checks`.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from contextlib import contextmanager
+from statistics import median
+
+import numpy as np
+
+from .. import flower, init_params
+from ..backends import get_backend
+from ..validate import prepare
+from .grid import FIT_OP, fit_steps, max_threads
+
+#: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
+MIN_SAMPLE_S = 0.02
+SAMPLES = 7
+#: Untimed warm-up before sampling (as pyperf does): lets the caches, the allocator and other
+#: libraries' spinning threads settle after the correctness check; measured here to matter (a
+#: NumPy step just before slowed the next Numba calls by up to 2×).
+WARMUP_S = 0.1
+#: Idle seconds before a cell's warm-up: the correctness check just ran the reference (NumPy),
+#: whose OpenBLAS threads spin for ~0.1 s afterwards and, on 2 cores, slowed the next parallel
+#: calls by up to 2× (measured: a numba step right after a NumPy step took 53 then 47 ms, then
+#: 28 ms). The paired rounds idle as long before each batch (in the first paired runs the
+#: spinning threads slowed the Numba batch after a NumPy one: numpy ÷ numba 4.7× paired against
+#: 9.0× measured apart, at n_h = 4, m = 1e6).
+SETTLE_S = 0.15
+
+
+#: A cell with no smaller m measured yet is first probed at m / PROBE_RATIO (at least PROBE_M).
+PROBE_M = 1000
+PROBE_RATIO = 100
+#: A ``fit`` cell is probed with runs of 1 and of 1 + PROBE_STEPS steps (at its own m when that
+#: is small), which tell a run's fixed cost from its cost per step.
+PROBE_STEPS = 4
+
+
+def probe_m(c):
+    """The m a probe of cell c runs at: m / PROBE_RATIO, at least PROBE_M; a ``fit`` cell's
+    probe runs at most at its own m (a small m may still take many steps)."""
+    m_p = max(PROBE_M, c.m // PROBE_RATIO)
+    return min(m_p, c.m) if c.op == FIT_OP else m_p
+
+
+def _fastest(fn, budget_s, jit):
+    """The fastest of up to three calls of ``fn`` (so a cold thread pool does not count; a JIT
+    backend compiles first, untimed), stopping once a quarter of ``budget_s`` is spent."""
+    if jit:
+        fn()  # the compile is not a call's time
+    best, spent = float("inf"), 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best, spent = min(best, dt), spent + dt
+        if spent > budget_s / 4:
+            break
+    return best
+
+
+def probe(c, budget_s):
+    """Seconds per call predicted for cell c from up to three calls at a 100× smaller m (the
+    fastest), scaled linearly in m; None when c.m is too small to probe. A ``fit`` cell:
+    :func:`probe_fit`."""
+    if c.op == FIT_OP:
+        return probe_fit(c, budget_s)
+    m_p = probe_m(c)
+    if c.m <= m_p:
+        return None
+    small = type(c)(**dict(c.params(), m=m_p))
+    return _fastest(step_fn(small, *make_data(small)), budget_s,
+                    get_backend(c.backend).jit) * c.m / m_p
+
+
+def probe_fit(c, budget_s):
+    """Seconds per step predicted for a ``fit`` cell's run of :func:`.grid.fit_steps` steps.
+
+    Runs of 1 and 1 + :data:`PROBE_STEPS` steps at :func:`probe_m` split a run's time into a
+    fixed cost a (building a peer's model, copying the parameters) and b per step: t(S) = a +
+    S·b. b is scaled linearly in m; the prediction is (a + S·b) / S.
+    """
+    m_p = probe_m(c)
+    small = type(c)(**dict(c.params(), m=m_p))
+    data, jit = make_data(small), get_backend(c.backend).jit
+    t1 = _fastest(step_fn(small, *data, steps=1), budget_s, jit)
+    t5 = _fastest(step_fn(small, *data, steps=1 + PROBE_STEPS), budget_s, jit)
+    b = max(t5 - t1, 0.0) / PROBE_STEPS or t5 / (1 + PROBE_STEPS)
+    a = max(t1 - b, 0.0)
+    steps = fit_steps(c)
+    return (a + steps * b * c.m / m_p) / steps
+
+
+@contextmanager
+def threads(n):
+    """Numba and the BLAS at ``n`` threads (0: all cores) inside; Numba's count is restored.
+
+    ``n`` above :func:`.grid.max_threads` is a ``ValueError`` (never a silently smaller count
+    under a label that says ``n``); :func:`.grid.cells` refuses it before any work.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+    n_max = numba.config.NUMBA_NUM_THREADS
+    if n > max_threads():
+        raise ValueError(f"threads {n}: this machine runs at most {max_threads()}")
+    old = numba.get_num_threads()
+    numba.set_num_threads(n or n_max)
+    try:
+        with threadpool_limits(limits=n if n else None):
+            yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def make_data(c, seed=0):
+    """Parameters, X and Y for a cell, validated and converted once, outside any timed region.
+
+    Parameters are seeded (Xavier); X is standard normal with random labels Y, except for a
+    training run (``fit``), which learns the lecture's flower (:func:`flower_data`).
+    """
+    rng = np.random.default_rng(seed)
+    params = init_params(c.n_x, c.n_h, c.n_y, method="xavier", hidden=c.hidden, seed=rng,
+                                dtype=np.dtype(c.dtype))
+    if c.op == FIT_OP:
+        X, Y = flower_data(c, rng)
+    else:
+        X = rng.standard_normal((c.n_x, c.m))
+        Y = (rng.random((c.n_y, c.m)) > 0.5)
+    P, X, Y, _ = prepare(params, X.astype(c.dtype), Y.astype(c.dtype), c.hidden, c.output)
+    return P, X, Y
+
+
+def flower_data(c, rng):
+    """X (n_x, m) and Y (n_y, m) for a training run: the lecture's flower, both classes from
+    m = 2 on (at m = 1 one point of class 1).
+
+    With n_x ≠ 2 the flower's two coordinates are mapped to n_x by a seeded random matrix, with
+    n_y ≠ 1 its labels repeated. Why not random labels: gradient descent at lr 1.2 on labels it
+    cannot learn is chaotic, so two correct backends' rounding differences grow to ~20 % after
+    500 steps (m = 100, n_h = 64, measured), while on the flower they stay below 1e-12.
+    """
+    X, Y = flower(max(c.m, 2), seed=rng)
+    X, Y = X[:, -c.m:], Y[:, -c.m:]
+    if c.n_x != 2:
+        X = rng.standard_normal((c.n_x, 2)) / np.sqrt(2) @ X
+    return X, np.repeat(Y, c.n_y, axis=0)
+
+
+def step_fn(c, P, X, Y, backend=None, steps=None):
+    """A zero-argument callable running the cell's op on prepared data (no validation inside),
+    on ``backend`` (default: the cell's own). A ``fit`` cell's callable runs ``steps``
+    gradient-descent steps (default :func:`.grid.fit_steps`) from P and returns
+    (params, costs)."""
+    be = get_backend(backend or c.backend)
+    steps = fit_steps(c) if steps is None else steps
+    return be.make_call(c.op, P, X, Y, c.hidden, c.output, c.threads, steps=steps)
+
+
+def time_it(fn, budget_s, samples=SAMPLES):
+    """Warm up, calibrate calls per sample, then take ``samples`` samples (wall clock; at least
+    3, fewer than ``samples`` only once ``budget_s`` is spent).
+
+    Returns (seconds per call for each sample, calls per sample).
+    """
+    time.sleep(SETTLE_S)
+    t0 = time.perf_counter()
+    fn()
+    one = time.perf_counter() - t0
+    end = t0 + min(WARMUP_S, budget_s / 4)
+    while time.perf_counter() < end:  # a slow call is its own warm-up
+        t1 = time.perf_counter()
+        fn()
+        one = min(one, time.perf_counter() - t1)
+    number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
+    out = []
+    deadline = time.perf_counter() + budget_s
+    for _ in range(max(3, samples)):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        out.append((time.perf_counter() - t0) / number)
+        if time.perf_counter() > deadline and len(out) >= 3:
+            break
+    return out, number
+
+
+def stats(samples):
+    q1, q3 = np.percentile(samples, [25, 75])
+    return {"median_s": float(median(samples)), "min_s": float(min(samples)),
+            "q1_s": float(q1), "q3_s": float(q3), "iqr_s": float(q3 - q1),
+            "mean_s": float(np.mean(samples)), "stddev_s": float(np.std(samples)),
+            "rounds": len(samples)}
+
+
+def _rss_hwm():
+    """(current RSS, peak RSS since the last reset) in bytes, from /proc; None if unavailable."""
+    try:
+        with open("/proc/self/status") as f:
+            d = {ln.split(":")[0]: ln.split()[1] for ln in f if ln.startswith(("VmRSS", "VmHWM"))}
+        return int(d["VmRSS"]) * 1024, int(d["VmHWM"]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _reset_hwm():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory(fn):
+    """Peak extra memory of one call, two ways.
+
+    ``mem_traced_bytes``: tracemalloc's peak (every NumPy array and Python object; not allocations
+    inside compiled kernels). ``mem_rss_bytes``: the rise of the resident-set high-water mark over
+    the resident set before the call (everything, at page granularity), when Linux allows the reset.
+    """
+    rss = None
+    if _reset_hwm():
+        before = _rss_hwm()
+        fn()
+        after = _rss_hwm()
+        if before and after:
+            rss = max(0, after[1] - before[0])
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"mem_traced_bytes": int(traced), "mem_rss_bytes": rss}
+
+
+def work(c):
+    """Analytic FLOPs and compulsory bytes of one call.
+
+    FLOPs count a multiply-add as 2 and an activation or its derivative as 1 per element.
+    Bytes are the least traffic the op must move: its inputs X (and Y) once, and for ``forward``
+    the cache it must write (Z1, A1, Z2, A2); ``backward`` reads that cache. ``fit`` counts one
+    step: the training step and the update W := W − α dW of every parameter.
+    """
+    k = 2 if c.hidden == "maxout" else 1
+    item = 4 if c.dtype == "float32" else 8
+    fwd = c.m * (2 * k * c.n_h * c.n_x + k * c.n_h + 2 * c.n_y * c.n_h + 2 * c.n_y)
+    bwd = c.m * (4 * c.n_y * c.n_h + 2 * k * c.n_h * c.n_x + 3 * c.n_h + 2 * c.n_y)
+    cache = c.m * (k * c.n_h + c.n_h + 2 * c.n_y)
+    inputs = c.m * (c.n_x + c.n_y)
+    if c.op == "forward":
+        return fwd, item * (c.m * c.n_x + cache)
+    if c.op == "backward":
+        return bwd, item * (inputs + cache)
+    update = 2 * (k * c.n_h * (c.n_x + 1) + c.n_y * (c.n_h + 1)) if c.op == FIT_OP else 0
+    return fwd + bwd + 3 * c.m * c.n_y + update, item * inputs
