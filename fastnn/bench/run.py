@@ -218,11 +218,12 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         prog.say(f"sweeping {len(todo)} cells in shuffled order (seed {seed})"
                  + (f" ({len(store.done)} already done)" if store.done else ""))
         try:
+            base = len(store.done)  # a resumed run's order goes on from there
             with prog.bar(len(todo)) as bar:
                 for i, c in enumerate(todo):
                     bar.update(_label(c))
                     rec = measure_cell(c, budget_s, store.done, det, settings, refs, isolate)
-                    store.append(dict(rec, order=i + len(store.done)))
+                    store.append(dict(rec, order=base + i))
                     bar.advance()
         except KeyboardInterrupt:
             print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"

@@ -1,0 +1,106 @@
+"""Measurement in worker processes (issue 18): each cell's values come from fresh worker processes
+apart from the parent and from every other backend, in a seeded shuffled order; a grid splits
+into shards by shape."""
+
+import os
+
+import pytest
+
+from fastnn.bench import grid as G
+from fastnn.bench import run, spawn
+from fastnn.bench.store import load
+from conftest import QuietMachine
+
+
+def _env(name):
+    """A worker's task: a variable of the worker's environment."""
+    return os.environ.get(name)
+
+
+def test_every_cell_runs_in_its_own_worker_and_a_headline_cell_in_several(tmp_path):
+    cells, _ = G.cells("quick", backends=["numpy", "numba"], ops=["cost_and_grads"],
+                       m=[50, 100], n_h=[3])
+    path = run.sweep(cells, 0.2, str(tmp_path), progress=False, fast_header=True,
+                     detector=QuietMachine(), pairs=False, seed=3)
+    recs = load(path)[1]
+    pids = [r["worker_pid"] for r in recs]
+    assert os.getpid() not in pids and len(set(pids)) == len(recs) == 4
+    assert sorted(r["order"] for r in recs) == [0, 1, 2, 3]
+    header = load(path)[0]
+    assert header["order_seed"] == 3 and header["workers"]["isolated"]
+
+
+def test_a_headline_cell_pools_the_values_of_its_workers(tmp_path):
+    n_x, n_h, m = min(G.TARGETS, key=lambda s: s[0] * s[1] * s[2])  # workers know the grid's
+    cells, _ = G.cells("quick", backends=["numba"], ops=["cost_and_grads"], m=[m], n_h=[n_h],
+                       n_x=[n_x])
+    path = run.sweep(cells, 0.2, str(tmp_path), progress=False, fast_header=True,
+                     detector=QuietMachine(), pairs=False,
+                     settings=dict(workers=2, samples=6, sample_s=0.2, memory_below_s=0.0))
+    (rec,) = load(path)[1]
+    assert rec["headline"] and len(rec["workers"]) == 2
+    assert len({w["pid"] for w in rec["workers"]}) == 2
+    assert len(rec["samples"]) == sum(w["values"] for w in rec["workers"])
+    assert rec["workers_spread"] >= 0
+
+
+def test_the_environment_reaches_every_worker(monkeypatch):
+    spawn.call(os.getpid)  # the fork server now exists, started with the old environment
+    monkeypatch.setenv("FASTNN_WORKER_TEST", "seen")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert spawn.call(_env, "FASTNN_WORKER_TEST") == "seen"
+    assert spawn.call(_env, "OMP_NUM_THREADS") == "1"
+    assert spawn.call(os.getpid) != os.getpid()
+
+
+def test_a_worker_that_dies_is_a_failed_cell_not_a_hang():
+    with pytest.raises(spawn.WorkerDied, match="exit code 3"):
+        spawn.call(os._exit, 3)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        spawn.call(divmod, 1, 0)
+
+
+def _worker_rec(i, m):
+    return dict(status="ok", samples=[m] * 3, median_s=m, iqr_s=0.01 * m, min_s=m,
+                calls_per_round=1, worker_pid=10 + i, flops=1, bytes=1, compile_s=None)
+
+
+def test_workers_that_disagree_beyond_their_own_spread_are_named():
+    recs = [_worker_rec(i, m) for i, m in enumerate((0.6, 1.4, 0.7))]
+    out = run._merge(recs)
+    assert "3 workers disagree" in out["workers_disagree"] and "0.6, 1.4, 0.7" in \
+        out["workers_disagree"]
+    assert out["median_s"] == 0.7 and len(out["samples"]) == 9
+    close = [_worker_rec(i, 1.0 + i / 100) for i in range(3)]
+    assert run._merge(close)["workers_disagree"] == ""
+
+
+def test_the_order_is_seeded_shuffled_and_keeps_each_series_ascending():
+    cells, _ = G.cells("first", peers=False)
+    a, b = run.order(cells, 1), run.order(cells, 1)
+    assert a == b and sorted(a, key=str) == sorted(cells, key=str)
+    assert run.order(cells, 2) != a
+    backends = [c.backend for c in a[:10]]
+    assert len(set(backends)) > 1  # interleaved, not one backend's column after another
+    for s in {(c.backend, c.op, c.n_h, c.n_x) for c in cells}:
+        ms = [c.m for c in a if (c.backend, c.op, c.n_h, c.n_x) == s]
+        assert ms == sorted(ms)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_shards_split_a_grid_by_shape(n):
+    cells, _ = G.cells("first", peers=False)
+    parts = [run.shard(cells, k, n) for k in range(1, n + 1)]
+    assert sorted((c for p in parts for c in p), key=str) == sorted(cells, key=str)
+    owner = {}
+    for k, p in enumerate(parts):
+        for c in p:
+            assert owner.setdefault(run.shape_of(c), k) == k  # a shape is on one machine
+    with pytest.raises(ValueError, match="1 <= K <= N"):
+        run.shard(cells, n + 1, n)
+
+
+def test_cli_refuses_a_bad_shard(capsys):
+    from fastnn.cli import main
+    assert main(["bench", "--shard", "3/2"]) == 2
+    assert "K/N" in capsys.readouterr().err
