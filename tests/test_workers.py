@@ -104,3 +104,52 @@ def test_cli_refuses_a_bad_shard(capsys):
     from fastnn.cli import main
     assert main(["bench", "--shard", "3/2"]) == 2
     assert "K/N" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def _facts():
+    return run.header("tiny", 0.2, {}, True, None, QuietMachine(), isolate=False)
+
+
+@pytest.fixture
+def one_header(monkeypatch, _facts):
+    """Every sweep of a test reuses one measured header (the machine facts are not the point)."""
+    import copy
+    monkeypatch.setattr(run, "header", lambda grid, *a, **kw: dict(copy.deepcopy(_facts),
+                                                                   grid=grid))
+
+
+def _tiny_run(out, cells, **kw):
+    return run.sweep(cells, 0.2, str(out), progress=False, fast_header=True,
+                     detector=QuietMachine(), pairs=False, isolate=False, grid="tiny", **kw)
+
+
+def test_a_sharded_run_merges_into_the_report_of_the_unsharded_run(tmp_path, one_header):
+    import pandas as pd
+
+    from fastnn.report.build import build
+    cells, _ = G.cells("quick", backends=["python", "numpy"], ops=["cost_and_grads"],
+                       m=[10, 20, 30], n_h=[3])
+    whole = _tiny_run(tmp_path / "whole", cells)
+    parts = [_tiny_run(tmp_path / f"machine{k}", run.shard(cells, k, 2), shard_of=(k, 2))
+             for k in (1, 2)]
+    assert {h["shard"]["k"] for h in (load(p)[0] for p in parts)} == {1, 2}
+    index = build(parts, str(tmp_path / "merged"))
+    build([whole], str(tmp_path / "one"))
+    cols = ["backend", "op", "m", "n_h", "status"]
+    merged = pd.read_csv(tmp_path / "merged" / "results.csv")[cols]
+    one = pd.read_csv(tmp_path / "one" / "results.csv")[cols]
+    assert sorted(map(tuple, merged.values)) == sorted(map(tuple, one.values))
+    text = open(index).read()
+    assert "Where each shape ran" in text and "machine1" in text and "machine2" in text
+    assert "Run to run" not in text
+
+
+def test_two_runs_of_one_grid_get_a_run_to_run_table(tmp_path, one_header):
+    from fastnn.report.build import build
+    cells, _ = G.cells("quick", backends=["python", "numpy"], ops=["cost_and_grads"],
+                       m=[10, 20], n_h=[3])
+    a, b = (_tiny_run(tmp_path / n, cells) for n in ("a", "b"))
+    text = open(build([a, b], str(tmp_path / "r"))).read()
+    assert "### Run to run" in text and "python ÷ numpy" in text
+    assert "unimodal cells' times" in text and "agree within ±10 %" in text

@@ -51,7 +51,7 @@ COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidde
            "mean_s", "stddev_s", "rounds", "calls_per_round", "predicted_s", "first_call_s",
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
            "headline", "budget_s", "disturbed", "contention_reason", "order", "workers_spread",
-           "workers_disagree"]
+           "workers_disagree", "n_modes"]
 STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 #: Required in every record (the cell's identity and its status): field -> (type, smallest
 #: value). ``threads`` 0 means all cores.
@@ -64,7 +64,7 @@ OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, N
             "rounds": (int, 1), "calls_per_round": (int, 1), "disturbed": (bool, None),
             "headline": (bool, None), "contention": (dict, None), "steps": (int, 1),
             "order": (int, 0), "worker_pid": (int, 1), "workers": (list, None),
-            "workers_disagree": (str, None)}
+            "workers_disagree": (str, None), "modes": (list, None)}
 #: Timings a measured (``ok``) cell must have: finite and > 0.
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
@@ -508,6 +508,8 @@ def to_frame(cells):
     if "contention" in df:
         df["contention_reason"] = [c.get("reason") if isinstance(c, dict) else None
                                    for c in df["contention"]]
+    if "modes" in df:  # groups of a cell's values (.worker.modes); 0 when not recorded
+        df["n_modes"] = [len(v) if isinstance(v, list) else 0 for v in df["modes"]]
     for col in COLUMNS:
         if col not in df:
             df[col] = None

@@ -191,12 +191,38 @@ def time_it(fn, budget_s, samples=SAMPLES):
     return out, number
 
 
+#: Sorted values further apart than this (relative) start a new group: a cell whose values form
+#: two or more groups of at least MODE_MIN values each is multimodal, and its median may fall in
+#: the gap between them.
+MODE_GAP = 0.25
+MODE_MIN = 2
+
+
+def modes(values):
+    """The groups of ``values`` (seconds) split at every relative gap above :data:`MODE_GAP`:
+    a list of {"value": the group's median, "share": its fraction of the values, "n"}, fastest
+    first; groups of fewer than :data:`MODE_MIN` values (outliers) are left out."""
+    v = sorted(values)
+    groups, cur = [], [v[0]] if v else []
+    for a, b in zip(v, v[1:]):
+        if b > a * (1 + MODE_GAP):
+            groups.append(cur)
+            cur = []
+        cur.append(b)
+    if cur:
+        groups.append(cur)
+    return [{"value": float(median(g)), "share": len(g) / len(v), "n": len(g)}
+            for g in groups if len(g) >= MODE_MIN]
+
+
 def stats(samples):
+    """Median, min, quartiles, IQR, mean, standard deviation, count and :func:`modes` of the
+    values (seconds per call)."""
     q1, q3 = np.percentile(samples, [25, 75])
     return {"median_s": float(median(samples)), "min_s": float(min(samples)),
             "q1_s": float(q1), "q3_s": float(q3), "iqr_s": float(q3 - q1),
             "mean_s": float(np.mean(samples)), "stddev_s": float(np.std(samples)),
-            "rounds": len(samples)}
+            "rounds": len(samples), "modes": modes(samples)}
 
 
 def _rss_hwm():

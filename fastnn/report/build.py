@@ -21,6 +21,7 @@ from ..bench.paired import PAIRED
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
 from . import figures as F
+from . import runs as R
 from . import select as S
 from .text import (UNRELIABLE, caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio,
                    fmt_s, headline, headline_fit, headline_float32, machine_md, md_table)
@@ -322,6 +323,15 @@ def build(paths, out):
     if not paths:
         raise ResultsError("no results files given")
     both, headers = load_results(paths)
+    all_pairs = [_pairs(p, h) for p, (_, h) in zip(paths, headers)]
+    sharded = R.shards([h for _, h in headers])
+    where, parts = "", headers
+    if sharded:  # the N parts of one run: one source, each shape's machine said
+        where = R.where_table([(lab, h, both[both.source == lab]) for lab, h in headers])
+        label = " + ".join(lab for lab, _ in headers)
+        both = both.assign(source=label)
+        headers = [(label, headers[0][1])]
+        all_pairs = [[p for ps in all_pairs for p in (ps or [])] or None]
     os.makedirs(out, exist_ok=True)
     store.write_atomic(os.path.join(out, "results.csv"), both.to_csv(index=False))
     df = both[both.source == headers[0][0]]
@@ -367,11 +377,11 @@ def build(paths, out):
                else "") + " on the same cell, and the share of this machine's measured peaks "
             "it reaches.\n",
             headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
-                     _pairs(paths[0], h0), h0.get("ceiling"),
+                     all_pairs[0], h0.get("ceiling"),
                      h0.get("peaks", {}).get("fma_gflops")),
-            _headline_notes(h0, _pairs(paths[0], h0)),
-            *_float32_headline(df, h0, _pairs(paths[0], h0)),
-            *_fit_headline(df, _pairs(paths[0], h0)),
+            _headline_notes(h0, all_pairs[0]),
+            *_float32_headline(df, h0, all_pairs[0]),
+            *_fit_headline(df, all_pairs[0]),
             "\n## Why vectorisation matters\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run (above 1: the second backend is faster):\n",
@@ -384,9 +394,16 @@ def build(paths, out):
             fit_table, "", fit_note, "", *_crossovers(fits)]
     if len(headers) > 1:
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
+        if len({h.get("grid") for _, h in headers[:2]}) == 1:
+            text += ["\n### Run to run\n",
+                     R.run_to_run(both, [lab for lab, _ in headers], all_pairs[:2])]
+    if sharded:
+        text += [f"\n## Where each shape ran\n\nThis run was split into {len(parts)} shards "
+                 "by shape (`fastnn bench --shard K/N`), so every comparison at a shape was "
+                 "measured on one machine:\n", where]
     text += ["\n## Caveats the data shows\n", caveats(df)]
-    for lab, h in headers:
-        text += [f"\n## Machine{f' ({lab})' if len(headers) > 1 else ''}\n", machine_md(h)]
+    for lab, h in parts if sharded else headers:
+        text += [f"\n## Machine{f' ({lab})' if len(parts) > 1 else ''}\n", machine_md(h)]
     store.write_atomic(path, "\n".join(text) + "\n")
     store.write_manifest(out, "report", ["index.md", "results.csv", *figures])  # drops stale
     return path

@@ -1,0 +1,114 @@
+"""Several results folders in one report: the shards of one run merged, or two runs of the same
+grid compared cell by cell (run to run).
+
+A sharded run (``fastnn bench --shard K/N``, each part maybe on another machine) is one run whose
+shapes are spread over N folders: :func:`shards` recognises it and :func:`where_table` says which
+machine each shape ran on. Two runs of the same grid on the same machine should agree within
+their spread: :func:`run_to_run` puts each time and each ratio of both runs side by side.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..backends import comparisons
+from . import select as S
+from .text import fmt_ratio, fmt_s, md_table
+
+#: Two runs agree on a time or a ratio when the second is within this fraction of the first.
+AGREE = 0.10
+
+
+def shards(headers):
+    """True when the headers are the N parts of one sharded run of one grid (each K once)."""
+    parts = [h.get("shard") for h in headers]
+    if len(headers) < 2 or not all(isinstance(p, dict) for p in parts):
+        return False
+    return (len({h.get("grid") for h in headers}) == 1 and len({p["n"] for p in parts}) == 1
+            and len({p["k"] for p in parts}) == len(parts))
+
+
+def where_table(frames):
+    """Which folder and machine each shape ran on: ``frames`` is [(label, header, frame)]."""
+    rows = []
+    for label, h, df in frames:
+        mi = h.get("machine_info", {})
+        cpu = mi.get("cpu", {}).get("brand_raw") or mi.get("processor") or "?"
+        for (op, nx, nh, m), _ in df.groupby(["op", "n_x", "n_h", "m"]):
+            rows.append({"op": op, "n_x": nx, "n_h": nh, "m": f"{m:,}",
+                         "shard": f"{h['shard']['k']}/{h['shard']['n']}", "folder": label,
+                         "machine": f"{mi.get('node', '?')} ({cpu})"})
+    return md_table(pd.DataFrame(rows), "no shapes")
+
+
+def _agree(a, b):
+    return abs(b / a - 1) <= AGREE
+
+
+def _unimodal(d):
+    return d[d.n_modes.fillna(0) <= 1] if "n_modes" in d else d
+
+
+def run_to_run(both, labels, pairs=(None, None)):
+    """Markdown: every cell measured on a quiet machine in both runs (time in each, second ÷
+    first, whether they agree within ±:data:`AGREE`), every ratio between two backends'
+    cells at one shape (unpaired, from the medians), and every paired ratio both runs measured;
+    a sentence counts the agreements among unimodal cells (a multimodal cell, whose values fall
+    into groups, is listed but not counted: its median depends on which group the run hit)."""
+    keys = ["backend", *S.KEYS]
+    a, b = (S.reliable(both[both.source == lab]).set_index(keys) for lab in labels[:2])
+    common = a.index.intersection(b.index)
+    if not len(common):
+        return "_The two runs share no cell measured on a quiet machine._\n"
+    uni = set(_unimodal(a.loc[common]).index) & set(_unimodal(b.loc[common]).index)
+    rows, n_ok, n = [], 0, 0
+    for k in common:
+        ta, tb = a.loc[k].median_s, b.loc[k].median_s
+        ok = _agree(ta, tb)
+        n, n_ok = n + (k in uni), n_ok + (k in uni and ok)
+        rows.append({"backend": k[0], "op": k[1], "m": f"{k[2]:,}", "n_h": k[3], "n_x": k[4],
+                     "dtype": k[5], labels[0]: fmt_s(ta), labels[1]: fmt_s(tb),
+                     "second ÷ first": f"{tb / ta:.3f}",
+                     "agree": ("yes" if ok else "**no**") + ("" if k in uni else " (multimodal)")})
+    ratios, r_ok, r_n = [], 0, 0
+    shapes = {k[1:] for k in common}
+    for shape in sorted(shapes, key=str):
+        present = [k[0] for k in common if k[1:] == shape]
+        for base, cont in comparisons(present):
+            ka, kc = (base, *shape), (cont, *shape)
+            ra = a.loc[ka].median_s / a.loc[kc].median_s
+            rb = b.loc[ka].median_s / b.loc[kc].median_s
+            ok = _agree(ra, rb)
+            counted = ka in uni and kc in uni
+            r_n, r_ok = r_n + counted, r_ok + (counted and ok)
+            ratios.append({"ratio": f"{base} ÷ {cont}", "op": shape[0], "m": f"{shape[1]:,}",
+                           "n_h": shape[2], "n_x": shape[3], labels[0]: fmt_ratio(ra),
+                           labels[1]: fmt_ratio(rb), "second ÷ first": f"{rb / ra:.3f}",
+                           "agree": ("yes" if ok else "**no**")
+                           + ("" if counted else " (multimodal)")})
+    paired = []
+    pa, pb = ({(p["op"], p["n_x"], p["n_h"], p["m"], p["dtype"], p["baseline"],
+                p["baseline_dtype"]): p for p in (ps or [])} for ps in pairs)
+    for k in sorted(set(pa) & set(pb), key=str):
+        x, y = pa[k], pb[k]
+        ok = _agree(x["ratio"], y["ratio"])
+        paired.append({"pair": f"{k[5]} ({k[6]}) ÷ {x['contender']} ({k[4]})", "op": k[0],
+                       "shape (n_x, n_h, m)": f"({k[1]}, {k[2]}, {k[3]:,})",
+                       labels[0]: f"{x['ratio']:.3g} [{x['lo']:.3g}–{x['hi']:.3g}]",
+                       labels[1]: f"{y['ratio']:.3g} [{y['lo']:.3g}–{y['hi']:.3g}]",
+                       "second ÷ first": f"{y['ratio'] / x['ratio']:.3f}",
+                       "agree": "yes" if ok else "**no**"})
+    p_ok = sum(r["agree"] == "yes" for r in paired)
+    text = [f"Run to run, `{labels[0]}` then `{labels[1]}`: {n_ok} of {n} unimodal cells' times, "
+            f"{r_ok} of {r_n} ratios between unimodal cells"
+            + (f" and {p_ok} of {len(paired)} paired ratios" if paired else "")
+            + f" agree within ±{100 * AGREE:.0f} %.\n",
+            "#### Times\n", md_table(pd.DataFrame(rows), ""),
+            "\n#### Ratios of medians at one shape (above 1: the second backend is faster)\n",
+            md_table(pd.DataFrame(ratios), "no shape has two backends in both runs")]
+    if paired:
+        text += ["\n#### Paired ratios (median [95 % interval])\n", md_table(pd.DataFrame(paired), "")]
+    return "\n".join(text) + "\n"
+
+
+__all__ = ["AGREE", "run_to_run", "shards", "where_table"]
