@@ -13,7 +13,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
-from .bench import contention, grid, run
+from .bench import cell, contention, grid
 from .bench.progress import Progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
@@ -359,7 +359,7 @@ def part_vectorisation(out, ms, budget, X, Y, train_steps):
     det.calibrate()
     done = {}
     for c in cells:
-        done[c.key] = run.run_cell(c, budget, done, det)
+        done[c.key] = cell.run_cell(c, budget, done, det)
     busy = [r for r in done.values() if r.get("disturbed")]
     fig, ax = subplots(figsize=(6, 4))
     t = {}
@@ -395,7 +395,7 @@ def part_vectorisation(out, ms, budget, X, Y, train_steps):
             + f"\n\nThe lecture's loop next to its matrix form:\n\n{code}\n\nThe `numpy-loop` "
             "backend does each example with NumPy vectors: for small n_h it is no faster than "
             "plain Python, because the loop — not the arithmetic — is the cost. "
-            "(Timings from `fastnn.bench.run.run_cell`, the harness's own method: median of calibrated "
+            "(Timings from `fastnn.bench.cell.run_cell`, the harness's own method: median of calibrated "
             "samples, checked against numpy first.)\n")
 
 

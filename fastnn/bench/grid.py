@@ -35,8 +35,8 @@ FIT_WORK = 2**22
 #: times the training loop, not one call's entry and exit; few enough that a large m (and the
 #: reference run it is checked against) stays within its budget.
 FIT_MIN_STEPS, FIT_MAX_STEPS = 3, 1000
-#: A headline cell's own budget (seconds for 3 calls; at least the grid's): it is measured, not
-#: extrapolated, unless even this is predicted to be exceeded.
+#: A headline cell's own budget (seconds for ``cell.OVER_BUDGET_CALLS`` calls; at least the
+#: grid's): it is measured, not extrapolated, unless even this is predicted to be exceeded.
 HEADLINE_BUDGET_S = 60.0
 
 #: The ``first`` grid's m axis (the training step at n_h = 4, the flower's width): enough points
