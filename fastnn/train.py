@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +91,8 @@ def fit(X, Y, *, n_h=4, hidden="tanh", output="sigmoid", backend="numpy", lr=1.2
         True: a ``rich`` progress bar, in a terminal or a notebook, with the steps done, the
         current cost J, the time elapsed and the time left, updated at every report and at the
         end. A ``Console`` draws it there (e.g. ``Console(file=f)``). Default False: silent.
+        In a notebook rich draws the bar in an ipywidgets output; without ipywidgets one line
+        per report is printed instead ("fit (numpy): 1000/10000 steps, J = 0.2604").
 
     Returns
     -------
@@ -162,21 +165,27 @@ class _Follow:
     the run unchanged) when there is neither."""
 
     def __init__(self, callback, progress, iterations, name):
-        self.callback, self.iterations, self.bar = callback, iterations, None
-        if progress is not False and not (isinstance(progress, np.bool_) and not progress):
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), TextColumn("J = {task.fields[J]}"),
-                                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                console=progress if isinstance(progress, Console) else None)
-            self.task = self.bar.add_task(f"fit ({name})", total=iterations, J="…")
+        self.callback, self.iterations, self.name = callback, iterations, f"fit ({name})"
+        self.bar = self.lines = None
+        if isinstance(progress, (bool, np.bool_)) and not progress:
+            return
+        from rich.console import Console
+        console = progress if isinstance(progress, Console) else Console()
+        if not _draws_live(console):
+            self.lines = console
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("J = {task.fields[J]}"), TimeElapsedColumn(),
+                            TextColumn("ETA"), TimeRemainingColumn(), console=console)
+        self.task = self.bar.add_task(self.name, total=iterations, J="…")
 
     def __enter__(self):
         if self.bar is not None:
             self.bar.start()
-        return self if self.bar is not None or self.callback is not None else None
+        followed = self.callback is not None or self.bar is not None or self.lines is not None
+        return self if followed else None
 
     def __exit__(self, *exc):
         if self.bar is not None:
@@ -184,16 +193,28 @@ class _Follow:
         return False
 
     def __call__(self, t, J):
-        if self.bar is not None:  # J = costs[t] is the cost after t updates
-            self.bar.update(self.task, completed=t, J=f"{J:.6g}")
+        self._show(t, f"{J:.6g}")  # J = costs[t], the cost after t updates
         if self.callback is not None:
             self.callback(t, J)
 
     def end(self, costs, t):
         """The bar at the end: every step done, or, diverged, stopped at step t."""
-        if self.bar is not None and len(costs):
-            J = f"{costs[-1]:.6g}" if t is None else f"{costs[t]} at step {t + 1}, diverged"
-            self.bar.update(self.task, completed=self.iterations if t is None else t, J=J)
+        if len(costs):
+            self._show(self.iterations, f"{costs[-1]:.6g}") if t is None else self._show(
+                t, f"{costs[t]} at step {t + 1}, diverged")
+
+    def _show(self, done, J):
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, J=J)
+        elif self.lines is not None:
+            self.lines.print(f"{self.name}: {done}/{self.iterations} steps, J = {J}",
+                            markup=False)
+
+
+def _draws_live(console):
+    """False in a notebook without ipywidgets, where rich draws no live bar (not even its last
+    state): a line per report is printed there instead."""
+    return not console.is_jupyter or importlib.util.find_spec("ipywidgets") is not None
 
 
 def _descend(params, X, Y, hidden, output, backend, lr, iterations, keys, follow):
