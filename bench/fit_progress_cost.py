@@ -14,7 +14,11 @@ initial parameters. Variants:
   into one call per report (step 0 alone, then ``every`` steps per call). The issue's target:
   callback ÷ plain < 1.01;
 - ``bar``: ``progress`` a rich bar on a terminal console writing into a StringIO (what the bar
-  itself adds, its start, refresh thread and last drawing included; for information).
+  itself adds, its start, refresh thread and last drawing included; for information);
+- ``every-1``: a report after every step (10,001 compiled calls), which magnifies the cost of one
+  extra call ten-thousandfold, so it can be measured on a busy machine where the difference at
+  ``--every`` drowns in the noise: the cost it implies at ``--every`` is (every-1 − plain) ×
+  (calls at ``--every`` − 1) / (10,001 − 1), shown as "implied".
 
 In each round every variant is timed once (``reps`` back-to-back runs, the total), in an order
 rotated from round to round, so a busy stretch of a shared machine hits all of them; each ratio is
@@ -47,7 +51,8 @@ def variants(every):
     console = Console(file=io.StringIO(), force_terminal=True, width=100)
     return {"plain": {},
             "callback": dict(callback=lambda t, J: None, report_every=every),
-            "bar": dict(progress=console, report_every=every)}
+            "bar": dict(progress=console, report_every=every),
+            "every-1": dict(callback=lambda t, J: None, report_every=1)}
 
 
 def main(argv=None):
@@ -101,6 +106,11 @@ def main(argv=None):
                      f"per run")
             if n == "callback":
                 line += f" ({extra / (chunks - 1) * 1e6:+.1f} us per extra compiled call)"
+            if n == "every-1":
+                per_call = extra / STEPS
+                implied = per_call * (chunks - 1) / (statistics.median(base) / a.reps)
+                line += (f" ({per_call * 1e6:+.2f} us per extra compiled call; implied at every "
+                         f"{a.every}: {100 * implied:+.3f} %)")
         print(line)
 
 

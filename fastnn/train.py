@@ -199,9 +199,10 @@ class _Follow:
 
     def end(self, costs, t):
         """The bar at the end: every step done, or, diverged, stopped at step t."""
-        if len(costs):
-            self._show(self.iterations, f"{costs[-1]:.6g}") if t is None else self._show(
-                t, f"{costs[t]} at step {t + 1}, diverged")
+        if t is not None:
+            self._show(t, f"{costs[t]} at step {t + 1}, diverged")
+        elif len(costs):
+            self._show(self.iterations, f"{costs[-1]:.6g}")
 
     def _show(self, done, J):
         if self.bar is not None:
