@@ -177,9 +177,12 @@ class _Follow:
             return
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
+        # 2 redraws a second, not rich's 10: a redraw takes ~0.7 ms of the GIL (measured, a
+        # terminal console), 0.7 % of a Python-loop run at 10 a second, 0.14 % at 2.
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("J = {task.fields[J]}"), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), console=console)
+                            TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                            refresh_per_second=2)
         self.task = self.bar.add_task(self.name, total=iterations, J="…")
 
     def __enter__(self):
