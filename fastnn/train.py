@@ -91,7 +91,8 @@ def fit(X, Y, *, n_h=4, hidden="tanh", output="sigmoid", backend="numpy", lr=1.2
         True: a ``rich`` progress bar, in a terminal or a notebook, with the steps done, the
         current cost J, the time elapsed and the time left, updated at every report and at the
         end. A ``Console`` draws it there (e.g. ``Console(file=f)``). Default False: silent.
-        The bar adds a few ms per run (rich's start, refresh thread and last drawing).
+        The bar adds a few ms per run (rich's start, refresh thread and last drawing); while
+        it is shown, what the callback prints appears above it.
         In a notebook rich draws the bar in an ipywidgets output; without ipywidgets one line
         per report is printed instead ("fit (numpy): 1000/10000 steps, J = 0.2604").
 
