@@ -401,3 +401,23 @@ def check_iterations(iterations):
     if iterations < 0:
         raise ValueError(f"iterations must be >= 0, got {iterations}")
     return int(iterations)
+
+
+def check_follow(callback, report_every, progress):
+    """The arguments with which :func:`fastnn.fit` reports a run: ``callback`` None or callable,
+    ``report_every`` an integer >= 1, ``progress`` a bool or a ``rich.console.Console``."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(step, cost), or None; got "
+                        f"{type(callback).__name__}")
+    if isinstance(report_every, (bool, np.bool_)) or not isinstance(report_every,
+                                                                     numbers.Integral):
+        raise TypeError(f"report_every must be a positive integer (steps between reports), got "
+                        f"{report_every!r}")
+    if report_every < 1:
+        raise ValueError(f"report_every must be >= 1 (steps between reports), got {report_every}")
+    if not isinstance(progress, (bool, np.bool_)):
+        from rich.console import Console
+        if not isinstance(progress, Console):
+            raise TypeError(f"progress must be True, False or a rich.console.Console, got "
+                            f"{type(progress).__name__}")
+    return callback, int(report_every), progress

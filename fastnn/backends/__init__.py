@@ -12,8 +12,8 @@ trust their (validated, contiguous) inputs, for the ops it declares. A module ma
 ``make_call(op, P, X, Y, hidden, output, threads, *, lr, steps)``, returning a zero-argument
 callable with its data already converted (a peer's tensors), which the harness then times. A
 module of an entry with ``fused_fit`` provides ``fit(P, X, Y, hidden, output, lr, iterations,
-keys)``, the whole training run compiled. :class:`Backend` wraps them with the public, validating
-methods.
+keys, every, report)``, the whole training run compiled (one call, or one per report when
+``report`` is given). :class:`Backend` wraps them with the public, validating methods.
 
 The op ``fit`` is a whole training run (``steps`` steps of gradient descent from the given
 parameters; the harness records the time per step). On the network's own backends it is
@@ -183,7 +183,8 @@ class Backend:
             return lambda: impl.backward(P, cache, X, Y, hidden, output)
         return lambda: impl.cost_and_grads(P, X, Y, hidden, output)
 
-    def descend(self, P, X, Y, hidden, output, lr, iterations, keys=PARAM_NAMES):
+    def descend(self, P, X, Y, hidden, output, lr, iterations, keys=PARAM_NAMES, every=1,
+                report=None):
         """The whole gradient-descent run on prepared data, unchecked (:func:`fastnn.fit`
         validates, then calls this; the harness times it as the op ``fit``).
 
@@ -195,9 +196,11 @@ class Backend:
         Parameters and returns are those of :func:`._descent.loop` without its ``step``:
         (params, costs, t), the trained parameters (new arrays; P is not modified), the costs
         J before each update, shape (iterations,), and t, None or the first step whose J is not
-        finite (the run stopped there).
+        finite (the run stopped there). ``report(t, J)`` is called every ``every`` steps, from
+        step 0, with the cost J before update t, on either path (the compiled run then runs
+        from report to report); without it the compiled run is one call.
         """
-        args = (P, X, Y, hidden, output, lr, iterations, keys)
+        args = (P, X, Y, hidden, output, lr, iterations, keys, every, report)
         return (self.fused_fit and self.impl.fit(*args)) or loop(self.impl.cost_and_grads, *args)
 
     # The public methods validate once, through ``prepare`` (same errors, same messages, on every

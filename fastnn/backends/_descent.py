@@ -11,7 +11,18 @@ import math
 import numpy as np
 
 
-def loop(step, P, X, Y, hidden, output, lr, iterations, keys):
+def spans(iterations, every):
+    """The (start, stop) ranges a followed run is cut into: they cover ``range(iterations)`` in
+    order, and each report step t (``t % every == 0``) is the last step of its range.
+
+    >>> spans(2500, 1000)
+    [(0, 1), (1, 1001), (1001, 2001), (2001, 2500)]
+    """
+    stops = sorted(set(range(1, iterations + 1, every)) | {iterations})
+    return list(zip([0] + stops[:-1], stops))
+
+
+def loop(step, P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
     """The lecture's loop in Python, one ``step`` (a backend's cost_and_grads) per iteration.
 
     repeat ``iterations`` times: J, dW = step(W); W := W − lr · dW for each W named in ``keys``.
@@ -30,6 +41,11 @@ def loop(step, P, X, Y, hidden, output, lr, iterations, keys):
     iterations : int
     keys : tuple of str
         The parameters to update.
+    every : int
+        With ``report``: the steps between reports.
+    report : callable, optional
+        ``report(t, J)`` for each step t with ``t % every == 0`` whose cost J (a float,
+        ``costs[t]``) is finite, after that cost is computed; what it returns is ignored.
 
     Returns
     -------
@@ -45,6 +61,8 @@ def loop(step, P, X, Y, hidden, output, lr, iterations, keys):
         costs[t] = J
         if not math.isfinite(J):
             return P, costs[:t + 1], t
+        if report is not None and t % every == 0:
+            report(t, float(costs[t]))
         for k in keys:
             P[k] -= lr * grads["d" + k]
     return P, costs, None

@@ -50,6 +50,7 @@ from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 from . import _numba_fit as F
 from . import _threading
+from ._descent import spans
 
 #: From this many input features the products W1 X and dZ1 Xᵀ dominate: they go to BLAS, in
 #: blocks of BLAS_BLOCK examples, and the element-wise rest stays fused.
@@ -253,8 +254,9 @@ def cost_and_grads(P, X, Y, hidden, output):
     return float(J) / m, _grads(buf, m, P)
 
 
-def fit(P, X, Y, hidden, output, lr, iterations, keys):
-    """Run ``iterations`` steps of batch gradient descent in one compiled call.
+def fit(P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
+    """Run ``iterations`` steps of batch gradient descent in one compiled call (in one call per
+    report, when followed).
 
     repeat: J, dW1, db1, dW2, db2 = cost_and_grads(W1, b1, W2, b2); W := W − lr · dW for each W
     named in ``keys``.
@@ -275,6 +277,14 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys):
         Number of steps (0 returns copies of P and no costs).
     keys : tuple of str
         The parameters to update, e.g. all four, or ``("W2", "b2")`` for logistic regression.
+    every : int
+        With ``report``: the steps between reports.
+    report : callable, optional
+        ``report(t, J)`` for t = 0, every, 2 · every, … with J = ``costs[t]`` (a float), as
+        :func:`._descent.loop` calls it. The compiled loop then runs from report to report
+        (:func:`._descent.spans`): step 0 alone, then ``every`` steps per call; the parameters
+        and costs are those of one uninterrupted run, bit for bit. Not called for a step whose
+        cost is not finite (the run stops there, as without ``report``).
 
     Returns
     -------
@@ -302,9 +312,21 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys):
     upd = np.array([k in keys for k in F.PARAMS])
     run, B, lr = _kernels(*_codes(hidden, output)), _block(n_h, kp), X.dtype.type(lr)
     if nchunks == 1:
-        t = run.fit_serial(W1, b1, W2, b2, X, Y, B, lr, upd, buf, *acc, flat, costs)
+        args = (W1, b1, W2, b2, X, Y, B, lr, upd, buf, *acc, flat)
+        run_fit = run.fit_serial
     else:
-        t = run.fit_parallel(W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, *acc, flat, costs)
-    if t < 0:
-        return P, costs, None
-    return P, costs[:t + 1], int(t)
+        args = (W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, *acc, flat)
+        run_fit = run.fit_parallel
+    if report is None:  # one compiled call
+        t = run_fit(*args, costs)
+        return (P, costs, None) if t < 0 else (P, costs[:t + 1], int(t))
+    # Followed: the same compiled loop over consecutive slices of ``costs``, on the same
+    # parameter buffers, so the run is bit for bit the uninterrupted one (a step keeps no state
+    # besides the parameters: the accumulators are zeroed and the work arrays written before use).
+    for start, stop in spans(iterations, every):
+        t = run_fit(*args, costs[start:stop])
+        if t >= 0:
+            return P, costs[:start + t + 1], start + int(t)
+        if stop > start and (stop - 1) % every == 0:
+            report(stop - 1, float(costs[stop - 1]))
+    return P, costs, None
