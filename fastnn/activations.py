@@ -261,8 +261,8 @@ class Output:
 
     Either pair gives :math:`dZ_2 = A_2 - Y`. ``loss(Z2, Y, out=None, work=None)`` is
     element-wise (shape (n_y, m)), into ``out`` when given, with ``work`` (Z2's shape) as scratch
-    when given; ``g1``/``loss1`` are the scalar forms; ``code`` is the output activation's kernel code.
-    ``labels`` says whether predictions are labels (A2 > 0.5) rather than values.
+    when given; ``g1``/``loss1`` are the scalar forms; ``code`` is the output activation's
+    kernel code. ``labels`` says whether predictions are labels (A2 > 0.5) rather than values.
     """
 
     name: str
