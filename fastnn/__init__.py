@@ -2,7 +2,7 @@
 
 >>> import fastnn
 >>> fastnn.BACKENDS
-('python', 'numpy-loop', 'numpy', 'numba')
+('python', 'numpy-loop', 'numpy', 'numpy-inplace', 'numba')
 """
 
 from .activations import ACTIVATIONS, OUTPUTS, get_activation

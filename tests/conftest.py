@@ -40,9 +40,10 @@ REPRESENTATIVE = {("tanh", "sigmoid"), ("relu", "sigmoid"), ("maxout", "linear")
 #: The pairs the boundary's property tests draw (tests/test_api_properties.py, test_layouts.py):
 #: an element-wise activation and maxout (W1 of rank 3), each output once.
 BOUNDARY_PAIRS = (("tanh", "sigmoid"), ("maxout", "linear"))
-#: Tests that run every (hidden, output) pair by default: the step against finite differences
-#: and every backend against the others.
-EVERY_PAIR = {"test_gradients_match_finite_differences", "test_backends_agree"}
+#: Tests that run every (hidden, output) pair by default: the step against finite differences,
+#: every backend against the others, and numpy-inplace's steady state (which compiles nothing).
+EVERY_PAIR = {"test_gradients_match_finite_differences", "test_backends_agree",
+              "test_a_steady_state_step_allocates_no_temporaries"}
 
 
 def pytest_collection_modifyitems(config, items):

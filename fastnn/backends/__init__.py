@@ -13,7 +13,9 @@ trust their (validated, contiguous) inputs, for the ops it declares. A module ma
 callable with its data already converted (a peer's tensors), which the harness then times. A
 module of an entry with ``fused_fit`` provides ``fit(P, X, Y, hidden, output, lr, iterations,
 keys, every, report)``, the whole training run compiled (one call, or one per report when
-``report`` is given). :class:`Backend` wraps them with the public, validating methods.
+``report`` is given). That contract is written down as ``typing.Protocol`` classes in
+:mod:`._contract` (``BackendModule`` and one per op; ``requirements(entry)`` says which an entry
+needs). :class:`Backend` wraps the functions with the public, validating methods.
 
 The op ``fit`` is a whole training run (``steps`` steps of gradient descent from the given
 parameters; the harness records the time per step). On the network's own backends it is
@@ -28,6 +30,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..activations import ACTIVATIONS, OUTPUTS
 from ..validate import PARAM_NAMES, check_cache, check_iterations, check_lr, prepare
@@ -77,6 +81,9 @@ class Backend:
     min_m : int
         The fewest examples it can train on (a classifier that needs an example of each class
         cannot run at m = 1).
+    reuses_buffers : bool
+        True when its module returns its own work arrays, overwritten by its next call (the
+        harness and the descent loop use them at once); the public methods then return copies.
     """
 
     name: str
@@ -94,6 +101,7 @@ class Backend:
     compare_to: tuple = ()
     sets_threads: bool = True
     min_m: int = 1
+    reuses_buffers: bool = False
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -204,7 +212,12 @@ class Backend:
         return (self.fused_fit and self.impl.fit(*args)) or loop(self.impl.cost_and_grads, *args)
 
     # The public methods validate once, through ``prepare`` (same errors, same messages, on every
-    # backend: see fastnn.validate), then call the unchecked kernels.
+    # backend: see fastnn.validate), then call the unchecked kernels; what they return is the
+    # caller's (copied from an entry that ``reuses_buffers``).
+
+    def _owned(self, result):
+        """``result``, or a copy of its arrays when this entry's module returns its work arrays."""
+        return _copy(result) if self.reuses_buffers else result
 
     def forward(self, params, X, *, hidden="tanh", output="sigmoid"):
         """Forward pass: Z1 = W1 X + b1, A1 = g(Z1), Z2 = W2 A1 + b2, A2 = σ(Z2) or Z2.
@@ -230,7 +243,7 @@ class Backend:
         """
         P, X, _, _ = prepare(params, X, None, hidden, output, needs_y=False)
         self._require("forward", hidden, output)
-        return self.impl.forward(P, X, hidden, output)
+        return self._owned(self.impl.forward(P, X, hidden, output))
 
     def backward(self, params, cache, X, Y, *, hidden="tanh", output="sigmoid"):
         """Gradients with the 1/m, from the cache of :meth:`forward`.
@@ -261,7 +274,7 @@ class Backend:
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("backward", hidden, output)
         cache = check_cache(cache, P, X.shape[1], hidden)
-        return self.impl.backward(P, cache, X, Y, hidden, output)
+        return self._owned(self.impl.backward(P, cache, X, Y, hidden, output))
 
     def cost_and_grads(self, params, X, Y, *, hidden="tanh", output="sigmoid"):
         """One training step: the cost J and the gradients of :meth:`backward`.
@@ -293,7 +306,16 @@ class Backend:
         """
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("cost_and_grads", hidden, output)
-        return self._call("cost_and_grads", P, X, Y, hidden, output)()
+        return self._owned(self._call("cost_and_grads", P, X, Y, hidden, output)())
+
+
+def _copy(x):
+    """A copy of every array in a result: an array, or a tuple or dict of them (and floats)."""
+    if isinstance(x, tuple):
+        return tuple(_copy(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _copy(v) for k, v in x.items()}
+    return x.copy() if isinstance(x, np.ndarray) else x
 
 
 _PKG = __name__
@@ -306,8 +328,12 @@ REGISTRY: dict[str, Backend] = {
                 per_example=True, compare_to=("python",)),
         Backend("numpy", f"{_PKG}.numpy_vec", "vectorised NumPy, the lecture's matrix form",
                 compare_to=("python",)),
+        Backend("numpy-inplace", f"{_PKG}.numpy_inplace",
+                "vectorised NumPy with its work arrays allocated once and reused",
+                reuses_buffers=True, compare_to=("numpy",)),
         Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
-                fused_fit=True, requires=("numba",), compare_to=("numpy", "python")),
+                fused_fit=True, requires=("numba",),
+                compare_to=("numpy", "numpy-inplace", "python")),
         Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
                 ops=("cost_and_grads", FIT), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 requires=("torch",)),

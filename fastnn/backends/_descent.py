@@ -31,6 +31,8 @@ def loop(step, P, X, Y, hidden, output, lr, iterations, keys, every=1, report=No
     ----------
     step : callable
         ``step(P, X, Y, hidden, output) -> (J, grads)``, grads holding dW1, db1, dW2, db2.
+        They are read before the next step, so a step may return arrays its next call
+        overwrites (``numpy-inplace`` does).
     P : dict of ndarray
         W1 (n_h, n_x), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1) (maxout: W1 (k, n_h, n_x), b1
         (k, n_h, 1)); validated. Not modified.
