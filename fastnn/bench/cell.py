@@ -93,14 +93,15 @@ def predict(c, done):
 
 
 def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=worker.SAMPLES,
-             memory_below_s=None, sample_s=None, refs=None):
+             memory_below_s=None, sample_s=None, refs=None, min_values=worker.MIN_VALUES):
     """Measure one cell, watching the machine. Always returns a record; never raises for the
     cell's own failures. ``headline_s``: a headline cell's budget (:func:`.grid.budget_for`);
     ``samples``: at most this many timed samples, taken within ``sample_s`` seconds (default:
     the cell's budget; at least 3 samples whatever it says); ``memory_below_s``: measure the peak memory
     only of a cell whose call (a whole run for ``fit``) takes less (None: every cell; the
     memory of a slower one is recorded as None, ``mem_skipped``). ``refs``: a dict the sweep
-    keeps, of the reference's results by :func:`_ref_key` (:data:`KEEP_REFERENCE` ops only).
+    keeps, of the reference's results by :func:`ref_key` (:data:`KEEP_REFERENCE` ops only);
+    ``min_values``: the fewest values to take (:func:`.worker.time_it`).
 
     Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
     ``disturbed`` (measured while the machine was not quiet, after every retry) and
@@ -119,7 +120,8 @@ def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=worker.S
     earlier = []
     for attempt in range(1 + contention.RETRIES):
         before = det.start()
-        out = _measure(c, budget, done, rec, samples, memory_below_s, sample_s, refs)
+        out = _measure(c, budget, done, rec, samples, memory_below_s, sample_s, refs,
+                       min_values)
         if out["status"] not in ("ok", "over_budget"):
             return out
         facts = det.verdict(before)
@@ -161,7 +163,7 @@ def _over_budget(c, pred, how, budget_s, rec):
 
 
 def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None,
-             sample_s=None, refs=None):
+             sample_s=None, refs=None, min_values=worker.MIN_VALUES):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
     steps = fit_steps(c)
     try:
@@ -196,7 +198,8 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 del ref
             del out
             per_call, number = worker.time_it(
-                fn, budget_s if sample_s is None else min(budget_s, sample_s), samples)
+                fn, budget_s if sample_s is None else min(budget_s, sample_s), samples,
+                min_values, None if get_backend(c.backend).jit else first)
             samples = [t / steps for t in per_call]  # per step for a training run
             st = worker.stats(samples)
             if memory_below_s is None or min(per_call) < memory_below_s:

@@ -159,7 +159,8 @@ def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
     series = {key: {f: v for f, v in r.items() if f != "samples"} for key, r in done.items()
               if cell.series_of(r) == cell.series(c)}
     kw = dict(headline_s=settings.get("headline_budget_s"),
-              samples=max(3, -(-settings.get("samples", worker.SAMPLES) // k)),
+              min_values=worker.MIN_VALUES if k == 1 else worker.MIN_VALUES_PER_WORKER,
+              samples=-(-settings.get("samples", worker.SAMPLES) // k),
               sample_s=None if settings.get("sample_s") is None else settings["sample_s"] / k)
     recs = []
     for i in range(k):

@@ -24,12 +24,15 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+import sys
+from contextlib import contextmanager
 
 from ..backends import REGISTRY
 
 #: Modules the fork server imports before forking any worker: the harness and the kernels' modules
 #: (no kernel is compiled or run there, so no thread pool exists to be forked).
-PRELOAD = ("fastnn.bench.cell", "fastnn.bench.paired", "fastnn.backends.numba_fused")
+PRELOAD = ("fastnn.bench.cell", "fastnn.bench.paired", "fastnn.backends.numba_fused",
+           "fastnn.bench._warm")
 #: Seconds a worker may take to exit when told to before it is killed.
 EXIT_TIMEOUT_S = 10.0
 
@@ -85,6 +88,24 @@ def _serve(conn, env, entries):
         conn.send(out)
 
 
+@contextmanager
+def _without_main():
+    """Hide the parent's ``__main__`` file while a worker starts: multiprocessing would run it
+    again in the worker (as ``__mp_main__``), which a script without an ``if __name__ ==
+    "__main__"`` guard cannot survive. The workers run fastnn's functions only."""
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if hasattr(main, k)}
+    try:
+        if "__file__" in saved:
+            del main.__file__
+        if "__spec__" in saved:
+            main.__spec__ = None
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(main, k, v)
+
+
 class Worker:
     """One worker process, forked from the fork server, alive until :meth:`close`.
 
@@ -99,7 +120,8 @@ class Worker:
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, daemon=True,
                                    args=(child, dict(os.environ), _portable(backends)))
-        self.process.start()
+        with _without_main():
+            self.process.start()
         child.close()
 
     @property

@@ -163,30 +163,43 @@ def step_fn(c, P, X, Y, backend=None, steps=None):
     return be.make_call(c.op, P, X, Y, c.hidden, c.output, c.threads, steps=steps)
 
 
-def time_it(fn, budget_s, samples=SAMPLES):
-    """Warm up, calibrate calls per sample, then take ``samples`` samples (wall clock; at least
-    3, fewer than ``samples`` only once ``budget_s`` is spent).
+#: The fewest values one worker takes of a cell; a cell measured by several workers (a headline
+#: cell) takes at least MIN_VALUES_PER_WORKER from each.
+MIN_VALUES = 3
+MIN_VALUES_PER_WORKER = 2
 
-    Returns (seconds per call for each sample, calls per sample).
+
+def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None):
+    """Warm up, calibrate calls per value, then take ``samples`` values (wall clock; at least
+    ``min_values``, fewer than ``samples`` only once ``budget_s`` is spent).
+
+    ``warm_s``: the seconds of a call of ``fn`` made just before (the cell's first call); when
+    it is at least :data:`WARMUP_S` that call was the warm-up (a slow call is its own warm-up)
+    and calibrates the calls per value, so no further call is spent on either.
+
+    Returns (seconds per call for each value, calls per value).
     """
     time.sleep(SETTLE_S)
-    t0 = time.perf_counter()
-    fn()
-    one = time.perf_counter() - t0
-    end = t0 + min(WARMUP_S, budget_s / 4)
-    while time.perf_counter() < end:  # a slow call is its own warm-up
-        t1 = time.perf_counter()
+    if warm_s is not None and warm_s >= WARMUP_S:
+        one = warm_s
+    else:
+        t0 = time.perf_counter()
         fn()
-        one = min(one, time.perf_counter() - t1)
+        one = time.perf_counter() - t0
+        end = t0 + min(WARMUP_S, budget_s / 4)
+        while time.perf_counter() < end:  # a slow call is its own warm-up
+            t1 = time.perf_counter()
+            fn()
+            one = min(one, time.perf_counter() - t1)
     number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
     out = []
     deadline = time.perf_counter() + budget_s
-    for _ in range(max(3, samples)):
+    for _ in range(max(min_values, samples)):
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
         out.append((time.perf_counter() - t0) / number)
-        if time.perf_counter() > deadline and len(out) >= 3:
+        if time.perf_counter() > deadline and len(out) >= min_values:
             break
     return out, number
 
