@@ -46,6 +46,12 @@ from .grid import FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, skip_
 OVER_BUDGET_CALLS = 3
 
 
+def isolated():
+    """True in a worker process (:mod:`.spawn`), where no other backend ran before this cell."""
+    from .spawn import in_worker
+    return in_worker()
+
+
 def over_budget(seconds_per_call, budget_s):
     """True when :data:`OVER_BUDGET_CALLS` calls of ``seconds_per_call`` exceed ``budget_s``."""
     return OVER_BUDGET_CALLS * seconds_per_call > budget_s
@@ -181,13 +187,14 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 return dict(rec, status="failed", median_s=None, message=(
                     f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
                     f"of {steps} (its cost is not finite): it has no time per step"))
+            other_ran = False  # another backend (the reference) ran in this process
             keep = refs is not None and c.op in KEEP_REFERENCE
             if c.backend == REFERENCE and keep:
                 refs[ref_key(c)] = copy.deepcopy(out)
             if c.backend != REFERENCE:
                 ref = refs.get(ref_key(c)) if keep else None
                 if ref is None:
-                    ref = checks.reference(c, P, X, Y)
+                    ref, other_ran = checks.reference(c, P, X, Y), True
                     if keep:
                         refs[ref_key(c)] = ref
                 bad, note = (checks.check_fit(c, out, ref, P, X, Y) if c.op == FIT_OP else
@@ -199,7 +206,8 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             del out
             per_call, number = worker.time_it(
                 fn, budget_s if sample_s is None else min(budget_s, sample_s), samples,
-                min_values, None if get_backend(c.backend).jit else first)
+                min_values, None if get_backend(c.backend).jit else first,
+                settle=other_ran or not isolated())
             samples = [t / steps for t in per_call]  # per step for a training run
             st = worker.stats(samples)
             if memory_below_s is None or min(per_call) < memory_below_s:

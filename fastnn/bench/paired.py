@@ -69,13 +69,15 @@ def side_setup(head, other):
     """In a worker: build cell ``other``'s callable on ``head``'s data (converted to ``other``'s
     dtype when it differs), at ``head``'s thread count, warm it up; returns
     :func:`_calls_per_batch`."""
+    from ..backends import get_backend
     from .worker import make_data, step_fn, threads
     data = make_data(head)
     if other.dtype != head.dtype:
         data = make_data(other)
     threads(head.threads).__enter__()  # this worker times one side only, at one thread count
     fn = step_fn(other, *data)
-    fn()
+    if get_backend(other.backend).jit:
+        fn()  # compile (or load from the cache) before a call is timed
     _SIDE["fn"] = fn
     return _calls_per_batch(fn)
 

@@ -66,9 +66,18 @@ def _portable(names):
     return {n: dataclasses.replace(REGISTRY[n], _cache={}) for n in names if n in REGISTRY}
 
 
+_IN_WORKER = []
+
+
+def in_worker():
+    """True in a worker process."""
+    return bool(_IN_WORKER)
+
+
 def _serve(conn, env, entries):
     """A worker's main loop: apply the parent's environment and registry entries, then run each
     task (function, args, kwargs) sent and send back ("ok", result) or ("error", message)."""
+    _IN_WORKER.append(True)
     os.environ.clear()
     os.environ.update(env)
     for name, entry in entries.items():

@@ -169,17 +169,20 @@ MIN_VALUES = 3
 MIN_VALUES_PER_WORKER = 2
 
 
-def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None):
+def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, settle=True):
     """Warm up, calibrate calls per value, then take ``samples`` values (wall clock; at least
     ``min_values``, fewer than ``samples`` only once ``budget_s`` is spent).
 
     ``warm_s``: the seconds of a call of ``fn`` made just before (the cell's first call); when
     it is at least :data:`WARMUP_S` that call was the warm-up (a slow call is its own warm-up)
-    and calibrates the calls per value, so no further call is spent on either.
+    and calibrates the calls per value, so no further call is spent on either. ``settle``:
+    idle :data:`SETTLE_S` first (after another backend ran in this process, e.g. the reference
+    for the check: its BLAS threads may still spin).
 
     Returns (seconds per call for each value, calls per value).
     """
-    time.sleep(SETTLE_S)
+    if settle:
+        time.sleep(SETTLE_S)
     if warm_s is not None and warm_s >= WARMUP_S:
         one = warm_s
     else:
