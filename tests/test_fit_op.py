@@ -229,7 +229,8 @@ def test_cli_bench_ops_fit(tmp_path, capsys, monkeypatch, short_runs):
     monkeypatch.setattr(run, "header", lambda grid, budget, peers, fast=False, prog=None,
                         detector=None, **kw: real(grid, budget, peers, True, prog, detector))
     real_sweep = run.sweep  # in this process, where short_runs' shorter runs apply
-    monkeypatch.setattr(run, "sweep", lambda *a, **kw: real_sweep(*a, **kw, isolate=False))
+    monkeypatch.setattr(run, "sweep", lambda *a, **kw: real_sweep(
+        *a, **kw, isolate=False, detector=QuietMachine()))
     out = tmp_path / "o"
     code = main(["bench", "--ops", FIT, "--backends", f"{REFERENCE},{HEADLINE}", "--m", "30",
                  "--n-h", "2", "--budget", "2", "--out", str(out), "--no-progress",
