@@ -82,7 +82,8 @@ def run_to_run(both, labels, pairs=(None, None)):
             counted = ka in uni and kc in uni
             r_n, r_ok = r_n + counted, r_ok + (counted and ok)
             ratios.append({"ratio": f"{base} ÷ {cont}", "op": shape[0], "m": f"{shape[1]:,}",
-                           "n_h": shape[2], "n_x": shape[3], labels[0]: fmt_ratio(ra),
+                           "n_h": shape[2], "n_x": shape[3], "dtype": shape[4],
+                           labels[0]: fmt_ratio(ra),
                            labels[1]: fmt_ratio(rb), "second ÷ first": f"{rb / ra:.3f}",
                            "agree": ("yes" if ok else "**no**")
                            + ("" if counted else " (multimodal)")})
