@@ -204,10 +204,11 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 rec = dict(rec, message=note)
                 del ref
             del out
+            faults = {}
             per_call, number = worker.time_it(
                 fn, budget_s if sample_s is None else min(budget_s, sample_s), samples,
                 min_values, None if get_backend(c.backend).jit else first,
-                settle=other_ran or not isolated())
+                settle=other_ran or not isolated(), counters=faults)
             samples = [t / steps for t in per_call]  # per step for a training run
             st = worker.stats(samples)
             if memory_below_s is None or min(per_call) < memory_below_s:
@@ -218,7 +219,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
         return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
     flops, nbytes = worker.work(c)
     is_jit = get_backend(c.backend).jit
-    return dict(rec, **st, samples=samples, calls_per_round=number, first_call_s=first,
+    return dict(rec, **st, samples=samples, calls_per_round=number, first_call_s=first, **faults,
                 compile_s=max(0.0, first - steps * st["median_s"]) if is_jit else None,
                 flops=flops, bytes=nbytes, gflops=flops / st["median_s"] / 1e9,
                 gbs=nbytes / st["median_s"] / 1e9, **mem)

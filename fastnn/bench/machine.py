@@ -51,6 +51,7 @@ def machine_info():
         "peers": {n: _version(b) for n, b in REGISTRY.items() if b.peer and not b.missing()},
         "numba_threads": numba.get_num_threads(),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+        "memory": memory_record(),
     }
     try:
         from threadpoolctl import threadpool_info
@@ -67,6 +68,35 @@ def machine_info():
     info["cpu"]["numba_threading_layer"] = info["numba_threading_layer"]
     info["cpu"]["numba_threads"] = info["numba_threads"]
     return info
+
+
+def memory_record():
+    """How the kernel and NumPy get memory for large arrays, which decides what a fresh
+    temporary costs: the transparent-huge-page settings (``enabled``, ``defrag``: the bracketed
+    choice in /sys/kernel/mm/transparent_hugepage/) and whether NumPy advises huge pages for
+    its large allocations (``madvise(MADV_HUGEPAGE)``; NumPy's ``_set_madvise_hugepage``)."""
+    out = {}
+    for k in ("enabled", "defrag"):
+        try:
+            with open(f"/sys/kernel/mm/transparent_hugepage/{k}") as f:
+                text = f.read()
+            out[f"thp_{k}"] = text[text.index("[") + 1:text.index("]")]
+        except (OSError, ValueError):
+            out[f"thp_{k}"] = None
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            _set_madvise_hugepage = None
+    if _set_madvise_hugepage is None:
+        out["numpy_madvise_hugepage"] = None
+    else:
+        now = _set_madvise_hugepage(True)  # returns the setting it replaces
+        _set_madvise_hugepage(now)
+        out["numpy_madvise_hugepage"] = bool(now)
+    return out
 
 
 def _cpuinfo():

@@ -169,7 +169,20 @@ MIN_VALUES = 3
 MIN_VALUES_PER_WORKER = 2
 
 
-def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, settle=True):
+def page_faults():
+    """(minor, major) page faults of this process so far (``resource.getrusage``; (0, 0) where
+    it is not available). A minor fault maps a page (for a fresh temporary: zeroes it); a major
+    one also reads it from disk."""
+    try:
+        import resource
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_minflt, r.ru_majflt
+    except (ImportError, OSError):
+        return 0, 0
+
+
+def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, settle=True,
+            counters=None):
     """Warm up, calibrate calls per value, then take ``samples`` values (wall clock; at least
     ``min_values``, fewer than ``samples`` only once ``budget_s`` is spent).
 
@@ -177,7 +190,8 @@ def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, s
     it is at least :data:`WARMUP_S` that call was the warm-up (a slow call is its own warm-up)
     and calibrates the calls per value, so no further call is spent on either. ``settle``:
     idle :data:`SETTLE_S` first (after another backend ran in this process, e.g. the reference
-    for the check: its BLAS threads may still spin).
+    for the check: its BLAS threads may still spin). ``counters``: a dict that receives the
+    minor and major page faults per call over the values (``faults_minor``, ``faults_major``).
 
     Returns (seconds per call for each value, calls per value).
     """
@@ -196,6 +210,7 @@ def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, s
             one = min(one, time.perf_counter() - t1)
     number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
     out = []
+    faults0 = page_faults()
     deadline = time.perf_counter() + budget_s
     for _ in range(max(min_values, samples)):
         t0 = time.perf_counter()
@@ -204,6 +219,10 @@ def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, s
         out.append((time.perf_counter() - t0) / number)
         if time.perf_counter() > deadline and len(out) >= min_values:
             break
+    if counters is not None:
+        calls = number * len(out)
+        minor, major = (b - a for a, b in zip(faults0, page_faults()))
+        counters.update(faults_minor=minor / calls, faults_major=major / calls)
     return out, number
 
 

@@ -158,6 +158,17 @@ def _real_id(header):
     return rid
 
 
+def _memory(m):
+    """The transparent-huge-page settings and NumPy's huge-page advice, in words."""
+    if not m:
+        return None
+    advice = m.get("numpy_madvise_hugepage")
+    return _join(m.get("thp_enabled") and f"transparent huge pages {m['thp_enabled']}",
+                 m.get("thp_defrag") and f"defrag {m['thp_defrag']}",
+                 advice is not None and ("NumPy advises huge pages for large arrays" if advice
+                                         else "NumPy does not advise huge pages"), sep="; ")
+
+
 def machine_md(header):
     """The machine table of one run: only the fields the header has."""
     mi = header.get("machine_info", {})
@@ -179,6 +190,7 @@ def machine_md(header):
                                          (mi.get("openblas_env") or {}).items())) or "none"),
         ("Numba threads / layer", _join(mi.get("numba_threads"),
                                         mi.get("numba_threading_layer"), sep=" / ")),
+        ("Memory for large arrays", _memory(mi.get("memory"))),
         ("Measured peaks", peaks),
         ("Numba compile (new process)", comp and _join(
             comp.get("compile_cold_s") is not None and f"cold {fmt_s(comp['compile_cold_s'])}",
