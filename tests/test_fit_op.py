@@ -181,7 +181,7 @@ def test_a_sweep_pairs_the_fit_targets(tmp_path, monkeypatch):
     monkeypatch.setattr(paired, "MIN_BATCH_S", 0.005)
     cells, _ = G.cells("quick", backends=[REFERENCE, HEADLINE], ops=[FIT], m=[300], n_h=[3])
     run.sweep(cells, 2.0, str(tmp_path), progress=False, fast_header=True,
-              detector=QuietMachine())
+              detector=QuietMachine(), isolate=False)  # the patched targets apply here only
     (p,) = json.loads((tmp_path / paired.PAIRED).read_text())["pairs"]
     assert (p["op"], p["steps"], p["baseline"], p["contender"]) == (FIT, 30, REFERENCE,
                                                                       HEADLINE)
