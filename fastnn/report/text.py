@@ -231,6 +231,21 @@ def caveats(df):
                        "range exceeds 20 % of the median. Worst: " + "; ".join(
                            f"{describe_cell(r)} ({100 * r.rel:.0f} %)"
                            for r in noisy.head(5).itertuples()) + ".")
+        if "workers_disagree" in ok:
+            split = ok[ok.workers_disagree.fillna("").astype(str) != ""]
+            if len(split):
+                out.append(f"- {len(split)} cells were measured in several worker processes "
+                           "whose medians differ by more than each worker's own spread (the "
+                           "cell's time is the median of all their values; the spread between "
+                           "workers is what a quoted interval must cover): " + "; ".join(
+                               f"{describe_cell(r)}: {r.workers_disagree}"
+                               for r in split.head(5).itertuples()) + ".")
+        multi = ok[ok.n_modes.fillna(0) > 1] if "n_modes" in ok else ok.iloc[:0]
+        if len(multi):
+            out.append(f"- {len(multi)} cells are multimodal: their values fall into groups "
+                       "more than 25 % apart, so their median depends on which group a run "
+                       "hit: " + "; ".join(describe_cell(r) for r in multi.head(5).itertuples())
+                       + ".")
     for status, what in (("over_budget", "were over their time budget, so they were predicted, "
                                          "not measured (dashed in the time-vs-m figure)"),
                          ("skipped", "were skipped by declaration"),
