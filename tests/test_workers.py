@@ -153,3 +153,26 @@ def test_two_runs_of_one_grid_get_a_run_to_run_table(tmp_path, one_header):
     text = open(build([a, b], str(tmp_path / "r"))).read()
     assert "### Run to run" in text and "python ÷ numpy" in text
     assert "unimodal cells' times" in text and "agree within ±10 %" in text
+
+
+def test_each_backend_has_its_own_working_set_model(monkeypatch):
+    """The fused step needs X and Y only, so it runs at an m where NumPy's temporaries would
+    not fit (issue 15: numba at (2, 64, 5e7) in 1.4 GB); every registry entry names a model."""
+    from fastnn.backends import MEMORY_MODELS, REGISTRY
+    assert all(b.memory in MEMORY_MODELS for b in REGISTRY.values())
+    monkeypatch.setattr(G, "memory_limit", lambda: 8 * 2**30)
+    big = dict(op="cost_and_grads", m=50_000_000, n_h=64)
+    assert G.skip_reason(G.Cell("numba", **big)) is None
+    assert G.working_set_bytes(G.Cell("numba", **big)) == 8 * 50_000_000 * 3
+    why = G.skip_reason(G.Cell("numpy", **big))
+    assert "temporaries model" in why and "8.0 GiB here" in why
+    # an op that returns its cache holds it, fused or not
+    fwd = G.Cell("numba", "forward", 50_000_000, 64)
+    assert G.working_set_bytes(fwd) > 8 * 50_000_000 * 128
+    assert G.working_set_bytes(G.Cell("numpy-inplace", **big)) < G.working_set_bytes(
+        G.Cell("numpy", **big))
+
+
+def test_the_memory_limit_follows_the_machine():
+    from fastnn.bench import grid
+    assert 0 < grid.memory_limit() <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -44,6 +44,10 @@ OPS = ("forward", "backward", "cost_and_grads", FIT)
 #: The learning rate of a timed training run (``fit``): the lecture's flower run.
 FIT_LR = 1.2
 DTYPES = ("float64", "float32")
+#: How a backend's working set grows with m: "temporaries" (a fresh array per formula, as NumPy
+#: evaluates the matrix form), "buffers" (its work arrays once, reused), "fused" (X and Y, and
+#: the cache only when an op returns it), "per_example" (one example's vectors at a time).
+MEMORY_MODELS = ("temporaries", "buffers", "fused", "per_example")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class Backend:
     reuses_buffers : bool
         True when its module returns its own work arrays, overwritten by its next call (the
         harness and the descent loop use them at once); the public methods then return copies.
+    memory : str
+        How its working set grows with m, one of :data:`MEMORY_MODELS` (the harness's
+        ``grid.working_set_bytes`` gives each its formula).
     """
 
     name: str
@@ -102,6 +109,7 @@ class Backend:
     sets_threads: bool = True
     min_m: int = 1
     reuses_buffers: bool = False
+    memory: str = "temporaries"
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -323,16 +331,16 @@ REGISTRY: dict[str, Backend] = {
     b.name: b
     for b in [
         Backend("python", f"{_PKG}.python_loop", "per-example loop over plain Python floats",
-                dtypes=("float64",), per_example=True),
+                dtypes=("float64",), per_example=True, memory="per_example"),
         Backend("numpy-loop", f"{_PKG}.numpy_loop", "per-example loop over NumPy vectors",
-                per_example=True, compare_to=("python",)),
+                per_example=True, compare_to=("python",), memory="per_example"),
         Backend("numpy", f"{_PKG}.numpy_vec", "vectorised NumPy, the lecture's matrix form",
                 compare_to=("python",)),
         Backend("numpy-inplace", f"{_PKG}.numpy_inplace",
                 "vectorised NumPy with its work arrays allocated once and reused",
-                reuses_buffers=True, compare_to=("numpy",)),
+                reuses_buffers=True, compare_to=("numpy",), memory="buffers"),
         Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
-                fused_fit=True, requires=("numba",),
+                fused_fit=True, requires=("numba",), memory="fused",
                 compare_to=("numpy", "numpy-inplace", "python")),
         Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
                 ops=("cost_and_grads", FIT), hidden=("tanh",), outputs=("sigmoid",), peer=True,

@@ -85,9 +85,6 @@ GRIDS = {
                           "(13 min on the 2-core reference machine, measured)"),
 }
 
-#: A cell whose working set would exceed this many bytes is skipped by declaration.
-MEMORY_LIMIT = 6 * 2**30
-
 
 @dataclass(frozen=True)
 class Cell:
@@ -134,9 +131,48 @@ def fit_steps(c):
 
 
 def working_set_bytes(c):
-    """A generous estimate of a call's memory: X, Y, the cache and NumPy's temporaries."""
+    """What one call of cell c holds in memory, by its backend's model (``Backend.memory``):
+
+    - ``temporaries``: X and Y, and NumPy's fresh arrays of the matrix form, ~8 of (n_h, m) per
+      hidden unit's share (Z1, A1, g'(Z1), W2ᵀ dZ2, dZ1 and their products) and 4 of (n_y, m);
+    - ``buffers``: X and Y, and the work arrays once: Z1 (k n_h, m), A1 (n_h, m) and 4 of
+      (n_y, m) (reused for the gradients);
+    - ``fused``: X and Y only (per-thread sums are a few kB), plus the cache an op returns
+      (``forward``) or takes (``backward``): Z1, A1, Z2, A2;
+    - ``per_example``: X and Y, and the cache an op returns, one example's vectors at a time.
+
+    Bytes; k = 2 for maxout. A cell above :func:`memory_limit` is skipped by declaration.
+    """
     item = 4 if c.dtype == "float32" else 8
-    return item * c.m * (c.n_x + c.n_y + 8 * c.n_h + 4 * c.n_y)
+    k = 2 if c.hidden == "maxout" else 1
+    inputs = item * c.m * (c.n_x + c.n_y)
+    cache = item * c.m * ((k + 1) * c.n_h + 2 * c.n_y)
+    returns_cache = c.op in ("forward", "backward")
+    model = get_backend(c.backend).memory
+    if model == "temporaries":
+        return inputs + item * c.m * (8 * k * c.n_h + 4 * c.n_y)
+    if model == "buffers":
+        return inputs + cache + item * c.m * 2 * c.n_y
+    return inputs + (cache if returns_cache else 0)
+
+
+#: The share of the machine's available memory (MemAvailable) a cell may plan to use, and the
+#: limit when the machine does not say (off Linux).
+MEMORY_SHARE = 0.7
+MEMORY_FALLBACK = 6 * 2**30
+
+
+def memory_limit():
+    """Bytes a cell's working set may reach: :data:`MEMORY_SHARE` of the memory available now
+    (``MemAvailable`` in /proc/meminfo), else :data:`MEMORY_FALLBACK`."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(MEMORY_SHARE * int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return MEMORY_FALLBACK
 
 
 def skip_reason(c):
@@ -149,8 +185,10 @@ def skip_reason(c):
         return f"{c.backend} needs at least {be.min_m} examples (m = {c.m:,})"
     if c.threads and not be.sets_threads:
         return f"{c.backend} fixes its thread count at start-up; only 'all cores' is measured"
-    if working_set_bytes(c) > MEMORY_LIMIT:
-        return f"working set ~{working_set_bytes(c) / 2**30:.0f} GiB exceeds the memory limit"
+    need, limit = working_set_bytes(c), memory_limit()
+    if need > limit:
+        return (f"working set ~{need / 2**30:.1f} GiB ({get_backend(c.backend).memory} model) "
+                f"exceeds the memory limit, {limit / 2**30:.1f} GiB here")
     return None
 
 
@@ -293,6 +331,6 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
 
 
 __all__ = ["Cell", "FIRST_M", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
-           "HEADLINE_OP", "MEMORY_LIMIT", "TARGETS", "budget_for", "cells", "describe",
+           "HEADLINE_OP", "MEMORY_FALLBACK", "MEMORY_SHARE", "TARGETS", "budget_for", "cells", "describe",
            "fit_steps", "grid_shapes", "is_headline", "max_threads", "settings", "skip_reason",
-           "target_shapes", "working_set_bytes"]
+           "memory_limit", "target_shapes", "working_set_bytes"]
