@@ -39,7 +39,8 @@ import numpy as np
 
 from ..backends import REFERENCE, get_backend
 from . import checks, contention, worker
-from .grid import FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, skip_reason
+from .grid import (FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, skip_reason,
+                   working_set_bytes)
 
 #: The over-budget rule: a cell is measured only when this many calls (runs, for ``fit``) are
 #: predicted to fit in its budget.
@@ -220,6 +221,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
     flops, nbytes = worker.work(c)
     is_jit = get_backend(c.backend).jit
     return dict(rec, **st, samples=samples, calls_per_round=number, first_call_s=first, **faults,
+                working_set_bytes=working_set_bytes(c),
                 compile_s=max(0.0, first - steps * st["median_s"]) if is_jit else None,
                 flops=flops, bytes=nbytes, gflops=flops / st["median_s"] / 1e9,
                 gbs=nbytes / st["median_s"] / 1e9, **mem)

@@ -240,6 +240,16 @@ def caveats(df):
                            "workers is what a quoted interval must cover): " + "; ".join(
                                f"{describe_cell(r)}: {r.workers_disagree}"
                                for r in split.head(5).itertuples()) + ".")
+        if "working_set_bytes" in ok:
+            rss = pd.to_numeric(ok.mem_rss_bytes, errors="coerce")
+            model = pd.to_numeric(ok.working_set_bytes, errors="coerce")
+            over = ok[rss > model]
+            if len(over):
+                out.append(f"- {len(over)} cells' measured peak extra memory exceeded their "
+                           "backend's working-set model (grid.working_set_bytes): " + "; ".join(
+                               f"{describe_cell(r)} ({r.mem_rss_bytes / 2**20:.0f} MiB "
+                               f"measured, {r.working_set_bytes / 2**20:.0f} MiB modelled)"
+                               for r in over.head(5).itertuples()) + ".")
         multi = ok[ok.n_modes.fillna(0) > 1] if "n_modes" in ok else ok.iloc[:0]
         if len(multi):
             out.append(f"- {len(multi)} cells are multimodal: their values fall into groups "
