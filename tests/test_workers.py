@@ -176,3 +176,14 @@ def test_each_backend_has_its_own_working_set_model(monkeypatch):
 def test_the_memory_limit_follows_the_machine():
     from fastnn.bench import grid
     assert 0 < grid.memory_limit() <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def test_a_cell_numpy_cannot_hold_is_checked_on_a_prefix(monkeypatch):
+    from fastnn.bench import cell
+    limit = lambda: 2**20  # noqa: E731 - 1 MiB: numba's X and Y fit, numpy's temporaries not
+    monkeypatch.setattr(G, "memory_limit", limit)
+    monkeypatch.setattr(cell, "memory_limit", limit)
+    rec = cell.run_cell(G.Cell("numba", "cost_and_grads", 20_000, 3), 0.3, {}, QuietMachine())
+    assert rec["status"] == "ok", rec["message"]
+    assert "checked against numpy on the first 1,000 examples" in rec["message"]
+    assert G.skip_reason(G.Cell("numpy", "cost_and_grads", 20_000, 3))

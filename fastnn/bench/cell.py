@@ -32,6 +32,7 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import time
 
@@ -39,8 +40,8 @@ import numpy as np
 
 from ..backends import REFERENCE, get_backend
 from . import checks, contention, worker
-from .grid import (FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, skip_reason,
-                   working_set_bytes)
+from .grid import (FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, memory_limit,
+                   skip_reason, working_set_bytes)
 
 #: The over-budget rule: a cell is measured only when this many calls (runs, for ``fit``) are
 #: predicted to fit in its budget.
@@ -169,6 +170,27 @@ def _over_budget(c, pred, how, budget_s, rec):
                         f"the {budget_s:g} s budget")
 
 
+def _check_m(c):
+    """The m at which cell c can be checked: its own, or, where the reference backend's working
+    set would exceed the memory limit (the fused step at an m NumPy cannot hold), the largest
+    that fits, rounded down to a power of 10 (at least 1,000)."""
+    ref = dataclasses.replace(c, backend=REFERENCE)
+    need, limit = working_set_bytes(ref), memory_limit()
+    if c.op == FIT_OP or need <= limit:
+        return c.m
+    m = int(c.m * limit / need)
+    return max(1_000, 10 ** int(np.log10(max(m, 1))))
+
+
+def _check_prefix(c, P, X, Y, m):
+    """None if the cell's op on the first m examples agrees with the reference's there, else a
+    one-line reason."""
+    sub = dataclasses.replace(c, m=m)
+    Xs, Ys = np.ascontiguousarray(X[:, :m]), np.ascontiguousarray(Y[:, :m])
+    out = worker.step_fn(sub, P, Xs, Ys)()
+    return checks.check(out, checks.reference(sub, P, Xs, Ys), c.dtype, c.op)
+
+
 def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None,
              sample_s=None, refs=None, min_values=worker.MIN_VALUES):
     """One attempt at cell c within ``budget_s``: predict, check, time, measure memory."""
@@ -192,7 +214,16 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             keep = refs is not None and c.op in KEEP_REFERENCE
             if c.backend == REFERENCE and keep:
                 refs[ref_key(c)] = copy.deepcopy(out)
-            if c.backend != REFERENCE:
+            m_check = _check_m(c)
+            if c.backend != REFERENCE and m_check < c.m:
+                bad = _check_prefix(c, P, X, Y, m_check)
+                if bad:
+                    return dict(rec, status="wrong", message=bad, median_s=None)
+                other_ran = True
+                rec = dict(rec, message=(
+                    f"checked against {REFERENCE} on the first {m_check:,} examples ({REFERENCE}'s "
+                    f"working set at m = {c.m:,} exceeds this machine's memory limit)"))
+            elif c.backend != REFERENCE:
                 ref = refs.get(ref_key(c)) if keep else None
                 if ref is None:
                     ref, other_ran = checks.reference(c, P, X, Y), True
