@@ -153,6 +153,15 @@ def test_two_runs_of_one_grid_get_a_run_to_run_table(tmp_path, one_header):
     text = open(build([a, b], str(tmp_path / "r"))).read()
     assert "### Run to run" in text and "python ÷ numpy" in text
     assert "unimodal cells' times" in text and "agree within ±10 %" in text
+    assert "The machine itself" in text and "another speed" not in text  # one header, twice
+
+
+def test_a_machine_that_changed_speed_between_runs_is_said():
+    from fastnn.report.runs import machine_drift
+    h = {"peaks": {"fma_gflops": 190.0, "gemm_gflops": 145.0}}
+    text = machine_drift([("a", h), ("b", {"peaks": {"fma_gflops": 229.0, "gemm_gflops": 146.0}})])
+    assert "another speed" in text and "FMA peak (GFLOP/s) 1.21×" in text and "GEMM" not in \
+        text.split("another speed")[1]
 
 
 def test_each_backend_has_its_own_working_set_model(monkeypatch):

@@ -395,7 +395,7 @@ def build(paths, out):
     if len(headers) > 1:
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
         if len({h.get("grid") for _, h in headers[:2]}) == 1:
-            text += ["\n### Run to run\n",
+            text += ["\n### Run to run\n", R.machine_drift(headers),
                      R.run_to_run(both, [lab for lab, _ in headers], all_pairs[:2])]
     if sharded:
         text += [f"\n## Where each shape ran\n\nThis run was split into {len(parts)} shards "

@@ -49,6 +49,39 @@ def _unimodal(d):
     return d[d.n_modes.fillna(0) <= 1] if "n_modes" in d else d
 
 
+def machine_drift(headers):
+    """Markdown: the machine's own measurements in each run's header (FMA and GEMM peaks,
+    streaming copy, the contention probe's quiet time), second ÷ first, and a sentence when one
+    moved by more than ±:data:`AGREE`: then the machine itself ran at another speed, and a time
+    that moved with it is the machine's drift, not the harness's noise."""
+    def facts(h):
+        pk, probe = h.get("peaks", {}), h.get("contention_probe", {})
+        return {"FMA peak (GFLOP/s)": pk.get("fma_gflops"), "GEMM (GFLOP/s)": pk.get("gemm_gflops"),
+                "streaming copy (GB/s)": pk.get("peak_gbs"),
+                "contention probe, quiet (ms)": probe.get("probe_quiet_s") and
+                1e3 * probe["probe_quiet_s"]}
+    (la, ha), (lb, hb) = headers[:2]
+    fa, fb = facts(ha), facts(hb)
+    rows, moved = [], []
+    for k in fa:
+        if fa[k] and fb[k]:
+            r = fb[k] / fa[k]
+            rows.append({"the machine's own": k, la: f"{fa[k]:.3g}", lb: f"{fb[k]:.3g}",
+                         "second ÷ first": f"{r:.3f}"})
+            if abs(r - 1) > AGREE:
+                moved.append(f"{k} {r:.2f}×")
+    if not rows:
+        return ""
+    text = ["The machine itself, measured at the start of each run:\n",
+            md_table(pd.DataFrame(rows), "")]
+    if moved:
+        text.append(f"\n**The machine ran at another speed in the second run** ({', '.join(moved)}):"
+                    " times that moved by as much reflect the machine, not the measurement; "
+                    "ratios between backends measured in the same run (above all the paired "
+                    "ones) are what to compare.\n")
+    return "\n".join(text) + "\n"
+
+
 def run_to_run(both, labels, pairs=(None, None)):
     """Markdown: every cell measured on a quiet machine in both runs (time in each, second ÷
     first, whether they agree within ±:data:`AGREE`), every ratio between two backends'
@@ -112,4 +145,4 @@ def run_to_run(both, labels, pairs=(None, None)):
     return "\n".join(text) + "\n"
 
 
-__all__ = ["AGREE", "run_to_run", "shards", "where_table"]
+__all__ = ["AGREE", "machine_drift", "run_to_run", "shards", "where_table"]
