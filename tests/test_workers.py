@@ -196,3 +196,11 @@ def test_a_cell_numpy_cannot_hold_is_checked_on_a_prefix(monkeypatch):
     assert rec["status"] == "ok", rec["message"]
     assert "checked against numpy on the first 1,000 examples" in rec["message"]
     assert G.skip_reason(G.Cell("numpy", "cost_and_grads", 20_000, 3))
+
+
+def test_a_further_worker_that_fails_is_said_and_its_values_left_out():
+    recs = [_worker_rec(0, 1.0), _worker_rec(1, 1.01),
+            dict(status="failed", message="WorkerDied: exit code -9", median_s=None)]
+    out = run._merge(recs)
+    assert out["status"] == "ok" and len(out["samples"]) == 6 and len(out["workers"]) == 2
+    assert "a further worker: failed (WorkerDied: exit code -9)" in out["message"]

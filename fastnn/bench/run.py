@@ -119,12 +119,18 @@ def _merge(recs):
     (largest over smallest worker median, minus 1) and ``workers_disagree`` (a sentence, or "")
     added; memory and the first call are the first worker's."""
     first = recs[0]
+    ok = [r for r in recs if r["status"] == "ok"]
+    notes = [first["message"]] if first.get("message") else []
+    if first["status"] == "ok":  # a further worker that failed is said, its values left out
+        notes += [f"a further worker: {r['status']} ({r.get('message', '')})" for r in recs
+                  if r["status"] != "ok"]
     summary = [dict(pid=r.get("worker_pid"), values=len(r["samples"]), median_s=r["median_s"],
                     iqr_s=r["iqr_s"], min_s=r["min_s"], calls_per_value=r["calls_per_round"])
-               for r in recs if r["status"] == "ok"]
+               for r in ok]
     if first["status"] != "ok" or len(summary) < 2:
-        return dict(first, workers=summary, workers_spread=None, workers_disagree="")
-    values = [v for r in recs for v in r["samples"]]
+        return dict(first, workers=summary, workers_spread=None, workers_disagree="",
+                    message="; ".join(notes))
+    values = [v for r in ok for v in r["samples"]]
     meds = [w["median_s"] for w in summary]
     spread = max(meds) / min(meds) - 1
     own = max(w["iqr_s"] / w["median_s"] for w in summary)
@@ -136,6 +142,7 @@ def _merge(recs):
     st = worker.stats(values)
     rec = dict(first, **st, samples=values, workers=summary, workers_spread=spread,
                workers_disagree=disagree,
+               message="; ".join(notes),
                disturbed=any(r.get("disturbed") for r in recs),
                gflops=first["flops"] / st["median_s"] / 1e9,
                gbs=first["bytes"] / st["median_s"] / 1e9)
