@@ -72,9 +72,12 @@ SERIAL_BELOW = {"tbb": 32_768, "omp": 32_768, "workqueue": 131_072}
 def layer():
     """The threading layer in force (Numba's thread pool is started if it was not yet)."""
     if "layer" not in _state:
-        from numba.np.ufunc.parallel import _launch_threads
-        _launch_threads()
-        _state["layer"] = numba.threading_layer()
+        try:  # Numba's own start-up of its pool (private; present since 0.4x)
+            from numba.np.ufunc.parallel import _launch_threads
+            _launch_threads()
+            _state["layer"] = numba.threading_layer()
+        except Exception:  # noqa: BLE001 - unknown: serial_below takes the safest threshold
+            _state["layer"] = "unknown"
     return _state["layer"]
 
 
