@@ -39,19 +39,13 @@ import time
 import numpy as np
 
 from ..backends import REFERENCE, get_backend
-from . import checks, contention, worker
+from . import checks, contention, spawn, worker
 from .grid import (FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, memory_limit,
                    skip_reason, working_set_bytes)
 
 #: The over-budget rule: a cell is measured only when this many calls (runs, for ``fit``) are
 #: predicted to fit in its budget.
 OVER_BUDGET_CALLS = 3
-
-
-def isolated():
-    """True in a worker process (:mod:`.spawn`), where no other backend ran before this cell."""
-    from .spawn import in_worker
-    return in_worker()
 
 
 def over_budget(seconds_per_call, budget_s):
@@ -240,7 +234,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             per_call, number = worker.time_it(
                 fn, budget_s if sample_s is None else min(budget_s, sample_s), samples,
                 min_values, None if get_backend(c.backend).jit else first,
-                settle=other_ran or not isolated(), counters=faults)
+                settle=other_ran or not spawn.in_worker(), counters=faults)
             samples = [t / steps for t in per_call]  # per step for a training run
             st = worker.stats(samples)
             if memory_below_s is None or min(per_call) < memory_below_s:

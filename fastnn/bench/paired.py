@@ -202,8 +202,7 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     from .grid import FIT_OP, Cell, fit_steps, is_headline
     from .worker import make_data
 
-    ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell(
-        **{k: r[k] for k in Cell.__dataclass_fields__}))]
+    ok = [r for r in done.values() if r.get("status") == "ok" and is_headline(Cell.of(r))]
     shapes = {}
     for r in ok:
         shapes.setdefault((r["op"], r["n_x"], r["n_h"], r["m"], r["dtype"], r["threads"]),

@@ -13,7 +13,7 @@ import sys
 from ..backends import HEADLINE, REFERENCE
 from . import cell, ceiling, contention, machine, paired, peaks, spawn, worker
 from . import progress as _progress
-from .grid import FIT_OP, fit_steps, is_headline
+from .grid import FIT_OP, Cell, fit_steps, is_headline
 from .store import RESULTS, Store, export, write_atomic
 
 #: Worker processes per headline cell (each gives its own values; the spread between workers is
@@ -147,14 +147,9 @@ def _merge(recs):
                gflops=first["flops"] / st["median_s"] / 1e9,
                gbs=first["bytes"] / st["median_s"] / 1e9)
     if rec.get("compile_s") is not None:
-        steps = fit_steps(_cell_of(rec))
+        steps = fit_steps(Cell.of(rec))
         rec["compile_s"] = max(0.0, rec["first_call_s"] - steps * st["median_s"])
     return rec
-
-
-def _cell_of(rec):
-    from .grid import Cell
-    return Cell(**{k: rec[k] for k in Cell.__dataclass_fields__})
 
 
 def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
@@ -169,9 +164,8 @@ def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
               min_values=worker.MIN_VALUES if k == 1 else worker.MIN_VALUES_PER_WORKER,
               samples=-(-settings.get("samples", worker.SAMPLES) // k),
               sample_s=None if settings.get("sample_s") is None else settings["sample_s"] / k)
-    recs = []
+    recs, key = [], cell.ref_key(c)
     for i in range(k):
-        key = cell.ref_key(c)
         try:
             rec, ref, state = spawn.call(
                 cell.task, c, budget_s, series, det, refs.get(key), isolate=isolate,
@@ -253,7 +247,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                      "(marked disturbed; see their contention field)")
         split = [r for r in store.done.values() if r.get("workers_disagree")]
         for r in split:
-            prog.say(f"{_label(_cell_of(r))}: {r['workers_disagree']}")
+            prog.say(f"{_label(Cell.of(r))}: {r['workers_disagree']}")
         export(path, out_dir, also)
     return path
 
