@@ -62,3 +62,38 @@ def colours(names=()):
     """One colour per backend, the same in every figure: registry order, then any others."""
     order = list(REGISTRY) + sorted(n for n in names if n not in REGISTRY)
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(order)}
+
+
+def ladder_figure(summaries, cols=None):
+    """The ladder of the step's speed-up: one panel per shape, one bar per rung (time per step,
+    log scale; hatched where extrapolated from a smaller m), each factor written between its
+    two bars. ``summaries``: ``bench.ladder.summary`` dicts. Returns the figure."""
+    from matplotlib.ticker import LogLocator
+
+    cols = cols or colours()
+    n = len(summaries)
+    fig, axes = subplots(1, n, figsize=(4.6 * n, 4.4), squeeze=False, layout="constrained")
+    for ax, s in zip(axes[0], summaries):
+        rungs = s["rungs"]
+        x = list(range(len(rungs)))
+        t = [r["t_s"] for r in rungs]
+        m = s["shape"][2]
+        for i, r in enumerate(rungs):
+            ax.bar(i, r["t_s"], color=cols.get(r["backend"], "grey"), width=0.7,
+                   hatch="//" if r["m_run"] < m else None, edgecolor="white",
+                   alpha=0.55 if r["threads"] != 0 and r["backend"] == rungs[-1]["backend"]
+                   else 1.0)
+        for i, f in enumerate(s["factors"]):
+            y = (t[i] * t[i + 1]) ** 0.5
+            ax.annotate(f"×{f['ratio']:.3g}", ((i + i + 1) / 2, y), ha="center", va="center",
+                        fontsize=8, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="0.7"))
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10))
+        ax.set_xticks(x, [r["label"].replace(" (", "\n(") for r in rungs], fontsize=7.5)
+        ax.set_ylabel("time per training step (s)")
+        nx, nh, _ = s["shape"]
+        d = s["direct"]
+        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\nproduct ×{s['product']:,.3g}"
+                     + (f", direct ×{d['ratio']:,.3g}" if d else ""), fontsize=9)
+        ax.grid(axis="y", alpha=0.3, which="both")
+    return fig

@@ -82,7 +82,9 @@ def test_targets_grid_has_the_fit_targets_and_the_step_targets(monkeypatch):
     cells, _ = G.cells("targets")
     fit = {(c.n_x, c.n_h, c.m) for c in cells if c.op == FIT}
     step = {(c.n_x, c.n_h, c.m) for c in cells if c.op == G.HEADLINE_OP}
-    assert fit == {t[:3] for t in G.FIT_TARGETS} and step == set(G.TARGETS)
+    assert fit == {t[:3] for t in G.FIT_TARGETS} and step == set(G.TARGETS) | set(G.LARGE_M)
+    large = {c.backend for c in cells if (c.n_x, c.n_h, c.m) in G.LARGE_M}
+    assert large == set(G.large_m_backends()) and "python" not in large and "numba" in large
     assert {c.backend for c in cells if c.op == FIT} >= {HEADLINE, REFERENCE, "sklearn"}
     assert "sklearn" not in {c.backend for c in cells if c.op == G.HEADLINE_OP}
     only, _ = G.cells("targets", ops=[FIT], backends=[HEADLINE])

@@ -91,6 +91,10 @@ class Backend:
     memory : str
         How its working set grows with m, one of :data:`MEMORY_MODELS` (the harness's
         ``grid.working_set_bytes`` gives each its formula).
+    ladder : str
+        What it adds over the rung before it on the ladder of the step's speed-up (the
+        harness's ``bench.ladder``: the network's backends in registry order, each on one
+        thread, then the headline backend on all cores), a phrase; "" when it is not a rung.
     """
 
     name: str
@@ -110,6 +114,7 @@ class Backend:
     min_m: int = 1
     reuses_buffers: bool = False
     memory: str = "temporaries"
+    ladder: str = ""
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -331,17 +336,24 @@ REGISTRY: dict[str, Backend] = {
     b.name: b
     for b in [
         Backend("python", f"{_PKG}.python_loop", "per-example loop over plain Python floats",
-                dtypes=("float64",), per_example=True, memory="per_example"),
+                dtypes=("float64",), per_example=True, memory="per_example",
+                ladder="the lecture's loop over the examples in plain Python floats"),
         Backend("numpy-loop", f"{_PKG}.numpy_loop", "per-example loop over NumPy vectors",
-                per_example=True, compare_to=("python",), memory="per_example"),
+                per_example=True, compare_to=("python",), memory="per_example",
+                ladder="NumPy calls on one example's vectors instead of Python arithmetic"),
         Backend("numpy", f"{_PKG}.numpy_vec", "vectorised NumPy, the lecture's matrix form",
-                compare_to=("python",)),
+                compare_to=("python",),
+                ladder="vectorisation: one matrix formula over all m examples instead of a "
+                       "loop"),
         Backend("numpy-inplace", f"{_PKG}.numpy_inplace",
                 "vectorised NumPy with its work arrays allocated once and reused",
-                reuses_buffers=True, compare_to=("numpy",), memory="buffers"),
+                reuses_buffers=True, compare_to=("numpy",), memory="buffers",
+                ladder="no temporaries: the work arrays allocated once and reused"),
         Backend("numba", f"{_PKG}.numba_fused", "fused parallel Numba kernels", jit=True,
                 fused_fit=True, requires=("numba",), memory="fused",
-                compare_to=("numpy", "numpy-inplace", "python")),
+                compare_to=("numpy", "numpy-inplace", "python"),
+                ladder="fusion: one compiled pass over each example, with a compiled tanh and "
+                       "SIMD"),
         Backend("torch", f"{_PKG}.peer_torch", "PyTorch (CPU, eager), the vectorised formulas",
                 ops=("cost_and_grads", FIT), hidden=("tanh",), outputs=("sigmoid",), peer=True,
                 requires=("torch",)),

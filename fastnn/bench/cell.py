@@ -236,7 +236,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 min_values, None if get_backend(c.backend).jit else first,
                 settle=other_ran or not spawn.in_worker(), counters=faults)
             samples = [t / steps for t in per_call]  # per step for a training run
-            st = worker.stats(samples)
+            st = worker.stats(samples, faults.get("value_faults"), faults.get("value_system_s"))
             if memory_below_s is None or min(per_call) < memory_below_s:
                 mem = worker.peak_memory(fn)
             else:  # two more slow calls would only say what the faster cells already show

@@ -35,6 +35,11 @@ FIT_WORK = 2**22
 #: times the training loop, not one call's entry and exit; few enough that a large m (and the
 #: reference run it is checked against) stays within its budget.
 FIT_MIN_STEPS, FIT_MAX_STEPS = 3, 1000
+#: The training step at m beyond the headline shapes, where NumPy's temporaries outgrow the
+#: memory and the fused step (X and Y only) goes on: the ``targets`` grid runs these on the
+#: network's vectorised backends (:func:`large_m_backends`) with a headline cell's budget, and a
+#: backend whose working set does not fit is skipped, saying so (:func:`skip_reason`).
+LARGE_M = ((2, 64, 3_000_000), (2, 64, 10_000_000), (2, 64, 50_000_000))
 #: A headline cell's own budget (seconds for ``cell.OVER_BUDGET_CALLS`` calls; at least the
 #: grid's): it is measured, not extrapolated, unless even this is predicted to be exceeded.
 HEADLINE_BUDGET_S = 60.0
@@ -78,7 +83,7 @@ GRIDS = {
                        "adds a fourth op, estimated a third more)"),
     "targets": dict(ops=(HEADLINE_OP, FIT_OP),
                     shapes="targets",  # :func:`target_shapes` of each op
-                    float32=FLOAT32_TARGETS,
+                    float32=FLOAT32_TARGETS, large_m=LARGE_M,
                     m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
                     about="the training step and the training runs at the headline shapes, "
                           "with the peers, and the float32 step at its headline shape "
@@ -230,6 +235,19 @@ def settings(grid):
     return dict(GRIDS[grid].get("run") or {})
 
 
+def large_m_backends():
+    """The network's backends that the :data:`LARGE_M` shapes run on: every one whose working
+    set is not one example's (registry order; the per-example loops would take minutes)."""
+    return tuple(n for n in names(peers=False) if REGISTRY[n].memory != "per_example")
+
+
+def is_large_m(c):
+    """True for a cell of :data:`LARGE_M`: the float64 training step on
+    :func:`large_m_backends`."""
+    return (c.op == HEADLINE_OP and c.dtype == "float64" and (c.n_x, c.n_h, c.m) in LARGE_M
+            and c.backend in large_m_backends())
+
+
 def is_headline(c):
     """True for a cell of a headline table: :data:`HEADLINE_OP` at a :data:`TARGETS` shape, or
     :data:`FIT_OP` at a :data:`FIT_TARGETS` shape (float64), or :data:`HEADLINE_OP` at a
@@ -243,10 +261,10 @@ def is_headline(c):
 
 
 def budget_for(c, budget_s, headline_s=None):
-    """The cell's time budget: the grid's, or for a headline cell at least ``headline_s``
-    (default :data:`HEADLINE_BUDGET_S`)."""
+    """The cell's time budget: the grid's, or for a headline cell or a :data:`LARGE_M` one at
+    least ``headline_s`` (default :data:`HEADLINE_BUDGET_S`)."""
     top = HEADLINE_BUDGET_S if headline_s is None else headline_s
-    return max(budget_s, top) if is_headline(c) else budget_s
+    return max(budget_s, top) if is_headline(c) or is_large_m(c) else budget_s
 
 
 def describe():
@@ -328,6 +346,9 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
                             for nx, nh, mm in extra.get(op, ()) if (nx, nh, mm) not in shapes)
                 if is_headline(c)]  # the headline shapes: the headline table's backends only
     if HEADLINE_OP in g["ops"] and not (dtype or m or n_h or n_x):
+        out += [c for c in (Cell(b, HEADLINE_OP, mm, nh, nx, 1, "float64", th)
+                            for b in backends for nx, nh, mm in g.get("large_m", ())
+                            for th in g["threads"]) if is_large_m(c)]
         out += [Cell(b, HEADLINE_OP, mm, nh, nx, 1, "float32", th)
                 for b in backends if b in (HEADLINE, REFERENCE)
                 for nx, nh, mm in g.get("float32", ()) for th in g["threads"]]
@@ -338,6 +359,6 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
 
 
 __all__ = ["Cell", "FIRST_M", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
-           "HEADLINE_OP", "MEMORY_FALLBACK", "MEMORY_SHARE", "TARGETS", "budget_for", "cells", "describe",
-           "fit_steps", "grid_shapes", "is_headline", "max_threads", "settings", "skip_reason",
+           "HEADLINE_OP", "LARGE_M", "MEMORY_FALLBACK", "MEMORY_SHARE", "TARGETS", "budget_for", "cells", "describe",
+           "fit_steps", "grid_shapes", "is_headline", "is_large_m", "large_m_backends", "max_threads", "settings", "skip_reason",
            "memory_limit", "target_shapes", "working_set_bytes"]

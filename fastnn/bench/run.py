@@ -11,9 +11,9 @@ import random
 import sys
 
 from ..backends import HEADLINE, REFERENCE
-from . import cell, ceiling, contention, machine, paired, peaks, spawn, worker
+from . import cell, ceiling, contention, ladder, machine, paired, peaks, spawn, worker
 from . import progress as _progress
-from .grid import FIT_OP, Cell, fit_steps, is_headline
+from .grid import FIT_OP, HEADLINE_OP, TARGETS, Cell, fit_steps, is_headline
 from .store import RESULTS, Store, export, write_atomic
 
 #: Worker processes per headline cell (each gives its own values; the spread between workers is
@@ -139,8 +139,11 @@ def _merge(recs):
         disagree = (f"its {len(meds)} workers disagree: medians "
                     + ", ".join(f"{m:.3g}" for m in meds) + f" s (spread {100 * spread:.0f} %, "
                     f"beyond their own IQR of at most {100 * own:.0f} %)")
-    st = worker.stats(values)
-    rec = dict(first, **st, samples=values, workers=summary, workers_spread=spread,
+    counted = all(len(r.get("value_faults") or ()) == len(r["samples"]) for r in ok)
+    per_value = {k: [v for r in ok for v in r[k]] if counted else None
+                 for k in ("value_faults", "value_system_s")}
+    st = worker.stats(values, per_value["value_faults"], per_value["value_system_s"])
+    rec = dict(first, **st, samples=values, **per_value, workers=summary, workers_spread=spread,
                workers_disagree=disagree,
                message="; ".join(notes),
                disturbed=any(r.get("disturbed") for r in recs),
@@ -180,6 +183,19 @@ def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
         if rec["status"] != "ok":
             break
     return _merge(recs) if recs[0]["status"] == "ok" else recs[0]
+
+
+def _ladder(done, det, prog, settings):
+    """The ladder (:mod:`.ladder`) at every headline step shape this run measured, unless the
+    grid's settings say ``ladder=None``; its keywords are the settings' ``ladder``."""
+    kw = settings.get("ladder", {})
+    at = {(r["n_x"], r["n_h"], r["m"]) for r in done.values()
+          if r["op"] == HEADLINE_OP and r["dtype"] == "float64" and r.get("status") == "ok"}
+    shapes = [s for s in TARGETS if s in at]
+    if kw is None or not shapes:
+        return []
+    with prog.phase("the ladder: the step's speed-up rung by rung (one worker per side)"):
+        return ladder.measure(shapes, det, progress=prog, **kw)
 
 
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
@@ -236,10 +252,11 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
             with prog.phase("paired A/B rounds for the headline speed-ups (one worker per side)"):
                 doc = paired.headline_pairs(store.done, det, progress=prog, isolate=isolate,
                                             **settings.get("pairs", {}))
-            if doc:
+            steps = _ladder(store.done, det, prog, settings) if isolate else []
+            if doc or steps:
                 write_atomic(os.path.join(out_dir, paired.PAIRED),
-                             json.dumps({"run_id": store.header.get("run_id"), "pairs": doc},
-                                        indent=1))
+                             json.dumps({"run_id": store.header.get("run_id"), "pairs": doc,
+                                         "ladder": steps}, indent=1))
                 also.append(paired.PAIRED)  # in the manifest: a later run without pairs drops it
         n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
         if n_bad:

@@ -64,7 +64,8 @@ OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, N
             "rounds": (int, 1), "calls_per_round": (int, 1), "disturbed": (bool, None),
             "headline": (bool, None), "contention": (dict, None), "steps": (int, 1),
             "order": (int, 0), "worker_pid": (int, 1), "workers": (list, None),
-            "workers_disagree": (str, None), "modes": (list, None)}
+            "workers_disagree": (str, None), "modes": (list, None),
+            "value_faults": (list, None), "value_system_s": (list, None)}
 #: Timings a measured (``ok``) cell must have: finite and > 0.
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.

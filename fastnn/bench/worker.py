@@ -209,20 +209,24 @@ def time_it(fn, budget_s, samples=SAMPLES, min_values=MIN_VALUES, warm_s=None, s
             fn()
             one = min(one, time.perf_counter() - t1)
     number = max(1, int(MIN_SAMPLE_S / max(one, 1e-9)))
-    out = []
+    out, faults, sys_s = [], [], []
     faults0 = page_faults()
     deadline = time.perf_counter() + budget_s
     for _ in range(max(min_values, samples)):
+        f0, s0 = page_faults()[0], system_s()
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
         out.append((time.perf_counter() - t0) / number)
+        faults.append((page_faults()[0] - f0) / number)
+        sys_s.append((system_s() - s0) / number)
         if time.perf_counter() > deadline and len(out) >= min_values:
             break
     if counters is not None:
         calls = number * len(out)
         minor, major = (b - a for a, b in zip(faults0, page_faults()))
-        counters.update(faults_minor=minor / calls, faults_major=major / calls)
+        counters.update(faults_minor=minor / calls, faults_major=major / calls,
+                        value_faults=faults, value_system_s=sys_s)
     return out, number
 
 
@@ -233,31 +237,52 @@ MODE_GAP = 0.25
 MODE_MIN = 2
 
 
-def modes(values):
+def modes(values, faults=None, system=None):
     """The groups of ``values`` (seconds) split at every relative gap above :data:`MODE_GAP`:
     a list of {"value": the group's median, "share": its fraction of the values, "n"}, fastest
-    first; groups of fewer than :data:`MODE_MIN` values (outliers) are left out."""
-    v = sorted(values)
-    groups, cur = [], [v[0]] if v else []
-    for a, b in zip(v, v[1:]):
-        if b > a * (1 + MODE_GAP):
+    first; groups of fewer than :data:`MODE_MIN` values (outliers) are left out. With
+    ``faults`` and ``system`` (per value, as :func:`time_it` counts them), each group also
+    has the median minor faults (``faults``) and kernel CPU seconds (``system_s``) per call."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    groups, cur = [], order[:1]
+    for a, b in zip(order, order[1:]):
+        if values[b] > values[a] * (1 + MODE_GAP):
             groups.append(cur)
             cur = []
         cur.append(b)
     if cur:
         groups.append(cur)
-    return [{"value": float(median(g)), "share": len(g) / len(v), "n": len(g)}
-            for g in groups if len(g) >= MODE_MIN]
+    out = []
+    for g in groups:
+        if len(g) < MODE_MIN:
+            continue
+        mode = {"value": float(median(values[i] for i in g)), "share": len(g) / len(values),
+                "n": len(g)}
+        if faults is not None and system is not None and len(faults) == len(values):
+            mode.update(faults=float(median(faults[i] for i in g)),
+                        system_s=float(median(system[i] for i in g)))
+        out.append(mode)
+    return out
 
 
-def stats(samples):
+def system_s():
+    """The kernel's CPU seconds spent for this process so far (``resource.getrusage``: mapping
+    and zeroing pages, among others); 0 where it is not available."""
+    try:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    except (ImportError, OSError):
+        return 0.0
+
+
+def stats(samples, faults=None, system=None):
     """Median, min, quartiles, IQR, mean, standard deviation, count and :func:`modes` of the
-    values (seconds per call)."""
+    values (seconds per call); ``faults``/``system``: per value, for the modes' counters."""
     q1, q3 = np.percentile(samples, [25, 75])
     return {"median_s": float(median(samples)), "min_s": float(min(samples)),
             "q1_s": float(q1), "q3_s": float(q3), "iqr_s": float(q3 - q1),
             "mean_s": float(np.mean(samples)), "stddev_s": float(np.std(samples)),
-            "rounds": len(samples), "modes": modes(samples)}
+            "rounds": len(samples), "modes": modes(samples, faults, system)}
 
 
 def _rss_hwm():

@@ -23,8 +23,10 @@ from ..plotting import colours
 from . import figures as F
 from . import runs as R
 from . import select as S
-from .text import (UNRELIABLE, caveats, compute_peaks, blas_arch, faster_or_slower, fmt_ratio,
-                   fmt_s, headline, headline_fit, headline_float32, machine_md, md_table)
+from . import ladder as RL
+from . import modes as RM
+from .text import (UNRELIABLE, caveats, compute_peaks, blas_arch, fmt_ratio, fmt_s, headline,
+                   headline_fit, headline_float32, machine_md, md_table, paired_text)
 
 #: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
 N_PARAMS = 3
@@ -89,17 +91,18 @@ def _labels(paths, headers):
     return out
 
 
-def _pairs(path, header):
-    """The paired A/B speed-ups written next to a results file by the same run, or None."""
+def _paired_doc(path, header):
+    """The paired rounds written next to a results file by the same run: {"pairs": the headline
+    speed-ups, "ladder": the ladder's factors}, or {}."""
     p = store.member(os.path.dirname(os.path.abspath(store.results_path(path))), PAIRED)
     try:  # p is None for a link: nothing is read through one
         with open(p, encoding="utf-8") as f:
             doc = json.load(f)
     except (OSError, ValueError, TypeError):
-        return None
+        return {}
     if not isinstance(doc, dict) or doc.get("run_id") != header.get("run_id"):
-        return None
-    return doc.get("pairs")
+        return {}
+    return doc
 
 
 def _headline_notes(header, pairs):
@@ -142,6 +145,7 @@ def load_results(paths):
     for lab, (header, cells) in zip(labels, loaded):
         df = to_frame(cells)
         df["disturbed"] = [bool(c.get("disturbed", False)) for c in cells]
+        df["modes"] = [c.get("modes") for c in cells]
         df["source"] = lab
         frames.append(df)
     return pd.concat(frames, ignore_index=True), [(lab, h) for lab, (h, _) in zip(labels, loaded)]
@@ -149,8 +153,9 @@ def load_results(paths):
 
 # --- sections ---------------------------------------------------------------------------------
 
-def _fits(df):
-    """Fit table, fits {(backend, n_h): fit} and a sentence on the (backend, n_h) left unfitted."""
+def _scaling_fits(df):
+    """Scaling-fit table, {(backend, n_h): scaling fit} and a sentence on the (backend, n_h)
+    left without one."""
     d = S.reliable(S.step_view(df))
     rows, fits, few = [], {}, []
     for (b, nh), g in d.groupby(["backend", "n_h"]):
@@ -170,36 +175,43 @@ def _fits(df):
     return table, fits, note
 
 
-def _why_vectorise(df):
+def _why_vectorise(df, pairs):
+    """Ratios of the network's backends at the step, per n_h and m (at the headline shapes'
+    n_x); where the headline table has a paired ratio for the same comparison, that one
+    (:func:`.text.paired_text`), so the report quotes one number per question."""
+    nx = TARGETS[0][0]
     d = S.reliable(S.step_view(df))
+    d = d[d.n_x == nx]
     if d.empty:
         return "_No training-step cell was measured on a quiet machine._"
-    targets = sorted({t[1] for t in TARGETS} & set(d.n_h))
+    targets = sorted({t[1] for t in TARGETS if t[0] == nx} & set(d.n_h))
     shown = targets or sorted(d.n_h.unique())[:2]
     t = d[d.n_h.isin(shown)].pivot_table(index=["n_h", "m"], columns="backend",
                                          values="median_s")
-    pairs = [(a, b) for a, b in comparisons(d.backend.unique()) if not REGISTRY[a].peer]
+    comps = [(a, b) for a, b in comparisons(d.backend.unique()) if not REGISTRY[a].peer]
     rows, lines = [], []
     for (nh, m), row in t.iterrows():
         r = {"n_h": nh, "m": f"{m:,}"}
-        for a, b in pairs:
+        for a, b in comps:
             if a in row and b in row and np.isfinite(row[a] / row[b]):
-                r[f"{a} ÷ {b}"] = fmt_ratio(row[a] / row[b])
+                r[f"{a} ÷ {b}"] = (paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b])
+                                   if b == HEADLINE else fmt_ratio(row[a] / row[b]))
         if len(r) > 2:
             rows.append(r)
     if not rows:
         return "_No two backends were measured on the same cells._"
+    table = pd.DataFrame(rows)
     for nh, g in t.reset_index().groupby("n_h"):
-        for a, b in pairs:
+        for a, b in comps:
             if a not in g or b not in g or g.dropna(subset=[a, b]).empty:
                 continue
             both = g.dropna(subset=[a, b])
             row = both.loc[both.m.idxmax()]
-            how = faster_or_slower(row[b], row[a])
-            if how:
-                lines.append(f"- At m = {int(row.m):,}, n_h = {int(nh)}: `{b}` takes "
-                             f"{fmt_s(row[b])} per step, {how} than `{a}` ({fmt_s(row[a])}).")
-    return md_table(pd.DataFrame(rows).fillna("–"), "") + "\n\n" + "\n".join(lines)
+            said = table[(table.n_h == nh) & (table.m == f"{int(row.m):,}")][f"{a} ÷ {b}"]
+            lines.append(f"- At m = {int(row.m):,}, n_h = {int(nh)}: `{b}` takes "
+                         f"{fmt_s(row[b])} per step and `{a}` {fmt_s(row[a])}: "
+                         f"{a} ÷ {b} = {said.iloc[0]}.")
+    return md_table(table.fillna("–"), "") + "\n\n" + "\n".join(lines)
 
 
 def _breakeven(df, headers):
@@ -292,6 +304,29 @@ def _fit_headline(df, pairs):
             headline_fit(df, pairs)]
 
 
+def _result(df, pairs, steps):
+    """The first screen's result: at each headline step shape with a paired ratio, how many
+    times faster the headline backend is than the reference (the headline table's number) and
+    the ladder's biggest factor there."""
+    out = []
+    for nx, nh, m in TARGETS:
+        p = [q for q in pairs or () if (q.get("op", S.STEP), q["n_x"], q["n_h"], q["m"],
+                                         q["baseline"], q["threads"], q.get("dtype", "float64"))
+             == (S.STEP, nx, nh, m, REFERENCE, 0, "float64")]
+        if not p:
+            continue
+        big, q = RL.biggest(steps, (nx, nh, m)), p[0]
+        flag = paired_text(pairs, nx, nh, m, REFERENCE, 0).partition("⚠")[2]
+        out.append(f"- n_x={nx}, n_h={nh}, m={m:,}: {HEADLINE}'s training step is "
+                   f"{fmt_ratio(q['ratio'])} [{q['lo']:.3g}–{q['hi']:.3g}] faster than "
+                   f"{REFERENCE}'s" + (f" (⚠ {flag.strip()})" if flag else "")
+                   + (f"; {big}" if big else "") + ".")
+    if not out:
+        return []
+    return ["**The result.** Paired rounds on this machine, all cores, with a 95 % interval "
+            "(the headline table and the ladder below say more):\n", *out, ""]
+
+
 def _intro(df, paths, headers):
     h = headers[0][1]
     n_ok = int((df.status == "ok").sum())
@@ -323,7 +358,9 @@ def build(paths, out):
     if not paths:
         raise ResultsError("no results files given")
     both, headers = load_results(paths)
-    all_pairs = [_pairs(p, h) for p, (_, h) in zip(paths, headers)]
+    docs = [_paired_doc(p, h) for p, (_, h) in zip(paths, headers)]
+    all_pairs = [d.get("pairs") for d in docs]
+    steps = docs[0].get("ladder") or []
     sharded = R.shards([h for _, h in headers])
     where, parts = "", headers
     if sharded:  # the N parts of one run: one source, each shape's machine said
@@ -332,6 +369,7 @@ def build(paths, out):
         both = both.assign(source=label)
         headers = [(label, headers[0][1])]
         all_pairs = [[p for ps in all_pairs for p in (ps or [])] or None]
+        steps = [e for d in docs for e in d.get("ladder") or []]
     os.makedirs(out, exist_ok=True)
     store.write_atomic(os.path.join(out, "results.csv"), both.to_csv(index=False))
     df = both[both.source == headers[0][0]]
@@ -356,6 +394,8 @@ def build(paths, out):
             df, out, cols, figures, h0.get("machine_info", {}).get("cpu", {}).get("count"))),
         ("Time per step of a training run vs m",
          lambda: F.fig_fit_time_vs_m(df, out, cols, figures)),
+        ("The sizes only fusion reaches: time and memory vs m",
+         lambda: F.fig_large_m(df, out, cols, figures)),
     ]
     blocks, left_out = [], []
     for name, make in specs:
@@ -367,8 +407,10 @@ def build(paths, out):
     if left_out:
         blocks.append("Left out, with nothing meaningful to show in these results:\n\n"
                       + "\n".join(left_out) + "\n")
-    fit_table, fits, fit_note = _fits(df)
-    text = ["# fastnn performance report\n", *_intro(df, paths, headers),
+    fit_table, scaling, fit_note = _scaling_fits(df)
+    modes = RM.statements(df)
+    text = ["# fastnn performance report\n", *_result(df, all_pairs[0], steps),
+            *_intro(df, paths, headers),
             f"\n## Headline: {HEADLINE} at the headline shapes\n",
             f"The benchmark declares {len(TARGETS)} headline shapes (n_x inputs, n_h hidden "
             f"units, m examples). For each: {HEADLINE}'s time per training step (float64, all "
@@ -382,16 +424,24 @@ def build(paths, out):
             _headline_notes(h0, all_pairs[0]),
             *_float32_headline(df, h0, all_pairs[0]),
             *_fit_headline(df, all_pairs[0]),
-            "\n## Why vectorisation matters\n",
+            "\n## Why vectorisation matters: the speed-up rung by rung\n",
+            RL.section(steps, out, cols, figures),
+            "\n### Every m measured\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
-            "times in the same run (above 1: the second backend is faster):\n",
-            _why_vectorise(df),
+            "times in the same run (above 1: the second backend is faster); against "
+            f"{HEADLINE} at a headline shape, the paired ratio of the headline table:\n",
+            _why_vectorise(df, all_pairs[0]),
+            *(["\n## Modes: cells whose values fall into groups\n",
+               "A cell's values split where sorted neighbours are more than 25 % apart; each "
+               "group with its share of the values and, where recorded, the kernel's CPU time "
+               "and the page faults per call, which show the cause:\n", *modes]
+              if modes else []),
             "\n## Figures\n", *blocks,
             "\n## JIT compile break-even\n", _breakeven(df, headers),
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
-            fit_table, "", fit_note, "", *_crossovers(fits)]
+            fit_table, "", fit_note, "", *_crossovers(scaling)]
     if len(headers) > 1:
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
         if len({h.get("grid") for _, h in headers[:2]}) == 1:

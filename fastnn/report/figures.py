@@ -485,3 +485,43 @@ def fig_fit_time_vs_m(df, out, cols, figures):
            "time budget) or measured while the machine was busy. "
            + overhead_sentence(S.overhead_knees(d)))
     return Fig(save(fig, out, "fig10_fit_time_vs_m.png", figures), cap)
+
+
+def fig_large_m(df, out, cols, figures):
+    """Time per step and peak extra memory against m at the :data:`~fastnn.bench.grid.LARGE_M`
+    width, each vectorised backend's line ending where its working set no longer fits (the
+    skipped cells said in the caption); dashed: each backend's working-set model."""
+    from ..bench.grid import LARGE_M, large_m_backends
+    nx, nh = LARGE_M[0][:2]
+    v = S.step_view(df)
+    v = v[(v.n_x == nx) & (v.n_h == nh) & v.backend.isin(large_m_backends())]
+    d = S.reliable(v)
+    if d.m.nunique() < 2 or d.m.max() <= max(m for _, _, m in TARGETS):
+        return Fig(why_not=f"the step was not measured beyond the headline m at n_h = {nh}.")
+    fig, (ax_t, ax_m) = subplots(1, 2, figsize=(10.5, 3.9), layout="constrained")
+    for b, g in d.sort_values("m").groupby("backend"):
+        ax_t.plot(g.m, g.median_s, "o-", color=cols[b], label=b, ms=4)
+        rss = pd.to_numeric(g.mem_rss_bytes, errors="coerce")
+        tr = pd.to_numeric(g.mem_traced_bytes, errors="coerce")
+        mem = np.fmax(rss, tr)
+        ax_m.plot(g.m[mem.notna()], mem.dropna() / 2**30, "o-", color=cols[b], ms=4)
+        model = pd.to_numeric(g.working_set_bytes, errors="coerce")
+        ax_m.plot(g.m, model / 2**30, "--", color=cols[b], lw=1, alpha=0.8)
+    ax_m.plot([], [], "k--", lw=1, label="working-set model")
+    for ax, ylab in ((ax_t, "time per training step (s)"), (ax_m, "peak extra memory (GiB)")):
+        _log_axes(ax)
+        ax.set(xlabel="m (examples)", ylabel=ylab)
+        ax.grid(True, alpha=0.3)
+    ax_t.set_title(f"Training step, n_x = {nx}, n_h = {nh}", fontsize=10)
+    ax_m.set_title("Peak extra memory of one step", fontsize=10)
+    _legend_outside(fig, ax_t, ax_m)
+    skipped = v[v.status == "skipped"].sort_values("m")
+    ends = "; ".join(f"{b} at m = {g.m.iloc[0]:,}: {g.message.iloc[0]}"
+                     for b, g in skipped.groupby("backend"))
+    last = d.groupby("backend").m.max()
+    cap = ("Median time per step and the larger of tracemalloc's peak and the resident-set "
+           "rise of one call, against m; dashed: the backend's working-set model "
+           "(`grid.working_set_bytes`). Largest m measured: "
+           + ", ".join(f"{b} {m:,}" for b, m in last.items()) + "."
+           + (f" Skipped, not measured: {ends}." if ends else ""))
+    return Fig(save(fig, out, "fig11_large_m.png", figures), cap)

@@ -279,8 +279,8 @@ def _pick_threads(g):
 UNRELIABLE = 1.25
 
 
-def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
-            base_dtype=None):
+def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
+                base_dtype=None):
     """The paired A/B ratio for one op, shape, thread count and baseline as text; without a
     pair, the ratio of the medians ``apart`` marked "(unpaired)", else "–".
 
@@ -295,13 +295,26 @@ def _paired(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64
                 op, nx, nh, m, base, threads, dtype, base_dtype or dtype):
             if p.get("disturbed"):
                 return "busy machine: not used"
-            flag = (" ⚠ rounds disagree" if p["lo"] < p["ratio"] / UNRELIABLE
-                    or p["hi"] > p["ratio"] * UNRELIABLE else " ⚠ wide" if p.get("wide") else "")
+            flag = (" ⚠ rounds disagree" + paired_groups(p.get("per_round"))
+                    if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
+                    else " ⚠ wide" if p.get("wide") else "")
             out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
             if apart is not None and not p["lo"] <= apart <= p["hi"]:
                 out += f"; apart {fmt_ratio(apart)} ⚠"
             return out
     return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
+
+
+def paired_groups(per_round):
+    """" (rounds in groups: A× in k of n, B× in …)" when a pair's per-round ratios fall into
+    groups (:func:`fastnn.bench.worker.modes`), else ""."""
+    from ..bench.worker import modes
+    ms = modes(per_round or [])
+    if len(ms) < 2:
+        return ""
+    n = len(per_round)
+    return " (rounds in groups: " + ", ".join(f"{g['value']:.3g}× in {g['n']} of {n}"
+                                              for g in ms) + "; see Modes)"
 
 
 def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None):
@@ -366,10 +379,10 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
                    & (ok64.backend == HEADLINE) & (ok64.threads == th)].median_s
         row[f"{HEADLINE} float64"] = fmt_s(h64.iloc[0]) if len(h64) else "–"
         apart = h64.iloc[0] / t[HEADLINE] if len(h64) else None
-        row["speed-up over its float64 step"] = _paired(
+        row["speed-up over its float64 step"] = paired_text(
             pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64")
         apart = t[REFERENCE] / t[HEADLINE] if REFERENCE in t.index else None
-        row[f"speed-up over {REFERENCE} float32"] = _paired(
+        row[f"speed-up over {REFERENCE} float32"] = paired_text(
             pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32")
         if ceiling:
             row["% of the float32 ceiling"] = _share_of_ceiling(
@@ -424,7 +437,7 @@ def _speedups(df, g, t, pairs, nx, nh, m, op):
     out = {}
     for base in [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]:
         apart = t[base] / t[HEADLINE] if base in t.index else None
-        out[f"speed-up over {base}"] = _paired(pairs, nx, nh, m, base, int(g.threads.iloc[0]),
+        out[f"speed-up over {base}"] = paired_text(pairs, nx, nh, m, base, int(g.threads.iloc[0]),
                                                apart, op)
     return out
 

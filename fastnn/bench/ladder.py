@@ -1,0 +1,233 @@
+"""The ladder: the training step's speed-up decomposed rung by rung, each factor a paired ratio.
+
+The rungs are the network's backends that declare a ``ladder`` phrase, in registry order, each on
+one thread (python → numpy-loop → numpy → numpy-inplace → numba), then the headline backend on
+all cores (:data:`THREADS`). Each factor is the paired ratio (:func:`.paired.paired_ratio`,
+alternating rounds, 95 % bootstrap interval of the median) of two neighbouring rungs, each side in
+its own long-lived worker process; the direct ratio of the first rung to the last is paired the
+same way, so the product of the factors can be set against it.
+
+A per-example rung (``Backend.per_example``) would take minutes at m = 1e6, and its time grows
+linearly in m (one pass of the same Python code per example): it is timed at the smallest m of
+10 × 1, 2, 5, … whose call lasts :data:`SHORT_S`, and its time is scaled by m / that m (the
+entry records both). Every other rung runs at the full m.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from . import paired
+
+#: What the last rung adds: the headline backend again, on all cores.
+THREADS = "threads: the same compiled pass on all cores"
+#: A per-example rung is timed at an m whose call lasts at least this long (seconds).
+SHORT_S = 0.2
+#: The first m tried for a per-example rung.
+SHORT_M0 = 10
+#: Paired rounds per factor: at least MIN_ROUNDS, at most ROUNDS, within BUDGET_S once
+#: MIN_ROUNDS are done; a side whose call takes UNTIMED_BELOW_S or more gets no untimed call.
+ROUNDS, MIN_ROUNDS, BUDGET_S, UNTIMED_BELOW_S = 11, 5, 8.0, 0.25
+
+
+def rungs():
+    """[(backend, threads)]: each backend with a ``ladder`` phrase on one thread, in registry
+    order, then the headline backend on all cores (threads 0)."""
+    from ..backends import HEADLINE, REGISTRY, names
+    return [(n, 1) for n in names(peers=False) if REGISTRY[n].ladder] + [(HEADLINE, 0)]
+
+
+def adds(backend, threads):
+    """What a rung adds over the one before it: its registry phrase, or :data:`THREADS` for the
+    headline backend on all cores."""
+    from ..backends import HEADLINE, REGISTRY
+    return THREADS if backend == HEADLINE and threads == 0 else REGISTRY[backend].ladder
+
+
+def _short_m(c):
+    """The m a per-example rung is timed at: the first of 10 × 1, 2, 5, … (at most c.m) whose
+    call lasts :data:`SHORT_S`, estimated from one call at :data:`SHORT_M0`."""
+    from .grid import _nice
+    from .worker import make_data, step_fn
+    small = replace(c, m=min(c.m, SHORT_M0))
+    fn = step_fn(small, *make_data(small))
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    per_example = max(time.perf_counter() - t0, 1e-9) / small.m
+    want = max(SHORT_S / per_example, SHORT_M0)
+    m = _nice(want)
+    if m < want:  # the next of 1, 2, 5 × 10^k
+        m = m * 5 // 2 if str(m)[0] == "2" else m * 2
+    return int(min(c.m, m))
+
+
+#: The side this worker times (set by :func:`rung_setup`).
+_RUNG = {}
+
+
+def rung_setup(c):
+    """In a worker: build cell ``c``'s step at its thread count, at the full m or (a per-example
+    rung) at :func:`_short_m`, warm it up; returns (calls per batch, seconds of one call scaled
+    to c.m, the m it runs at)."""
+    from ..backends import get_backend
+    from .worker import make_data, step_fn, threads
+    threads(c.threads).__enter__()  # this worker times one rung only
+    run = replace(c, m=_short_m(c)) if get_backend(c.backend).per_example else c
+    fn = step_fn(run, *make_data(run))
+    fn()  # compile (or load from the cache), and warm up
+    calls, one = paired._calls_per_batch(fn)
+    _RUNG.update(fn=fn, scale=c.m / run.m)
+    return calls, one * _RUNG["scale"], run.m
+
+
+def rung_batch(n, untimed):
+    """In a worker: seconds per call of :func:`rung_setup`'s step, scaled to the cell's m."""
+    return paired._batch(_RUNG["fn"], n, untimed) * _RUNG["scale"]
+
+
+class _Side:
+    """A rung timed in its own worker process."""
+
+    def __init__(self, worker, c):
+        self.worker, self.cell, self.m_run, self._calls = worker, c, None, None
+
+    def calibrate(self):
+        if self._calls is None:
+            calls, one, self.m_run = self.worker.call(rung_setup, self.cell)
+            self._calls = calls, one
+        return self._calls
+
+    def batch(self, n, untimed):
+        return self.worker.call(rung_batch, n, untimed)
+
+
+def _pair(base, top, detector, kw):
+    """The paired ratio t_base / t_top, each side in its own worker; (result, verdict, m_run of
+    each side)."""
+    from ..backends import REFERENCE
+    from .spawn import Worker
+    with Worker((base.backend, REFERENCE)) as wb, Worker((top.backend, REFERENCE)) as wt:
+        sides = _Side(wb, base), _Side(wt, top)
+        for s in sides:
+            s.calibrate()  # both built and warm before the clock starts
+        pids = (wb.pid, wt.pid)
+        before = detector.start(pids=pids) if detector else None
+        res = paired.paired_ratio(*sides, **kw)
+        verdict = detector.verdict(before, pids=pids) if detector else None
+    return res, (verdict or {"reason": ""}), (sides[0].m_run, sides[1].m_run)
+
+
+def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=MIN_ROUNDS,
+            budget_s=BUDGET_S, untimed_below_s=UNTIMED_BELOW_S):
+    """The ladder at each (n_x, n_h, m) of ``shapes``: a factor per pair of neighbouring
+    :func:`rungs` and the direct ratio of the first rung to the last, each paired.
+
+    Returns a list of dicts: the shape (``op``, ``n_x``, ``n_h``, ``m``, ``dtype``),
+    ``baseline``/``baseline_threads``/``baseline_m`` and ``contender``/… (the m each side ran at;
+    below ``m``: extrapolated), ``direct`` (False for a factor), ``adds`` (the contender's
+    :func:`adds`), the :func:`.paired.paired_ratio` result with ``t_baseline_s`` and
+    ``t_contender_s`` (median seconds per call, scaled to m) in place of the raw times (their
+    ratios kept as ``per_round``), and ``disturbed``/``reason`` (the contention verdict).
+    """
+    import numpy as np
+
+    from .grid import HEADLINE_OP, Cell
+    ladder = rungs()
+    steps = list(zip(ladder, ladder[1:])) + [(ladder[0], ladder[-1])]
+    kw = dict(rounds=rounds, min_rounds=min(min_rounds, rounds), budget_s=budget_s,
+              untimed_below_s=untimed_below_s)
+    out = []
+    for nx, nh, m in shapes:
+        for i, ((a, ta), (b, tb)) in enumerate(steps):
+            direct = i == len(steps) - 1
+            if progress is not None:
+                progress.say(f"ladder: {a} ({_threads(ta)}) vs {b} ({_threads(tb)}), "
+                             f"n_x={nx} n_h={nh} m={m:,}")
+            base = Cell(a, HEADLINE_OP, m, nh, nx, threads=ta)
+            top = Cell(b, HEADLINE_OP, m, nh, nx, threads=tb)
+            res, verdict, (ma, mb) = _pair(base, top, detector, kw)
+            t_a, t_b = res.pop("t_a"), res.pop("t_b")
+            out.append(dict(op=HEADLINE_OP, n_x=nx, n_h=nh, m=m, dtype="float64",
+                            baseline=a, baseline_threads=ta, baseline_m=ma,
+                            contender=b, contender_threads=tb, contender_m=mb,
+                            direct=direct, adds="" if direct else adds(b, tb),
+                            per_round=[x / y for x, y in zip(t_a, t_b)],
+                            t_baseline_s=float(np.median(t_a)), t_contender_s=float(np.median(t_b)),
+                            **res, disturbed=bool(verdict["reason"]), reason=verdict["reason"]))
+    return out
+
+
+# --- the parent's side: the ladder as numbers ---------------------------------------------
+
+def shapes(entries):
+    """The (n_x, n_h, m) the ladder ``entries`` (:func:`measure`'s) cover, in their order."""
+    return list(dict.fromkeys((e["n_x"], e["n_h"], e["m"]) for e in entries or ()))
+
+
+def summary(entries, shape):
+    """The ladder at one shape (n_x, n_h, m) as numbers, or None when ``entries`` lack it.
+
+    Returns
+    -------
+    dict
+        ``rungs``: [{backend, threads, label, t_s (seconds per step, scaled to m), m_run (below
+        m: extrapolated from there)}]; ``factors``: the factor entries of :func:`measure` in
+        order, each with ``label`` (its contender's); ``product``: the product of the factors'
+        medians; ``direct``: the direct entry (first rung against the last); ``biggest``: the
+        largest factor; ``disturbed``: any pair measured on a busy machine.
+    """
+    here = [e for e in entries or () if (e["n_x"], e["n_h"], e["m"]) == tuple(shape)]
+    factors = [dict(e, label=_label(e["contender"], e["contender_threads"]))
+               for e in here if not e["direct"]]
+    direct = next((e for e in here if e["direct"]), None)
+    if not factors:
+        return None
+    rungs = [dict(backend=f["baseline"], threads=f["baseline_threads"], t_s=f["t_baseline_s"],
+                  m_run=f["baseline_m"], label=_label(f["baseline"], f["baseline_threads"]))
+             for f in factors]
+    last = factors[-1]
+    rungs.append(dict(backend=last["contender"], threads=last["contender_threads"],
+                      t_s=last["t_contender_s"], m_run=last["contender_m"], label=last["label"]))
+    product = 1.0
+    for f in factors:
+        product *= f["ratio"]
+    return dict(shape=tuple(shape), rungs=rungs, factors=factors, product=product,
+                direct=direct, biggest=max(factors, key=lambda f: f["ratio"]),
+                disturbed=any(e.get("disturbed") for e in here))
+
+
+def _label(backend, threads):
+    """A rung's name: the backend, with "(1 thread)" or "(all cores)"."""
+    return f"{backend} ({_threads(threads)})"
+
+
+def load(folder):
+    """The ladder entries a run wrote into ``folder`` (its paired-rounds file), or [] when the
+    run measured none, the file belongs to another run, or a link stands in the way."""
+    import json
+    import os
+
+    from . import store
+    try:
+        header, _ = store.load(folder)
+    except (OSError, store.ResultsError):
+        return []
+    p = store.member(os.path.dirname(os.path.abspath(store.results_path(folder))),
+                     paired.PAIRED)
+    try:
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError, TypeError):
+        return []
+    if not isinstance(doc, dict) or doc.get("run_id") != header.get("run_id"):
+        return []
+    return doc.get("ladder") or []
+
+
+def _threads(n):
+    return "all cores" if n == 0 else f"{n} thread{'s' if n > 1 else ''}"
+
+
+__all__ = ["SHORT_S", "THREADS", "adds", "load", "measure", "rungs", "shapes", "summary"]

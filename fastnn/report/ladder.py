@@ -1,0 +1,93 @@
+"""The report's ladder: the training step's speed-up rung by rung, from the run's paired rounds.
+
+Numbers come from :func:`fastnn.bench.ladder.summary` (one dict per headline shape); this module
+renders them as a table, one sentence per factor and a figure (:func:`fastnn.plotting.ladder_figure`,
+the same figure the lecture page shows).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..bench import ladder as L
+from ..plotting import ladder_figure, save
+from .text import fmt_s, md_table
+
+#: The figure's file name.
+FIGURE = "fig0_ladder.png"
+
+
+def _n(v):
+    """A factor: three significant digits, whole numbers with thousands separators from 100."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def _times(f):
+    return f"{_n(f['ratio'])}× [{_n(f['lo'])}–{_n(f['hi'])}]"
+
+
+def factor_sentence(f):
+    """One plain sentence on one factor: how many times faster (or slower) the contender is than
+    the rung before, with its interval and what it adds."""
+    r = f["ratio"]
+    how = (f"{_n(r)}× faster [{_n(f['lo'])}–{_n(f['hi'])}]" if r >= 1 else
+           f"{_n(1 / r)}× slower [{_n(1 / f['hi'])}–{_n(1 / f['lo'])}]")
+    flag = " (measured while the machine was busy)" if f.get("disturbed") else ""
+    return f"- `{f['label']}` is {how} than `{_label_of(f)}`{flag}. It adds {f['adds']}."
+
+
+def _label_of(f):
+    return f"{f['baseline']} ({'all cores' if f['baseline_threads'] == 0 else '1 thread'})"
+
+
+def _rung_time(r, m):
+    t = fmt_s(r["t_s"])
+    return t if r["m_run"] >= m else f"{t} (extrapolated from m = {r['m_run']:,})"
+
+
+def numbers(entries):
+    """{shape: :func:`fastnn.bench.ladder.summary`} for every shape the entries cover."""
+    return {s: L.summary(entries, s) for s in L.shapes(entries)}
+
+
+def section(entries, out, cols, figures):
+    """The ladder section's Markdown (a figure, then per shape a table and one sentence per
+    factor, the product against the direct ratio), or a line saying the run measured none."""
+    nums = numbers(entries)
+    if not nums:
+        return ("_This run measured no ladder (the `targets` and `quick` grids do, at the "
+                "headline shapes they cover)._")
+    name = save(ladder_figure(list(nums.values()), cols), out, FIGURE, figures)
+    text = [f"![the ladder]({name})\n",
+            "Each bar is one rung's time per training step (log scale), each label the factor "
+            "between two neighbouring rungs: a paired ratio (the two rungs timed in alternating "
+            "rounds, each in its own worker process; median with a 95 % bootstrap interval). "
+            "Every rung runs on one thread except the last, so the threads are one factor of "
+            "their own (NumPy's BLAS on all cores is in the headline table). Hatched bars: a "
+            "per-example loop timed at a smaller m and scaled linearly to m (its work is one "
+            "pass of the same code per example).\n"]
+    for (nx, nh, m), s in nums.items():
+        rows = [{"rung": r["label"], "time per step": _rung_time(r, m),
+                 "factor over the rung before": _times(f) if f else "–",
+                 "what it adds": f["adds"] if f else L.adds(r["backend"], r["threads"])}
+                for r, f in zip(s["rungs"], [None] + s["factors"])]
+        d = s["direct"]
+        direct = (f"the direct paired ratio `{s['rungs'][0]['label']}` ÷ "
+                  f"`{s['rungs'][-1]['label']}` is {_times(d)}" if d else
+                  "the direct ratio was not measured")
+        text += [f"\n### n_x={nx}, n_h={nh}, m={m:,}\n", md_table(pd.DataFrame(rows), ""), "",
+                 *(factor_sentence(f) for f in s["factors"]),
+                 f"\nThe product of the factors is {_n(s['product'])}×; {direct}. The biggest "
+                 f"factor is {s['biggest']['adds'].split(':')[0]} "
+                 f"({_n(s['biggest']['ratio'])}×).\n"]
+    return "\n".join(text)
+
+
+def biggest(entries, shape):
+    """"the ladder's biggest factor there is X (N×)" for a shape, or "" without a ladder."""
+    s = L.summary(entries, shape)
+    if not s:
+        return ""
+    b = s["biggest"]
+    return (f"the ladder's biggest factor there is {b['adds'].split(':')[0]} "
+            f"(`{_label_of(b)}` → `{b['label']}`, {_times(b)})")

@@ -1,0 +1,114 @@
+"""The ladder of the step's speed-up (fastnn.bench.ladder, fastnn.report.ladder) and the modes'
+counters (fastnn.bench.worker.modes, fastnn.report.modes)."""
+import math
+
+import pytest
+
+from fastnn.backends import HEADLINE, REGISTRY, names
+from fastnn.bench import ladder as L
+from fastnn.bench import worker
+from fastnn.bench.grid import Cell
+from fastnn.report import ladder as RL
+from fastnn.report import modes as RM
+
+
+def test_rungs_follow_the_registry_then_threads():
+    r = L.rungs()
+    assert [b for b, _ in r[:-1]] == [n for n in names(peers=False) if REGISTRY[n].ladder]
+    assert all(t == 1 for _, t in r[:-1]) and r[-1] == (HEADLINE, 0)
+    assert L.adds(HEADLINE, 0) == L.THREADS and L.adds("numpy", 1) == REGISTRY["numpy"].ladder
+    assert not any(REGISTRY[p].ladder for p in names(peers=True))
+
+
+def _entry(a, b, ratio, ta=1, tb=1, m=1000, direct=False, t_a=1.0, am=None):
+    return dict(op="cost_and_grads", n_x=2, n_h=4, m=m, dtype="float64", baseline=a,
+                baseline_threads=ta, baseline_m=am or m, contender=b, contender_threads=tb,
+                contender_m=m, direct=direct, adds="" if direct else L.adds(b, tb),
+                per_round=[ratio] * 3, t_baseline_s=t_a, t_contender_s=t_a / ratio,
+                ratio=ratio, lo=ratio * 0.9, hi=ratio * 1.1, wide=False, rounds=3,
+                disturbed=False, reason="")
+
+
+def _ladder(factors=(0.5, 300.0, 2.0, 8.0, 1.8)):
+    rungs = L.rungs()
+    out, t = [], 10.0
+    for (a, ta), (b, tb), f in zip(rungs, rungs[1:], factors):
+        out.append(_entry(a, b, f, ta, tb, t_a=t, am=100 if REGISTRY[a].per_example else None))
+        t /= f
+    out.append(_entry(rungs[0][0], rungs[-1][0], 4000.0, 1, 0, direct=True))
+    return out
+
+
+def test_summary_chains_the_rungs_and_multiplies_the_factors():
+    s = L.summary(_ladder(), (2, 4, 1000))
+    assert [r["backend"] for r in s["rungs"]] == [b for b, _ in L.rungs()]
+    assert s["product"] == pytest.approx(0.5 * 300 * 2 * 8 * 1.8)
+    assert s["biggest"]["contender"] == "numpy" and s["direct"]["ratio"] == 4000.0
+    # each rung's time is the one measured for it; the last the contender's of the last pair
+    assert s["rungs"][0]["t_s"] == 10.0
+    assert s["rungs"][-1]["t_s"] == pytest.approx(10.0 / s["product"])
+    assert L.summary(_ladder(), (2, 64, 1000)) is None
+
+
+def test_report_section_states_every_factor_and_the_extrapolation(tmp_path):
+    from fastnn.plotting import colours
+    figures = []
+    text = RL.section(_ladder(), str(tmp_path), colours(), figures)
+    assert figures == [RL.FIGURE] and (tmp_path / RL.FIGURE).exists()
+    assert "2× slower" in text  # numpy-loop over python at 0.5
+    assert "300× faster [270–330]" in text and "8× faster" in text
+    assert "extrapolated from m = 100" in text
+    assert "The product of the factors is 4,320×" in text and "4,000× [3,600–4,400]" in text
+    assert "biggest factor is vectorisation (300×)" in text
+    assert "no ladder" in RL.section([], str(tmp_path), colours(), [])
+
+
+def test_short_m_makes_a_per_example_call_last_long_enough():
+    c = Cell("python", "cost_and_grads", 1_000_000, 4, 2)
+    m = L._short_m(c)
+    assert 10 <= m < c.m and str(m)[0] in "125" and set(str(m)[1:]) <= {"0"}
+    from fastnn.bench.worker import make_data, step_fn
+    import time
+    run = Cell("python", "cost_and_grads", m, 4, 2)
+    fn = step_fn(run, *make_data(run))
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    assert time.perf_counter() - t0 > L.SHORT_S / 4  # the estimate is near, on a busy machine too
+    assert L._short_m(Cell("python", "cost_and_grads", 30, 4, 2)) <= 30  # never above m
+
+
+@pytest.mark.slow
+def test_a_small_ladder_measures_every_factor_in_workers():
+    out = L.measure([(2, 4, 20_000)], None, rounds=2, min_rounds=2, budget_s=0.1)
+    assert len(out) == len(L.rungs())  # the factors and the direct ratio
+    s = L.summary(out, (2, 4, 20_000))
+    assert len(s["factors"]) == len(L.rungs()) - 1
+    assert all(math.isfinite(f["ratio"]) and f["lo"] <= f["ratio"] <= f["hi"]
+               for f in s["factors"])
+    py = s["rungs"][0]
+    assert py["m_run"] <= 20_000 and py["t_s"] > s["rungs"][2]["t_s"]  # python slower than numpy
+
+
+def test_modes_carry_the_counters_of_their_values():
+    values = [1.0, 1.02, 0.98, 3.0, 3.1]
+    faults = [100, 100, 100, 100, 100]
+    system = [0.1, 0.1, 0.1, 2.0, 2.2]
+    ms = worker.modes(values, faults, system)
+    assert [m["n"] for m in ms] == [3, 2]
+    assert ms[1]["system_s"] == pytest.approx(2.1) and ms[0]["faults"] == 100
+    assert "kernel" in RM.cause(ms, 2 * 2**30) and "2.0 GiB" in RM.cause(ms, 2 * 2**30)
+    # faults, not kernel time
+    ms = worker.modes(values, [10, 10, 10, 5000, 5000], [0.1] * 5)
+    assert "page faults" in RM.cause(ms)
+    assert RM.cause(worker.modes(values, [10] * 5, [0.1] * 5)) == ""
+    assert RM.cause(worker.modes(values)) is None  # no counters recorded
+
+
+def test_time_it_counts_faults_and_kernel_time_per_value():
+    import numpy as np
+    counters, kept = {}, []
+    values, _ = worker.time_it(lambda: kept.append(np.ones(1_000_000)), 0.5, samples=4,
+                               min_values=3, settle=False, counters=counters)
+    assert len(counters["value_faults"]) == len(values) == len(counters["value_system_s"])
+    assert min(counters["value_faults"]) > 0  # 8 MB kept per call: fresh pages every time
