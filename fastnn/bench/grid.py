@@ -59,7 +59,8 @@ GRIDS = {
                   headline_shapes={HEADLINE_OP: TARGETS, FIT_OP: (FIT_TARGETS[0][:3],)},
                   m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=0.5,
                   run=dict(headline_budget_s=8.0, samples=5, sample_s=2.0, memory_below_s=0.3,
-                           workers=2,
+                           workers=2, ladder=dict(shapes=(TARGETS[1],), rounds=5, min_rounds=3,
+                                                  budget_s=1.0),
                            peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
                            pairs=dict(rounds=7, min_rounds=3, budget_s=1.5, fit_budget_s=2.0,
                                       untimed_below_s=0.25)),
@@ -228,7 +229,8 @@ def settings(grid):
     ``headline_budget_s`` (a headline cell's budget; default :data:`HEADLINE_BUDGET_S`),
     ``samples`` and ``sample_s`` (at most this many timed samples per cell, taken within this
     many seconds, at least 3), ``memory_below_s`` (peak memory only
-    of cells whose call is faster), ``peaks_s``, ``ceiling_s`` and ``ceiling_dtypes`` (the
+    of cells whose call is faster), ``ladder`` (keywords of :func:`.ladder.measure` and
+    ``shapes``, or None for no ladder), ``peaks_s``, ``ceiling_s`` and ``ceiling_dtypes`` (the
     machine-peak and ceiling measurements) and ``pairs`` (keywords of
     :func:`.paired.headline_pairs`); a key left out takes the harness's default
     (:func:`.run.sweep`)."""

@@ -187,12 +187,13 @@ def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
 
 def _ladder(done, det, prog, settings):
     """The ladder (:mod:`.ladder`) at every headline step shape this run measured, unless the
-    grid's settings say ``ladder=None``; its keywords are the settings' ``ladder``."""
-    kw = settings.get("ladder", {})
+    grid's settings say ``ladder=None``; its keywords are the settings' ``ladder`` (``shapes``:
+    only these of the headline shapes)."""
+    kw = dict(settings.get("ladder", {}) or {})
     at = {(r["n_x"], r["n_h"], r["m"]) for r in done.values()
           if r["op"] == HEADLINE_OP and r["dtype"] == "float64" and r.get("status") == "ok"}
-    shapes = [s for s in TARGETS if s in at]
-    if kw is None or not shapes:
+    shapes = [s for s in kw.pop("shapes", TARGETS) if s in at]
+    if settings.get("ladder", {}) is None or not shapes:
         return []
     with prog.phase("the ladder: the step's speed-up rung by rung (one worker per side)"):
         return ladder.measure(shapes, det, progress=prog, **kw)

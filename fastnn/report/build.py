@@ -117,7 +117,7 @@ def _headline_notes(header, pairs):
                    "too widely, or fell into groups, for the median to be quoted as one "
                    "number). "
                    "(unpaired): the ratio of two separately measured medians; \"apart … ⚠\": "
-                   "that ratio too, where it falls outside the paired interval — the two "
+                   "that ratio too, where it falls more than 10 % outside the paired interval — the two "
                    "methods disagree there, and neither number should be quoted alone.")
     if header.get("ceiling"):
         c = header["ceiling"]["float64"]

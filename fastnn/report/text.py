@@ -279,6 +279,13 @@ def _pick_threads(g):
 UNRELIABLE = 1.25
 
 
+#: The ratio of two separately measured medians is shown beside a paired ratio ("apart … ⚠")
+#: only when it lies further than this outside the paired interval: separately timed cells, in
+#: other worker processes at other moments, differ by up to ~10 % run to run on this kind of
+#: machine (reports/reproducibility), so a smaller gap says nothing about either method.
+APART = 0.10
+
+
 def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
                 base_dtype=None):
     """The paired A/B ratio for one op, shape, thread count and baseline as text; without a
@@ -299,7 +306,7 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
                     if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
                     else " ⚠ wide" if p.get("wide") else "")
             out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
-            if apart is not None and not p["lo"] <= apart <= p["hi"]:
+            if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
                 out += f"; apart {fmt_ratio(apart)} ⚠"
             return out
     return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
@@ -317,6 +324,23 @@ def paired_groups(per_round):
                                               for g in ms) + "; see Modes)"
 
 
+def _table(shapes, d, ok, column, fill, empty, first=None):
+    """The headline tables' one row builder: a row per shape (n_x, n_h, m[, steps]) starting
+    with its ``shape``; where the headline backend has a reliable cell, ``fill(row, g, t,
+    shape)`` adds the columns (g: the cells there, t: their times by backend), else ``column``
+    says why it has no number. ``empty``: the table's text when no shape is declared;
+    ``first(shape)``: columns that follow ``shape`` in every row."""
+    rows = []
+    for shape in shapes:
+        nx, nh, m = shape[:3]
+        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}", **(first(shape) if first else {})}
+        g, t = _at(d, ok, nx, nh, m, row, column)
+        if g is not None:
+            fill(row, g, t, shape)
+        rows.append(row)
+    return md_table(pd.DataFrame(rows).fillna("–"), empty)
+
+
 def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None):
     """One row per target shape: the headline backend's speed-ups over the reference and the
     peers, and its share of the peaks; a shape without a reliable headline cell says why.
@@ -325,14 +349,8 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
     95 % interval in place of the ratio of two separately measured medians. ``ceiling`` (the
     header's): the step's own ceiling time, as a percentage reached; ``fma_gflops``: the
     machine's float64 FMA peak, which prices the multiply-adds."""
-    d, ok = _target_cells(df, STEP)
-    rows = []
-    for nx, nh, m in TARGETS:
-        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
-        g, t = _at(d, ok, nx, nh, m, row, f"{HEADLINE} time")
-        if g is None:
-            rows.append(row)
-            continue
+    def fill(row, g, t, shape):
+        nx, nh, m = shape
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
         row.update(_speedups(df, g, t, pairs, nx, nh, m, STEP))
         nb = g[g.backend == HEADLINE].iloc[0]
@@ -343,8 +361,8 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
             row["GFLOP/s (% of peak)"] = f"{nb.gflops:.1f} ({100 * nb.gflops / peaks_gflops:.0f} %)"
         if peak_gbs:
             row["GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / peak_gbs:.1f} %)"
-        rows.append(row)
-    return md_table(pd.DataFrame(rows).fillna("–"), "No target shapes are declared.")
+    return _table(TARGETS, *_target_cells(df, STEP), f"{HEADLINE} time", fill,
+                  "No target shapes are declared.")
 
 
 def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
@@ -365,14 +383,10 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
     reference's float32 step (paired, with their interval, as in :func:`headline`); its share of
     the float32 ceiling. A shape without a reliable float32 cell says why."""
     d = df[(df.op == STEP) & (df.hidden == "tanh") & (df.dtype == "float32")]
-    ok, ok64 = reliable(d), reliable(_target_cells(df, STEP)[0])
-    rows = []
-    for nx, nh, m in FLOAT32_TARGETS:
-        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}"}
-        g, t = _at(d, ok, nx, nh, m, row, f"{HEADLINE} float32")
-        if g is None:
-            rows.append(row)
-            continue
+    ok64 = reliable(_target_cells(df, STEP)[0])
+
+    def fill(row, g, t, shape):
+        nx, nh, m = shape
         th = int(g.threads.iloc[0])
         row[f"{HEADLINE} float32"] = fmt_s(t[HEADLINE])
         h64 = ok64[(ok64.n_x == nx) & (ok64.n_h == nh) & (ok64.m == m)
@@ -387,8 +401,8 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
         if ceiling:
             row["% of the float32 ceiling"] = _share_of_ceiling(
                 ceiling, nx, nh, m, "float32", fma32_gflops, t[HEADLINE])
-        rows.append(row)
-    return md_table(pd.DataFrame(rows).fillna("–"), "No float32 target shapes are declared.")
+    return _table(FLOAT32_TARGETS, d, reliable(d), f"{HEADLINE} float32", fill,
+                  "No float32 target shapes are declared.")
 
 
 def headline_fit(df, pairs=None):
@@ -396,20 +410,14 @@ def headline_fit(df, pairs=None):
     headline backend's time per step and for the whole run, and its speed-ups over the reference
     and the peers (paired, with their interval, as in :func:`headline`); a shape without a
     reliable headline cell says why."""
-    d, ok = _target_cells(df, FIT)
-    rows = []
-    for nx, nh, m, steps in FIT_TARGETS:
-        row = {"shape": f"n_x={nx}, n_h={nh}, m={m:,}", "steps": f"{steps:,}"}
-        g, t = _at(d, ok, nx, nh, m, row, f"{HEADLINE} per step")
-        if g is None:
-            rows.append(row)
-            continue
+    def fill(row, g, t, shape):
+        nx, nh, m, _ = shape
         steps = int(g[g.backend == HEADLINE].steps.iloc[0])  # what was run
         row.update({"steps": f"{steps:,}", f"{HEADLINE} per step": fmt_s(t[HEADLINE]),
                     f"{HEADLINE} whole run": fmt_s(steps * t[HEADLINE])})
         row.update(_speedups(df, g, t, pairs, nx, nh, m, FIT))
-        rows.append(row)
-    return md_table(pd.DataFrame(rows).fillna("–"), "No training-run targets are declared.")
+    return _table(FIT_TARGETS, *_target_cells(df, FIT), f"{HEADLINE} per step", fill,
+                  "No training-run targets are declared.", lambda s: {"steps": f"{s[3]:,}"})
 
 
 def _target_cells(df, op):
@@ -437,9 +445,19 @@ def _speedups(df, g, t, pairs, nx, nh, m, op):
     out = {}
     for base in [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]:
         apart = t[base] / t[HEADLINE] if base in t.index else None
-        out[f"speed-up over {base}"] = paired_text(pairs, nx, nh, m, base, int(g.threads.iloc[0]),
-                                               apart, op)
+        text = paired_text(pairs, nx, nh, m, base, int(g.threads.iloc[0]), apart, op)
+        out[f"speed-up over {base}"] = text + (_flag_cause(g, base) if "⚠" in text else "")
     return out
+
+
+def _flag_cause(g, base):
+    """Why a flagged ratio at one shape is not one number, from the cells there (``g``):
+    a side whose own values fall into groups (stated under Modes), or "" when neither is."""
+    multi = [b for b in (base, HEADLINE) if "modes" in g and any(
+        isinstance(v, list) and len(v) > 1 for v in g[g.backend == b].modes)]
+    if not multi:
+        return ""
+    return "; " + " and ".join(f"{b}'s values fall into groups" for b in multi) + " (Modes)"
 
 
 def _why_missing(cells):
