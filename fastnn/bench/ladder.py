@@ -203,6 +203,33 @@ def _label(backend, threads):
     return f"{backend} ({_threads(threads)})"
 
 
+# --- the ladder in words (the report and the lecture page) -------------------------------
+
+def factor_text(v):
+    """A factor: three significant digits, whole numbers with thousands separators from 100."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def times(f):
+    """"R× [lo–hi]" of a factor entry."""
+    return f"{factor_text(f['ratio'])}× [{factor_text(f['lo'])}–{factor_text(f['hi'])}]"
+
+
+def factor_sentence(f):
+    """One plain sentence on one factor (a :func:`summary` factor): how many times faster (or
+    slower) the contender is than the rung before, with its interval, and what it adds."""
+    r, lo, hi = f["ratio"], f["lo"], f["hi"]
+    how = (f"{factor_text(r)}× faster [{factor_text(lo)}–{factor_text(hi)}]" if r >= 1 else
+           f"{factor_text(1 / r)}× slower [{factor_text(1 / hi)}–{factor_text(1 / lo)}]")
+    flag = " (measured while the machine was busy)" if f.get("disturbed") else ""
+    return f"- `{f['label']}` is {how} than `{label_of(f)}`{flag}. It adds {f['adds']}."
+
+
+def label_of(f):
+    """The name of a factor's baseline rung."""
+    return _label(f["baseline"], f["baseline_threads"])
+
+
 def load(folder):
     """The ladder entries a run wrote into ``folder`` (its paired-rounds file), or [] when the
     run measured none, the file belongs to another run, or a link stands in the way."""
@@ -230,4 +257,5 @@ def _threads(n):
     return "all cores" if n == 0 else f"{n} thread{'s' if n > 1 else ''}"
 
 
-__all__ = ["SHORT_S", "THREADS", "adds", "load", "measure", "rungs", "shapes", "summary"]
+__all__ = ["SHORT_S", "THREADS", "adds", "factor_sentence", "factor_text", "label_of", "load",
+           "measure", "rungs", "shapes", "summary", "times"]

@@ -10,34 +10,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..bench import ladder as L
+from ..bench.ladder import factor_sentence, label_of, times
 from ..plotting import ladder_figure, save
 from .text import fmt_s, md_table
 
 #: The figure's file name.
 FIGURE = "fig0_ladder.png"
-
-
-def _n(v):
-    """A factor: three significant digits, whole numbers with thousands separators from 100."""
-    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
-
-
-def _times(f):
-    return f"{_n(f['ratio'])}× [{_n(f['lo'])}–{_n(f['hi'])}]"
-
-
-def factor_sentence(f):
-    """One plain sentence on one factor: how many times faster (or slower) the contender is than
-    the rung before, with its interval and what it adds."""
-    r = f["ratio"]
-    how = (f"{_n(r)}× faster [{_n(f['lo'])}–{_n(f['hi'])}]" if r >= 1 else
-           f"{_n(1 / r)}× slower [{_n(1 / f['hi'])}–{_n(1 / f['lo'])}]")
-    flag = " (measured while the machine was busy)" if f.get("disturbed") else ""
-    return f"- `{f['label']}` is {how} than `{_label_of(f)}`{flag}. It adds {f['adds']}."
-
-
-def _label_of(f):
-    return f"{f['baseline']} ({'all cores' if f['baseline_threads'] == 0 else '1 thread'})"
 
 
 def _rung_time(r, m):
@@ -68,18 +46,18 @@ def section(entries, out, cols, figures):
             "pass of the same code per example).\n"]
     for (nx, nh, m), s in nums.items():
         rows = [{"rung": r["label"], "time per step": _rung_time(r, m),
-                 "factor over the rung before": _times(f) if f else "–",
+                 "factor over the rung before": times(f) if f else "–",
                  "what it adds": f["adds"] if f else L.adds(r["backend"], r["threads"])}
                 for r, f in zip(s["rungs"], [None] + s["factors"])]
         d = s["direct"]
         direct = (f"the direct paired ratio `{s['rungs'][0]['label']}` ÷ "
-                  f"`{s['rungs'][-1]['label']}` is {_times(d)}" if d else
+                  f"`{s['rungs'][-1]['label']}` is {times(d)}" if d else
                   "the direct ratio was not measured")
         text += [f"\n### n_x={nx}, n_h={nh}, m={m:,}\n", md_table(pd.DataFrame(rows), ""), "",
                  *(factor_sentence(f) for f in s["factors"]),
-                 f"\nThe product of the factors is {_n(s['product'])}×; {direct}. The biggest "
+                 f"\nThe product of the factors is {L.factor_text(s['product'])}×; {direct}. The biggest "
                  f"factor is {s['biggest']['adds'].split(':')[0]} "
-                 f"({_n(s['biggest']['ratio'])}×).\n"]
+                 f"({L.factor_text(s['biggest']['ratio'])}×).\n"]
     return "\n".join(text)
 
 
@@ -90,4 +68,4 @@ def biggest(entries, shape):
         return ""
     b = s["biggest"]
     return (f"the ladder's biggest factor there is {b['adds'].split(':')[0]} "
-            f"(`{_label_of(b)}` → `{b['label']}`, {_times(b)})")
+            f"(`{label_of(b)}` → `{b['label']}`, {times(b)})")
