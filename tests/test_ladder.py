@@ -112,3 +112,21 @@ def test_time_it_counts_faults_and_kernel_time_per_value():
                                min_values=3, settle=False, counters=counters)
     assert len(counters["value_faults"]) == len(values) == len(counters["value_system_s"])
     assert min(counters["value_faults"]) > 0  # 8 MB kept per call: fresh pages every time
+
+
+def test_the_first_screen_quotes_the_headline_pair_and_the_ladder():
+    from fastnn.bench.grid import TARGETS
+    from fastnn.report import sections
+    nx, nh, m = TARGETS[1]
+    pair = dict(op="cost_and_grads", n_x=nx, n_h=nh, m=m, dtype="float64", threads=0,
+                baseline="numpy", baseline_dtype="float64", contender=HEADLINE, ratio=12.5,
+                lo=12.0, hi=13.0, wide=False, rounds=7, per_round=[12.5] * 7, disturbed=False)
+    steps = [dict(e, n_x=nx, n_h=nh, m=m) for e in _ladder()]
+    lines = sections.result([pair], steps)
+    row = [ln for ln in lines if ln.startswith("- ")]
+    assert len(row) == 1 and "12.5× [12–13] faster than numpy's" in row[0]
+    assert "biggest factor there is vectorisation (`numpy-loop (1 thread)` → `numpy (1 thread)`, " \
+           "300× [270–330])" in row[0]
+    assert sections.result([], steps) == []
+    wide = dict(pair, lo=10.0, hi=14.0, wide=True)
+    assert "(⚠ wide)" in sections.result([wide], [])[1]

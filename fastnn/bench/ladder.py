@@ -174,12 +174,13 @@ def summary(entries, shape):
     dict
         ``rungs``: [{backend, threads, label, t_s (seconds per step, scaled to m), m_run (below
         m: extrapolated from there)}]; ``factors``: the factor entries of :func:`measure` in
-        order, each with ``label`` (its contender's); ``product``: the product of the factors'
+        order, each with ``label`` and ``label_of`` (its contender's and its baseline's names); ``product``: the product of the factors'
         medians; ``direct``: the direct entry (first rung against the last); ``biggest``: the
         largest factor; ``disturbed``: any pair measured on a busy machine.
     """
     here = [e for e in entries or () if (e["n_x"], e["n_h"], e["m"]) == tuple(shape)]
-    factors = [dict(e, label=_label(e["contender"], e["contender_threads"]))
+    factors = [dict(e, label=_label(e["contender"], e["contender_threads"]),
+                    label_of=_label(e["baseline"], e["baseline_threads"]))
                for e in here if not e["direct"]]
     direct = next((e for e in here if e["direct"]), None)
     if not factors:

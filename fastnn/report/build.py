@@ -25,6 +25,7 @@ from . import runs as R
 from . import select as S
 from . import ladder as RL
 from . import modes as RM
+from . import sections
 from .text import (UNRELIABLE, caveats, compute_peaks, blas_arch, fmt_ratio, fmt_s, headline,
                    headline_fit, headline_float32, machine_md, md_table, paired_text)
 
@@ -214,29 +215,6 @@ def _why_vectorise(df, pairs):
     return md_table(table.fillna("–"), "") + "\n\n" + "\n".join(lines)
 
 
-def _breakeven(df, headers):
-    """One sentence per n_h: steps needed at the largest m for a cold compile to pay off."""
-    comp = headers[0][1].get("compile", {}) if headers else {}
-    cold = comp.get("compile_cold_s")
-    saved = S.time_saved(S.step_view(df))
-    saved = saved[saved > 0].reset_index()
-    if not cold:
-        return "_The run recorded no compile time._"
-    if saved.empty:
-        return f"_{HEADLINE} saves no time over {REFERENCE} in any cell measured by both._"
-    cached = comp.get("compile_cached_s")
-    out = []
-    for nh, g in saved.groupby("n_h"):
-        row = g.loc[g.m.idxmax()]
-        out.append(f"- n_h = {nh}: at m = {int(row.m):,} {HEADLINE} saves "
-                   f"{fmt_s(row.median_s)} per step, so a cold compile ({fmt_s(cold)}) pays off "
-                   f"after {cold / row.median_s:,.0f} steps.")
-    if cached is not None:
-        out.append(f"\nWith the on-disk cache, the first call of a later process costs "
-                   f"{fmt_s(cached)} instead.")
-    return "\n".join(out)
-
-
 def _crossovers(fits):
     out = []
     for nh in sorted({k[1] for k in fits}):
@@ -302,29 +280,6 @@ def _fit_headline(df, pairs):
             f"{REFERENCE} and each peer over the same steps (paired rounds as above, "
             f"each round a whole run). {checked}\n",
             headline_fit(df, pairs)]
-
-
-def _result(df, pairs, steps):
-    """The first screen's result: at each headline step shape with a paired ratio, how many
-    times faster the headline backend is than the reference (the headline table's number) and
-    the ladder's biggest factor there."""
-    out = []
-    for nx, nh, m in TARGETS:
-        p = [q for q in pairs or () if (q.get("op", S.STEP), q["n_x"], q["n_h"], q["m"],
-                                         q["baseline"], q["threads"], q.get("dtype", "float64"))
-             == (S.STEP, nx, nh, m, REFERENCE, 0, "float64")]
-        if not p:
-            continue
-        big, q = RL.biggest(steps, (nx, nh, m)), p[0]
-        flag = paired_text(pairs, nx, nh, m, REFERENCE, 0).partition("⚠")[2]
-        out.append(f"- n_x={nx}, n_h={nh}, m={m:,}: {HEADLINE}'s training step is "
-                   f"{fmt_ratio(q['ratio'])} [{q['lo']:.3g}–{q['hi']:.3g}] faster than "
-                   f"{REFERENCE}'s" + (f" (⚠ {flag.strip()})" if flag else "")
-                   + (f"; {big}" if big else "") + ".")
-    if not out:
-        return []
-    return ["**The result.** Paired rounds on this machine, all cores, with a 95 % interval "
-            "(the headline table and the ladder below say more):\n", *out, ""]
 
 
 def _intro(df, paths, headers):
@@ -409,7 +364,7 @@ def build(paths, out):
                       + "\n".join(left_out) + "\n")
     fit_table, scaling, fit_note = _scaling_fits(df)
     modes = RM.statements(df)
-    text = ["# fastnn performance report\n", *_result(df, all_pairs[0], steps),
+    text = ["# fastnn performance report\n", *sections.result(all_pairs[0], steps),
             *_intro(df, paths, headers),
             f"\n## Headline: {HEADLINE} at the headline shapes\n",
             f"The benchmark declares {len(TARGETS)} headline shapes (n_x inputs, n_h hidden "
@@ -437,7 +392,7 @@ def build(paths, out):
                "and the page faults per call, which show the cause:\n", *modes]
               if modes else []),
             "\n## Figures\n", *blocks,
-            "\n## JIT compile break-even\n", _breakeven(df, headers),
+            "\n## JIT compile break-even\n", sections.breakeven(df, headers[0][1]),
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..bench import ladder as L
-from ..bench.ladder import factor_sentence, label_of, times
+from ..bench.ladder import factor_sentence, times
 from ..plotting import ladder_figure, save
 from .text import fmt_s, md_table
 
@@ -59,13 +59,3 @@ def section(entries, out, cols, figures):
                  f"factor is {s['biggest']['adds'].split(':')[0]} "
                  f"({L.factor_text(s['biggest']['ratio'])}×).\n"]
     return "\n".join(text)
-
-
-def biggest(entries, shape):
-    """"the ladder's biggest factor there is X (N×)" for a shape, or "" without a ladder."""
-    s = L.summary(entries, shape)
-    if not s:
-        return ""
-    b = s["biggest"]
-    return (f"the ladder's biggest factor there is {b['adds'].split(':')[0]} "
-            f"(`{label_of(b)}` → `{b['label']}`, {times(b)})")
