@@ -503,25 +503,27 @@ def fig_large_m(df, out, cols, figures):
         ax_t.plot(g.m, g.median_s, "o-", color=cols[b], label=b, ms=4)
         rss = pd.to_numeric(g.mem_rss_bytes, errors="coerce")
         tr = pd.to_numeric(g.mem_traced_bytes, errors="coerce")
-        mem = np.fmax(rss, tr)
+        data = 8 * g.m * (g.n_x + g.n_y)  # X and Y, float64, made before the call
+        mem = np.fmax(rss, tr) + data
         ax_m.plot(g.m[mem.notna()], mem.dropna() / 2**30, "o-", color=cols[b], ms=4)
         model = pd.to_numeric(g.working_set_bytes, errors="coerce")
         ax_m.plot(g.m, model / 2**30, "--", color=cols[b], lw=1, alpha=0.8)
     ax_m.plot([], [], "k--", lw=1, label="working-set model")
-    for ax, ylab in ((ax_t, "time per training step (s)"), (ax_m, "peak extra memory (GiB)")):
+    for ax, ylab in ((ax_t, "time per training step (s)"), (ax_m, "X, Y and peak extra (GiB)")):
         _log_axes(ax)
         ax.set(xlabel="m (examples)", ylabel=ylab)
         ax.grid(True, alpha=0.3)
     ax_t.set_title(f"Training step, n_x = {nx}, n_h = {nh}", fontsize=10)
-    ax_m.set_title("Peak extra memory of one step", fontsize=10)
+    ax_m.set_title("Memory of one step: its data and its peak extra", fontsize=10)
     _legend_outside(fig, ax_t, ax_m)
     skipped = v[v.status == "skipped"].sort_values("m")
     ends = "; ".join(f"{b} at m = {g.m.iloc[0]:,}: {g.message.iloc[0]}"
                      for b, g in skipped.groupby("backend"))
     last = d.groupby("backend").m.max()
-    cap = ("Median time per step and the larger of tracemalloc's peak and the resident-set "
-           "rise of one call, against m; dashed: the backend's working-set model "
-           "(`grid.working_set_bytes`). Largest m measured: "
+    cap = ("Median time per step, and the memory of one step: its data X and Y plus the "
+           "larger of tracemalloc's peak and the resident-set rise during one call, against m; "
+           "dashed: the backend's working-set model (`grid.working_set_bytes`), which the "
+           "harness uses to skip a cell that would not fit. Largest m measured: "
            + ", ".join(f"{b} {m:,}" for b, m in last.items()) + "."
            + (f" Skipped, not measured: {ends}." if ends else ""))
     return Fig(save(fig, out, "fig11_large_m.png", figures), cap)
