@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fastnn.bench import grid as G
-from fastnn.report import build, crossover, fit_scaling
+from fastnn.report import build, crossover, fit_scaling, load_results
 from fastnn.bench.store import FORMAT, ResultsError
 from fastnn.report import figures as F
 
@@ -225,3 +225,28 @@ def test_a_rebuilt_report_replaces_only_what_it_wrote(tmp_path, figures_unrender
     assert after < before  # e.g. the heat map and thread scaling need more than one n_h / thread
     assert all(f"({p})" in text for p in after)
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_large_m_figure_ends_numpy_where_its_memory_does(tmp_path):
+    recs = []
+    for m in (1_000_000,) + tuple(s[2] for s in G.LARGE_M):
+        for b in G.large_m_backends():
+            c = G.Cell(b, "cost_and_grads", m, 64)
+            rec = _record(b, m, 64, 1e-8 * 64 * m * (10 if b == "numpy" else 1))
+            if b != "numba" and m >= 10_000_000:
+                rec = dict(c.params(), key=c.key, status="skipped", median_s=None,
+                           message=f"working set ~{m / 2.4e8:.1f} GiB exceeds the memory limit")
+            else:
+                rec["working_set_bytes"] = G.working_set_bytes(c)
+            recs.append(rec)
+    path = _write(tmp_path / "r.jsonl", recs)
+    df, _ = load_results([path])
+    from fastnn.plotting import colours
+    figures = []
+    fig = F.fig_large_m(df, str(tmp_path), colours(), figures)
+    assert fig.file == "fig11_large_m.png" and (tmp_path / fig.file).stat().st_size > 0
+    assert "numba 50,000,000" in fig.caption and "numpy 3,000,000" in fig.caption
+    assert "numpy at m = 10,000,000: working set" in fig.caption
+    # without the large m, no figure, and a reason
+    small = df[df.m <= 1_000_000]
+    assert F.fig_large_m(small, str(tmp_path), colours(), []).why_not
