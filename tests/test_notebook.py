@@ -79,4 +79,5 @@ def test_the_notebook_runs_in_a_fresh_kernel_within_its_time_limit(tmp_path):
     for c in shown:
         kinds = {k for o in c.outputs for k in o.get("data", {})}
         assert "text/markdown" in kinds, c.source
-    assert sum("image/png" in o.get("data", {}) for c in shown for o in c.outputs) >= 9
+    # the page's eight figures, each shown once
+    assert sum("image/png" in o.get("data", {}) for c in shown for o in c.outputs) == 8
