@@ -613,19 +613,19 @@ def training_times(m=400, steps=10_000, budget=1.0, compile_times=True, sizes=No
                      else f"{t['first']:.3g} s (compile or cache, this process)")
         speed = "1×" if base == t["total"] else _times(base / t["total"])
         rows.append(f"| `{b}` | {loop} | {t['total']:.3g} s | {speed} | {how} | {first} |")
-    names_ = list(total)
+    order = list(total)
     pairs = _loop_pairs()
     vs = "".join(f" At n_h = 4, `{b}` is {_times(total[a] / total[b])} than `{a}`: a NumPy "
                  "call on a 4-vector costs more than the Python arithmetic it replaces (each "
                  "call checks its arguments and allocates its result before it computes "
                  "four numbers), so the loop over examples, not the arithmetic, is the cost."
                  for a, b in pairs if a in total and b in total)
-    jit = [b for b in names_ if get_backend(b).jit]
+    jit = [b for b in order if get_backend(b).jit]
     cold_s = compiled.get("compile_cold_s")
     after = "".join(f" Counting its compile from an empty cache, `{b}`'s first training takes "
                     f"{cold_s + total[b]:.3g} s, "
-                    f"{'more' if cold_s + total[b] > total[names_[0]] else 'less'} than "
-                    f"`{names_[0]}`'s whole run ({total[names_[0]]:.3g} s); every later process "
+                    f"{'more' if cold_s + total[b] > total[order[0]] else 'less'} than "
+                    f"`{order[0]}`'s whole run ({total[order[0]]:.3g} s); every later process "
                     "loads the compiled code from Numba's on-disk cache."
                     for b in jit if cold_s)
     return Part("How long training takes", [
@@ -642,8 +642,9 @@ def training_times(m=400, steps=10_000, budget=1.0, compile_times=True, sizes=No
 
 # ---- the page --------------------------------------------------------------------------------
 
-def _joined(title, parts, extra=()):
-    return Part(title, [b for p in parts for b in p.blocks] + list(extra),
+def _joined(title, parts):
+    """One page part of several :class:`Part` objects: their blocks and values, in order."""
+    return Part(title, [b for p in parts for b in p.blocks],
                 {k: v for p in parts for k, v in p.values.items()})
 
 
