@@ -126,7 +126,10 @@ def _report(args):
 
 
 def _demo(args):
-    from .demo import run_demo
+    from .demo import NOTEBOOK, run_demo, run_notebook
+    if args.notebook:
+        print(f"lecture notebook: {run_notebook(os.path.join(args.out, NOTEBOOK))}")
+        return 0
     print(f"lecture page: {run_demo(args.out, tiny=args.tiny, progress=not args.no_progress)}")
     return 0
 
@@ -239,6 +242,9 @@ def parser():
     d.add_argument("--out", default=os.path.join("reports", "lecture"), help="output folder")
     d.add_argument("--tiny", action="store_true", help="a seconds-long configuration (tests)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.add_argument("--notebook", action="store_true",
+                   help="instead of the page, execute OUT/lecture.ipynb in place in a fresh "
+                   "kernel (nbclient) and save it with its outputs (pip install fastnn[dev])")
     d.set_defaults(func=_demo)
     return p
 

@@ -1,28 +1,36 @@
 """``fastnn demo``: every claim of the lecture, shown with a figure or a number measured now.
 
-Writes ``index.md`` and PNG figures. Deterministic (seeded), except the timings of parts 2 and 7.
+Each part of the lecture is a function returning a :class:`Part` (its text and figures, in
+order): :func:`run_demo` writes them as ``index.md`` and PNG figures, and the notebook
+``reports/lecture/lecture.ipynb`` calls the same functions, one cell each (:func:`run_notebook`
+executes it). Deterministic (seeded), except the timings of parts 2 and 7.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
-from .bench import cell, contention, grid
+from .bench import cell, contention, grid, machine
 from .bench.progress import Progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
 from .init import init_params
-from .plotting import save as _save, subplots
+from .plotting import colours, plain_log_y, save as _save, subplots
 from .train import fit, fit_logistic, predict
 
+#: Activation colours (Okabe–Ito) and line styles: two activations whose cost curves coincide
+#: (linear and ELU on the flower) stay distinguishable by style.
 _COL = {"tanh": "#0072B2", "sigmoid": "#E69F00", "relu": "#009E73", "linear": "#D55E00",
         "logistic": "#CC79A7", "leaky_relu": "#56B4E9", "elu": "#000000", "maxout": "#999999"}
+_STYLE = {"relu": "--", "leaky_relu": "-.", "elu": ":", "linear": "--"}
 #: The lecture's seven hidden activations, as the page's table writes them.
 _FORMULA = {"sigmoid": "1 / (1 + e^(−z))", "tanh": "(e^z − e^(−z)) / (e^z + e^(−z))",
             "relu": "max(0, z)", "leaky_relu": f"max({LEAKY_SLOPE} z, z)",
@@ -35,17 +43,84 @@ _TRAIN = HEADLINE
 #: (measured on the flower: within 5e-14 after 4,000 steps at every n_h of part 2, 2e-11 after
 #: 10 steps, when b1 is still tiny).
 _RTOL = 1e-9
+#: The lecture's network on the flower: its learning rate, and the seed of its data set and of
+#: its start (every part that trains it names the start it used).
+LR = 1.2
+DATA_SEED, NET_SEED = 1, 2
+#: The lecture's hidden sizes (part 2) and the example counts of part 7's figure.
+SIZES = (1, 2, 3, 4, 5, 20, 50)
+MS = (1, 10, 100, 1000, 10_000)
+
+
+@dataclass
+class Part:
+    """One part of the lecture page: its title, its blocks in order (markdown text, or a
+    ``(file name, Figure)`` pair) and the numbers it computed (``values``, for the next part
+    or a test)."""
+
+    title: str
+    blocks: list
+    values: dict = field(default_factory=dict)
+
+    def markdown(self, out):
+        """The part as markdown under ``## title``, its figures written to ``out``."""
+        text = []
+        for b in self.blocks:
+            if isinstance(b, str):
+                text.append(b)
+            else:
+                name = _save(b[1], out, b[0])
+                text.append(f"![{os.path.splitext(name)[0].replace('_', ' ')}]({name})")
+        return f"## {self.title}\n\n" + "\n\n".join(t.strip("\n") for t in text) + "\n"
+
+    def _ipython_display_(self):
+        """In a notebook: the text as markdown, the figures inline (PNG), in order."""
+        from IPython.display import Image, Markdown, display
+        for b in self.blocks:
+            if isinstance(b, str):
+                display(Markdown(b))
+            else:
+                buf = io.BytesIO()
+                b[1].savefig(buf, format="png", dpi=90, bbox_inches="tight")
+                display(Image(data=buf.getvalue()))
+
+
+def start(method="random", seed=NET_SEED, scale=0.01):
+    """The start of a training run, in words: ``W = randn · 0.01 (seed 2), b = 0``."""
+    if method == "zeros":
+        return "all weights 0, b = 0"
+    s = {"random": f"randn · {scale:g}", "xavier": "randn · √(2 / (fan_in + fan_out))",
+         "he": "randn · √(2 / fan_in)"}[method]
+    return f"W = {s} (`default_rng({seed})`), b = 0"
 
 
 def _acc(params, X, Y, hidden):
     return float(np.mean(predict(params, X, hidden=hidden, backend=_TRAIN) == Y))
 
 
-def part_activations(out):
+def _secs(t):
+    """A time for a table: ``0.626 ms``, ``1.23 s``, ``1,234 s``."""
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s" if t < 100 else f"{t:,.0f} s"
+
+
+def _times(r):
+    """A ratio ≥ 1 as ``2.5× faster``; below 1 as ``3× slower``."""
+    return f"{r:.3g}× faster" if r >= 1 else f"{1 / r:.3g}× slower"
+
+
+def _listed(items):
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+# ---- part 1 ----------------------------------------------------------------------------------
+
+def activations():
+    """Part 1: every activation and its derivative (figure), and the lecture's table at
+    z = 10, −10, 0 (sigmoid, tanh, relu)."""
     z = np.linspace(-5, 5, 401)
-    names = [n for n in ACTIVATIONS if n != "maxout"]
+    shown = [n for n in ACTIVATIONS if n != "maxout"]
     fig, axes = subplots(2, 4, figsize=(14, 6))
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat, shown):
         a = ACTIVATIONS[name]
         A = a.g(z)
         ax.plot(z, A, color="#0072B2", label="g(z)")
@@ -54,7 +129,7 @@ def part_activations(out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     # maxout on a 1-D input: two pieces w·x + b, the unit outputs their max
-    ax = axes.flat[len(names)]
+    ax = axes.flat[len(shown)]
     axes.flat[-1].set_visible(False)
     W1 = np.array([[[1.0]], [[-0.5]]])
     b1 = np.array([[[0.5]], [[0.0]]])
@@ -69,7 +144,6 @@ def part_activations(out):
     ax.legend(fontsize=6)
     fig.suptitle("Activation functions (solid) and their derivatives (dashed)")
     fig.tight_layout()
-    name = _save(fig, out, "activations.png")
     rows = []
     for zv in (10.0, -10.0, 0.0):
         Zv = np.array([zv])
@@ -81,10 +155,14 @@ def part_activations(out):
         rows.append("| " + " | ".join(cells) + " |")
     table = ("| z | sigmoid | sigmoid' | tanh | tanh' | relu | relu' |\n"
              "|---|---|---|---|---|---|---|\n" + "\n".join(rows))
-    return (f"## 1. Activation functions\n\n![activations]({name})\n\nThe lecture's table, "
-            f"computed by fastnn:\n\n{table}\n\nFor |z| = 10 the sigmoid and tanh derivatives "
-            "are near 0 (gradient descent slows there); ReLU's stays 1 for every z ≥ 0.\n")
+    return Part("Activation functions", [
+        ("activations.png", fig),
+        f"The lecture's table, computed by fastnn:\n\n{table}",
+        "For |z| = 10 the sigmoid and tanh derivatives are near 0 (gradient descent slows "
+        "there); ReLU's stays 1 for every z ≥ 0."])
 
+
+# ---- part 2 ----------------------------------------------------------------------------------
 
 def _boundary(ax, params, X, Y, hidden, title):
     x0, x1 = np.meshgrid(np.linspace(X[0].min() - 1, X[0].max() + 1, 200),
@@ -92,23 +170,46 @@ def _boundary(ax, params, X, Y, hidden, title):
     G = np.vstack([x0.ravel(), x1.ravel()])
     P = predict(params, G, hidden=hidden, backend=_TRAIN).reshape(x0.shape)
     ax.contourf(x0, x1, P, levels=[-0.5, 0.5, 1.5], colors=["#E69F00", "#56B4E9"], alpha=0.35)
-    ax.scatter(X[0], X[1], c=np.where(Y[0] > 0.5, "#0072B2", "#D55E00"), s=6)
+    for y, c in ((1, "#0072B2"), (0, "#D55E00")):
+        on = (Y[0] > 0.5) == bool(y)
+        ax.scatter(X[0, on], X[1, on], color=c, s=6, label=f"point with y = {y}")
     ax.set(title=title, xlabel="x₁", ylabel="x₂")
+
+
+def _boundary_legend(fig, ax):
+    """One legend under the boundary panels: the points' classes and the shaded predictions."""
+    from matplotlib.patches import Patch
+    handles = ax.get_legend_handles_labels()[0] + [
+        Patch(color="#56B4E9", alpha=0.35, label="predicted y = 1"),
+        Patch(color="#E69F00", alpha=0.35, label="predicted y = 0")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8)
+
+
+def flower_boundaries(m=400, iters=4000, n_h=4):
+    """Part 2: the flower's points and the decision boundaries of logistic regression and of
+    the 2-layer tanh network (``n_h`` units, :func:`start` with :data:`NET_SEED`)."""
+    X, Y = flower(m, seed=DATA_SEED)
+    logit = fit_logistic(X, Y, iterations=iters, lr=LR, backend=_TRAIN)
+    net = fit(X, Y, n_h=n_h, iterations=iters, lr=LR, seed=NET_SEED, backend=_TRAIN)
+    acc_l, acc_n = _acc(logit.params, X, Y, "linear"), _acc(net.params, X, Y, "tanh")
+    fig, axes = subplots(1, 2, figsize=(10, 4.3), layout="constrained")
+    _boundary(axes[0], logit.params, X, Y, "linear", f"logistic regression: {100 * acc_l:.1f} %")
+    _boundary(axes[1], net.params, X, Y, "tanh", f"2-layer tanh, n_h = {n_h}: {100 * acc_n:.1f} %")
+    _boundary_legend(fig, axes[1])
+    return Part("The flower data set", [
+        f"{m} points on the petals r = 4·sin(4t) (`fastnn.flower`, `default_rng({DATA_SEED})`). "
+        f"{iters:,} gradient-descent iterations, lr = {LR}.",
+        ("flower_boundaries.png", fig),
+        f"Logistic regression (from w = 0) reaches {100 * acc_l:.1f} % (no straight line "
+        f"separates the petals); the 2-layer tanh network (n_h = {n_h}, from {start()}) "
+        f"reaches {100 * acc_n:.1f} %, final cost {net.costs[-1]:.4f}."],
+        {"acc_logistic": acc_l, "acc_net": acc_n})
 
 
 def _trainable():
     """The network's own backends (registry order) that can train its tanh network here."""
     return [b for b in names(peers=False)
             if not get_backend(b).missing() and not get_backend(b).unsupported(hidden="tanh")]
-
-
-def _secs(t):
-    """A time for a table: ``0.626 ms``, ``1.23 s``, ``1,234 s``."""
-    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s" if t < 100 else f"{t:,.0f} s"
-
-
-def _listed(items):
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def _difference(result, ref):
@@ -126,7 +227,7 @@ def _check_same(X, Y, P, timed, n_h):
     for b, t in timed.items():
         ref = timed[_TRAIN]["result"]
         if t["n"] != timed[_TRAIN]["n"]:
-            ref = fit(X, Y, params=P, iterations=t["n"], backend=_TRAIN)
+            ref = fit(X, Y, params=P, iterations=t["n"], lr=LR, backend=_TRAIN)
         d = _difference(t["result"], ref)
         if not d <= _RTOL:
             raise RuntimeError(f"`{b}` and `{_TRAIN}` trained different networks (n_h = {n_h}, "
@@ -135,19 +236,47 @@ def _check_same(X, Y, P, timed, n_h):
     return worst
 
 
-def _hidden_sizes(X, Y, iters, sizes, budget):
-    """The lecture's hidden-size table: accuracy and final cost of each n_h (the ``_TRAIN`` runs)
-    and how long each training took on every backend that can train it. Run before any other
-    training of the demo, so the headline backend's first call is where it compiles."""
+def hidden_sizes(m=400, iters=4000, sizes=SIZES, budget=0.25, rounds=2):
+    """Part 2: the lecture's hidden-size table. Accuracy and final cost of each n_h (the
+    ``_TRAIN`` runs) and how long its ``iters``-step training takes on every backend.
+
+    Each time is the fastest of ``rounds`` measurements, taken in turn over every n_h and
+    backend: a warm-up or a passing disturbance slows one round of a cell, not a row. A
+    per-example backend runs a shorter run of about ``budget`` seconds (at most a tenth of the
+    steps), scaled up.
+
+    Returns
+    -------
+    Part
+        ``values``: ``times`` {n_h: {backend: s}}, ``spread`` (slowest round over fastest,
+        largest of all cells), ``first`` (a jit backend's first call, s).
+
+    Raises
+    ------
+    RuntimeError
+        When a backend's trained parameters differ from ``_TRAIN``'s by more than :data:`_RTOL`.
+    """
+    X, Y = flower(m, seed=DATA_SEED)
     backends = _trainable()
-    rows, totals, worst, first = [], dict.fromkeys(backends, 0.0), 0.0, None
+    starts = {n_h: init_params(X.shape[0], n_h, Y.shape[0], seed=NET_SEED) for n_h in sizes}
+    best, spread, first = {n_h: {} for n_h in sizes}, 1.0, {}
+    for _ in range(rounds):
+        for n_h in sizes:
+            for b in backends:
+                t = _time_fit(X, Y, starts[n_h], iters, b, budget=budget,
+                              cap=max(10, iters // 10))
+                if get_backend(b).jit and b not in first:
+                    first[b] = t["first"]
+                old = best[n_h].get(b)
+                if old:
+                    spread = max(spread, max(old["total"], t["total"]) /
+                                 min(old["total"], t["total"]))
+                if not old or t["total"] < old["total"]:
+                    best[n_h][b] = t
+    rows, totals, worst = [], dict.fromkeys(backends, 0.0), 0.0
     for n_h in sizes:
-        P = init_params(X.shape[0], n_h, Y.shape[0], seed=2)
-        # a per-example run is always short (at most a tenth of the steps) and scaled up
-        timed = {b: _time_fit(X, Y, P, iters, b, budget=budget, cap=max(10, iters // 10))
-                 for b in backends}
-        first = first or {b: t["first"] for b, t in timed.items() if get_backend(b).jit}
-        worst = max(worst, _check_same(X, Y, P, timed, n_h))
+        timed = best[n_h]
+        worst = max(worst, _check_same(X, Y, starts[n_h], timed, n_h))
         r = timed[_TRAIN]["result"]
         cells = [f"{100 * _acc(r.params, X, Y, 'tanh'):.1f} %", f"{r.costs[-1]:.4f}"]
         for b, t in timed.items():
@@ -161,151 +290,188 @@ def _hidden_sizes(X, Y, iters, sizes, budget):
         f"`{b}`" + (" (extrapolated)" if get_backend(b).per_example else "") for b in backends]
     short = [f"`{b}`" for b in backends if get_backend(b).per_example]
     full = [f"`{b}`" for b in backends if not get_backend(b).per_example]
-    compiled = "".join(f" `{b}`'s first call, a 1-step run that compiles its kernels (or loads "
-                       f"them from Numba's on-disk cache), took {_secs(t)} and is in no column."
-                       for b, t in first.items())
-    return ("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows) +
-            f"\n\nAccuracy and final cost are the `{_TRAIN}` runs'. The other columns are how "
-            f"long each {iters:,}-step training took, measured now: {_listed(full)} ran every "
-            f"training in full; {_listed(short)}, which loop over the examples in Python, ran "
-            "a shorter run of each (its steps in brackets) whose time is scaled to "
-            f"{iters:,} steps — extrapolated, not measured in full.{compiled} Every backend's "
+    compiled = "".join(f" A compiled backend's first call (a 1-step run that compiles its "
+                       "kernels, or loads them from Numba's on-disk cache, unless this process "
+                       f"already has: part 7 times both) is in no column; `{b}`'s took "
+                       f"{_secs(t)} here." for b, t in first.items())
+    again = (f"Each time is the fastest of {rounds} measurements taken in turn over every n_h, "
+             "so a first call's warm-up or another program's burst slows one measurement, not "
+             f"a row; the {rounds} differed by up to {100 * (spread - 1):.0f} % in a cell. "
+             if rounds > 1 else
+             "Each time is one measurement (`rounds = 1`): the first row measured also pays "
+             "the warm-up of each backend's first calls. ")
+    table = ("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows))
+    text = (f"Accuracy and final cost are the `{_TRAIN}` runs'. Every n_h starts from "
+            f"{start()}, lr = {LR}. The other columns are how long each {iters:,}-step "
+            f"training took, measured now: {_listed(full)} ran every training in full; "
+            f"{_listed(short)}, which loop over the examples in Python, ran a shorter run of "
+            f"each (its steps in brackets) whose time is scaled to {iters:,} steps — "
+            f"extrapolated, not measured in full. {again}{compiled.strip()} Every backend's "
             f"trained W1, b1, W2, b2 equal `{_TRAIN}`'s after as many steps (largest difference "
-            f"{worst:.2g} of the largest weight; the demo stops if one exceeds {_RTOL:g}).\n")
+            f"{worst:.2g} of the largest weight; the demo stops if one exceeds {_RTOL:g}).")
+    times = {n_h: {b: t["total"] for b, t in best[n_h].items()} for n_h in sizes}
+    return Part("The lecture's hidden-size table", [
+        f"The lecture's hidden-size table, n_h = {', '.join(map(str, sizes))} ({m} points):",
+        table, text], {"times": times, "spread": spread, "first": first})
 
 
-def part_flower(out, X, Y, iters, sizes, budget):
-    table = _hidden_sizes(X, Y, iters, sizes, budget)
-    logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
-    net = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
-    acc_l, acc_n = _acc(logit.params, X, Y, "linear"), _acc(net.params, X, Y, "tanh")
-    fig, axes = subplots(1, 2, figsize=(10, 4.3))
-    _boundary(axes[0], logit.params, X, Y, "linear", f"logistic regression: {100 * acc_l:.1f} %")
-    _boundary(axes[1], net.params, X, Y, "tanh", f"2-layer tanh, n_h = 4: {100 * acc_n:.1f} %")
-    b = _save(fig, out, "flower_boundaries.png")
-    fig, ax = subplots(figsize=(7, 4.2))
+def hidden_activations(m=400, iters=4000, n_h=4):
+    """Part 2: the flower network with each of the lecture's seven hidden activations, from the
+    same Xavier start: cost curves (figure), accuracy and final cost (table)."""
+    X, Y = flower(m, seed=DATA_SEED)
+    fig, ax = subplots(figsize=(7, 4.2), layout="constrained")
     acts = []
     for h, formula in _FORMULA.items():
-        r = fit(X, Y, n_h=4, hidden=h, iterations=iters, seed=2, method="xavier", backend=_TRAIN)
+        r = fit(X, Y, n_h=n_h, hidden=h, iterations=iters, lr=LR, seed=NET_SEED,
+                method="xavier", backend=_TRAIN)
         acc = 100 * _acc(r.params, X, Y, h)
-        ax.plot(r.costs, color=_COL[h], label=f"{h}: {acc:.1f} %")
+        ax.plot(r.costs, color=_COL[h], ls=_STYLE.get(h, "-"), lw=2 if h == "linear" else 1.3,
+                label=f"{h}: {acc:.1f} %")
         acts.append(f"| {h} | {formula} | {acc:.1f} % | {r.costs[-1]:.4f} |")
-    ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
-           title="Hidden activation on the flower, n_h = 4 (Xavier start)")
+    ax.set(yscale="log", xlabel="iteration", ylabel="cost J (log scale)",
+           title=f"Hidden activation on the flower, n_h = {n_h} (Xavier start)")
+    plain_log_y(ax)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    c = _save(fig, out, "flower_activations.png")
-    return (f"## 2. The flower data set\n\n{X.shape[1]} points on the petals r = 4·sin(4t) "
-            f"(`fastnn.flower`, seeded). {iters} gradient-descent iterations, lr = 1.2.\n\n"
-            f"![boundaries]({b})\n\nLogistic regression reaches {100 * acc_l:.1f} % (no straight "
-            f"line separates the petals); the 2-layer tanh network reaches {100 * acc_n:.1f} %."
-            "\n\nThe lecture's hidden-size table, n_h = "
-            f"{', '.join(map(str, sizes))}:\n\n{table}\nAll seven hidden activations of the lecture, each from the same Xavier start "
-            "(tiny randn · 0.01 weights stall ReLU, whose gradient vanishes with its input), "
-            f"n_h = 4:\n\n![activations]({c})\n\n| hidden | g(z) | accuracy | final cost |\n"
-            "|---|---|---|---|\n" + "\n".join(acts) + "\n\nA linear hidden layer is no "
-            "better than logistic regression (part 5); maxout has two weight sets per unit. "
-            "The unbounded activations' costs jump up and back down all along: at lr = 1.2 "
-            "their steps overshoot, where tanh and sigmoid, whose derivatives are at most 1 "
-            "and 0.25, descend smoothly.\n")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="hidden: accuracy", title_fontsize=7)
+    return Part("All seven hidden activations", [
+        f"All seven hidden activations of the lecture, n_h = {n_h}, each from the same Xavier "
+        f"start ({start('xavier')}; tiny randn · 0.01 weights stall ReLU, whose gradient "
+        "vanishes with its input). Where two curves lie on one another (a linear hidden layer "
+        "and ELU can end at nearly the same cost), their line styles differ:",
+        ("flower_activations.png", fig),
+        "| hidden | g(z) | accuracy | final cost |\n|---|---|---|---|\n" + "\n".join(acts),
+        "A linear hidden layer is no better than logistic regression (part 5); maxout has two "
+        "weight sets per unit. The unbounded activations' costs jump up and back down all "
+        f"along: at lr = {LR} their steps overshoot, where tanh and sigmoid, whose derivatives "
+        "are at most 1 and 0.25, descend smoothly."])
 
 
-def _trajectory(X, Y, params, steps, hidden="sigmoid", lr=1.2):
+# ---- parts 3 to 6 ----------------------------------------------------------------------------
+
+def _trajectory(X, Y, params, steps, hidden="sigmoid"):
     rows = [params["W1"].copy()]
     for _ in range(steps):
-        params = fit(X, Y, params=params, hidden=hidden, iterations=1, lr=lr,
+        params = fit(X, Y, params=params, hidden=hidden, iterations=1, lr=LR,
                      backend=_TRAIN).params
         rows.append(params["W1"].copy())
     return np.array(rows), params
 
 
-def part_zero_init(out, X, Y, steps):
-    Xu, Yu = X[:, : int(X.shape[1] * 0.75)], Y[:, : int(X.shape[1] * 0.75)]  # unbalanced
+def zero_init(m=400, steps=300, seed=0):
+    """Part 3: each hidden unit's first weight through ``steps`` steps of training (sigmoid
+    hidden units, n_h = 4), from W1 = 0 and from randn · 0.01 (``default_rng(seed)``)."""
+    X, Y = flower(m, seed=DATA_SEED)
+    Xu, Yu = X[:, : int(m * 0.75)], Y[:, : int(m * 0.75)]  # unbalanced
     zero, pz = _trajectory(Xu, Yu, init_params(2, 4, 1, method="zeros"), steps)
-    rand, pr = _trajectory(Xu, Yu, init_params(2, 4, 1, method="random", seed=0), steps)
-    fig, axes = subplots(1, 2, figsize=(10, 3.8), sharey=False)
-    for ax, traj, title in ((axes[0], zero, "W1 = 0"), (axes[1], rand, "W1 = randn · 0.01")):
+    rand, pr = _trajectory(Xu, Yu, init_params(2, 4, 1, method="random", seed=seed), steps)
+    fig, axes = subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    for ax, traj, title in ((axes[0], zero, "W1 = 0: the four units are one line"),
+                            (axes[1], rand, "W1 = randn · 0.01: four different lines")):
         for j in range(traj.shape[1]):
-            ax.plot(traj[:, j, 0], label=f"unit {j + 1}")
-        ax.set(title=f"{title}: first weight of each hidden unit", xlabel="iteration",
-               ylabel="W1[j, 0]")
+            ax.plot(traj[:, j, 0], label=f"unit {j + 1}", ls=("-", "--", ":", "-.")[j % 4])
+        ax.set(title=title, xlabel="iteration", ylabel="W1[j, 0], first weight of unit j")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    name = _save(fig, out, "zero_init.png")
     spread_z = float(np.max(np.ptp(pz["W1"], axis=0)))
     spread_r = float(np.max(np.ptp(pr["W1"], axis=0)))
-    return (f"## 3. Zero initialisation cannot break the symmetry\n\n![zero init]({name})\n\n"
-            f"After {steps} iterations (sigmoid hidden units) the largest difference between "
-            f"hidden units' weights is {spread_z:.3g} from W1 = 0 — the four lines are one — and "
-            f"{spread_r:.3g} from random·0.01.\n")
+    return Part("Zero initialisation cannot break the symmetry", [
+        ("zero_init.png", fig),
+        f"The first {int(m * 0.75)} of the {m} flower points (more of one class than the "
+        f"other), {steps} iterations, sigmoid hidden units, n_h = 4, lr = {LR}. After them the "
+        f"largest difference between hidden units' weights is {spread_z:.3g} from W1 = 0 "
+        f"({start('zeros')}) — the four lines are one — and {spread_r:.3g} from "
+        f"{start(seed=seed)}."], {"spread_zero": spread_z, "spread_random": spread_r})
 
 
-def part_scale(out, X, Y, iters):
-    """randn·0.01 vs randn·10 for W1 (W2 stays ·0.01, so only the hidden layer saturates)."""
-    fig, ax = subplots(figsize=(6, 3.8))
+def init_scale(m=400, iters=4000, scales=(0.01, 10.0), seed=1):
+    """Part 4: W1 = randn · s for each ``s`` of ``scales`` (W2 stays randn · 0.01, so only the
+    hidden layer saturates), the tanh network, n_h = 4: cost curves and a table."""
+    X, Y = flower(m, seed=DATA_SEED)
+    fig, ax = subplots(figsize=(6, 3.8), layout="constrained")
     rows = []
-    for scale in (0.01, 10.0):
-        P = init_params(2, 4, 1, scale=0.01, seed=1)
+    pal = list(_COL.values())
+    at = min(100, iters - 1)
+    for i, scale in enumerate(scales):
+        P = init_params(2, 4, 1, scale=0.01, seed=seed)
         P["W1"] = P["W1"] * (scale / 0.01)
         A1 = ACTIVATIONS["tanh"].g(P["W1"] @ X + P["b1"])
         sat = float(np.mean(np.abs(P["W1"] @ X + P["b1"]) > 5))
         flow = float(np.mean(1.0 - A1 * A1))  # mean tanh'(z): the factor on every hidden gradient
-        r = fit(X, Y, params=P, iterations=iters, backend=_TRAIN)
+        r = fit(X, Y, params=P, iterations=iters, lr=LR, backend=_TRAIN)
         moved = float(np.linalg.norm(r.params["W1"] - P["W1"]) / np.linalg.norm(P["W1"]))
-        ax.plot(r.costs, label=f"W1 = randn · {scale:g}: {100 * sat:.0f} % of |z| > 5")
+        ax.plot(r.costs, color=pal[i % len(pal)],
+                label=f"W1 = randn · {scale:g}: {100 * sat:.0f} % of |z| > 5")
         rows.append(f"| randn · {scale:g} | {100 * sat:.1f} % | {flow:.3f} | {moved:.3g} | "
-                    f"{r.costs[min(100, iters - 1)]:.4f} | {r.costs[-1]:.4f} | "
+                    f"{r.costs[at]:.4f} | {r.costs[-1]:.4f} | "
                     f"{100 * _acc(r.params, X, Y, 'tanh'):.1f} % |")
-    ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
+    ax.set(yscale="log", xlabel="iteration", ylabel="cost J (log scale)",
            title="Initial scale of W1 (W2 = randn · 0.01 in both)")
+    plain_log_y(ax)
     ax.grid(alpha=0.3)
     ax.legend()
-    name = _save(fig, out, "init_scale.png")
-    return (f"## 4. Initialisation scale\n\n![scale]({name})\n\n"
-            "| W1 at start | hidden z beyond ±5 | mean tanh'(z) at start | ‖ΔW1‖ / ‖W1‖ after training "
-            f"| cost at iteration {min(100, iters - 1)} | final cost | accuracy |\n"
-            "|---|---|---|---|---|---|---|\n" + "\n".join(rows) +
-            "\n\nLarge weights saturate the hidden units: every hidden-layer gradient is scaled "
-            "by tanh'(z), so W1 moves far less relative to its size (column 4) and the hidden "
-            "layer stops learning features; the output layer still learns on the (nearly binary) "
-            "saturated units, which is why the early cost can fall quickly while the final cost "
-            "and accuracy are what the table shows.\n")
+    return Part("Initialisation scale", [
+        ("init_scale.png", fig),
+        f"The tanh network of part 2 (n_h = 4, {iters:,} steps, lr = {LR}) from another start: "
+        f"W1, W2 = randn · 0.01 (`default_rng({seed})`, not part 2's `default_rng({NET_SEED})`,"
+        " so the first row's numbers differ from part 2's), then W1 multiplied up to each "
+        "scale; b = 0.",
+        "| W1 at start | hidden z beyond ±5 | mean tanh'(z) at start | ‖ΔW1‖ / ‖W1‖ after "
+        f"training | cost at iteration {at} | final cost | accuracy |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows),
+        "Large weights saturate the hidden units: every hidden-layer gradient is scaled "
+        "by tanh'(z), so W1 moves far less relative to its size (column 4) and the hidden "
+        "layer stops learning features; the output layer still learns on the (nearly binary) "
+        "saturated units, which is why the early cost can fall quickly while the final cost "
+        "and accuracy are what the table shows."])
 
 
-def part_linear(out, X, Y, iters):
-    lin = fit(X, Y, n_h=4, hidden="linear", iterations=iters, seed=2, backend=_TRAIN)
-    logit = fit_logistic(X, Y, iterations=iters, backend=_TRAIN)
-    tanh = fit(X, Y, n_h=4, iterations=iters, seed=2, backend=_TRAIN)
+def linear_hidden(m=400, iters=4000, n_h=4):
+    """Part 5: a linear hidden layer against logistic regression and a tanh hidden layer, from
+    the same start: boundaries (figure), accuracy and cost."""
+    X, Y = flower(m, seed=DATA_SEED)
+    lin = fit(X, Y, n_h=n_h, hidden="linear", iterations=iters, lr=LR, seed=NET_SEED,
+              backend=_TRAIN)
+    logit = fit_logistic(X, Y, iterations=iters, lr=LR, backend=_TRAIN)
+    tanh = fit(X, Y, n_h=n_h, iterations=iters, lr=LR, seed=NET_SEED, backend=_TRAIN)
     a = [_acc(lin.params, X, Y, "linear"), _acc(logit.params, X, Y, "linear"),
          _acc(tanh.params, X, Y, "tanh")]
-    fig, axes = subplots(1, 2, figsize=(10, 4.3))
+    fig, axes = subplots(1, 2, figsize=(10, 4.3), layout="constrained")
     _boundary(axes[0], lin.params, X, Y, "linear", f"linear hidden layer: {100 * a[0]:.1f} %")
     _boundary(axes[1], tanh.params, X, Y, "tanh", f"tanh hidden layer: {100 * a[2]:.1f} %")
-    name = _save(fig, out, "linear_hidden.png")
-    return (f"## 5. A linear hidden layer is useless\n\n![linear]({name})\n\nWith g(z) = z the "
-            "network is W2(W1x + b1) + b2, one linear map: its boundary is a straight line. "
-            f"Accuracy: linear hidden {100 * a[0]:.1f} %, logistic regression {100 * a[1]:.1f} %, "
-            f"tanh hidden {100 * a[2]:.1f} %. Final cost: {lin.costs[-1]:.4f} (linear hidden) vs "
-            f"{logit.costs[-1]:.4f} (logistic regression).\n")
+    _boundary_legend(fig, axes[1])
+    return Part("A linear hidden layer is useless", [
+        ("linear_hidden.png", fig),
+        "With g(z) = z the network is W2(W1x + b1) + b2, one linear map: its boundary is a "
+        f"straight line. Both networks: n_h = {n_h}, from {start()}, {iters:,} steps, lr = "
+        f"{LR} (the tanh one is part 2's); logistic regression from w = 0. Accuracy: linear "
+        f"hidden {100 * a[0]:.1f} %, logistic regression {100 * a[1]:.1f} %, tanh hidden "
+        f"{100 * a[2]:.1f} %. Final cost: {lin.costs[-1]:.4f} (linear hidden) vs "
+        f"{logit.costs[-1]:.4f} (logistic regression)."])
 
 
-def part_logistic(out, X, Y, iters):
-    rng = np.random.default_rng(0)
-    Xs = rng.standard_normal((2, 400))
-    Ys = (Xs[0] - 0.7 * Xs[1] + 0.3 * rng.standard_normal(400) > 0).astype(float)[None]
-    r = fit_logistic(Xs, Ys, iterations=iters, backend=_TRAIN)
-    fig, ax = subplots(figsize=(6, 3.6))
+def logistic_from_zero(m=400, iters=4000, seed=0):
+    """Part 6: logistic regression from w = 0 on nearly separable data (``default_rng(seed)``)."""
+    rng = np.random.default_rng(seed)
+    Xs = rng.standard_normal((2, m))
+    Ys = (Xs[0] - 0.7 * Xs[1] + 0.3 * rng.standard_normal(m) > 0).astype(float)[None]
+    r = fit_logistic(Xs, Ys, iterations=iters, lr=LR, backend=_TRAIN)
+    fig, ax = subplots(figsize=(6, 3.6), layout="constrained")
     ax.plot(r.costs, color=_COL["logistic"])
-    ax.set(yscale="log", xlabel="iteration", ylabel="cost J",
+    ax.set(yscale="log", xlabel="iteration", ylabel="cost J (log scale)",
            title="Logistic regression from w = 0")
+    plain_log_y(ax)
     ax.grid(alpha=0.3)
-    name = _save(fig, out, "logistic_from_zero.png")
-    return (f"## 6. Logistic regression may start at w = 0\n\n![logistic]({name})\n\nOn "
-            "linearly separable-ish data (400 points) the cost falls from "
-            f"{r.costs[0]:.4f} (= ln 2) to {r.costs[-1]:.4f}, accuracy "
-            f"{100 * _acc(r.params, Xs, Ys, 'linear'):.1f} %: with no hidden layer there is no "
-            "symmetry to break.\n")
+    return Part("Logistic regression may start at w = 0", [
+        ("logistic_from_zero.png", fig),
+        f"On linearly separable-ish data ({m} Gaussian points, `default_rng({seed})`, labelled "
+        f"by a line plus noise), from w = 0, b = 0, lr = {LR}, the cost falls from "
+        f"{r.costs[0]:.4f} (= ln 2) to {r.costs[-1]:.4f}, accuracy "
+        f"{100 * _acc(r.params, Xs, Ys, 'linear'):.1f} %: with no hidden layer there is no "
+        "symmetry to break."])
 
+
+# ---- part 7 ----------------------------------------------------------------------------------
 
 def _time_fit(X, Y, P, steps, backend, *, budget, cap=None):
     """Time a ``steps``-step training from ``P`` on ``backend``; a per-example backend (seconds
@@ -320,109 +486,269 @@ def _time_fit(X, Y, P, steps, backend, *, budget, cap=None):
     """
     be = get_backend(backend)
     t0 = time.perf_counter()
-    fit(X, Y, params=P, iterations=1, backend=be.name)  # compile / warm up, not in the time
+    fit(X, Y, params=P, iterations=1, lr=LR, backend=be.name)  # compile / warm up, not timed
     first = time.perf_counter() - t0
     n = steps
     if be.per_example:
         t0 = time.perf_counter()
-        fit(X, Y, params=P, iterations=10, backend=be.name)
+        fit(X, Y, params=P, iterations=10, lr=LR, backend=be.name)
         per = (time.perf_counter() - t0) / 10
         n = max(10, min(cap or steps, steps, int(budget / per)))
     t0 = time.perf_counter()
-    result = fit(X, Y, params=P, iterations=n, backend=be.name)
+    result = fit(X, Y, params=P, iterations=n, lr=LR, backend=be.name)
     dt = time.perf_counter() - t0
     return {"result": result, "n": n, "dt": dt, "total": dt * steps / n, "first": first}
 
 
-def _training_times(X, Y, steps):
-    """What a student feels: the time to train the flower network (n_h = 4, tanh, lr 1.2,
-    ``steps`` steps) on each backend; slow backends run a shorter run and are extrapolated."""
-    P = init_params(X.shape[0], 4, 1, seed=2)
-    rows, base = [], None
-    for b in _trainable():
-        t = _time_fit(X, Y, P, steps, b, budget=1.0)
-        base = base or t["total"]
-        how = ("the whole run" if t["n"] == steps else
-               f"extrapolated from {t['n']:,} steps ({t['dt']:.2g} s) × {steps / t['n']:,.0f}")
-        loop = "one compiled call" if get_backend(b).fused_fit else "a Python loop over its step"
-        rows.append(f"| `{b}` | {loop} | {t['total']:.3g} s | {base / t['total']:,.3g}× | {how} |")
-    return (f"Training the flower network of part 2 (m = {X.shape[1]}, n_h = 4, tanh, lr = 1.2) "
-            f"for {steps:,} steps, measured now (the first, compiling call excluded):\n\n"
-            "| backend | training loop | time | speed-up over the first row | how |\n"
-            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
-
-
-def part_vectorisation(out, ms, budget, X, Y, train_steps):
+def step_times(ms=MS, budget=1.5):
+    """Part 7: one training step's cost and gradients (n_h = 4) on every backend at each m of
+    ``ms``, by the harness's own method (:func:`fastnn.bench.cell.run_cell`), as a figure and
+    the registry's comparisons at the largest m."""
     cells, _ = grid.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
-                       n_h=[4])
+                          n_h=[4])
     det = contention.Detector()
     det.calibrate()
     done = {}
     for c in cells:
         done[c.key] = cell.run_cell(c, budget, done, det)
     busy = [r for r in done.values() if r.get("disturbed")]
-    fig, ax = subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4), layout="constrained")
+    col = colours(BACKENDS)
     t = {}
     for b in BACKENDS:
         rs = [r for r in done.values() if r["backend"] == b and r["status"] == "ok"]
         t[b] = {r["m"]: r["median_s"] for r in rs}
-        ax.plot(list(t[b]), list(t[b].values()), "o-", label=b, ms=4)
-    ax.set(xscale="log", yscale="log", xlabel="m (examples)", ylabel="time per training step (s)",
-           title="One training step, n_h = 4 (measured now)")
+        ax.plot(list(t[b]), list(t[b].values()), "o-", color=col[b], label=b, ms=4)
+    ax.set(xscale="log", yscale="log", xlabel="m (examples)",
+           ylabel="time of one step's cost and gradients (s)",
+           title="One training step's forward and backward pass, n_h = 4")
     ax.grid(alpha=0.3)
     ax.legend()
-    name = _save(fig, out, "vectorisation.png")
     lines = []
     for a, b in comparisons(BACKENDS):
         common = sorted(set(t[a]) & set(t[b]))
         if common:
             m = common[-1]
-            r = t[a][m] / t[b][m]
-            lines.append(f"- At m = {m:,}: `{b}` is {max(r, 1 / r):.3g}× "
-                         f"{'faster' if r >= 1 else 'slower'} than `{a}` "
+            lines.append(f"- At m = {m:,}: `{b}` is {_times(t[a][m] / t[b][m])} than `{a}` "
                          f"({t[b][m] * 1e3:.3g} ms vs {t[a][m] * 1e3:.3g} ms).")
-    code = ("```python\n# for i = 1 to m  (the python backend)          # vectorised (numpy)\n"
-            "for x, y in zip(X.T, Y.T):                        Z1 = W1 @ X + b1\n"
-            "    z1 = [b + sum(w*xk for w, xk in zip(wj, x))   A1 = np.tanh(Z1)\n"
-            "          for wj, b in zip(W1, b1)]                Z2 = W2 @ A1 + b2\n"
-            "    a1 = [tanh(z) for z in z1]                     A2 = sigmoid(Z2)\n"
-            "    ...                                            dZ2 = A2 - Y ...\n```")
     if busy:
         lines.append(f"- {len(busy)} of these cells were measured while other programs were "
                      "using the processor; their times are less reliable.")
-    return (f"## 7. Why vectorisation matters\n\n![vectorisation]({name})\n\n" + "\n".join(lines)
-            + "\n\n" + _training_times(X, Y, train_steps)
-            + f"\n\nThe lecture's loop next to its matrix form:\n\n{code}\n\nThe `numpy-loop` "
-            "backend does each example with NumPy vectors: for small n_h it is no faster than "
-            "plain Python, because the loop — not the arithmetic — is the cost. "
-            "(Timings from `fastnn.bench.cell.run_cell`, the harness's own method: median of calibrated "
-            "samples, checked against numpy first.)\n")
+    return Part("Why vectorisation matters", [
+        ("vectorisation.png", fig), "\n".join(lines),
+        "(Timings from `fastnn.bench.cell.run_cell`, the harness's own method: median of "
+        "calibrated samples, checked against numpy first.)"], {"times": t})
+
+
+def _loop_pairs():
+    """The registry's comparisons of one per-example loop with another: (plain, vectors)."""
+    return [(a, b) for a, b in comparisons(BACKENDS)
+            if get_backend(a).per_example and get_backend(b).per_example]
+
+
+def _crossover(times):
+    """Sentences on part 2's hidden-size table (``times`` {n_h: {backend: s}}): where each
+    per-example loop over NumPy vectors catches the plain-Python loop up."""
+    out = []
+    for a, b in _loop_pairs():
+        sizes = [n for n in times if a in times[n] and b in times[n]]
+        if not sizes:
+            continue
+        r = {n: times[n][b] / times[n][a] for n in sizes}  # > 1: b slower
+        grow = lambda x: times[sizes[-1]][x] / times[sizes[0]][x]  # noqa: E731
+        wins = [n for n in sizes if r[n] < 1]
+        slow = [n for n in sizes if r[n] >= 1]
+        shown = sorted({sizes[0], *(slow[-1:]), *(wins[:1])})
+        each = _listed([f"{_times(1 / r[n])} at n_h = {n}" for n in shown])
+        end = (f"it is faster from n_h = {wins[0]}" if wins and all(r[n] < 1 for n in sizes
+                                                                     if n >= wins[0])
+               else f"it is faster at n_h = {_listed([str(n) for n in wins])}" if wins
+               else "it is slower at every n_h measured")
+        out.append(f"Part 2's hidden-size table shows what happens as the vectors grow: `{b}` "
+                   f"is {each} than `{a}`; {end}. From n_h = {sizes[0]} to {sizes[-1]} "
+                   f"`{a}`'s time is multiplied by {grow(a):.2g}, `{b}`'s by {grow(b):.2g}: "
+                   f"`{a}`'s arithmetic grows with n_h, while `{b}` makes the same number of "
+                   "NumPy calls, each on a longer vector.")
+    return " ".join(out)
+
+
+#: The lecture's loop next to its matrix form, for the page.
+CODE = ("```python\n# for i = 1 to m  (the python backend)          # vectorised (numpy)\n"
+        "for x, y in zip(X.T, Y.T):                        Z1 = W1 @ X + b1\n"
+        "    z1 = [b + sum(w*xk for w, xk in zip(wj, x))   A1 = np.tanh(Z1)\n"
+        "          for wj, b in zip(W1, b1)]                Z2 = W2 @ A1 + b2\n"
+        "    a1 = [tanh(z) for z in z1]                     A2 = sigmoid(Z2)\n"
+        "    ...                                            dZ2 = A2 - Y ...\n```")
+
+
+def training_times(m=400, steps=10_000, budget=1.0, compile_times=True, sizes=None):
+    """Part 7: the time to train the flower network (n_h = 4, tanh, lr 1.2, ``steps`` steps)
+    on each backend; a per-example backend runs about ``budget`` seconds and is extrapolated.
+
+    Parameters
+    ----------
+    compile_times : bool
+        Also time a jit backend's first call in two fresh processes: compiling from an empty
+        cache, then loading from Numba's cache (:func:`fastnn.bench.machine.compile_times`).
+    sizes : dict, optional
+        Part 2's :func:`hidden_sizes` ``values["times"]``, for a sentence on how the
+        per-example loops compare as n_h grows.
+    """
+    X, Y = flower(m, seed=DATA_SEED)
+    P = init_params(X.shape[0], 4, 1, seed=NET_SEED)
+    rows, base, total = [], None, {}
+    compiled = machine.compile_times("fit") if compile_times else {}
+    for b in _trainable():
+        be = get_backend(b)
+        t = _time_fit(X, Y, P, steps, b, budget=budget)
+        base = base or t["total"]
+        total[b] = t["total"]
+        how = ("the whole run" if t["n"] == steps else
+               f"extrapolated from {t['n']:,} steps ({t['dt']:.2g} s) to {steps:,}")
+        loop = "one compiled call" if be.fused_fit else "a Python loop over its step"
+        first = "—"
+        if be.jit:
+            cold, cached = compiled.get("compile_cold_s"), compiled.get("compile_cached_s")
+            first = (f"compile {cold:.3g} s; from cache {cached:.3g} s" if cold and cached
+                     else f"{t['first']:.3g} s (compile or cache, this process)")
+        speed = "1×" if base == t["total"] else _times(base / t["total"])
+        rows.append(f"| `{b}` | {loop} | {t['total']:.3g} s | {speed} | {how} | {first} |")
+    order = list(total)
+    pairs = _loop_pairs()
+    vs = "".join(f" At n_h = 4, `{b}` is {_times(total[a] / total[b])} than `{a}`: a NumPy "
+                 "call on a 4-vector costs more than the Python arithmetic it replaces (each "
+                 "call checks its arguments and allocates its result before it computes "
+                 "four numbers), so the loop over examples, not the arithmetic, is the cost."
+                 for a, b in pairs if a in total and b in total)
+    jit = [b for b in order if get_backend(b).jit]
+    cold_s = compiled.get("compile_cold_s")
+    after = "".join(f" Counting its compile from an empty cache, `{b}`'s first training takes "
+                    f"{cold_s + total[b]:.3g} s, "
+                    f"{'more' if cold_s + total[b] > total[order[0]] else 'less'} than "
+                    f"`{order[0]}`'s whole run ({total[order[0]]:.3g} s); every later process "
+                    "loads the compiled code from Numba's on-disk cache."
+                    for b in jit if cold_s)
+    return Part("How long training takes", [
+        f"Training the flower network of part 2 (m = {m}, n_h = 4, tanh, from {start()}, "
+        f"lr = {LR}) for {steps:,} steps, measured now (the first call excluded from the time; "
+        "a compiled backend's first call is in the last column, timed in fresh processes):",
+        "| backend | training loop | time | against the first row | how | first call |\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(rows),
+        (vs + after).strip(),
+        _crossover(sizes) if sizes else "",
+        f"The lecture's loop next to its matrix form:\n\n{CODE}"],
+        {"times": total, "compile": compiled})
+
+
+# ---- the page --------------------------------------------------------------------------------
+
+def _joined(title, parts):
+    """One page part of several :class:`Part` objects: their blocks and values, in order."""
+    return Part(title, [b for p in parts for b in p.blocks],
+                {k: v for p in parts for k, v in p.values.items()})
+
+
+def lecture_parts(tiny=False):
+    """The page's seven parts as ``(name, make)`` pairs, at the page's sizes (``tiny``: seconds,
+    for tests)."""
+    m, iters, steps = (120, 300, 60) if tiny else (400, 4000, 300)
+    sizes = (1, 2, 4) if tiny else SIZES
+    ms = (1, 10, 100) if tiny else MS
+    kept = {}
+
+    def flower_part():
+        kept["sizes"] = hidden_sizes(m, iters, sizes, 0.02 if tiny else 0.25)
+        return _joined("The flower data set", [
+            flower_boundaries(m, iters), kept["sizes"], hidden_activations(m, iters)])
+
+    def vectorisation_part():
+        steps_ = step_times(ms, 0.5 if tiny else 1.5)
+        train = training_times(m, 200 if tiny else 10_000, 0.2 if tiny else 1.0,
+                               sizes=kept["sizes"].values["times"])
+        return _joined("Why vectorisation matters", [steps_, train])
+
+    return [("activations", activations), ("flower", flower_part),
+            ("zero init", lambda: zero_init(m, steps)),
+            ("init scale", lambda: init_scale(m, iters)),
+            ("linear hidden", lambda: linear_hidden(m, iters)),
+            ("logistic", lambda: logistic_from_zero(m, iters)),
+            ("vectorisation", vectorisation_part)]
+
+
+#: The notebook beside the page: the same parts, one cell each.
+NOTEBOOK = "lecture.ipynb"
+
+
+def run_notebook(path=os.path.join("reports", "lecture", NOTEBOOK), *, timeout=None,
+                 kernel="python3"):
+    """Execute the lecture notebook in place: every cell in a fresh kernel, in order, with
+    nbclient (the Jupyter project's executor); the notebook is saved with its outputs.
+
+    The kernel imports the same fastnn as this process (its folder goes first on the kernel's
+    ``PYTHONPATH``), so a source tree runs its own code.
+
+    Parameters
+    ----------
+    path : str
+        The notebook; its folder is the kernel's working directory.
+    timeout : float, optional
+        Seconds a cell may run before execution stops with an error (None: no limit).
+    kernel : str
+        The Jupyter kernel's name.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        Without nbclient and nbformat (``pip install fastnn[dev]``).
+    nbclient.exceptions.CellExecutionError, nbclient.exceptions.CellTimeoutError
+        When a cell raises, or runs over ``timeout``; the notebook is not written.
+    """
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(f"executing the notebook needs nbclient, nbformat and "
+                                  f"ipykernel (pip install fastnn[dev]): {exc}") from exc
+    nb = nbformat.read(path, as_version=4)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    folder = os.path.dirname(os.path.abspath(path))
+    NotebookClient(nb, timeout=timeout, kernel_name=kernel,
+                   resources={"metadata": {"path": folder}}).execute(env=env)
+    write_atomic(path, nbformat.writes(nb) + "\n")
+    return path
 
 
 def run_demo(out="reports/lecture", *, tiny=False, progress=True):
     """Write the lecture page to ``out``. Returns the path of ``index.md``."""
     os.makedirs(out, exist_ok=True)
-    m, iters, steps = (120, 300, 60) if tiny else (400, 4000, 300)
-    sizes = (1, 2, 4) if tiny else (1, 2, 3, 4, 5, 20, 50)
-    ms = (1, 10, 100) if tiny else (1, 10, 100, 1000, 10_000)
-    X, Y = flower(m, seed=1)
-    parts = [
-        ("activations", lambda: part_activations(out)),
-        ("flower", lambda: part_flower(out, X, Y, iters, sizes, 0.02 if tiny else 0.25)),
-        ("zero init", lambda: part_zero_init(out, X, Y, steps)),
-        ("init scale", lambda: part_scale(out, X, Y, iters)),
-        ("linear hidden", lambda: part_linear(out, X, Y, iters)),
-        ("logistic", lambda: part_logistic(out, X, Y, iters)),
-        ("vectorisation", lambda: part_vectorisation(out, ms, 0.5 if tiny else 1.5, X, Y,
-                                                     200 if tiny else 10_000)),
-    ]
+    parts = lecture_parts(tiny)
     texts = []
     prog = Progress(enabled=progress)  # a live bar in a terminal, plain lines in a log
     for i, (name, make) in enumerate(parts, 1):
         with prog.phase(f"lecture demo, part {i} of {len(parts)}: {name}"):
-            texts.append(make())
+            p = make()
+            p.title = f"{i}. {p.title}"
+            texts.append(p.markdown(out))
     cmd = "fastnn demo" + (" --tiny" if tiny else "") + f" --out {out}"
     head = ("# Basic neural networks, part 1 — the lecture's claims, measured\n\n"
+            "The lecture builds a 2-layer network (input, one hidden layer, a sigmoid output) "
+            "and makes seven points. This page shows each with a figure or a number fastnn "
+            "computed when it ran: (1) the activation functions and their derivatives; (2) the "
+            "flower data set, which logistic regression cannot learn and the network can, at "
+            "each hidden size and with each activation; (3) zero initialisation cannot break "
+            "the symmetry; (4) too large initial weights saturate tanh; (5) a linear hidden "
+            "layer is no better than logistic regression; (6) logistic regression may start at "
+            "w = 0; (7) why vectorisation matters, and how long training takes on each "
+            "backend. Every training run names its start (initialisation and seed). "
+            "The notebook `lecture.ipynb` beside this page runs the same parts cell by cell.\n")
+    note = ("## About these numbers\n\n"
             f"Generated by `{cmd}`. Every number on this page was computed when it ran. "
             f"The trainings are seeded and run on the `{_TRAIN}` backend, which at n_x = 2 uses "
             "no BLAS, so parts 1–6 come out the same on any BLAS kernel (the `numpy` backend's "
@@ -432,7 +758,7 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
             "in another order and move the last digits, most visibly in the ReLU rows. "
             "The timings of parts 2 and 7 vary between runs.\n")
     path = os.path.join(out, "index.md")
-    text = head + "\n" + "\n".join(texts)
+    text = head + "\n" + "\n".join(texts) + "\n" + note
     write_atomic(path, text)  # replaces a link named index.md; never writes through it
     # an earlier page's figures that this one does not show are removed (only files fastnn wrote)
     write_manifest(out, "demo", ["index.md"] + re.findall(r"\]\(([^)]+\.png)\)", text))

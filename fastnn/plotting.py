@@ -85,7 +85,7 @@ def ladder_figure(summaries, cols=None):
                    else 1.0)
         for i, f in enumerate(s["factors"]):
             y = (t[i] * t[i + 1]) ** 0.5
-            ax.annotate(f"×{f['ratio']:.3g}", ((i + i + 1) / 2, y), ha="center", va="center",
+            ax.annotate(f"×{_factor(f['ratio'])}", ((i + i + 1) / 2, y), ha="center", va="center",
                         fontsize=8, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="0.7"))
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10))
@@ -93,7 +93,22 @@ def ladder_figure(summaries, cols=None):
         ax.set_ylabel("time per training step (s)")
         nx, nh, _ = s["shape"]
         d = s["direct"]
-        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\nproduct ×{s['product']:,.3g}"
-                     + (f", direct ×{d['ratio']:,.3g}" if d else ""), fontsize=9)
+        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\nproduct of the factors ×{_factor(s['product'])}"
+                     + (f", direct ×{_factor(d['ratio'])}" if d else ""), fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")
     return fig
+
+
+def _factor(v):
+    """A factor on a figure: whole numbers with separators from 100, else 3 digits."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def plain_log_y(ax):
+    """Plain tick labels (``0.2``, ``0.5``, ``1``) on a log y axis, where matplotlib would write
+    ``2×10⁻¹``: a cost's axis read by a first-time reader."""
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())

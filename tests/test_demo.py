@@ -1,5 +1,7 @@
 """The lecture demo runs, and its claims hold."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -8,9 +10,32 @@ from fastnn import demo
 from fastnn.demo import run_demo
 
 
-def test_demo_runs_on_a_tiny_configuration(tmp_path, matplotlib_untouched):
+def test_demo_runs_on_a_tiny_configuration(tmp_path, matplotlib_untouched, monkeypatch):
+    # numba's compile in two fresh processes is timed by the harness's own function: its values
+    # must reach part 7's table (not measured here: a cold compile can take a minute)
+    asked = []
+    monkeypatch.setattr(demo.machine, "compile_times", lambda op: asked.append(op) or {
+        "compile_cold_s": 12.5, "compile_cached_s": 0.25})
     index = run_demo(str(tmp_path), tiny=True, progress=False)
     text = open(index).read()
+    assert asked == ["fit"]
+    # the page leads with the lecture; the note on BLAS kernels and summation order is at its end
+    assert "BLAS" not in text[:text.index("## 1.")]
+    assert text.index("## 7.") < text.index("## About these numbers") < text.index("BLAS kernel")
+    # every training run names its start: its initialisation and its seed
+    for n in range(2, 7):
+        section = text[text.index(f"## {n}."):text.index(f"## {n + 1}.")]
+        assert "default_rng(" in section and ("randn" in section or "w = 0" in section), n
+    part7 = text[text.index("## 7."):]
+    row = next(ln for ln in part7.splitlines() if ln.startswith(f"| `{demo._TRAIN}` |"))
+    assert row.endswith("| compile 12.5 s; from cache 0.25 s |"), row
+    assert "Counting its compile from an empty cache" in part7
+    # speed-ups read as "N× faster" / "N× slower", never as a fraction; extrapolations say
+    # from how many steps to how many
+    speeds = [ln.split("|")[4].strip() for ln in part7.splitlines()
+              if ln.startswith("| `") and ("Python loop" in ln or "compiled call" in ln)]
+    assert speeds and all(s == "1×" or s.endswith(("× faster", "× slower")) for s in speeds)
+    assert "× 27" not in part7 and not re.search(r"\) × \d", part7)
     for n in range(1, 8):
         assert f"## {n}." in text
     pngs = {p.name for p in tmp_path.glob("*.png")}
@@ -74,3 +99,71 @@ def test_linear_collapse_claim():
     acc = lambda r, h: np.mean(fastnn.predict(r.params, X, hidden=h) == Y)  # noqa: E731
     assert abs(acc(lin, "linear") - acc(log, "linear")) <= 0.02
     assert acc(tanh, "tanh") - acc(log, "linear") > 0.2
+
+
+@pytest.mark.parametrize("r, said", [(2.5, "2.5× faster"), (1.0, "1× faster"),
+                                     (1 / 3, "3× slower")])
+def test_a_ratio_is_said_as_faster_or_slower(r, said):
+    assert demo._times(r) == said
+
+
+def _pair():
+    (a, b), = demo._loop_pairs()  # the registry's plain-Python loop and NumPy-vector loop
+    return a, b
+
+
+@pytest.mark.parametrize("ratios, says", [
+    ({1: 7.0, 2: 5.0, 20: 1.4, 50: 0.6}, ["7× slower at n_h = 1", "1.4× slower at n_h = 20",
+                                          "1.67× faster at n_h = 50", "faster from n_h = 50"]),
+    ({1: 4.0, 2: 3.0}, ["4× slower at n_h = 1", "3× slower at n_h = 2",
+                        "slower at every n_h measured"]),
+])
+def test_part7_says_where_the_numpy_loop_catches_python_up(ratios, says):
+    a, b = _pair()
+    times = {n: {a: 1.0 * n, b: r * n} for n, r in ratios.items()}
+    text = demo._crossover(times)
+    for s in says:
+        assert s in text, (s, text)
+    assert f"`{b}` is " in text and f"than `{a}`" in text
+
+
+def test_hidden_sizes_keeps_the_fastest_round_of_each_cell(monkeypatch):
+    """A slow first measurement (warm-up, a passing disturbance) shows in no row."""
+    calls = []
+
+    def fake(X, Y, P, steps, backend, *, budget, cap=None):
+        calls.append((P["W1"].shape[0], backend))
+        result = fastnn.fit(X, Y, params=P, iterations=steps, backend=demo._TRAIN)
+        total = 5.0 if len(calls) <= len(demo._trainable()) else 1.0  # the first row, round 1
+        return {"result": result, "n": steps, "dt": total, "total": total, "first": 0.0}
+
+    monkeypatch.setattr(demo, "_time_fit", fake)
+    part = demo.hidden_sizes(m=40, iters=3, sizes=(1, 2), rounds=2)
+    assert len(calls) == 2 * 2 * len(demo._trainable())
+    assert part.values["spread"] == 5.0
+    assert all(t == 1.0 for row in part.values["times"].values() for t in row.values())
+    assert "fastest of 2 measurements" in "".join(b for b in part.blocks if isinstance(b, str))
+
+
+def test_every_training_start_is_named():
+    assert demo.start() == f"W = randn · 0.01 (`default_rng({demo.NET_SEED})`), b = 0"
+    assert "√(2 / (fan_in + fan_out))" in demo.start("xavier")
+    assert demo.start("zeros") == "all weights 0, b = 0"
+
+
+def test_a_log_cost_axis_reads_plain_numbers(matplotlib_untouched):
+    from fastnn.plotting import plain_log_y, subplots
+    fig, ax = subplots()
+    ax.plot([0, 1, 2], [0.15, 0.7, 2.0])
+    ax.set_yscale("log")
+    plain_log_y(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert {"0.2", "0.5", "1", "2"} <= set(labels), labels
+    assert not any("10" in lb or "×" in lb for lb in labels), labels
+
+
+def test_compile_times_names_the_calls_it_can_time():
+    from fastnn.bench import machine
+    with pytest.raises(ValueError, match="cost_and_grads, fit"):
+        machine.compile_times("backward")

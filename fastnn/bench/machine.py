@@ -16,13 +16,36 @@ from .. import __version__, init_params
 from ..backends import HEADLINE, REGISTRY, get_backend
 
 
-def compile_times():
-    """Numba compile time of the training step in a fresh process: cold (empty cache dir), then
-    cached (the same dir again), so ``cache=True``'s saving is measured, not assumed."""
+def compile_times(op="cost_and_grads"):
+    """Numba compile time of the headline backend's first call in a fresh process: cold (empty
+    cache dir), then cached (the same dir again), so ``cache=True``'s saving is measured, not
+    assumed.
+
+    Parameters
+    ----------
+    op : {"cost_and_grads", "fit"}
+        The first call timed: one training step's ``cost_and_grads`` (m = 8), or a 1-step
+        :func:`fastnn.fit` of the flower network (n_h = 4, tanh, m = 8), which compiles the
+        fused training run.
+
+    Returns
+    -------
+    dict
+        ``compile_cold_s`` and ``compile_cached_s`` (s; None where the process failed).
+
+    Raises
+    ------
+    ValueError
+        For another ``op``.
+    """
     import tempfile
+    calls = {"cost_and_grads": f"fastnn.get_backend({HEADLINE!r}).cost_and_grads(P,X,Y)",
+             "fit": f"fastnn.fit(X,Y,params=P,iterations=1,backend={HEADLINE!r})"}
+    if op not in calls:
+        raise ValueError(f"op must be one of {', '.join(calls)}, got {op!r}")
     code = ("import time,numpy as np;t=time.perf_counter();import fastnn;"
             "P=fastnn.init_params(2,4,1,seed=0);X=np.ones((2,8));Y=np.ones((1,8));"
-            f"t1=time.perf_counter();fastnn.get_backend({HEADLINE!r}).cost_and_grads(P,X,Y);"
+            f"t1=time.perf_counter();{calls[op]};"
             "print(time.perf_counter()-t1)")
     out = {}
     with tempfile.TemporaryDirectory() as d:
