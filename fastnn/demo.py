@@ -19,11 +19,12 @@ import numpy as np
 from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
 from .bench import cell, contention, grid, machine
+from .bench import ladder as ladder_
 from .bench.progress import Progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
 from .init import init_params
-from .plotting import colours, plain_log_y, save as _save, subplots
+from .plotting import colours, ladder_figure, plain_log_y, save as _save, subplots
 from .train import fit, fit_logistic, predict
 
 #: Activation colours (Okabe–Ito) and line styles: two activations whose cost curves coincide
@@ -540,6 +541,38 @@ def step_times(ms=MS, budget=1.5):
         "calibrated samples, checked against numpy first.)"], {"times": t})
 
 
+#: Where part 7's ladder is read from: the performance report's own run of the targets grid.
+LADDER_FROM = os.path.join("reports", "targets")
+
+
+def ladder(folder=LADDER_FROM):
+    """Part 7's ladder: the training step's speed-up rung by rung (python → numpy-loop → numpy →
+    numpy-inplace → numba on one thread → numba on all cores), read from the paired rounds of the
+    ``targets`` run in ``folder`` — the same measurements, figure and sentences as the
+    performance report (:mod:`fastnn.bench.ladder`), not a second timing."""
+    entries = ladder_.load(folder) if os.path.isdir(folder) else []
+    sums = [ladder_.summary(entries, s) for s in ladder_.shapes(entries)]
+    if not sums:
+        return Part("The speed-up, rung by rung", [
+            "### The speed-up, rung by rung", f"_No ladder in `{folder}` yet: `fastnn bench --grid targets --out {folder}` "
+            "measures it (about 20 minutes)._"])
+    blocks = ["### The speed-up, rung by rung", ("ladder.png", ladder_figure(sums, colours())),
+              f"From the performance report's own run (`{folder}`; its report is "
+              f"`{os.path.join(folder, 'index.md')}`): each factor is a paired ratio of two neighbouring rungs, timed in alternating rounds "
+              "in their own worker processes, with a 95 % interval. Every rung runs on one "
+              "thread except the last. The per-example loops (hatched) were timed at a smaller m "
+              "and scaled to m."]
+    for s in sums:
+        nx, nh, m = s["shape"]
+        d = s["direct"]
+        blocks.append(f"**n_x = {nx}, n_h = {nh}, m = {m:,}**\n\n" + "\n".join(
+            ladder_.factor_sentence(f) for f in s["factors"])
+            + f"\n\nThe factors multiply to {ladder_.factor_text(s['product'])}×"
+            + (f"; measured directly, `{s['rungs'][0]['label']}` ÷ `{s['rungs'][-1]['label']}` "
+               f"is {ladder_.times(d)}" if d else "") + ".")
+    return Part("The speed-up, rung by rung", blocks, {"ladder": sums})
+
+
 def _loop_pairs():
     """The registry's comparisons of one per-example loop with another: (plain, vectors)."""
     return [(a, b) for a, b in comparisons(BACKENDS)
@@ -648,9 +681,9 @@ def _joined(title, parts):
                 {k: v for p in parts for k, v in p.values.items()})
 
 
-def lecture_parts(tiny=False):
+def lecture_parts(tiny=False, ladder_from=LADDER_FROM):
     """The page's seven parts as ``(name, make)`` pairs, at the page's sizes (``tiny``: seconds,
-    for tests)."""
+    for tests); part 7's ladder is read from ``ladder_from`` (:func:`ladder`)."""
     m, iters, steps = (120, 300, 60) if tiny else (400, 4000, 300)
     sizes = (1, 2, 4) if tiny else SIZES
     ms = (1, 10, 100) if tiny else MS
@@ -665,7 +698,7 @@ def lecture_parts(tiny=False):
         steps_ = step_times(ms, 0.5 if tiny else 1.5)
         train = training_times(m, 200 if tiny else 10_000, 0.2 if tiny else 1.0,
                                sizes=kept["sizes"].values["times"])
-        return _joined("Why vectorisation matters", [steps_, train])
+        return _joined("Why vectorisation matters", [steps_, ladder(ladder_from), train])
 
     return [("activations", activations), ("flower", flower_part),
             ("zero init", lambda: zero_init(m, steps)),
