@@ -130,3 +130,17 @@ def test_the_first_screen_quotes_the_headline_pair_and_the_ladder():
     assert sections.result([], steps) == []
     wide = dict(pair, lo=10.0, hi=14.0, wide=True)
     assert "(⚠ wide)" in sections.result([wide], [])[1]
+
+
+def _numba_threads():
+    import numba
+    return numba.get_num_threads()
+
+
+def test_a_rung_keeps_its_thread_count_in_its_worker():
+    """rung_setup's thread setting lasts for the worker's life (it once was undone at once, when
+    the discarded context was collected, and the "1 thread" rung ran on all cores)."""
+    from fastnn.bench.spawn import Worker
+    with Worker(("numba",)) as w:
+        w.call(L.rung_setup, Cell("numba", "cost_and_grads", 1000, 4, 2, threads=1))
+        assert w.call(_numba_threads) == 1

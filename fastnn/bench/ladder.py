@@ -73,7 +73,10 @@ def rung_setup(c):
     to c.m, the m it runs at)."""
     from ..backends import get_backend
     from .worker import make_data, step_fn, threads
-    threads(c.threads).__enter__()  # this worker times one rung only
+    # this worker times one rung only: the setting holds until it exits (the context is kept,
+    # or its collection would restore the thread count at once)
+    _RUNG["threads"] = threads(c.threads)
+    _RUNG["threads"].__enter__()
     run = replace(c, m=_short_m(c)) if get_backend(c.backend).per_example else c
     fn = step_fn(run, *make_data(run))
     fn()  # compile (or load from the cache), and warm up

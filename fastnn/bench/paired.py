@@ -74,7 +74,10 @@ def side_setup(head, other):
     data = make_data(head)
     if other.dtype != head.dtype:
         data = make_data(other)
-    threads(head.threads).__enter__()  # this worker times one side only, at one thread count
+    # this worker times one side only, at one thread count: the setting holds until it exits
+    # (the context is kept, or its collection would restore the thread count at once)
+    _SIDE["threads"] = threads(head.threads)
+    _SIDE["threads"].__enter__()
     fn = step_fn(other, *data)
     if get_backend(other.backend).jit:
         fn()  # compile (or load from the cache) before a call is timed

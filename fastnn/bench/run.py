@@ -186,13 +186,17 @@ def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
 
 
 def _ladder(done, det, prog, settings):
-    """The ladder (:mod:`.ladder`) at every headline step shape this run measured, unless the
+    """The ladder (:mod:`.ladder`) at every headline step shape where this run has every rung's
+    backend (a run limited to some backends measures none), unless the
     grid's settings say ``ladder=None``; its keywords are the settings' ``ladder`` (``shapes``:
     only these of the headline shapes)."""
     kw = dict(settings.get("ladder", {}) or {})
-    at = {(r["n_x"], r["n_h"], r["m"]) for r in done.values()
-          if r["op"] == HEADLINE_OP and r["dtype"] == "float64" and r.get("status") == "ok"}
-    shapes = [s for s in kw.pop("shapes", TARGETS) if s in at]
+    ran = {}  # the backends this run has a record of, per step shape
+    for r in done.values():
+        if r["op"] == HEADLINE_OP and r["dtype"] == "float64":
+            ran.setdefault((r["n_x"], r["n_h"], r["m"]), set()).add(r["backend"])
+    rungs = {b for b, _ in ladder.rungs()}
+    shapes = [s for s in kw.pop("shapes", TARGETS) if rungs <= ran.get(s, set())]
     if settings.get("ladder", {}) is None or not shapes:
         return []
     with prog.phase("the ladder: the step's speed-up rung by rung (one worker per side)"):

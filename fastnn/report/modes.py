@@ -29,10 +29,11 @@ def cause(ms, working_set=None):
     size = f" (~{working_set / 2**30:.1f} GiB of working set per call)" if working_set else ""
     if extra_sys >= KERNEL_SHARE * gap:
         return (f"the slower group's extra {fmt_s(gap)} per call is the kernel's "
-                f"({fmt_s(extra_sys)} more system time at the same "
-                f"{slow['faults']:,.0f} page faults per call): it is preparing fresh memory for "
-                f"the call's arrays{size} — compacting it into huge pages or zeroing it — "
-                "which takes long when free huge pages are scarce")
+                f"({fmt_s(extra_sys)} more system time; page faults per call "
+                f"{fast['faults']:,.0f} and {slow['faults']:,.0f}): it is preparing fresh "
+                f"memory for the call's arrays{size} — compacting it into huge pages, or "
+                "mapping and zeroing small ones — which takes long when free huge pages are "
+                "scarce")
     if slow["faults"] > 2 * max(fast["faults"], 1):
         return (f"the slower group takes {slow['faults']:,.0f} page faults per call against "
                 f"{fast['faults']:,.0f}: its arrays were mapped in small pages")
