@@ -85,7 +85,10 @@ def ladder_figure(summaries, cols=None):
                    else 1.0)
         for i, f in enumerate(s["factors"]):
             y = (t[i] * t[i + 1]) ** 0.5
-            ax.annotate(f"×{_factor(f['ratio'])}", ((i + i + 1) / 2, y), ha="center", va="center",
+            label = f"×{_factor(f['ratio'])}" + (
+                "\nrounds: " + " | ".join(f"×{_factor(g['ratio'])}" for g in f["groups"])
+                if f.get("groups") else "")
+            ax.annotate(label, ((i + i + 1) / 2, y), ha="center", va="center",
                         fontsize=8, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="0.7"))
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10))

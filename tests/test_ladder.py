@@ -144,3 +144,22 @@ def test_a_rung_keeps_its_thread_count_in_its_worker():
     with Worker(("numba",)) as w:
         w.call(L.rung_setup, Cell("numba", "cost_and_grads", 1000, 4, 2, threads=1))
         assert w.call(_numba_threads) == 1
+
+
+def test_a_factor_whose_rounds_fall_into_groups_says_which_side_and_why():
+    e = _entry("numpy-loop", "numpy", 7.0, t_a=26.0)
+    e["per_round"] = [6.4, 27.2, 6.5, 27.0, 6.3]
+    e["rounds_baseline_s"] = [26.0] * 5
+    e["rounds_contender_s"] = [26.0 / r for r in e["per_round"]]
+    e["system_baseline_s"] = [0.01] * 5
+    e["system_contender_s"] = [2.7 if r < 10 else 0.25 for r in e["per_round"]]
+    gs = L.groups(e)
+    assert [g["n"] for g in gs] == [3, 2] and {g["side"] for g in gs} == {"numpy"}
+    assert gs[0]["system_s"] == pytest.approx(2.7) and gs[1]["t_s"] == pytest.approx(26 / 27.1, rel=1e-3)
+    f = dict(e, label="numpy (1 thread)", groups=gs)
+    text = L.factor_sentence(f)
+    assert "6.4× in 3 of 5 (numpy 4.06 s per step, 2.7 s of it in the kernel)" in text
+    assert "slower rounds are the kernel's time" in text
+    assert "⚠ rounds in groups" in L.times(f)
+    one = dict(e, per_round=[7.0] * 5)
+    assert L.groups(one) == [] and L.groups(dict(e, rounds_baseline_s=None)) == []

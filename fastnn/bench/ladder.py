@@ -28,7 +28,7 @@ SHORT_S = 0.2
 SHORT_M0 = 10
 #: Paired rounds per factor: at least MIN_ROUNDS, at most ROUNDS, within BUDGET_S once
 #: MIN_ROUNDS are done; a side whose call takes UNTIMED_BELOW_S or more gets no untimed call.
-ROUNDS, MIN_ROUNDS, BUDGET_S, UNTIMED_BELOW_S = 11, 5, 8.0, 0.25
+ROUNDS, MIN_ROUNDS, BUDGET_S, UNTIMED_BELOW_S = 11, 5, 20.0, 0.25
 
 
 def rungs():
@@ -86,8 +86,12 @@ def rung_setup(c):
 
 
 def rung_batch(n, untimed):
-    """In a worker: seconds per call of :func:`rung_setup`'s step, scaled to the cell's m."""
-    return paired._batch(_RUNG["fn"], n, untimed) * _RUNG["scale"]
+    """In a worker: (seconds per call of :func:`rung_setup`'s step, the kernel's CPU seconds per
+    call during it), both scaled to the cell's m."""
+    from .worker import system_s
+    s0 = system_s()
+    t = paired._batch(_RUNG["fn"], n, untimed)
+    return t * _RUNG["scale"], (system_s() - s0) / (n + untimed) * _RUNG["scale"]
 
 
 class _Side:
@@ -95,6 +99,7 @@ class _Side:
 
     def __init__(self, worker, c):
         self.worker, self.cell, self.m_run, self._calls = worker, c, None, None
+        self.system = []  # the kernel's CPU seconds per call, each batch
 
     def calibrate(self):
         if self._calls is None:
@@ -103,7 +108,9 @@ class _Side:
         return self._calls
 
     def batch(self, n, untimed):
-        return self.worker.call(rung_batch, n, untimed)
+        t, sys_s = self.worker.call(rung_batch, n, untimed)
+        self.system.append(sys_s)
+        return t
 
 
 def _pair(base, top, detector, kw):
@@ -119,7 +126,7 @@ def _pair(base, top, detector, kw):
         before = detector.start(pids=pids) if detector else None
         res = paired.paired_ratio(*sides, **kw)
         verdict = detector.verdict(before, pids=pids) if detector else None
-    return res, (verdict or {"reason": ""}), (sides[0].m_run, sides[1].m_run)
+    return res, (verdict or {"reason": ""}), sides
 
 
 def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=MIN_ROUNDS,
@@ -131,8 +138,10 @@ def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=M
     ``baseline``/``baseline_threads``/``baseline_m`` and ``contender``/… (the m each side ran at;
     below ``m``: extrapolated), ``direct`` (False for a factor), ``adds`` (the contender's
     :func:`adds`), the :func:`.paired.paired_ratio` result with ``t_baseline_s`` and
-    ``t_contender_s`` (median seconds per call, scaled to m) in place of the raw times (their
-    ratios kept as ``per_round``), and ``disturbed``/``reason`` (the contention verdict).
+    ``t_contender_s`` (median seconds per call, scaled to m), each round's seconds and the
+    kernel's CPU seconds per call of each side (``rounds_baseline_s``, ``rounds_contender_s``,
+    ``system_baseline_s``, ``system_contender_s``; their ratios are ``per_round``), and
+    ``disturbed``/``reason`` (the contention verdict).
     """
     import numpy as np
 
@@ -150,13 +159,15 @@ def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=M
                              f"n_x={nx} n_h={nh} m={m:,}")
             base = Cell(a, HEADLINE_OP, m, nh, nx, threads=ta)
             top = Cell(b, HEADLINE_OP, m, nh, nx, threads=tb)
-            res, verdict, (ma, mb) = _pair(base, top, detector, kw)
+            res, verdict, (sa, sb) = _pair(base, top, detector, kw)
             t_a, t_b = res.pop("t_a"), res.pop("t_b")
             out.append(dict(op=HEADLINE_OP, n_x=nx, n_h=nh, m=m, dtype="float64",
-                            baseline=a, baseline_threads=ta, baseline_m=ma,
-                            contender=b, contender_threads=tb, contender_m=mb,
+                            baseline=a, baseline_threads=ta, baseline_m=sa.m_run,
+                            contender=b, contender_threads=tb, contender_m=sb.m_run,
                             direct=direct, adds="" if direct else adds(b, tb),
                             per_round=[x / y for x, y in zip(t_a, t_b)],
+                            rounds_baseline_s=t_a, rounds_contender_s=t_b,
+                            system_baseline_s=sa.system, system_contender_s=sb.system,
                             t_baseline_s=float(np.median(t_a)), t_contender_s=float(np.median(t_b)),
                             **res, disturbed=bool(verdict["reason"]), reason=verdict["reason"]))
     return out
@@ -183,7 +194,7 @@ def summary(entries, shape):
     """
     here = [e for e in entries or () if (e["n_x"], e["n_h"], e["m"]) == tuple(shape)]
     factors = [dict(e, label=_label(e["contender"], e["contender_threads"]),
-                    label_of=_label(e["baseline"], e["baseline_threads"]))
+                    label_of=_label(e["baseline"], e["baseline_threads"]), groups=groups(e))
                for e in here if not e["direct"]]
     direct = next((e for e in here if e["direct"]), None)
     if not factors:
@@ -202,6 +213,58 @@ def summary(entries, shape):
                 disturbed=any(e.get("disturbed") for e in here))
 
 
+def groups(e):
+    """The groups a factor's per-round ratios fall into (:func:`.worker.modes`), each with the
+    side whose time moved most between them (``side``, its ``t_s`` and ``system_s`` per call,
+    medians over the group's rounds); [] when the rounds form one group or their times were
+    not kept."""
+    import numpy as np
+
+    from .worker import modes
+    r = e.get("per_round") or []
+    ms = modes(r)
+    if len(ms) < 2 or len(e.get("rounds_baseline_s") or ()) != len(r):
+        return []
+    out = []
+    # each round in the group whose median is nearest (log scale); modes() leaves out lone
+    # outliers, which join their nearest group here
+    idx = [(i, min(range(len(ms)), key=lambda j: abs(np.log(r[i] / ms[j]["value"]))))
+           for i in range(len(r))]
+    sides = {"baseline": e["baseline"], "contender": e["contender"]}
+    spread = {}
+    for side in sides:
+        med = [np.median([e[f"rounds_{side}_s"][i] for i, j in idx if j == g])
+               for g in range(len(ms))]
+        spread[side] = max(med) / min(med)
+    side = max(spread, key=spread.get)
+    for j, g in enumerate(ms):
+        rounds = [i for i, jj in idx if jj == j]
+        sys_s = e.get(f"system_{side}_s") or []
+        out.append(dict(ratio=g["value"], n=g["n"], rounds=len(r), side=sides[side],
+                        t_s=float(np.median([e[f"rounds_{side}_s"][i] for i in rounds])),
+                        system_s=float(np.median([sys_s[i] for i in rounds]))
+                        if len(sys_s) == len(r) else None))
+    return out
+
+
+def groups_text(gs):
+    """" ⚠ rounds in groups: A× in k of n (numpy 0.96 s per step, 0.25 s of it in the kernel),
+    …" for a factor's :func:`groups`, or ""."""
+    if not gs:
+        return ""
+    def one(g):
+        sys_s = (f", {_secs(g['system_s'])} of it in the kernel" if g["system_s"] is not None
+                 else "")
+        return (f"{factor_text(g['ratio'])}× in {g['n']} of {g['rounds']} ({g['side']} "
+                f"{_secs(g['t_s'])} per step{sys_s})")
+    return " ⚠ rounds in groups: " + ", ".join(one(g) for g in gs)
+
+
+def _secs(t):
+    """Seconds as text: ``0.96 s``, ``53 ms``."""
+    return f"{t:.3g} s" if t >= 1 else f"{t * 1e3:.3g} ms"
+
+
 def _label(backend, threads):
     """A rung's name: the backend, with "(1 thread)" or "(all cores)"."""
     return f"{backend} ({_threads(threads)})"
@@ -215,8 +278,9 @@ def factor_text(v):
 
 
 def times(f):
-    """"R× [lo–hi]" of a factor entry."""
-    return f"{factor_text(f['ratio'])}× [{factor_text(f['lo'])}–{factor_text(f['hi'])}]"
+    """"R× [lo–hi]" of a factor entry, with its :func:`groups_text` when it has groups."""
+    return (f"{factor_text(f['ratio'])}× [{factor_text(f['lo'])}–{factor_text(f['hi'])}]"
+            + groups_text(f.get("groups")))
 
 
 def factor_sentence(f):
@@ -226,7 +290,23 @@ def factor_sentence(f):
     how = (f"{factor_text(r)}× faster [{factor_text(lo)}–{factor_text(hi)}]" if r >= 1 else
            f"{factor_text(1 / r)}× slower [{factor_text(1 / hi)}–{factor_text(1 / lo)}]")
     flag = " (measured while the machine was busy)" if f.get("disturbed") else ""
-    return f"- `{f['label']}` is {how} than `{label_of(f)}`{flag}. It adds {f['adds']}."
+    return (f"- `{f['label']}` is {how} than `{label_of(f)}`{flag}. It adds {f['adds']}."
+            + _groups_sentence(f.get("groups")))
+
+
+def _groups_sentence(gs):
+    """The cause of a factor's groups, where the kernel's time shows it (else what they are)."""
+    if not gs:
+        return ""
+    fast, slow = min(gs, key=lambda g: g["t_s"]), max(gs, key=lambda g: g["t_s"])
+    text = f" Its rounds fall into groups:{groups_text(gs).split(':', 1)[1]}."
+    if fast["system_s"] is not None and slow["system_s"] - fast["system_s"] >= \
+            0.5 * (slow["t_s"] - fast["t_s"]):
+        text += (f" {slow['side']}'s slower rounds are the kernel's time: preparing fresh "
+                 "memory for its temporaries when huge pages are scarce (the report's Modes section);"
+                 " its faster "
+                 "rounds are its arithmetic.")
+    return text
 
 
 def label_of(f):
@@ -261,5 +341,5 @@ def _threads(n):
     return "all cores" if n == 0 else f"{n} thread{'s' if n > 1 else ''}"
 
 
-__all__ = ["SHORT_S", "THREADS", "adds", "factor_sentence", "factor_text", "label_of", "load",
-           "measure", "rungs", "shapes", "summary", "times"]
+__all__ = ["SHORT_S", "THREADS", "adds", "factor_sentence", "factor_text", "groups",
+           "groups_text", "label_of", "load", "measure", "rungs", "shapes", "summary", "times"]
