@@ -304,7 +304,8 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
                 return "busy machine: not used"
             flag = (" ⚠ rounds disagree" + paired_groups(p.get("per_round"))
                     if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
-                    else " ⚠ wide" if p.get("wide") else "")
+                    else " ⚠ wide" + paired_groups(p.get("per_round")) if p.get("wide")
+                    else "")
             out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
             if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
                 out += f"; apart {fmt_ratio(apart)} ⚠"
@@ -313,13 +314,24 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
 
 
 def paired_groups(per_round):
-    """" (rounds in groups: A× in k of n, B× in …)" when a pair's per-round ratios fall into
-    groups (:func:`fastnn.bench.worker.modes`), else ""."""
-    from ..bench.worker import modes
-    ms = modes(per_round or [])
+    """What a flagged pair's per-round ratios show: " (rounds in groups: A× in k of n, B× in …)"
+    when they fall into groups (:func:`fastnn.bench.worker.modes`), or " (the first k rounds
+    near A×, the last near B× …)" when the groups follow each other in time, or their range."""
+    from ..bench.worker import MODE_GAP, modes
+    r = list(per_round or [])
+    ms = modes(r)
+    n = len(r)
     if len(ms) < 2:
-        return ""
-    n = len(per_round)
+        return (f" (rounds from {min(r):.3g}× to {max(r):.3g}×, in no groups)" if n > 1
+                else "")
+    # one group first, the other after: a side changed speed during the pair
+    cut = min(g["value"] for g in ms[1:]) / (1 + MODE_GAP / 2)
+    high = [x >= cut for x in r]
+    k = high.index(not high[0]) if (not high[0]) in high else n
+    if all(h == high[0] for h in high[:k]) and all(h != high[0] for h in high[k:]):
+        return (f" (the first {k} rounds at {min(r[:k]):.3g}–{max(r[:k]):.3g}×, the last "
+                f"{n - k} at {min(r[k:]):.3g}–{max(r[k:]):.3g}×: one side changed speed during "
+                "the pair)")
     return " (rounds in groups: " + ", ".join(f"{g['value']:.3g}× in {g['n']} of {n}"
                                               for g in ms) + "; see Modes)"
 
