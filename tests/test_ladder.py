@@ -163,3 +163,17 @@ def test_a_factor_whose_rounds_fall_into_groups_says_which_side_and_why():
     assert "⚠ rounds in groups" in L.times(f)
     one = dict(e, per_round=[7.0] * 5)
     assert L.groups(one) == [] and L.groups(dict(e, rounds_baseline_s=None)) == []
+
+
+def test_a_cells_step_memory_counts_the_buffers_a_backend_keeps():
+    """numpy-inplace allocates its work arrays once: a call's peak *extra* memory is ~0, but the
+    step's memory (mem_step_bytes, from before the data to the end of a call) holds them."""
+    from fastnn.bench import cell
+    from fastnn.bench.grid import working_set_bytes
+    c = Cell("numpy-inplace", "cost_and_grads", 200_000, 64, 2)
+    r = cell.run_cell(c, 30.0, {}, None)
+    assert r["status"] == "ok", r.get("message")
+    data = 8 * c.m * (c.n_x + c.n_y)
+    buffers = working_set_bytes(c) - data
+    assert (r["mem_rss_bytes"] or 0) < 0.2 * buffers
+    assert r["mem_step_bytes"] > data + 0.8 * buffers

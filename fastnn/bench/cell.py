@@ -194,6 +194,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             pred, how = _prediction(c, budget_s, done)
             if pred is not None and over_budget(pred * steps, budget_s):
                 return _over_budget(c, pred, how, budget_s, rec)
+            rss0 = worker._rss_hwm()  # before the cell's data: what the step adds starts here
             P, X, Y = worker.make_data(c)
             fn = worker.step_fn(c, P, X, Y)
             t0 = time.perf_counter()
@@ -239,8 +240,13 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             st = worker.stats(samples, faults.get("value_faults"), faults.get("value_system_s"))
             if memory_below_s is None or min(per_call) < memory_below_s:
                 mem = worker.peak_memory(fn)
+                peak = mem.pop("rss_peak_bytes")
+                # the step's whole memory: its data, what the backend holds (numpy-inplace's
+                # buffers), and its peak temporaries, as the resident set saw them
+                mem["mem_step_bytes"] = (max(0, peak - rss0[0]) if peak and rss0 else None)
             else:  # two more slow calls would only say what the faster cells already show
-                mem = dict(mem_traced_bytes=None, mem_rss_bytes=None, mem_skipped=True)
+                mem = dict(mem_traced_bytes=None, mem_rss_bytes=None, mem_step_bytes=None,
+                           mem_skipped=True)
     except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
         return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
     flops, nbytes = worker.work(c)

@@ -51,7 +51,8 @@ COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidde
            "mean_s", "stddev_s", "rounds", "calls_per_round", "predicted_s", "first_call_s",
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
            "headline", "budget_s", "disturbed", "contention_reason", "order", "workers_spread",
-           "workers_disagree", "n_modes", "faults_minor", "faults_major", "working_set_bytes"]
+           "workers_disagree", "n_modes", "faults_minor", "faults_major", "working_set_bytes",
+           "mem_step_bytes"]
 STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 #: Required in every record (the cell's identity and its status): field -> (type, smallest
 #: value). ``threads`` 0 means all cores.
@@ -71,7 +72,8 @@ TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
 NON_NEGATIVE = ("iqr_s", "mean_s", "stddev_s", "predicted_s", "first_call_s", "compile_s",
                 "workers_spread", "faults_minor", "faults_major", "working_set_bytes",
-                "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs", "budget_s")
+                "mem_traced_bytes", "mem_rss_bytes", "mem_step_bytes", "flops", "bytes", "gflops", "gbs",
+                "budget_s")
 
 
 class ResultsError(ValueError):

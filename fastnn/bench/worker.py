@@ -309,21 +309,23 @@ def peak_memory(fn):
 
     ``mem_traced_bytes``: tracemalloc's peak (every NumPy array and Python object; not allocations
     inside compiled kernels). ``mem_rss_bytes``: the rise of the resident-set high-water mark over
-    the resident set before the call (everything, at page granularity), when Linux allows the reset.
+    the resident set before the call (everything, at page granularity), when Linux allows the reset;
+    ``rss_peak_bytes``: that high-water mark itself (the process's peak resident set during the
+    call).
     """
-    rss = None
+    rss = hwm = None
     if _reset_hwm():
         before = _rss_hwm()
         fn()
         after = _rss_hwm()
         if before and after:
-            rss = max(0, after[1] - before[0])
+            rss, hwm = max(0, after[1] - before[0]), after[1]
     tracemalloc.start()
     tracemalloc.reset_peak()
     fn()
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"mem_traced_bytes": int(traced), "mem_rss_bytes": rss}
+    return {"mem_traced_bytes": int(traced), "mem_rss_bytes": rss, "rss_peak_bytes": hwm}
 
 
 def work(c):

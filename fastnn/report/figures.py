@@ -504,24 +504,30 @@ def fig_large_m(df, out, cols, figures):
         rss = pd.to_numeric(g.mem_rss_bytes, errors="coerce")
         tr = pd.to_numeric(g.mem_traced_bytes, errors="coerce")
         data = 8 * g.m * (g.n_x + g.n_y)  # X and Y, float64, made before the call
-        mem = np.fmax(rss, tr) + data
+        step = pd.to_numeric(g.mem_step_bytes, errors="coerce")
+        # the step's whole memory as measured (data, buffers held, peak temporaries); a run
+        # before it was recorded: its data plus the call's peak extra
+        mem = step.where(step.notna(), np.fmax(rss, tr) + data)
         ax_m.plot(g.m[mem.notna()], mem.dropna() / 2**30, "o-", color=cols[b], ms=4)
         model = pd.to_numeric(g.working_set_bytes, errors="coerce")
         ax_m.plot(g.m, model / 2**30, "--", color=cols[b], lw=1, alpha=0.8)
     ax_m.plot([], [], "k--", lw=1, label="working-set model")
-    for ax, ylab in ((ax_t, "time per training step (s)"), (ax_m, "X, Y and peak extra (GiB)")):
+    for ax, ylab in ((ax_t, "time per training step (s)"), (ax_m, "peak memory of the step (GiB)")):
         _log_axes(ax)
         ax.set(xlabel="m (examples)", ylabel=ylab)
         ax.grid(True, alpha=0.3)
     ax_t.set_title(f"Training step, n_x = {nx}, n_h = {nh}", fontsize=10)
-    ax_m.set_title("Memory of one step: its data and its peak extra", fontsize=10)
+    ax_m.set_title("Memory of one step, its data included", fontsize=10)
     _legend_outside(fig, ax_t, ax_m)
     skipped = v[v.status == "skipped"].sort_values("m")
     ends = "; ".join(f"{b} at m = {g.m.iloc[0]:,}: {g.message.iloc[0]}"
                      for b, g in skipped.groupby("backend"))
     last = d.groupby("backend").m.max()
-    cap = ("Median time per step, and the memory of one step: its data X and Y plus the "
-           "larger of tracemalloc's peak and the resident-set rise during one call, against m; "
+    cap = ("Median time per step, and the memory of one step: the rise of the worker's peak "
+           "resident set from before the cell's data was made to the end of one call — X and "
+           "Y, the work arrays a backend keeps (numpy-inplace's buffers) and the call's "
+           "temporaries (in a run before this was recorded: X and Y plus the call's peak extra "
+           "memory) — against m; "
            "dashed: the backend's working-set model (`grid.working_set_bytes`), which the "
            "harness uses to skip a cell that would not fit. Largest m measured: "
            + ", ".join(f"{b} {m:,}" for b, m in last.items()) + "."
