@@ -129,7 +129,7 @@ def test_the_first_screen_quotes_the_headline_pair_and_the_ladder():
            "300× [270–330])" in row[0]
     assert sections.result([], steps) == []
     wide = dict(pair, lo=10.0, hi=14.0, wide=True)
-    assert "(⚠ wide)" in sections.result([wide], [])[1]
+    assert "(⚠ wide (rounds from" in sections.result([dict(wide, per_round=[10.0, 12.5, 14.0])], [])[1]
 
 
 def _numba_threads():
