@@ -74,9 +74,9 @@ GRIDS = {
                         "before the workers, in one process)"),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
-                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64 (12 min with the "
-                        "peers, 400 s without, on the 2-core reference machine, measured before "
-                        "Numba compiled per specialisation; the default before the first grid)"),
+                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64, and the ladder at "
+                        "the headline shapes it covers (18 min with the peers on a 2-core Intel "
+                        "Xeon machine, measured)"),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
@@ -88,10 +88,9 @@ GRIDS = {
                     float32=FLOAT32_TARGETS, large_m=LARGE_M,
                     m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
                     about="the training step and the training runs at the headline shapes, "
-                          "with the peers, and the float32 step at its headline shape "
-                          "(13 min on the 2-core reference machine in one process; 12-13 min on "
-                          "a 2-core Intel Xeon machine with every cell in three workers, 3 runs, "
-                          "measured)"),
+                          "with the peers, the float32 step at its headline shape, the step at "
+                          "m up to 5e7 (LARGE_M) and the ladder at the three headline shapes "
+                          "(20 min on a 2-core Intel Xeon machine, 2 runs, measured)"),
 }
 
 
