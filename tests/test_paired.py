@@ -62,6 +62,10 @@ def test_a_sweep_measures_the_headline_speed_ups_by_paired_rounds(tmp_path, monk
     assert (p["baseline"], p["contender"], p["n_h"], p["m"]) == ("numpy", "numba", 4, 5000)
     assert p["lo"] <= p["ratio"] <= p["hi"] and p["rounds"] >= 5
     assert len(p["per_round"]) == p["rounds"] and isinstance(p["wide"], bool)
+    # each side's round times and kernel seconds are kept, so a flag can say which side moved
+    assert p["per_round"] == pytest.approx(
+        [a / b for a, b in zip(p["rounds_baseline_s"], p["rounds_contender_s"])])
+    assert len(p["system_baseline_s"]) == len(p["system_contender_s"]) == p["rounds"]
 
 
 @pytest.mark.slow
@@ -107,3 +111,35 @@ def test_paired_ratio_skips_the_untimed_call_of_a_slow_side(monkeypatch):
     out = paired_ratio(side("a", 0.02), side("b", 1e-4), rounds=2, untimed_below_s=0.01)
     assert calls["a"] == 1 + 2 * out["calls_a"]  # calibration, then no untimed call
     assert calls["b"] == 1 + 2 * (1 + out["calls_b"])  # the fast side keeps its untimed call
+
+
+def _flagged(per_round, base_s, sys_s):
+    """A flagged headline pair whose baseline (numpy) took ``base_s`` per call each round, with
+    ``sys_s`` of it in the kernel, against a steady contender."""
+    n = len(per_round)
+    return dict(op="cost_and_grads", n_x=2, n_h=64, m=10**6, baseline="numpy",
+                contender="numba", threads=0, per_round=per_round, rounds_baseline_s=base_s,
+                rounds_contender_s=[0.055] * n, system_baseline_s=sys_s,
+                system_contender_s=[0.0] * n, ratio=float(np.median(per_round)),
+                lo=min(per_round), hi=max(per_round), wide=True)
+
+
+def test_a_flagged_pair_names_the_side_that_moved_and_the_kernels_part():
+    from fastnn.bench.paired import side_spread
+    from fastnn.report.text import paired_text
+    # numpy's slow rounds are kernel time (fresh pages), numba steady
+    p = _flagged([11, 25, 10.5, 26, 11, 25], [0.6, 1.4, 0.58, 1.45, 0.6, 1.4],
+                 [0.1, 0.85, 0.1, 0.9, 0.1, 0.8])
+    s = side_spread(p)
+    assert s[0]["side"] == "numpy" and s[0]["spread"] == pytest.approx(1.45 / 0.58)
+    assert s[0]["kernel_s"] == pytest.approx(0.8)
+    text = paired_text([p], 2, 64, 10**6, "numpy", 0)
+    assert "rounds disagree" in text and "numpy's time per call moved, 580 ms to 1.45 s" in text
+    assert "800 ms of the 870 ms in the kernel" in text
+    # a spread outside the kernel is said to be so
+    q = _flagged([9, 8, 7.2, 9.5, 8.8, 8.1], [0.6, 0.65, 0.7, 0.56, 0.6, 0.66], [0.01] * 6)
+    assert "in no groups; numpy's time per call moved" in paired_text([q], 2, 64, 10**6, "numpy", 0)
+    assert "not in the kernel" in paired_text([q], 2, 64, 10**6, "numpy", 0)
+    # a pair written before round times were kept says only what its ratios show
+    old = {k: v for k, v in p.items() if not k.startswith(("rounds_", "system_"))}
+    assert side_spread(old) == [] and "moved" not in paired_text([old], 2, 64, 10**6, "numpy", 0)

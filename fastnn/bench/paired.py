@@ -86,8 +86,12 @@ def side_setup(head, other):
 
 
 def side_batch(n, untimed):
-    """In a worker: :func:`_batch` of the side :func:`side_setup` built."""
-    return _batch(_SIDE["fn"], n, untimed)
+    """In a worker: (:func:`_batch` of the side :func:`side_setup` built, the kernel's CPU
+    seconds per call during it)."""
+    from .worker import system_s
+    s0 = system_s()
+    t = _batch(_SIDE["fn"], n, untimed)
+    return t, (system_s() - s0) / (n + untimed)
 
 
 class _Remote:
@@ -96,6 +100,7 @@ class _Remote:
     def __init__(self, worker, head, other):
         self.worker, self.head, self.other = worker, head, other
         self._calls = None
+        self.system = []  # the kernel's CPU seconds per call, each batch
 
     def calibrate(self):
         if self._calls is None:  # built once: the worker keeps its side
@@ -103,7 +108,9 @@ class _Remote:
         return self._calls
 
     def batch(self, n, untimed):
-        return self.worker.call(side_batch, n, untimed)
+        t, sys_s = self.worker.call(side_batch, n, untimed)
+        self.system.append(sys_s)
+        return t
 
 
 def bootstrap_median(x, *, level=0.95, resamples=2000, seed=0):
@@ -176,6 +183,24 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None, min_rounds=MIN_ROUNDS,
             "rounds": len(r), "t_a": ta, "t_b": tb, "calls_a": na, "calls_b": nb}
 
 
+def side_spread(e):
+    """Which side of a pair moved across its rounds: [{side (its backend), lo_s, hi_s (fastest
+    and slowest round's seconds per call), spread (hi_s / lo_s), kernel_s (how much more of the
+    kernel's CPU time per call the slowest round took than the fastest, or None when it was not
+    kept)}], the side that moved most first; [] when a pair (``headline_pairs``' or
+    :func:`.ladder.measure`'s entry) kept no per-round times."""
+    out = []
+    for side in ("baseline", "contender"):
+        t = e.get(f"rounds_{side}_s") or []
+        if not t or len(t) != len(e.get("per_round") or ()):
+            return []
+        fast, slow = min(range(len(t)), key=t.__getitem__), max(range(len(t)), key=t.__getitem__)
+        sys_s = e.get(f"system_{side}_s") or []
+        out.append(dict(side=e[side], lo_s=t[fast], hi_s=t[slow], spread=t[slow] / t[fast],
+                        kernel_s=sys_s[slow] - sys_s[fast] if len(sys_s) == len(t) else None))
+    return sorted(out, key=lambda d: -d["spread"])
+
+
 #: Where :func:`headline_pairs` writes its results, next to results.jsonl.
 PAIRED = "paired.json"
 #: Seconds a pair of training runs (``fit``) may take once 5 rounds are done: each round runs
@@ -199,7 +224,10 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     Returns a list of dicts: ``op`` (and ``steps`` for a training run), the shape (n_x, n_h, m,
     dtype, threads), ``baseline`` (in ``baseline_dtype``), ``contender`` (in ``dtype``), the
     :func:`paired_ratio` result (without the raw times per round: their ratios are kept as
-    ``per_round``) and the contention verdict around the pair (``disturbed``).
+    ``per_round``; each round's seconds per call of each side are ``rounds_baseline_s`` and
+    ``rounds_contender_s``, and in worker processes the kernel's CPU seconds per call
+    ``system_baseline_s`` and ``system_contender_s``, as in :func:`.ladder.measure`) and the
+    contention verdict around the pair (``disturbed``).
     """
     from ..backends import HEADLINE
     from .grid import FIT_OP, Cell, fit_steps, is_headline
@@ -242,10 +270,13 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
 def _entry(head, base, base_dtype, res, verdict, steps):
     """One entry of :func:`headline_pairs`: ``baseline`` (in ``baseline_dtype``) against the
     cell ``head`` (the contender, in ``dtype``)."""
-    per_round = [a / b for a, b in zip(res.pop("t_a"), res.pop("t_b"))]
+    t_a, t_b = res.pop("t_a"), res.pop("t_b")
+    system = {f"system_{k}_s": v for k, v in zip(("baseline", "contender"),
+                                                 res.pop("system", (None, None))) if v}
     return dict(op=head.op, **steps, n_x=head.n_x, n_h=head.n_h, m=head.m, dtype=head.dtype,
                 threads=head.threads, baseline=base, baseline_dtype=base_dtype,
-                contender=head.backend, per_round=per_round, **res,
+                contender=head.backend, per_round=[a / b for a, b in zip(t_a, t_b)],
+                rounds_baseline_s=t_a, rounds_contender_s=t_b, **system, **res,
                 disturbed=bool(verdict["reason"]), reason=verdict["reason"])
 
 
@@ -273,6 +304,7 @@ def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None, min_rou
             res = paired_ratio(*sides, rounds=rounds, budget_s=budget_s,
                                min_rounds=min(min_rounds, rounds), untimed_below_s=untimed_below_s)
             verdict = detector.verdict(before, pids=(wh.pid, wb.pid)) if detector else None
+        res["system"] = sides[0].system, sides[1].system
         return res, verdict or {"reason": ""}
     P, X, Y = data
     Pb, Xb, Yb = (P, X, Y) if other.dtype == head.dtype else make_data(other)

@@ -302,9 +302,9 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
                 op, nx, nh, m, base, threads, dtype, base_dtype or dtype):
             if p.get("disturbed"):
                 return "busy machine: not used"
-            flag = (" ⚠ rounds disagree" + paired_groups(p.get("per_round"))
+            flag = (" ⚠ rounds disagree" + paired_groups(p)
                     if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
-                    else " ⚠ wide" + paired_groups(p.get("per_round")) if p.get("wide")
+                    else " ⚠ wide" + paired_groups(p) if p.get("wide")
                     else "")
             out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
             if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
@@ -313,16 +313,20 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
     return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
 
 
-def paired_groups(per_round):
-    """What a flagged pair's per-round ratios show: " (rounds in groups: A× in k of n, B× in …)"
-    when they fall into groups (:func:`fastnn.bench.worker.modes`), or " (the first k rounds
-    near A×, the last near B× …)" when the groups follow each other in time, or their range."""
+def paired_groups(p):
+    """What a flagged pair's per-round ratios show, and which side moved: " (rounds in groups:
+    A× in k of n, B× in …)" when they fall into groups (:func:`fastnn.bench.worker.modes`), or
+    " (the first k rounds at A×, the last at B×: …)" when the groups follow each other in time,
+    or their range; then, where the pair kept each side's round times, the side whose time per
+    call moved (its fastest and slowest round against the other side's) and the kernel's part
+    in it (:func:`fastnn.bench.paired.side_spread`)."""
     from ..bench.worker import MODE_GAP, modes
-    r = list(per_round or [])
+    r = list(p.get("per_round") or [])
     ms = modes(r)
     n = len(r)
+    moved = _moved(p)
     if len(ms) < 2:
-        return (f" (rounds from {min(r):.3g}× to {max(r):.3g}×, in no groups)" if n > 1
+        return (f" (rounds from {min(r):.3g}× to {max(r):.3g}×, in no groups{moved})" if n > 1
                 else "")
     # one group first, the other after: a side changed speed during the pair
     cut = min(g["value"] for g in ms[1:]) / (1 + MODE_GAP / 2)
@@ -330,10 +334,29 @@ def paired_groups(per_round):
     k = high.index(not high[0]) if (not high[0]) in high else n
     if all(h == high[0] for h in high[:k]) and all(h != high[0] for h in high[k:]):
         return (f" (the first {k} rounds at {min(r[:k]):.3g}–{max(r[:k]):.3g}×, the last "
-                f"{n - k} at {min(r[k:]):.3g}–{max(r[k:]):.3g}×: one side changed speed during "
-                "the pair)")
+                f"{n - k} at {min(r[k:]):.3g}–{max(r[k:]):.3g}×: "
+                + (moved[2:] if moved else "one side changed speed during the pair") + ")")
     return " (rounds in groups: " + ", ".join(f"{g['value']:.3g}× in {g['n']} of {n}"
-                                              for g in ms) + "; see Modes)"
+                                              for g in ms) + f"; see Modes{moved})"
+
+
+def _moved(p):
+    """"; numpy's time per call moved, 610 ms to 1.4 s across rounds (numba's 55 ms to 57 ms),
+    700 ms of the 790 ms in the kernel (…)" for a pair that kept its rounds' times, else ""."""
+    from ..bench.paired import side_spread
+    s = side_spread(p)
+    if not s:
+        return ""
+    a, b = s
+    text = (f"; {a['side']}'s time per call moved, {fmt_s(a['lo_s'])} to {fmt_s(a['hi_s'])} "
+            f"across rounds ({b['side']}'s {fmt_s(b['lo_s'])} to {fmt_s(b['hi_s'])})")
+    gap = a["hi_s"] - a["lo_s"]
+    if a["kernel_s"] is not None and a["kernel_s"] >= 0.5 * gap:
+        text += (f", {fmt_s(a['kernel_s'])} of the {fmt_s(gap)} in the kernel (its page "
+                 "faults: Modes)")
+    elif a["kernel_s"] is not None:
+        text += ", not in the kernel"
+    return text
 
 
 def _table(shapes, d, ok, column, fill, empty, first=None):
