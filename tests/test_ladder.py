@@ -88,6 +88,11 @@ def test_a_small_ladder_measures_every_factor_in_workers():
                for f in s["factors"])
     py = s["rungs"][0]
     assert py["m_run"] <= 20_000 and py["t_s"] > s["rungs"][2]["t_s"]  # python slower than numpy
+    # each round's counters per side: the kernel's time and other processes' CPU time per call
+    for e in out:
+        for side in ("baseline", "contender"):
+            assert len(e[f"system_{side}_s"]) == len(e[f"others_{side}_s"]) == e["rounds"]
+            assert min(e[f"others_{side}_s"]) >= 0
 
 
 def test_modes_carry_the_counters_of_their_values():

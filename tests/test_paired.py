@@ -66,6 +66,8 @@ def test_a_sweep_measures_the_headline_speed_ups_by_paired_rounds(tmp_path, monk
     assert p["per_round"] == pytest.approx(
         [a / b for a, b in zip(p["rounds_baseline_s"], p["rounds_contender_s"])])
     assert len(p["system_baseline_s"]) == len(p["system_contender_s"]) == p["rounds"]
+    assert len(p["others_baseline_s"]) == len(p["others_contender_s"]) == p["rounds"]
+    assert min(p["others_baseline_s"] + p["others_contender_s"]) >= 0
 
 
 @pytest.mark.slow
@@ -143,3 +145,11 @@ def test_a_flagged_pair_names_the_side_that_moved_and_the_kernels_part():
     # a pair written before round times were kept says only what its ratios show
     old = {k: v for k, v in p.items() if not k.startswith(("rounds_", "system_"))}
     assert side_spread(old) == [] and "moved" not in paired_text([old], 2, 64, 10**6, "numpy", 0)
+    # the contender slowed while other processes (or the kernel's threads) took CPU time
+    r = dict(_flagged([10, 20, 10.5, 21, 10], [1.0] * 5, [0.0] * 5),
+             rounds_contender_s=[0.1, 0.05, 0.095, 0.048, 0.1],
+             others_baseline_s=[0.0] * 5, others_contender_s=[0.05, 0.0, 0.04, 0.0, 0.05])
+    s = side_spread(r)
+    assert s[0]["side"] == "numba" and s[0]["others_s"] == pytest.approx(0.05)
+    assert ("other processes and the kernel's own threads took 50 ms more CPU time per call"
+            in paired_text([r], 2, 64, 10**6, "numpy", 0))

@@ -110,6 +110,16 @@ def usage(before, after):
     return out
 
 
+def others_s(before, after):
+    """CPU seconds that other processes and the kernel's own threads used between two
+    :func:`snapshot` s (``/proc/stat``'s busy time of all CPUs less the snapshots' own
+    processes'), at the clock tick's resolution (10 ms); None without /proc. Unlike
+    :func:`usage`, any window is judged: a paired round reads it around its timed calls."""
+    if not before or not after:
+        return None
+    return max(0, (after["busy"] - before["busy"]) - (after["self"] - before["self"])) / _HZ
+
+
 def reasons(facts):
     """The thresholds ``facts`` (from :meth:`Detector.verdict`) exceed, as sentences."""
     out = []

@@ -86,12 +86,12 @@ def rung_setup(c):
 
 
 def rung_batch(n, untimed):
-    """In a worker: (seconds per call of :func:`rung_setup`'s step, the kernel's CPU seconds per
-    call during it), both scaled to the cell's m."""
-    from .worker import system_s
-    s0 = system_s()
-    t = paired._batch(_RUNG["fn"], n, untimed)
-    return t * _RUNG["scale"], (system_s() - s0) / (n + untimed) * _RUNG["scale"]
+    """In a worker: :func:`.paired.counted_batch` of :func:`rung_setup`'s step (seconds per
+    call, the kernel's CPU seconds per call, other processes' CPU seconds per call meanwhile),
+    each scaled to the cell's m."""
+    scale = _RUNG["scale"]
+    return tuple(None if v is None else v * scale
+                 for v in paired.counted_batch(_RUNG["fn"], n, untimed))
 
 
 class _Side:
@@ -100,6 +100,7 @@ class _Side:
     def __init__(self, worker, c):
         self.worker, self.cell, self.m_run, self._calls = worker, c, None, None
         self.system = []  # the kernel's CPU seconds per call, each batch
+        self.others = []  # other processes' and kernel threads' CPU seconds per call, each batch
 
     def calibrate(self):
         if self._calls is None:
@@ -108,8 +109,9 @@ class _Side:
         return self._calls
 
     def batch(self, n, untimed):
-        t, sys_s = self.worker.call(rung_batch, n, untimed)
+        t, sys_s, others = self.worker.call(rung_batch, n, untimed)
         self.system.append(sys_s)
+        self.others.append(others)
         return t
 
 
@@ -140,7 +142,9 @@ def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=M
     :func:`adds`), the :func:`.paired.paired_ratio` result with ``t_baseline_s`` and
     ``t_contender_s`` (median seconds per call, scaled to m), each round's seconds and the
     kernel's CPU seconds per call of each side (``rounds_baseline_s``, ``rounds_contender_s``,
-    ``system_baseline_s``, ``system_contender_s``; their ratios are ``per_round``), and
+    ``system_baseline_s``, ``system_contender_s``; their ratios are ``per_round``), the CPU
+    seconds per call other processes and the kernel's threads used during each side's calls
+    (``others_baseline_s``, ``others_contender_s``; not kept without /proc), and
     ``disturbed``/``reason`` (the contention verdict).
     """
     import numpy as np
@@ -168,6 +172,8 @@ def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=M
                             per_round=[x / y for x, y in zip(t_a, t_b)],
                             rounds_baseline_s=t_a, rounds_contender_s=t_b,
                             system_baseline_s=sa.system, system_contender_s=sb.system,
+                            **({} if None in sa.others + sb.others else dict(
+                                others_baseline_s=sa.others, others_contender_s=sb.others)),
                             t_baseline_s=float(np.median(t_a)), t_contender_s=float(np.median(t_b)),
                             **res, disturbed=bool(verdict["reason"]), reason=verdict["reason"]))
     return out
@@ -215,8 +221,9 @@ def summary(entries, shape):
 
 def groups(e):
     """The groups a factor's per-round ratios fall into (:func:`.worker.modes`), each with the
-    side whose time moved most between them (``side``, its ``t_s`` and ``system_s`` per call,
-    medians over the group's rounds); [] when the rounds form one group or their times were
+    side whose time moved most between them (``side``, its ``t_s``, ``system_s`` and
+    ``others_s`` — other processes' CPU seconds meanwhile — per call, medians over the group's
+    rounds; a counter not kept is None); [] when the rounds form one group or their times were
     not kept."""
     import numpy as np
 
@@ -239,11 +246,14 @@ def groups(e):
     side = max(spread, key=spread.get)
     for j, g in enumerate(ms):
         rounds = [i for i, jj in idx if jj == j]
-        sys_s = e.get(f"system_{side}_s") or []
+        med = {}
+        for key in ("system", "others"):
+            v = e.get(f"{key}_{side}_s") or []
+            med[f"{key}_s"] = (float(np.median([v[i] for i in rounds])) if len(v) == len(r)
+                               else None)
         out.append(dict(ratio=g["value"], n=g["n"], rounds=len(r), side=sides[side],
                         t_s=float(np.median([e[f"rounds_{side}_s"][i] for i in rounds])),
-                        system_s=float(np.median([sys_s[i] for i in rounds]))
-                        if len(sys_s) == len(r) else None))
+                        **med))
     return out
 
 
@@ -303,9 +313,13 @@ def _groups_sentence(gs):
     if fast["system_s"] is not None and slow["system_s"] - fast["system_s"] >= \
             0.5 * (slow["t_s"] - fast["t_s"]):
         text += (f" {slow['side']}'s slower rounds are the kernel's time: preparing fresh "
-                 "memory for its temporaries when huge pages are scarce (the report's Modes section);"
-                 " its faster "
-                 "rounds are its arithmetic.")
+                 "memory for its temporaries when huge pages are scarce (the report's Modes "
+                 "section); its faster rounds are its arithmetic.")
+    elif fast.get("others_s") is not None and slow["others_s"] - fast["others_s"] >= \
+            0.5 * (slow["t_s"] - fast["t_s"]):
+        text += (f" In {slow['side']}'s slower rounds other processes and the kernel's own "
+                 f"threads took {_secs(slow['others_s'] - fast['others_s'])} more CPU time per "
+                 "call: time taken from it, not its own work.")
     return text
 
 

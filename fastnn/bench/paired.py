@@ -35,17 +35,43 @@ def _calls_per_batch(fn):
     return max(1, int(MIN_BATCH_S / one)), one
 
 
-def _batch(fn, n, untimed=True):
-    """Seconds per call over n calls, after :data:`SETTLE_S` idle and one untimed call, so what
-    the other side left behind (spinning BLAS threads, cold caches) is not timed. ``untimed``
-    False: no untimed call (for a call so long that a cache's or a thread's state is noise)."""
+def _settle(fn, untimed=True):
+    """:data:`SETTLE_S` idle and one untimed call, so what the other side left behind
+    (spinning BLAS threads, cold caches) is not timed. ``untimed`` False: no untimed call (for
+    a call so long that a cache's or a thread's state is noise)."""
     time.sleep(SETTLE_S)
     if untimed:
         fn()
+
+
+def _timed(fn, n):
+    """Seconds per call over n calls of ``fn``, back to back."""
     t0 = time.perf_counter()
     for _ in range(n):
         fn()
     return (time.perf_counter() - t0) / n
+
+
+def _batch(fn, n, untimed=True):
+    """Seconds per call over n calls, after :func:`_settle`."""
+    _settle(fn, untimed)
+    return _timed(fn, n)
+
+
+def counted_batch(fn, n, untimed):
+    """In a worker: (:func:`_batch`'s seconds per call; the kernel's CPU seconds per call for
+    this process, ``resource.getrusage``; the CPU seconds per call that other processes and the
+    kernel's own threads used meanwhile, :func:`.contention.others_s`, or None), both counters
+    read around the timed calls only. The other side's worker waits while this one runs, so
+    "other" is neither side of the pair."""
+    from .contention import others_s, snapshot
+    from .worker import system_s
+    _settle(fn, untimed)
+    s0, c0 = system_s(), snapshot()
+    t = _timed(fn, n)
+    s1, c1 = system_s(), snapshot()
+    others = others_s(c0, c1)
+    return t, (s1 - s0) / n, None if others is None else others / n
 
 
 class _Local:
@@ -86,12 +112,8 @@ def side_setup(head, other):
 
 
 def side_batch(n, untimed):
-    """In a worker: (:func:`_batch` of the side :func:`side_setup` built, the kernel's CPU
-    seconds per call during it)."""
-    from .worker import system_s
-    s0 = system_s()
-    t = _batch(_SIDE["fn"], n, untimed)
-    return t, (system_s() - s0) / (n + untimed)
+    """In a worker: :func:`counted_batch` of the side :func:`side_setup` built."""
+    return counted_batch(_SIDE["fn"], n, untimed)
 
 
 class _Remote:
@@ -101,6 +123,7 @@ class _Remote:
         self.worker, self.head, self.other = worker, head, other
         self._calls = None
         self.system = []  # the kernel's CPU seconds per call, each batch
+        self.others = []  # other processes' and kernel threads' CPU seconds per call, each batch
 
     def calibrate(self):
         if self._calls is None:  # built once: the worker keeps its side
@@ -108,8 +131,9 @@ class _Remote:
         return self._calls
 
     def batch(self, n, untimed):
-        t, sys_s = self.worker.call(side_batch, n, untimed)
+        t, sys_s, others = self.worker.call(side_batch, n, untimed)
         self.system.append(sys_s)
+        self.others.append(others)
         return t
 
 
@@ -186,18 +210,23 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None, min_rounds=MIN_ROUNDS,
 def side_spread(e):
     """Which side of a pair moved across its rounds: [{side (its backend), lo_s, hi_s (fastest
     and slowest round's seconds per call), spread (hi_s / lo_s), kernel_s (how much more of the
-    kernel's CPU time per call the slowest round took than the fastest, or None when it was not
-    kept)}], the side that moved most first; [] when a pair (``headline_pairs``' or
-    :func:`.ladder.measure`'s entry) kept no per-round times."""
+    kernel's CPU time per call the slowest round took than the fastest), others_s (how much
+    more CPU time per call other processes and the kernel's threads used during the slowest
+    round than the fastest); each None when it was not kept}], the side that moved most first;
+    [] when a pair (``headline_pairs``' or :func:`.ladder.measure`'s entry) kept no per-round
+    times."""
     out = []
     for side in ("baseline", "contender"):
         t = e.get(f"rounds_{side}_s") or []
         if not t or len(t) != len(e.get("per_round") or ()):
             return []
         fast, slow = min(range(len(t)), key=t.__getitem__), max(range(len(t)), key=t.__getitem__)
-        sys_s = e.get(f"system_{side}_s") or []
+        more = {}
+        for key, what in (("kernel_s", "system"), ("others_s", "others")):
+            v = e.get(f"{what}_{side}_s") or []
+            more[key] = v[slow] - v[fast] if len(v) == len(t) else None
         out.append(dict(side=e[side], lo_s=t[fast], hi_s=t[slow], spread=t[slow] / t[fast],
-                        kernel_s=sys_s[slow] - sys_s[fast] if len(sys_s) == len(t) else None))
+                        **more))
     return sorted(out, key=lambda d: -d["spread"])
 
 
@@ -226,7 +255,9 @@ def headline_pairs(done, detector=None, *, rounds=ROUNDS, budget_s=30.0, progres
     :func:`paired_ratio` result (without the raw times per round: their ratios are kept as
     ``per_round``; each round's seconds per call of each side are ``rounds_baseline_s`` and
     ``rounds_contender_s``, and in worker processes the kernel's CPU seconds per call
-    ``system_baseline_s`` and ``system_contender_s``, as in :func:`.ladder.measure`) and the
+    ``system_baseline_s`` and ``system_contender_s`` and the CPU seconds per call other
+    processes and the kernel's threads used meanwhile ``others_baseline_s`` and
+    ``others_contender_s``, as in :func:`.ladder.measure`) and the
     contention verdict around the pair (``disturbed``).
     """
     from ..backends import HEADLINE
@@ -271,8 +302,9 @@ def _entry(head, base, base_dtype, res, verdict, steps):
     """One entry of :func:`headline_pairs`: ``baseline`` (in ``baseline_dtype``) against the
     cell ``head`` (the contender, in ``dtype``)."""
     t_a, t_b = res.pop("t_a"), res.pop("t_b")
-    system = {f"system_{k}_s": v for k, v in zip(("baseline", "contender"),
-                                                 res.pop("system", (None, None))) if v}
+    system = {f"{what}_{k}_s": v for what in ("system", "others")
+              for k, v in zip(("baseline", "contender"), res.pop(what, (None, None)))
+              if v and None not in v}
     return dict(op=head.op, **steps, n_x=head.n_x, n_h=head.n_h, m=head.m, dtype=head.dtype,
                 threads=head.threads, baseline=base, baseline_dtype=base_dtype,
                 contender=head.backend, per_round=[a / b for a, b in zip(t_a, t_b)],
@@ -305,6 +337,7 @@ def _pair(head, data, base, detector, rounds, budget_s, base_dtype=None, min_rou
                                min_rounds=min(min_rounds, rounds), untimed_below_s=untimed_below_s)
             verdict = detector.verdict(before, pids=(wh.pid, wb.pid)) if detector else None
         res["system"] = sides[0].system, sides[1].system
+        res["others"] = sides[0].others, sides[1].others
         return res, verdict or {"reason": ""}
     P, X, Y = data
     Pb, Xb, Yb = (P, X, Y) if other.dtype == head.dtype else make_data(other)

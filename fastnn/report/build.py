@@ -12,11 +12,9 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
+from ..backends import HEADLINE, REFERENCE
 from ..bench import store
-from ..bench.ceiling import ceiling_s
-from ..bench.grid import FLOAT32_TARGETS, TARGETS
-from ..bench.checks import PARTIAL_CHECK
+from ..bench.grid import FLOAT32_TARGETS
 from ..bench.paired import PAIRED
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
@@ -26,8 +24,8 @@ from . import select as S
 from . import ladder as RL
 from . import modes as RM
 from . import sections
-from .text import (UNRELIABLE, caveats, compute_peaks, blas_arch, fmt_ratio, fmt_s, headline,
-                   headline_fit, headline_float32, machine_md, md_table, paired_text)
+from .text import (caveats, compute_peaks, blas_arch, headline, headline_fit, headline_float32,
+                   machine_md)
 
 #: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
 N_PARAMS = 3
@@ -106,34 +104,6 @@ def _paired_doc(path, header):
     return doc
 
 
-def _headline_notes(header, pairs):
-    """What the headline table's columns mean, for a reader who never saw the harness."""
-    out = []
-    if pairs:
-        n = min(p["rounds"] for p in pairs)
-        out.append(f"Speed-ups are medians of at least {n} paired rounds (the two backends timed "
-                   "in alternation, so a slow moment of the machine slows both), with a 95 % "
-                   "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %, "
-                   f"⚠ rounds disagree one reaching beyond ×/÷ {UNRELIABLE:g} (the rounds spread "
-                   "too widely, or fell into groups, for the median to be quoted as one "
-                   "number). "
-                   "(unpaired): the ratio of two separately measured medians; \"apart … ⚠\": "
-                   "that ratio too, where it falls more than 10 % outside the paired interval — the two "
-                   "methods disagree there, and neither number should be quoted alone.")
-    if header.get("ceiling"):
-        c = header["ceiling"]["float64"]
-        fma = header.get("peaks", {}).get("fma_gflops")
-        each = (f"{2 / fma:.2g} ns each at the machine's FMA peak" if fma else
-                f"{1e9 * c['fma_s']:.2g} ns each, streamed through L1")
-        out.append(f"The step's ceiling is the time it would take doing nothing but its "
-                   f"unavoidable work: one tanh ({1e9 * c['tanh_s']:.2g} ns per value on all "
-                   f"cores, measured) and 2·n_x + 4 multiply-adds ({each}) per example and "
-                   "hidden unit; \"% of the step's "
-                   "ceiling\" is that time over the measured one (shown for the fused kernels, "
-                   "not for the wide inputs whose products go to BLAS).")
-    return "\n" + "\n\n".join(out) + "\n" if out else ""
-
-
 def load_results(paths):
     """Load and stack results files; a bad file is a ResultsError naming it.
 
@@ -154,94 +124,6 @@ def load_results(paths):
 
 # --- sections ---------------------------------------------------------------------------------
 
-def _scaling_fits(df):
-    """Scaling-fit table, {(backend, n_h): scaling fit} and a sentence on the (backend, n_h)
-    left without one."""
-    d = S.reliable(S.step_view(df))
-    rows, fits, few = [], {}, []
-    for (b, nh), g in d.groupby(["backend", "n_h"]):
-        f = fit_scaling(g.m, g.median_s)
-        if not f:
-            few.append(f"{b} n_h={nh} ({len(g)})")
-            continue
-        fits[(b, nh)] = f
-        rows.append({"backend": b, "n_h": nh, "a (fixed cost)": fmt_s(f["a"]),
-                     "b": f"{f['b']:.3g}", "k (slope)": f"{f['k']:.2f}",
-                     "fit rel. RMS": f"{100 * f['rel_rms']:.1f} %", "points": len(g)})
-    note = ""
-    if few:
-        note = (f"Not fitted, with too few measured m (a fit of {N_PARAMS} parameters needs at "
-                f"least {N_PARAMS + 1} points; counts in brackets): " + ", ".join(few) + ".")
-    table = md_table(pd.DataFrame(rows), "No backend and n_h has enough measured m for a fit.")
-    return table, fits, note
-
-
-def _why_vectorise(df, pairs):
-    """Ratios of the network's backends at the step, per n_h and m (at the headline shapes'
-    n_x); where the headline table has a paired ratio for the same comparison, that one
-    (:func:`.text.paired_text`), so the report quotes one number per question."""
-    nx = TARGETS[0][0]
-    d = S.reliable(S.step_view(df))
-    d = d[d.n_x == nx]
-    if d.empty:
-        return "_No training-step cell was measured on a quiet machine._"
-    targets = sorted({t[1] for t in TARGETS if t[0] == nx} & set(d.n_h))
-    shown = targets or sorted(d.n_h.unique())[:2]
-    t = d[d.n_h.isin(shown)].pivot_table(index=["n_h", "m"], columns="backend",
-                                         values="median_s")
-    comps = [(a, b) for a, b in comparisons(d.backend.unique()) if not REGISTRY[a].peer]
-    rows, lines = [], []
-    for (nh, m), row in t.iterrows():
-        r = {"n_h": nh, "m": f"{m:,}"}
-        for a, b in comps:
-            if a in row and b in row and np.isfinite(row[a] / row[b]):
-                r[f"{a} ÷ {b}"] = (paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b])
-                                   if b == HEADLINE else fmt_ratio(row[a] / row[b]))
-        if len(r) > 2:
-            rows.append(r)
-    if not rows:
-        return "_No two backends were measured on the same cells._"
-    table = pd.DataFrame(rows)
-    for nh, g in t.reset_index().groupby("n_h"):
-        for a, b in comps:
-            if a not in g or b not in g or g.dropna(subset=[a, b]).empty:
-                continue
-            both = g.dropna(subset=[a, b])
-            row = both.loc[both.m.idxmax()]
-            said = table[(table.n_h == nh) & (table.m == f"{int(row.m):,}")][f"{a} ÷ {b}"]
-            lines.append(f"- At m = {int(row.m):,}, n_h = {int(nh)}: `{b}` takes "
-                         f"{fmt_s(row[b])} per step and `{a}` {fmt_s(row[a])}: "
-                         f"{a} ÷ {b} = {said.iloc[0]}.")
-    return md_table(table.fillna("–"), "") + "\n\n" + "\n".join(lines)
-
-
-def _crossovers(fits):
-    out = []
-    for nh in sorted({k[1] for k in fits}):
-        if (REFERENCE, nh) in fits and (HEADLINE, nh) in fits:
-            mx = crossover(fits[(REFERENCE, nh)], fits[(HEADLINE, nh)])
-            out.append(f"- n_h = {nh}: by the fits, {HEADLINE} is faster than {REFERENCE} "
-                       + (f"from m ≈ {mx:,.0f} on." if mx and mx > 1 else
-                          "from m = 1 on (the fits do not cross up to m = 10⁸, beyond the "
-                          "largest m measured)." if mx else
-                          "nowhere in m = 1 … 10⁸ (the fits do not cross)."))
-    return out
-
-
-def _ceiling_ratio(header):
-    """", so …": how many times the float64 ceiling the float32 one is at the first float32
-    target shape, from the header's ceiling and FMA peaks ("" when not measured)."""
-    ceil, pk = header.get("ceiling"), header.get("peaks") or {}
-    nx, nh, m = FLOAT32_TARGETS[0]
-    c = [ceiling_s(ceil, m, nh, nx, dt, pk.get(k))
-         for dt, k in (("float64", "fma_gflops"), ("float32", "fma32_gflops"))]
-    if not all(c):
-        return ""
-    return (f": on this machine the float32 step's own ceiling is {c[0] / c[1]:.2f}× the "
-            f"float64 one at n_x={nx}, n_h={nh} (its tanh {ceil['float64']['tanh_s'] * 1e9:.2g} "
-            f"vs {ceil['float32']['tanh_s'] * 1e9:.2g} ns per value on all cores)")
-
-
 def _float32_headline(df, header, pairs):
     """The float32 headline: a heading, what the table shows, the table; nothing when the
     results hold no float32 step at a float32 target shape."""
@@ -250,12 +132,7 @@ def _float32_headline(df, header, pairs):
     if not any(((at.n_x == nx) & (at.n_h == nh) & (at.m == m)).any()
                for nx, nh, m in FLOAT32_TARGETS):
         return []
-    return [f"\n## Headline: {HEADLINE} in float32\n",
-            f"The same training step with float32 data and parameters: {HEADLINE}'s time, its "
-            f"own float64 step at the same shape, and how many times faster the float32 step "
-            f"is than that and than {REFERENCE}'s float32 step (paired rounds as above). In "
-            "float32 a 512-bit vector holds 16 numbers instead of 8, and the float32 tanh "
-            "needs a shorter polynomial" + _ceiling_ratio(header) + ".\n",
+    return [f"\n## Headline: {HEADLINE} in float32\n", sections.float32_head(header),
             headline_float32(df, pairs, header.get("ceiling"),
                              header.get("peaks", {}).get("fma32_gflops"))]
 
@@ -265,41 +142,8 @@ def _fit_headline(df, pairs):
     results hold no training run."""
     if not (df.op == S.FIT).any():
         return []
-    fits = df[(df.op == S.FIT) & (df.status == "ok")]
-    part = fits[fits.message.fillna("").str.startswith(PARTIAL_CHECK)]
-    checked = (f"Every run's parameters and costs were checked against {REFERENCE}'s before it "
-               "was timed" + (
-                   f", except {len(part)} cell(s) at m ≤ {int(part.m.max()):,} where "
-                   f"{REFERENCE}'s own run is chaotic: there only the costs up to that point "
-                   "were compared (each such cell's note says how many steps)."
-                   if len(part) else "."))
-    return [f"\n## Headline: training runs ({S.FIT})\n",
-            f"A whole gradient-descent run (lr {FIT_LR:g}, tanh hidden layer, sigmoid output) "
-            f"from the same initial parameters on the lecture's flower data: {HEADLINE}'s time "
-            f"per step and for the whole run, and how many times faster it is than "
-            f"{REFERENCE} and each peer over the same steps (paired rounds as above, "
-            f"each round a whole run). {checked}\n",
+    return [f"\n## Headline: training runs ({S.FIT})\n", sections.fit_head(df),
             headline_fit(df, pairs)]
-
-
-def _intro(df, paths, headers):
-    h = headers[0][1]
-    n_ok = int((df.status == "ok").sum())
-    src = (f"the results of `{h['command']}`" if h.get("command") else "the results") + \
-        (f", run on {h['datetime']}" if h.get("datetime") else "")
-    files = ", ".join(f"`{p}`" for p in paths)
-    text = [f"This report was built from {src} ({files}): {len(df)} cells, {n_ok} measured."
-            + (" Figures and tables show the first run; the others are compared with it at the "
-               "end." if len(headers) > 1 else "")
-            + " Every number below is computed from those records. A time is the median of one "
-            "cell's repeated measurements; a band is their interquartile range."]
-    busy = S.measured(df)[S.disturbed(S.measured(df))]
-    if len(busy):
-        text.append(f"\n**This run was disturbed.** {len(busy)} of {n_ok} measured cells were "
-                    "measured while another process competed for the CPU. They are drawn hollow "
-                    "in the figures and listed under Caveats; no ratio, fit, crossover or "
-                    "headline number uses them.")
-    return text
 
 
 def _empty(paths, df):
@@ -362,21 +206,17 @@ def build(paths, out):
     if left_out:
         blocks.append("Left out, with nothing meaningful to show in these results:\n\n"
                       + "\n".join(left_out) + "\n")
-    fit_table, scaling, fit_note = _scaling_fits(df)
+    scaling = sections.scaling_numbers(df, fit_scaling)
+    fit_table, fit_note = sections.scaling(scaling, N_PARAMS)
     modes = RM.statements(df)
     text = ["# fastnn performance report\n", *sections.result(all_pairs[0], steps),
-            *_intro(df, paths, headers),
+            *sections.intro(df, paths, headers),
             f"\n## Headline: {HEADLINE} at the headline shapes\n",
-            f"The benchmark declares {len(TARGETS)} headline shapes (n_x inputs, n_h hidden "
-            f"units, m examples). For each: {HEADLINE}'s time per training step (float64, all "
-            f"cores), how many times faster it is than {REFERENCE}"
-            + (" and each peer" if any(REGISTRY[b].peer for b in set(df.backend) if b in REGISTRY)
-               else "") + " on the same cell, and the share of this machine's measured peaks "
-            "it reaches.\n",
+            sections.headline_head(df),
             headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
                      all_pairs[0], h0.get("ceiling"),
                      h0.get("peaks", {}).get("fma_gflops")),
-            _headline_notes(h0, all_pairs[0]),
+            sections.headline_notes(h0, all_pairs[0]),
             *_float32_headline(df, h0, all_pairs[0]),
             *_fit_headline(df, all_pairs[0]),
             "\n## Why vectorisation matters: the speed-up rung by rung\n",
@@ -385,7 +225,7 @@ def build(paths, out):
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run (above 1: the second backend is faster); against "
             f"{HEADLINE} at a headline shape, the paired ratio of the headline table:\n",
-            _why_vectorise(df, all_pairs[0]),
+            sections.vectorise(df, all_pairs[0]),
             *(["\n## Modes: cells whose values fall into groups\n",
                "A cell's values split where sorted neighbours are more than 25 % apart; each "
                "group with its share of the values and, where recorded, the kernel's CPU time "
@@ -396,7 +236,7 @@ def build(paths, out):
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
-            fit_table, "", fit_note, "", *_crossovers(scaling)]
+            fit_table, "", fit_note, "", *sections.crossovers(scaling["fits"], crossover)]
     if len(headers) > 1:
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
         if len({h.get("grid") for _, h in headers[:2]}) == 1:
@@ -419,8 +259,5 @@ def _comparison(both, labels, out, figures):
     text = ["\n## Comparison of runs\n"]
     if not fig.file:
         return text + [f"_{fig.why_not[:1].upper()}{fig.why_not[1:]}_"]
-    g = r.groupby("backend").ratio.median().reset_index()
-    g["ratio"] = g.ratio.map(lambda v: f"{v:.3g}")
-    return text + [f"Median ratio of times, `{labels[0]}` ÷ `{labels[1]}`, over {len(r)} cells "
-                   "both runs measured on a quiet machine:\n", md_table(g, ""),
+    return text + [*sections.comparison(r, labels),
                    f"\n![comparison]({fig.file})\n\n{fig.caption}\n"]

@@ -354,8 +354,13 @@ def _moved(p):
     if a["kernel_s"] is not None and a["kernel_s"] >= 0.5 * gap:
         text += (f", {fmt_s(a['kernel_s'])} of the {fmt_s(gap)} in the kernel (its page "
                  "faults: Modes)")
+    elif a["others_s"] is not None and a["others_s"] >= 0.5 * gap:
+        text += (f": in its slowest round other processes and the kernel's own threads took "
+                 f"{fmt_s(a['others_s'])} more CPU time per call than in its fastest, time its "
+                 "threads had to wait for")
     elif a["kernel_s"] is not None:
-        text += ", not in the kernel"
+        text += (", not in the kernel" + (" nor in other processes' CPU time"
+                                          if a["others_s"] is not None else ""))
     return text
 
 
