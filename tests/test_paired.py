@@ -145,6 +145,9 @@ def test_a_flagged_pair_names_the_side_that_moved_and_the_kernels_part():
     # a pair written before round times were kept says only what its ratios show
     old = {k: v for k, v in p.items() if not k.startswith(("rounds_", "system_"))}
     assert side_spread(old) == [] and "moved" not in paired_text([old], 2, 64, 10**6, "numpy", 0)
+    # counted, and nothing in the machine took the time: said so
+    quiet = dict(q, others_baseline_s=[0.0] * 6, others_contender_s=[0.0] * 6)
+    assert "nothing in this machine took the time" in paired_text([quiet], 2, 64, 10**6, "numpy", 0)
     # the contender slowed while other processes (or the kernel's threads) took CPU time
     r = dict(_flagged([10, 20, 10.5, 21, 10], [1.0] * 5, [0.0] * 5),
              rounds_contender_s=[0.1, 0.05, 0.095, 0.048, 0.1],

@@ -76,7 +76,7 @@ GRIDS = {
                   dtype=("float64",), threads=(0,), budget_s=2.0,
                   about="every backend and op, m = 1 … 1e6, n_h = 4 and 64, and the ladder at "
                         "the headline shapes it covers (18 min with the peers on a 2-core Intel "
-                        "Xeon machine, measured)"),
+                        "Xeon machine, 22 min on a 2-core AMD EPYC one, measured)"),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
                  budget_s=4.0,
@@ -90,7 +90,8 @@ GRIDS = {
                     about="the training step and the training runs at the headline shapes, "
                           "with the peers, the float32 step at its headline shape, the step at "
                           "m up to 5e7 (LARGE_M) and the ladder at the three headline shapes "
-                          "(20 min on a 2-core Intel Xeon machine, 2 runs, measured)"),
+                          "(20 min on a 2-core Intel Xeon machine, 2 runs; 29 min on a 2-core AMD "
+                          "EPYC one; measured)"),
 }
 
 

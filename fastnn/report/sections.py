@@ -140,8 +140,8 @@ NOTES_PAIRED = ("Speed-ups are medians of at least {rounds} paired rounds (the t
                 "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %, ⚠ rounds "
                 "disagree one reaching beyond ×/÷ {unreliable:g} (the rounds spread too widely, "
                 "or fell into groups, for the median to be quoted as one number); either names "
-                "the side whose time per call moved across the rounds, and how much of that was "
-                "the kernel's. (unpaired): the ratio of two separately measured medians; \"apart "
+                "the side whose time per call moved across the rounds, and whether the kernel "
+                "or other processes took that time. (unpaired): the ratio of two separately measured medians; \"apart "
                 "… ⚠\": that ratio too, where it falls more than {apart_pct:.0f} % outside the paired "
                 "interval — the two methods disagree there, and neither number should be quoted "
                 "alone.")

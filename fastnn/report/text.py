@@ -358,9 +358,13 @@ def _moved(p):
         text += (f": in its slowest round other processes and the kernel's own threads took "
                  f"{fmt_s(a['others_s'])} more CPU time per call than in its fastest, time its "
                  "threads had to wait for")
+    elif a["kernel_s"] is not None and a["others_s"] is not None:
+        text += (", with neither more kernel time nor more CPU time of other processes: nothing "
+                 "in this machine took the time, so it came from outside it (a virtual "
+                 "machine shares its host's cores, caches and memory bandwidth with other "
+                 "guests)")
     elif a["kernel_s"] is not None:
-        text += (", not in the kernel" + (" nor in other processes' CPU time"
-                                          if a["others_s"] is not None else ""))
+        text += ", not in the kernel"
     return text
 
 
