@@ -168,6 +168,14 @@ def test_a_factor_whose_rounds_fall_into_groups_says_which_side_and_why():
     assert "⚠ rounds in groups" in L.times(f)
     one = dict(e, per_round=[7.0] * 5)
     assert L.groups(one) == [] and L.groups(dict(e, rounds_baseline_s=None)) == []
+    # slower rounds with neither more kernel time nor other processes' CPU: from outside
+    quiet = dict(e, system_contender_s=[0.0] * 5, others_baseline_s=[0.0] * 5,
+                 others_contender_s=[0.0] * 5)
+    assert "lost outside this machine" in L.factor_sentence(dict(quiet, label="numpy (1 thread)",
+                                                                 groups=L.groups(quiet)))
+    crowded = dict(quiet, others_contender_s=[2.0 if r < 10 else 0.0 for r in e["per_round"]])
+    assert "other processes and the kernel's own threads took 2 s more" in L.factor_sentence(
+        dict(crowded, label="numpy (1 thread)", groups=L.groups(crowded)))
 
 
 def test_a_cells_step_memory_counts_the_buffers_a_backend_keeps():

@@ -137,7 +137,7 @@ def test_a_flagged_pair_names_the_side_that_moved_and_the_kernels_part():
     assert s[0]["kernel_s"] == pytest.approx(0.8)
     text = paired_text([p], 2, 64, 10**6, "numpy", 0)
     assert "rounds disagree" in text and "numpy's time per call moved, 580 ms to 1.45 s" in text
-    assert "800 ms of the 870 ms in the kernel" in text
+    assert "800 ms of the 870 ms its kernel time" in text
     # a spread outside the kernel is said to be so
     q = _flagged([9, 8, 7.2, 9.5, 8.8, 8.1], [0.6, 0.65, 0.7, 0.56, 0.6, 0.66], [0.01] * 6)
     assert "in no groups; numpy's time per call moved" in paired_text([q], 2, 64, 10**6, "numpy", 0)
@@ -147,12 +147,25 @@ def test_a_flagged_pair_names_the_side_that_moved_and_the_kernels_part():
     assert side_spread(old) == [] and "moved" not in paired_text([old], 2, 64, 10**6, "numpy", 0)
     # counted, and nothing in the machine took the time: said so
     quiet = dict(q, others_baseline_s=[0.0] * 6, others_contender_s=[0.0] * 6)
-    assert "nothing in this machine took the time" in paired_text([quiet], 2, 64, 10**6, "numpy", 0)
+    assert "from outside the machine" in paired_text([quiet], 2, 64, 10**6, "numpy", 0)
     # the contender slowed while other processes (or the kernel's threads) took CPU time
     r = dict(_flagged([10, 20, 10.5, 21, 10], [1.0] * 5, [0.0] * 5),
              rounds_contender_s=[0.1, 0.05, 0.095, 0.048, 0.1],
              others_baseline_s=[0.0] * 5, others_contender_s=[0.05, 0.0, 0.04, 0.0, 0.05])
     s = side_spread(r)
     assert s[0]["side"] == "numba" and s[0]["others_s"] == pytest.approx(0.05)
-    assert ("other processes and the kernel's own threads took 50 ms more CPU time per call"
+    assert ("other processes taking 50 ms more CPU per call in its slowest round"
             in paired_text([r], 2, 64, 10**6, "numpy", 0))
+
+
+def test_an_apart_flag_says_which_sides_cell_differs_from_its_paired_rounds():
+    import pandas as pd
+    from fastnn.report.text import paired_text
+    p = _flagged([18.0] * 5, [1.0] * 5, [0.8] * 5)
+    p.update(ratio=18.0, lo=17.5, hi=18.5, wide=False, rounds_contender_s=[0.055] * 5)
+    cells = pd.DataFrame(dict(backend=["numpy", "numba"], dtype=["float64"] * 2,
+                              median_s=[0.5, 0.055],
+                              modes=[[dict(value=0.5, system_s=0.1)], None]))
+    text = paired_text([p], 2, 64, 10**6, "numpy", 0, apart=0.5 / 0.055, cells=cells)
+    assert "apart 9.09× ⚠ (numpy's cell 500 ms per call, 100 ms of it in the kernel; in the " \
+           "pair's rounds 1 s, 800 ms: measured at another moment)" in text

@@ -320,6 +320,10 @@ def _groups_sentence(gs):
         text += (f" In {slow['side']}'s slower rounds other processes and the kernel's own "
                  f"threads took {_secs(slow['others_s'] - fast['others_s'])} more CPU time per "
                  "call: time taken from it, not its own work.")
+    elif fast["system_s"] is not None and fast.get("others_s") is not None:
+        text += (f" Neither {slow['side']}'s kernel time nor other processes' CPU time grew in "
+                 "its slower rounds: the time was lost outside this machine (a virtual machine "
+                 "shares its host's cores, caches and memory bandwidth with other guests).")
     return text
 
 

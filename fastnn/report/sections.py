@@ -16,7 +16,7 @@ from ..bench.checks import PARTIAL_CHECK
 from ..bench.grid import FLOAT32_TARGETS, TARGETS
 from ..bench.ladder import summary, times
 from . import select as S
-from .text import APART, UNRELIABLE, fmt_ratio, fmt_s, md_table, paired_text
+from .text import APART, UNRELIABLE, find_pair, fmt_ratio, fmt_s, md_table, paired_text
 
 # --- the first screen: the result -------------------------------------------------------------
 
@@ -33,13 +33,11 @@ def result_numbers(pairs, steps):
     the ladder's biggest factor there (a :func:`fastnn.bench.ladder.summary` factor) or None."""
     out = []
     for nx, nh, m in TARGETS:
-        p = [q for q in pairs or () if (q.get("op", S.STEP), q["n_x"], q["n_h"], q["m"],
-                                         q["baseline"], q["threads"], q.get("dtype", "float64"))
-             == (S.STEP, nx, nh, m, REFERENCE, 0, "float64")]
+        p = find_pair(pairs, nx, nh, m, REFERENCE, 0)
         if p:
             s = summary(steps, (nx, nh, m))
-            out.append(dict(n_x=nx, n_h=nh, m=m, ratio=p[0]["ratio"], lo=p[0]["lo"],
-                            hi=p[0]["hi"], biggest=s["biggest"] if s else None,
+            out.append(dict(n_x=nx, n_h=nh, m=m, ratio=p["ratio"], lo=p["lo"], hi=p["hi"],
+                            biggest=s["biggest"] if s else None,
                             flag=paired_text(pairs, nx, nh, m, REFERENCE, 0).partition("⚠")[2]
                             .strip()))
     return out
@@ -140,8 +138,11 @@ NOTES_PAIRED = ("Speed-ups are medians of at least {rounds} paired rounds (the t
                 "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %, ⚠ rounds "
                 "disagree one reaching beyond ×/÷ {unreliable:g} (the rounds spread too widely, "
                 "or fell into groups, for the median to be quoted as one number); either names "
-                "the side whose time per call moved across the rounds, and whether the kernel "
-                "or other processes took that time. (unpaired): the ratio of two separately measured medians; \"apart "
+                "the side whose time per call moved across the rounds and what took the time: "
+                "its own kernel time (fresh memory for its arrays: see Modes), other processes "
+                "on this machine, or neither — \"from outside the machine\": a virtual machine "
+                "shares its host's cores, caches and memory bandwidth with other guests, whose "
+                "work it cannot see. (unpaired): the ratio of two separately measured medians; \"apart "
                 "… ⚠\": that ratio too, where it falls more than {apart_pct:.0f} % outside the paired "
                 "interval — the two methods disagree there, and neither number should be quoted "
                 "alone.")
@@ -272,7 +273,8 @@ def vectorise_numbers(df, pairs):
         for a, b in comps:
             if a in row and b in row and np.isfinite(row[a] / row[b]):
                 r[f"{a} ÷ {b}"] = said[nh, m, a, b] = (
-                    paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b]) if b == HEADLINE
+                    paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b],
+                                cells=d[(d.n_h == nh) & (d.m == m)]) if b == HEADLINE
                     else fmt_ratio(row[a] / row[b]))
         if len(r) > 2:
             rows.append(r)

@@ -287,30 +287,43 @@ APART = 0.10
 
 
 def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
-                base_dtype=None):
+                base_dtype=None, cells=None):
     """The paired A/B ratio for one op, shape, thread count and baseline as text; without a
     pair, the ratio of the medians ``apart`` marked "(unpaired)", else "–".
 
     ``dtype`` is the contender's, ``base_dtype`` the baseline's (default: the same). ``apart``:
     the ratio of the two cells' separately measured medians; when it falls outside the paired
     interval both are shown, so a reader sees that the two methods disagree. A pair written
+    before pairs named their op (or dtypes) is a float64 training step's. ``cells``: the
+    separately measured cells at the shape (a frame), so an "apart" flag says which side's cell
+    differs from its paired rounds (:func:`_apart_cause`)."""
+    p = find_pair(pairs, nx, nh, m, base, threads, op, dtype, base_dtype)
+    if p is None:
+        return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
+    if p.get("disturbed"):
+        return "busy machine: not used"
+    flag = (" ⚠ rounds disagree" + paired_groups(p)
+            if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
+            else " ⚠ wide" + paired_groups(p) if p.get("wide")
+            else "")
+    out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
+    if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
+        out += f"; apart {fmt_ratio(apart)} ⚠" + (_apart_cause(cells, p) if cells is not None
+                                                  else "")
+    return out
+
+
+def find_pair(pairs, nx, nh, m, base, threads, op=STEP, dtype="float64", base_dtype=None):
+    """The paired entry for one op, shape, thread count and baseline (``dtype`` the
+    contender's, ``base_dtype`` the baseline's, default the same), or None. A pair written
     before pairs named their op (or dtypes) is a float64 training step's."""
     for p in pairs or ():
         p_dtype = p.get("dtype", "float64")
         if (p.get("op", STEP), p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"],
                 p_dtype, p.get("baseline_dtype", p_dtype)) == (
                 op, nx, nh, m, base, threads, dtype, base_dtype or dtype):
-            if p.get("disturbed"):
-                return "busy machine: not used"
-            flag = (" ⚠ rounds disagree" + paired_groups(p)
-                    if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
-                    else " ⚠ wide" + paired_groups(p) if p.get("wide")
-                    else "")
-            out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
-            if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
-                out += f"; apart {fmt_ratio(apart)} ⚠"
-            return out
-    return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
+            return p
+    return None
 
 
 def paired_groups(p):
@@ -352,17 +365,12 @@ def _moved(p):
             f"across rounds ({b['side']}'s {fmt_s(b['lo_s'])} to {fmt_s(b['hi_s'])})")
     gap = a["hi_s"] - a["lo_s"]
     if a["kernel_s"] is not None and a["kernel_s"] >= 0.5 * gap:
-        text += (f", {fmt_s(a['kernel_s'])} of the {fmt_s(gap)} in the kernel (its page "
-                 "faults: Modes)")
+        text += f", {fmt_s(a['kernel_s'])} of the {fmt_s(gap)} its kernel time (Modes)"
     elif a["others_s"] is not None and a["others_s"] >= 0.5 * gap:
-        text += (f": in its slowest round other processes and the kernel's own threads took "
-                 f"{fmt_s(a['others_s'])} more CPU time per call than in its fastest, time its "
-                 "threads had to wait for")
+        text += (f", other processes taking {fmt_s(a['others_s'])} more CPU per call in its "
+                 "slowest round")
     elif a["kernel_s"] is not None and a["others_s"] is not None:
-        text += (", with neither more kernel time nor more CPU time of other processes: nothing "
-                 "in this machine took the time, so it came from outside it (a virtual "
-                 "machine shares its host's cores, caches and memory bandwidth with other "
-                 "guests)")
+        text += ", neither its kernel nor other processes: from outside the machine"
     elif a["kernel_s"] is not None:
         text += ", not in the kernel"
     return text
@@ -437,11 +445,13 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
                    & (ok64.backend == HEADLINE) & (ok64.threads == th)].median_s
         row[f"{HEADLINE} float64"] = fmt_s(h64.iloc[0]) if len(h64) else "–"
         apart = h64.iloc[0] / t[HEADLINE] if len(h64) else None
+        both = pd.concat([g, ok64[(ok64.n_x == nx) & (ok64.n_h == nh) & (ok64.m == m)
+                                  & (ok64.threads == th)]])
         row["speed-up over its float64 step"] = paired_text(
-            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64")
+            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64", cells=both)
         apart = t[REFERENCE] / t[HEADLINE] if REFERENCE in t.index else None
         row[f"speed-up over {REFERENCE} float32"] = paired_text(
-            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32")
+            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32", cells=g)
         if ceiling:
             row["% of the float32 ceiling"] = _share_of_ceiling(
                 ceiling, nx, nh, m, "float32", fma32_gflops, t[HEADLINE])
@@ -489,9 +499,42 @@ def _speedups(df, g, t, pairs, nx, nh, m, op):
     out = {}
     for base in [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]:
         apart = t[base] / t[HEADLINE] if base in t.index else None
-        text = paired_text(pairs, nx, nh, m, base, int(g.threads.iloc[0]), apart, op)
+        th = int(g.threads.iloc[0])
+        text = paired_text(pairs, nx, nh, m, base, th, apart, op, cells=g)
         out[f"speed-up over {base}"] = text + (_flag_cause(g, base) if "⚠" in text else "")
     return out
+
+
+def _apart_cause(g, p):
+    """Why the separately measured cells' ratio is apart from the paired one: " (torch's cell
+    97 ms per call, 80 ms of it in the kernel; in the pair's rounds 128 ms, 104 ms)" for the
+    side whose cell and paired rounds differ most, when the pair kept its rounds' times."""
+    import numpy as np
+    best = None
+    for side in ("baseline", "contender"):
+        rounds = p.get(f"rounds_{side}_s") if p else None
+        dtype = p.get("dtype", "float64")  # a pair written before pairs named dtypes: float64
+        dtype = p.get("baseline_dtype", dtype) if side == "baseline" else dtype
+        cell = g[(g.backend == p[side]) & (g.dtype == dtype)] if rounds else ()
+        if not len(cell):
+            continue
+        t_cell, t_pair = float(cell.median_s.iloc[0]), float(np.median(rounds))
+        gap = abs(np.log(t_cell / t_pair))
+        if best is None or gap > best[0]:
+            modes = cell.modes.iloc[0] if "modes" in cell else None
+            k_cell = (min(modes, key=lambda d: abs(d["value"] - t_cell)).get("system_s")
+                      if isinstance(modes, list) and modes else None)
+            k_pair = (float(np.median(p[f"system_{side}_s"]))
+                      if len(p.get(f"system_{side}_s") or ()) == len(rounds) else None)
+            best = gap, p[side], t_cell, t_pair, k_cell, k_pair
+    if best is None:
+        return ""
+    _, name, t_cell, t_pair, k_cell, k_pair = best
+    kern = k_cell is not None and k_pair is not None
+    return (f" ({name}'s cell {fmt_s(t_cell)} per call"
+            + (f", {fmt_s(k_cell)} of it in the kernel" if kern else "")
+            + f"; in the pair's rounds {fmt_s(t_pair)}" + (f", {fmt_s(k_pair)}" if kern else "")
+            + ": measured at another moment)")
 
 
 def _flag_cause(g, base):
