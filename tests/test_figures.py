@@ -112,6 +112,11 @@ def test_memory_jumps_name_the_measure_switch_and_the_step():
     j = S.memory_jumps(sel)
     got = {(r.backend, r.m0, r.m1, r.kind) for r in j.itertuples()}
     assert got == {(OTHER, 100, 1000, "measure"), (HEADLINE, 10, 100, "step")}
+    # a switch of measure with growth that m explains (×2.99 for 3× m) is no jump
+    import pandas as pd
+    lin = pd.DataFrame(dict(backend=[OTHER] * 2, m=[10**6, 3 * 10**6], mem=[2.1e9, 6.3e9],
+                            by_rss=[True, False]))
+    assert S.memory_jumps(lin).empty
 
 
 def test_fmt_ratio_and_direction_refuse_nonsense():

@@ -105,7 +105,9 @@ def fig_speedup(df, out, cols, figures):
     _legend_outside(fig, *axes.flat)
     fig.suptitle(f"Speed-up over {REFERENCE} (above the dotted line: faster than {REFERENCE})")
     cap = (f"t({REFERENCE}) ÷ t(backend) per cell measured by both; above 1 the backend is "
-           f"faster than {REFERENCE}.")
+           f"faster than {REFERENCE}. These are ratios of separately measured medians "
+           "(unpaired); at a headline shape the headline table's paired ratio is the one to "
+           "quote.")
     return Fig(save(fig, out, "fig2_speedup_vs_m.png", figures), cap)
 
 
@@ -138,7 +140,9 @@ def fig_heatmap(df, out, cols, figures):
     ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
            title=f"{HEADLINE} speed-up over {REFERENCE}\n({where})")
     fig.colorbar(im, ax=ax, label="log₂ speed-up (> 0: faster)")
-    cap = (f"t({REFERENCE}) ÷ t({HEADLINE}) per cell; blank: not measured by both"
+    cap = (f"t({REFERENCE}) ÷ t({HEADLINE}) per cell, the ratio of the two cells' separately "
+           "measured medians (unpaired; at a headline shape the headline table's paired ratio "
+           "is the one to quote); blank: not measured by both"
            + ("; “busy”: measured while the machine was busy, not used" if busy else "")
            + ". A crossover "
            "bar is drawn only inside a row, between two measured cells whose ratios lie on "

@@ -62,7 +62,7 @@ def result(pairs, steps):
 # --- the JIT compile's break-even -------------------------------------------------------------
 
 BREAKEVEN_ROW = ("- n_h = {n_h}: at m = {m:,} {headline} saves {saved} per step, so a cold compile "
-                 "({cold}) pays off after {steps:,.0f} steps.")
+                 "({cold}) pays off after {steps:,} step{plural}.")
 BREAKEVEN_CACHED = "\nWith the on-disk cache, the first call of a later process costs {cached} instead."
 
 
@@ -76,7 +76,9 @@ def breakeven_numbers(df, header):
     rows = []
     for nh, g in saved.groupby("n_h") if cold else ():
         row = g.loc[g.m.idxmax()]
-        rows.append(dict(n_h=nh, m=int(row.m), saved_s=row.median_s, steps=cold / row.median_s))
+        # whole steps: after int(x) steps the compile is not yet paid for
+        rows.append(dict(n_h=nh, m=int(row.m), saved_s=row.median_s,
+                         steps=int(np.ceil(cold / row.median_s))))
     return dict(cold_s=cold, cached_s=comp.get("compile_cached_s"), rows=rows)
 
 
@@ -88,6 +90,7 @@ def breakeven(df, header):
     if not n["rows"]:
         return f"_{HEADLINE} saves no time over {REFERENCE} in any cell measured by both._"
     out = [BREAKEVEN_ROW.format(**r, headline=HEADLINE, saved=fmt_s(r["saved_s"]),
+                                plural="" if r["steps"] == 1 else "s",
                                 cold=fmt_s(n["cold_s"])) for r in n["rows"]]
     if n["cached_s"] is not None:
         out.append(BREAKEVEN_CACHED.format(cached=fmt_s(n["cached_s"])))
@@ -136,8 +139,9 @@ HEADLINE_HEAD = ("The benchmark declares {shapes} headline shapes (n_x inputs, n
 NOTES_PAIRED = ("Speed-ups are medians of at least {rounds} paired rounds (the two backends timed "
                 "in alternation, so a slow moment of the machine slows both), with a 95 % "
                 "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %, ⚠ rounds "
-                "disagree one reaching beyond ×/÷ {unreliable:g} (the rounds spread too widely, "
-                "or fell into groups, for the median to be quoted as one number); either names "
+                "disagree an interval reaching more than ×/÷ {unreliable:g} from the median (the "
+                "rounds spread too widely, or fell into groups, for the median to be quoted as "
+                "one number); either names "
                 "the side whose time per call moved across the rounds and what took the time: "
                 "its own kernel time (fresh memory for its arrays: see Modes), other processes "
                 "on this machine, or neither — \"from outside the machine\": a virtual machine "
@@ -192,9 +196,10 @@ FLOAT32_HEAD = ("The same training step with float32 data and parameters: {headl
                 "is than that and than {reference}'s float32 step (paired rounds as above). In "
                 "float32 a 512-bit vector holds 16 numbers instead of 8, and the float32 tanh "
                 "needs a shorter polynomial{ceiling}.\n")
-FLOAT32_CEILING = (": on this machine the float32 step's own ceiling is {ratio:.2f}× the float64 "
-                   "one at n_x={n_x}, n_h={n_h} (its tanh {tanh64_ns:.2g} vs {tanh32_ns:.2g} ns "
-                   "per value on all cores)")
+FLOAT32_CEILING = (": on this machine the float32 step's own ceiling (its fastest possible "
+                   "time) is {ratio:.2f}× shorter than the float64 one at n_x={n_x}, n_h={n_h} "
+                   "(tanh {tanh32_ns:.2g} ns per value in float32 against {tanh64_ns:.2g} ns in "
+                   "float64, on all cores)")
 
 
 def float32_numbers(header):

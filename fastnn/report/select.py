@@ -213,7 +213,7 @@ def memory_jumps(sel, factor=1.8, flat=1.2):
 
     Between adjacent m, a jump is a growth by more than ``factor`` that either (a) switches the
     measure (tracemalloc → resident-set rise: memory the tracer cannot see appears in whole
-    pages), (b) sits in a curve that is flat (within ``flat``×) on both sides (a fixed buffer
+    pages) and outgrows m by ``flat``×, (b) sits in a curve that is flat (within ``flat``×) on both sides (a fixed buffer
     that changes size: a backend switching path), or (c) outgrows m by ``factor``×.
     Returns rows backend, m0, m1, ratio, kind ("measure", "step" or "superlinear").
     """
@@ -227,7 +227,8 @@ def memory_jumps(sel, factor=1.8, flat=1.2):
             if ri <= factor:
                 continue
             side = [is_flat[j] for j in (i - 1, i + 1) if 0 <= j < len(r)]
-            kind = ("measure" if rss[i] != rss[i + 1] else
+            grows_with_m = ri <= flat * ms[i + 1] / ms[i]  # m's own growth explains it
+            kind = ("measure" if rss[i] != rss[i + 1] and not grows_with_m else
                     "step" if side and all(side) else
                     "superlinear" if ri > factor * ms[i + 1] / ms[i] else None)
             if kind:

@@ -365,7 +365,8 @@ def _moved(p):
             f"across rounds ({b['side']}'s {fmt_s(b['lo_s'])} to {fmt_s(b['hi_s'])})")
     gap = a["hi_s"] - a["lo_s"]
     if a["kernel_s"] is not None and a["kernel_s"] >= 0.5 * gap:
-        text += f", {fmt_s(a['kernel_s'])} of the {fmt_s(gap)} its kernel time (Modes)"
+        text += (f"; of the {fmt_s(gap)} it grew by, {fmt_s(a['kernel_s'])} was its kernel "
+                 "time (fresh memory: Modes)")
     elif a["others_s"] is not None and a["others_s"] >= 0.5 * gap:
         text += (f", other processes taking {fmt_s(a['others_s'])} more CPU per call in its "
                  "slowest round")
