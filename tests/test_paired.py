@@ -169,3 +169,9 @@ def test_an_apart_flag_says_which_sides_cell_differs_from_its_paired_rounds():
     text = paired_text([p], 2, 64, 10**6, "numpy", 0, apart=0.5 / 0.055, cells=cells)
     assert "apart 9.09× ⚠ (numpy's cell 500 ms per call, 100 ms of it in the kernel; in the " \
            "pair's rounds 1 s, 800 ms: measured at another moment)" in text
+
+    # a training run's rounds time whole runs: compared per step, without the kernel's part
+    fit = dict(p, op="fit", steps=100, rounds_baseline_s=[100.0] * 5,
+               rounds_contender_s=[5.5] * 5)
+    text = paired_text([fit], 2, 64, 10**6, "numpy", 0, apart=9.09, op="fit", cells=cells)
+    assert "(numpy's cell 500 ms per step; in the pair's rounds 1 s: measured at another" in text

@@ -509,22 +509,25 @@ def _speedups(df, g, t, pairs, nx, nh, m, op):
 def _apart_cause(g, p):
     """Why the separately measured cells' ratio is apart from the paired one: " (torch's cell
     97 ms per call, 80 ms of it in the kernel; in the pair's rounds 128 ms, 104 ms)" for the
-    side whose cell and paired rounds differ most, when the pair kept its rounds' times."""
-    import numpy as np
+    side whose cell and paired rounds differ most, when the pair ``p`` kept its rounds' times.
+    A training run's rounds time whole runs: they are divided by its ``steps`` to compare with
+    the cell's time per step (without the kernel's part, which its cell does not split by
+    step)."""
+    steps = p.get("steps") or 1
     best = None
     for side in ("baseline", "contender"):
-        rounds = p.get(f"rounds_{side}_s") if p else None
+        rounds = p.get(f"rounds_{side}_s")
         dtype = p.get("dtype", "float64")  # a pair written before pairs named dtypes: float64
         dtype = p.get("baseline_dtype", dtype) if side == "baseline" else dtype
         cell = g[(g.backend == p[side]) & (g.dtype == dtype)] if rounds else ()
         if not len(cell):
             continue
-        t_cell, t_pair = float(cell.median_s.iloc[0]), float(np.median(rounds))
+        t_cell, t_pair = float(cell.median_s.iloc[0]), float(np.median(rounds)) / steps
         gap = abs(np.log(t_cell / t_pair))
         if best is None or gap > best[0]:
             modes = cell.modes.iloc[0] if "modes" in cell else None
             k_cell = (min(modes, key=lambda d: abs(d["value"] - t_cell)).get("system_s")
-                      if isinstance(modes, list) and modes else None)
+                      if isinstance(modes, list) and modes and steps == 1 else None)
             k_pair = (float(np.median(p[f"system_{side}_s"]))
                       if len(p.get(f"system_{side}_s") or ()) == len(rounds) else None)
             best = gap, p[side], t_cell, t_pair, k_cell, k_pair
@@ -532,7 +535,8 @@ def _apart_cause(g, p):
         return ""
     _, name, t_cell, t_pair, k_cell, k_pair = best
     kern = k_cell is not None and k_pair is not None
-    return (f" ({name}'s cell {fmt_s(t_cell)} per call"
+    per = "step" if steps > 1 else "call"
+    return (f" ({name}'s cell {fmt_s(t_cell)} per {per}"
             + (f", {fmt_s(k_cell)} of it in the kernel" if kern else "")
             + f"; in the pair's rounds {fmt_s(t_pair)}" + (f", {fmt_s(k_pair)}" if kern else "")
             + ": measured at another moment)")
