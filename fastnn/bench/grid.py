@@ -70,8 +70,8 @@ GRIDS = {
                         "and in the lecture's flower training run, paired in 3-7 rounds, every "
                         "cell in fresh worker processes, two per headline cell (2 min 48 s on a "
                         "2-core Intel Xeon machine with the peers and an empty Numba cache, "
-                        "quiet, measured; 3 min 7 s on the 2-core AMD EPYC reference machine "
-                        "before the workers, in one process)"),
+                        "quiet, measured; on the 2-core AMD EPYC machine 3 min 7 s before the "
+                        "workers, in one process, and 4 min 4 s with them)"),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
                   about="every backend and op, m = 1 … 1e6, n_h = 4 and 64, and the ladder at "
