@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from fastnn.activations import ACTIVATIONS
+from fastnn.backends import OPS
 from fastnn.bench import grid as G
 from fastnn.bench import run, spawn
 from fastnn.bench.store import load
@@ -180,6 +182,25 @@ def test_each_backend_has_its_own_working_set_model(monkeypatch):
     assert G.working_set_bytes(fwd) > 8 * 50_000_000 * 128
     assert G.working_set_bytes(G.Cell("numpy-inplace", **big)) < G.working_set_bytes(
         G.Cell("numpy", **big))
+
+
+@pytest.mark.parametrize("hidden", list(ACTIVATIONS))
+@pytest.mark.parametrize("op", OPS)
+def test_numpys_working_set_model_is_its_measured_peak(op, hidden):
+    """The temporaries model counts what NumPy's matrix form holds at its peak: tracemalloc's
+    peak of one call plus what was made before it (X, Y; backward's cache) is the model within
+    10 % (it was twice the measured peak before)."""
+    from fastnn.bench import worker
+    c = G.Cell("numpy", op, 20_000, 32, hidden=hidden)
+    P, X, Y = worker.make_data(c)
+    fn = worker.step_fn(c, P, X, Y)
+    fn()
+    before = 8 * c.m * (c.n_x + c.n_y)
+    if op == "backward":
+        k = 2 if hidden == "maxout" else 1
+        before += 8 * c.m * ((k + 1) * c.n_h + 2 * c.n_y)
+    measured = before + worker.peak_memory(fn)["mem_traced_bytes"]
+    assert measured == pytest.approx(G.working_set_bytes(c), rel=0.1)
 
 
 def test_the_memory_limit_follows_the_machine():

@@ -124,6 +124,14 @@ class Backend:
             self._cache["impl"] = importlib.import_module(self.module)
         return self._cache["impl"]
 
+    def release(self):
+        """Free what this entry keeps between calls (numpy-inplace's work arrays; nothing for
+        the others), so the next call allocates it again. The harness calls it before it
+        measures a cell's step memory."""
+        free = getattr(self.impl, "release", None)
+        if free is not None:
+            free()
+
     def missing(self):
         """None when every package in ``requires`` can be imported, else a one-line reason."""
         absent = [p for p in self.requires if importlib.util.find_spec(p) is None]

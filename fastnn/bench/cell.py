@@ -194,7 +194,11 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             pred, how = _prediction(c, budget_s, done)
             if pred is not None and over_budget(pred * steps, budget_s):
                 return _over_budget(c, pred, how, budget_s, rec)
-            rss0 = worker._rss_hwm()  # before the cell's data: what the step adds starts here
+            # before the cell's data, with nothing held from an earlier cell (a backend's kept
+            # buffers, free heap): what the step adds starts here
+            get_backend(c.backend).release()
+            worker.return_free_memory()
+            rss0 = worker._rss_hwm()
             P, X, Y = worker.make_data(c)
             fn = worker.step_fn(c, P, X, Y)
             t0 = time.perf_counter()

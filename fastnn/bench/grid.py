@@ -147,8 +147,11 @@ def fit_steps(c):
 def working_set_bytes(c):
     """What one call of cell c holds in memory, by its backend's model (``Backend.memory``):
 
-    - ``temporaries``: X and Y, and NumPy's fresh arrays of the matrix form, ~8 of (n_h, m) per
-      hidden unit's share (Z1, A1, g'(Z1), W2ᵀ dZ2, dZ1 and their products) and 4 of (n_y, m);
+    - ``temporaries``: X and Y, and NumPy's fresh arrays of the matrix form at their peak:
+      for a step, 2 + 2k of (n_h, m) (Z1 and A1 held while W2ᵀ dZ2, g'(Z1) and dZ1 are made) and
+      4 of (n_y, m); ``forward`` its cache; ``backward`` the cache it reads and k + 1 of (n_h, m)
+      and 2 of (n_y, m) (the counts are tracemalloc's peaks of ``numpy``, every activation;
+      ``tests/test_workers.py`` holds them);
     - ``buffers``: X and Y, and the work arrays once: Z1 (k n_h, m), A1 (n_h, m) and 4 of
       (n_y, m) (reused for the gradients);
     - ``fused``: X and Y only (per-thread sums are a few kB), plus the cache an op returns
@@ -164,7 +167,11 @@ def working_set_bytes(c):
     returns_cache = c.op in ("forward", "backward")
     model = get_backend(c.backend).memory
     if model == "temporaries":
-        return inputs + item * c.m * (8 * k * c.n_h + 4 * c.n_y)
+        if c.op == "forward":
+            return inputs + cache
+        if c.op == "backward":
+            return inputs + cache + item * c.m * ((k + 1) * c.n_h + 2 * c.n_y)
+        return inputs + item * c.m * ((2 + 2 * k) * c.n_h + 4 * c.n_y)
     if model == "buffers":
         return inputs + cache + item * c.m * 2 * c.n_y
     return inputs + (cache if returns_cache else 0)

@@ -7,6 +7,8 @@ time. The parent side (starting workers, the order of cells, the store) is in :m
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import time
 import tracemalloc
 from contextlib import contextmanager
@@ -285,6 +287,30 @@ def stats(samples, faults=None, system=None):
             "rounds": len(samples), "modes": modes(samples, faults, system)}
 
 
+def _libc():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def return_free_memory():
+    """Give the memory the allocator holds free back to the system (glibc's ``malloc_trim(0)``;
+    nothing elsewhere), so the resident set counts only live memory.
+
+    Without it a freed array can stay resident in the heap (glibc's mmap threshold rises to
+    32 MiB after such a free) and the next cell's arrays reuse those pages: its step memory then
+    measured 15 MiB for numpy-inplace's 114 MiB at (2, 4, 1e6), and a forked worker inherits
+    its parent's free heap the same way.
+    """
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def _rss_hwm():
     """(current RSS, peak RSS since the last reset) in bytes, from /proc; None if unavailable."""
     try:
@@ -314,6 +340,7 @@ def peak_memory(fn):
     call).
     """
     rss = hwm = None
+    return_free_memory()
     if _reset_hwm():
         before = _rss_hwm()
         fn()
