@@ -175,3 +175,16 @@ def test_an_apart_flag_says_which_sides_cell_differs_from_its_paired_rounds():
                rounds_contender_s=[5.5] * 5)
     text = paired_text([fit], 2, 64, 10**6, "numpy", 0, apart=9.09, op="fit", cells=cells)
     assert "(numpy's cell 500 ms per step; in the pair's rounds 1 s: measured at another" in text
+
+
+def test_one_rule_puts_a_sides_extra_time_down_to_its_counters():
+    """The flags and the ladder's groups share :func:`paired.cause`: a counter explains the
+    extra time when it grew by at least half of it; with both kept and neither grown the time
+    was lost outside the machine."""
+    from fastnn.bench.paired import cause
+    assert cause(1.0, 0.6, 0.0) == "kernel"
+    assert cause(1.0, 0.1, 0.5) == "others"
+    assert cause(1.0, 0.4, 0.4) == "outside"
+    assert cause(1.0, 0.4, None) == "not kernel"
+    assert cause(1.0, None, 0.9) == "others"
+    assert cause(1.0, None, None) is None

@@ -310,21 +310,21 @@ def _groups_sentence(gs):
         return ""
     fast, slow = min(gs, key=lambda g: g["t_s"]), max(gs, key=lambda g: g["t_s"])
     text = f" Its rounds fall into groups:{groups_text(gs).split(':', 1)[1]}."
-    if fast["system_s"] is not None and slow["system_s"] - fast["system_s"] >= \
-            0.5 * (slow["t_s"] - fast["t_s"]):
-        text += (f" {slow['side']}'s slower rounds are the kernel's time: preparing fresh "
-                 "memory for its temporaries when huge pages are scarce (the report's Modes "
-                 "section); its faster rounds are its arithmetic.")
-    elif fast.get("others_s") is not None and slow["others_s"] - fast["others_s"] >= \
-            0.5 * (slow["t_s"] - fast["t_s"]):
-        text += (f" In {slow['side']}'s slower rounds other processes and the kernel's own "
-                 f"threads took {_secs(slow['others_s'] - fast['others_s'])} more CPU time per "
-                 "call: time taken from it, not its own work.")
-    elif fast["system_s"] is not None and fast.get("others_s") is not None:
-        text += (f" Neither {slow['side']}'s kernel time nor other processes' CPU time grew in "
-                 "its slower rounds: the time was lost outside this machine (a virtual machine "
-                 "shares its host's cores, caches and memory bandwidth with other guests).")
-    return text
+    grew = {k: (slow[k] - fast[k] if slow.get(k) is not None and fast.get(k) is not None
+                else None) for k in ("system_s", "others_s")}
+    return text + {
+        "kernel": (f" {slow['side']}'s slower rounds are the kernel's time: preparing fresh "
+                   "memory for its temporaries when huge pages are scarce (the report's Modes "
+                   "section); its faster rounds are its arithmetic."),
+        "others": (f" In {slow['side']}'s slower rounds other processes and the kernel's own "
+                   f"threads took {_secs(grew['others_s'] or 0)} more CPU time per call: time "
+                   "taken from it, not its own work."),
+        "outside": (f" Neither {slow['side']}'s kernel time nor other processes' CPU time grew "
+                    "in its slower rounds: the time was lost outside this machine (a virtual "
+                    "machine shares its host's cores, caches and memory bandwidth with other "
+                    "guests)."),
+        "not kernel": "", None: ""}[
+        paired.cause(slow["t_s"] - fast["t_s"], grew["system_s"], grew["others_s"])]
 
 
 def label_of(f):

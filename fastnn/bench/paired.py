@@ -230,6 +230,29 @@ def side_spread(e):
     return sorted(out, key=lambda d: -d["spread"])
 
 
+#: A side's extra time in its slower rounds is put down to a counter that grew by at least this
+#: share of it (:func:`cause`).
+CAUSE_SHARE = 0.5
+
+
+def cause(grew_s, kernel_s, others_s):
+    """What took the ``grew_s`` seconds per call by which a side's slower rounds exceed its
+    faster ones, from how much its counters grew between them: ``"kernel"`` (its own kernel
+    CPU time, ``kernel_s``, grew by at least :data:`CAUSE_SHARE` of it: fresh memory, Modes),
+    ``"others"`` (other processes' and the kernel threads' CPU time, ``others_s``, did),
+    ``"outside"`` (both counters kept, neither did: the time was lost outside the machine),
+    ``"not kernel"`` (only the kernel's counter kept, and it did not), None (none kept). The one
+    rule of the flags (:func:`side_spread`'s) and of the ladder's groups (:func:`.ladder.groups`).
+    """
+    if kernel_s is not None and kernel_s >= CAUSE_SHARE * grew_s:
+        return "kernel"
+    if others_s is not None and others_s >= CAUSE_SHARE * grew_s:
+        return "others"
+    if kernel_s is not None:
+        return "outside" if others_s is not None else "not kernel"
+    return None
+
+
 #: Where :func:`headline_pairs` writes its results, next to results.jsonl.
 PAIRED = "paired.json"
 #: Seconds a pair of training runs (``fit``) may take once 5 rounds are done: each round runs

@@ -356,7 +356,7 @@ def paired_groups(p):
 def _moved(p):
     """"; numpy's time per call moved, 610 ms to 1.4 s across rounds (numba's 55 ms to 57 ms),
     700 ms of the 790 ms in the kernel (…)" for a pair that kept its rounds' times, else ""."""
-    from ..bench.paired import side_spread
+    from ..bench.paired import cause, side_spread
     s = side_spread(p)
     if not s:
         return ""
@@ -364,17 +364,14 @@ def _moved(p):
     text = (f"; {a['side']}'s time per call moved, {fmt_s(a['lo_s'])} to {fmt_s(a['hi_s'])} "
             f"across rounds ({b['side']}'s {fmt_s(b['lo_s'])} to {fmt_s(b['hi_s'])})")
     gap = a["hi_s"] - a["lo_s"]
-    if a["kernel_s"] is not None and a["kernel_s"] >= 0.5 * gap:
-        text += (f"; of the {fmt_s(gap)} it grew by, {fmt_s(a['kernel_s'])} was its kernel "
-                 "time (fresh memory: Modes)")
-    elif a["others_s"] is not None and a["others_s"] >= 0.5 * gap:
-        text += (f", other processes taking {fmt_s(a['others_s'])} more CPU per call in its "
-                 "slowest round")
-    elif a["kernel_s"] is not None and a["others_s"] is not None:
-        text += ", neither its kernel nor other processes: from outside the machine"
-    elif a["kernel_s"] is not None:
-        text += ", not in the kernel"
-    return text
+    return text + {
+        "kernel": (f"; of the {fmt_s(gap)} it grew by, {fmt_s(a['kernel_s'] or 0)} was its "
+                   "kernel time (fresh memory: Modes)"),
+        "others": (f", other processes taking {fmt_s(a['others_s'] or 0)} more CPU per call in "
+                   "its slowest round"),
+        "outside": ", neither its kernel nor other processes: from outside the machine",
+        "not kernel": ", not in the kernel",
+        None: ""}[cause(gap, a["kernel_s"], a["others_s"])]
 
 
 def _table(shapes, d, ok, column, fill, empty, first=None):
