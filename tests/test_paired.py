@@ -188,3 +188,21 @@ def test_one_rule_puts_a_sides_extra_time_down_to_its_counters():
     assert cause(1.0, 0.4, None) == "not kernel"
     assert cause(1.0, None, 0.9) == "others"
     assert cause(1.0, None, None) is None
+
+
+def test_a_pair_whose_side_is_mostly_kernel_time_says_so():
+    """Two runs whose numpy rounds fell in different memory modes gave 7.66× and 33.5× at
+    (2, 64, 1e6): the ratio names the side whose rounds were mostly the kernel's CPU time, in
+    the table and in the first screen's result."""
+    from fastnn.report.sections import result_numbers
+    from fastnn.report.text import kernel_part, paired_text
+    slow = _flagged([33, 34, 33.5, 34, 33], [5.2, 5.3, 5.21, 5.25, 5.2], [4.0, 4.1, 3.98, 4.0, 3.9])
+    assert kernel_part(slow) == (" (numpy's rounds: 5.21 s per call, 4 s of it the kernel's CPU "
+                                 "time: fresh memory for its arrays, see Modes)")
+    assert kernel_part(slow) in paired_text([slow], 2, 64, 10**6, "numpy", 0)
+    assert result_numbers([slow], [])[0]["kernel"] == kernel_part(slow)
+    fast = _flagged([7.6, 7.7, 7.66, 7.5, 7.7], [1.37] * 5, [0.26] * 5)
+    assert kernel_part(fast) == "" and "kernel's CPU" not in paired_text([fast], 2, 64, 10**6,
+                                                                        "numpy", 0)
+    # a pair that kept no kernel times says nothing of them
+    assert kernel_part({k: v for k, v in slow.items() if not k.startswith("system_")}) == ""

@@ -153,7 +153,8 @@ def working_set_bytes(c):
       and 2 of (n_y, m) (the counts are tracemalloc's peaks of ``numpy``, every activation;
       ``tests/test_workers.py`` holds them);
     - ``buffers``: X and Y, and the work arrays once: Z1 (k n_h, m), A1 (n_h, m) and 4 of
-      (n_y, m) (reused for the gradients);
+      (n_y, m) (reused for the gradients); ``backward``, which must not write the cache it
+      reads, two more: G (k n_h, m) and dA1 (n_h, m);
     - ``fused``: X and Y only (per-thread sums are a few kB), plus the cache an op returns
       (``forward``) or takes (``backward``): Z1, A1, Z2, A2;
     - ``per_example``: X and Y, and the cache an op returns, one example's vectors at a time.
@@ -173,6 +174,8 @@ def working_set_bytes(c):
             return inputs + cache + item * c.m * ((k + 1) * c.n_h + 2 * c.n_y)
         return inputs + item * c.m * ((2 + 2 * k) * c.n_h + 4 * c.n_y)
     if model == "buffers":
+        if c.op == "backward":  # the cache it reads stays unwritten: two more work arrays
+            return inputs + cache + item * c.m * (k + 1) * c.n_h
         return inputs + cache + item * c.m * 2 * c.n_y
     return inputs + (cache if returns_cache else 0)
 

@@ -16,19 +16,19 @@ from ..bench.checks import PARTIAL_CHECK
 from ..bench.grid import FLOAT32_TARGETS, TARGETS
 from ..bench.ladder import summary, times
 from . import select as S
-from .text import APART, UNRELIABLE, find_pair, fmt_ratio, fmt_s, md_table, paired_text
+from .text import APART, UNRELIABLE, find_pair, fmt_ratio, fmt_s, kernel_part, md_table, paired_text
 
 # --- the first screen: the result -------------------------------------------------------------
 
 RESULT_HEAD = ("**The result.** Paired rounds on this machine, all cores, with a 95 % interval "
                "(the headline table and the ladder below say more):\n")
 RESULT_ROW = ("- n_x={n_x}, n_h={n_h}, m={m:,}: {headline}'s training step is {speedup} [{lo:.3g}–"
-              "{hi:.3g}] faster than {reference}'s{flag}{ladder}.")
+              "{hi:.3g}] faster than {reference}'s{kernel}{flag}{ladder}.")
 RESULT_LADDER = ("; the ladder's biggest factor there is {what} (`{base}` → `{top}`, {times})")
 
 
 def result_numbers(pairs, steps):
-    """[{n_x, n_h, m, ratio, lo, hi, flag, biggest}] at each headline step shape with a paired
+    """[{n_x, n_h, m, ratio, lo, hi, kernel, flag, biggest}] at each headline step shape with a paired
     headline-vs-reference ratio (the headline table's number, :func:`.text.paired_text`), with
     the ladder's biggest factor there (a :func:`fastnn.bench.ladder.summary` factor) or None."""
     out = []
@@ -37,6 +37,7 @@ def result_numbers(pairs, steps):
         if p:
             s = summary(steps, (nx, nh, m))
             out.append(dict(n_x=nx, n_h=nh, m=m, ratio=p["ratio"], lo=p["lo"], hi=p["hi"],
+                            kernel=kernel_part(p),
                             biggest=s["biggest"] if s else None,
                             flag=paired_text(pairs, nx, nh, m, REFERENCE, 0).partition("⚠")[2]
                             .strip()))

@@ -306,11 +306,31 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
             if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
             else " ⚠ wide" + paired_groups(p) if p.get("wide")
             else "")
-    out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{flag}"
+    out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{kernel_part(p)}{flag}"
     if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
         out += f"; apart {fmt_ratio(apart)} ⚠" + (_apart_cause(cells, p) if cells is not None
                                                   else "")
     return out
+
+
+def kernel_part(p):
+    """" (numpy's rounds: 5.21 s per call, 3.98 s of it the kernel's CPU time: fresh memory for
+    its arrays, see Modes)" for the side of a pair whose median kernel CPU time per call is at
+    least :data:`~fastnn.bench.paired.CAUSE_SHARE` of its median time per call, else "".
+
+    Such a ratio is against that side in its slow mode: two runs whose rounds fell in different
+    modes differ by that much (numpy at (2, 64, 1e6): 7.66× with 0.26 s of 1.37 s in the kernel,
+    33.5× with 3.98 s of 5.21 s)."""
+    from statistics import median
+
+    from ..bench.paired import CAUSE_SHARE
+    parts = []
+    for side in ("baseline", "contender"):
+        t, k = p.get(f"rounds_{side}_s") or [], p.get(f"system_{side}_s") or []
+        if t and len(k) == len(t) and median(k) >= CAUSE_SHARE * median(t):
+            parts.append(f"{p[side]}'s rounds: {fmt_s(median(t))} per call, {fmt_s(median(k))} "
+                         "of it the kernel's CPU time")
+    return (f" ({'; '.join(parts)}: fresh memory for its arrays, see Modes)" if parts else "")
 
 
 def find_pair(pairs, nx, nh, m, base, threads, op=STEP, dtype="float64", base_dtype=None):
