@@ -194,6 +194,19 @@ def test_a_cells_step_memory_does_not_depend_on_what_ran_before_it():
     assert steps == pytest.approx([working_set_bytes(c)] * 3, rel=0.15)
 
 
+def test_a_prefix_check_leaves_nothing_in_the_step_memory(monkeypatch):
+    """A cell NumPy cannot hold is checked on a prefix; numpy-inplace kept the prefix's work
+    arrays too (two shapes), and its step at (2, 64, 1e7) measured 1 GiB over its model."""
+    from fastnn.bench import _warm, cell  # noqa: F401 - Numba's registries, as a worker has them
+    from fastnn.bench.grid import working_set_bytes
+    c = Cell("numpy-inplace", "cost_and_grads", 400_001, 16, 2)
+    limit = lambda: int(0.5 * working_set_bytes(Cell("numpy", c.op, c.m, c.n_h, c.n_x)))  # noqa: E731
+    monkeypatch.setattr(cell, "memory_limit", limit)
+    r = cell.run_cell(c, 3.0, {}, QuietMachine())
+    assert r["status"] == "ok" and "on the first 100,000 examples" in r["message"], r
+    assert r["mem_step_bytes"] == pytest.approx(working_set_bytes(c), rel=0.1)
+
+
 @pytest.mark.slow  # ~200 MB in a fresh worker: with the slow tests, alone (-n 0)
 def test_a_cells_step_memory_counts_the_buffers_a_backend_keeps():
     """numpy-inplace allocates its work arrays once: a call's peak *extra* memory is ~0, but the

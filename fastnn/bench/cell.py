@@ -218,6 +218,9 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 bad = _check_prefix(c, P, X, Y, m_check)
                 if bad:
                     return dict(rec, status="wrong", message=bad, median_s=None)
+                # the prefix's work arrays (numpy-inplace keeps two shapes) are not the
+                # step's: dropped, the timing's warm-up allocates the cell's own again
+                get_backend(c.backend).release()
                 other_ran = True
                 rec = dict(rec, message=(
                     f"checked against {REFERENCE} on the first {m_check:,} examples ({REFERENCE}'s "

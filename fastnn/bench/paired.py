@@ -207,6 +207,24 @@ def paired_ratio(fa, fb, *, rounds=ROUNDS, budget_s=None, min_rounds=MIN_ROUNDS,
             "rounds": len(r), "t_a": ta, "t_b": tb, "calls_a": na, "calls_b": nb}
 
 
+def side_names(e):
+    """{"baseline": name, "contender": name} of a pair's sides: their backends, with their
+    dtypes (a float32 pair) or thread counts (a ladder's threads factor) when the backends are
+    the same ("numba (float64)", "numba (1 thread)")."""
+    names = {side: e[side] for side in ("baseline", "contender")}
+    if names["baseline"] != names["contender"]:
+        return names
+    dtype = e.get("dtype", "float64")
+    if e.get("baseline_dtype", dtype) != dtype:
+        return {"baseline": f"{e['baseline']} ({e['baseline_dtype']})",
+                "contender": f"{e['contender']} ({dtype})"}
+    def threads(n):
+        return "all cores" if not n else f"{n} thread{'s' if n > 1 else ''}"
+    n = e.get("threads")
+    return {side: f"{e[side]} ({threads(e.get(f'{side}_threads', n))})"
+            for side in ("baseline", "contender")}
+
+
 def side_spread(e):
     """Which side of a pair moved across its rounds: [{side (its backend), lo_s, hi_s (fastest
     and slowest round's seconds per call), spread (hi_s / lo_s), kernel_s (how much more of the
@@ -216,6 +234,7 @@ def side_spread(e):
     [] when a pair (``headline_pairs``' or :func:`.ladder.measure`'s entry) kept no per-round
     times."""
     out = []
+    names = side_names(e)
     for side in ("baseline", "contender"):
         t = e.get(f"rounds_{side}_s") or []
         if not t or len(t) != len(e.get("per_round") or ()):
@@ -225,7 +244,7 @@ def side_spread(e):
         for key, what in (("kernel_s", "system"), ("others_s", "others")):
             v = e.get(f"{what}_{side}_s") or []
             more[key] = v[slow] - v[fast] if len(v) == len(t) else None
-        out.append(dict(side=e[side], lo_s=t[fast], hi_s=t[slow], spread=t[slow] / t[fast],
+        out.append(dict(side=names[side], lo_s=t[fast], hi_s=t[slow], spread=t[slow] / t[fast],
                         **more))
     return sorted(out, key=lambda d: -d["spread"])
 
@@ -251,6 +270,48 @@ def cause(grew_s, kernel_s, others_s):
     if kernel_s is not None:
         return "outside" if others_s is not None else "not kernel"
     return None
+
+
+#: A paired interval reaching beyond this factor of its median (either side) is not one
+#: number: the rounds spread too widely or fell into groups (seen: numpy ÷ numba alternating
+#: ~12× / ~25× by round at n_h = 64, m = 1e6; 5-round training-run pairs).
+UNRELIABLE = 1.25
+
+
+def fmt_s(x):
+    """A duration with a unit (3 significant digits); "–" when missing or not finite."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if not np.isfinite(x) or x < 0:
+        return "–"
+    for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6)):
+        if x * f >= 1:
+            return f"{x * f:.3g} {unit}"
+    return f"{x * 1e9:.3g} ns"
+
+
+def moved_text(e):
+    """"; numpy's time per call moved, 610 ms to 1.4 s across rounds (numba's 55 ms to 57 ms);
+    of the 790 ms it grew by, 700 ms was its kernel time (…)" for a pair (a headline pair's
+    or a ladder factor's entry) that kept its rounds' times, else "": the side that moved
+    (:func:`side_spread`) and what took its time (:func:`cause`)."""
+    s = side_spread(e)
+    if not s:
+        return ""
+    a, b = s
+    text = (f"; {a['side']}'s time per call moved, {fmt_s(a['lo_s'])} to {fmt_s(a['hi_s'])} "
+            f"across rounds ({b['side']}'s {fmt_s(b['lo_s'])} to {fmt_s(b['hi_s'])})")
+    gap = a["hi_s"] - a["lo_s"]
+    return text + {
+        "kernel": (f"; of the {fmt_s(gap)} it grew by, {fmt_s(a['kernel_s'] or 0)} was its "
+                   "kernel time (fresh memory: Modes)"),
+        "others": (f", other processes taking {fmt_s(a['others_s'] or 0)} more CPU per call in "
+                   "its slowest round"),
+        "outside": ", neither its kernel nor other processes: from outside the machine",
+        "not kernel": ", not in the kernel",
+        None: ""}[cause(gap, a["kernel_s"], a["others_s"])]
 
 
 #: Where :func:`headline_pairs` writes its results, next to results.jsonl.

@@ -195,8 +195,9 @@ def headline_notes(header, pairs):
 FLOAT32_HEAD = ("The same training step with float32 data and parameters: {headline}'s time, its "
                 "own float64 step at the same shape, and how many times faster the float32 step "
                 "is than that and than {reference}'s float32 step (paired rounds as above). In "
-                "float32 a 512-bit vector holds 16 numbers instead of 8, and the float32 tanh "
-                "needs a shorter polynomial{ceiling}.\n")
+                "float32 {vector}, and the float32 tanh needs a shorter polynomial{ceiling}.\n")
+FLOAT32_VECTOR = "a {bits}-bit vector register holds {f32} numbers instead of {f64}"
+FLOAT32_NO_VECTOR = "a vector register holds twice as many numbers"
 FLOAT32_CEILING = (": on this machine the float32 step's own ceiling (its fastest possible "
                    "time) is {ratio:.2f}× shorter than the float64 one at n_x={n_x}, n_h={n_h} "
                    "(tanh {tanh32_ns:.2g} ns per value in float32 against {tanh64_ns:.2g} ns in "
@@ -220,7 +221,10 @@ def float32_numbers(header):
 def float32_head(header):
     """The paragraph above the float32 headline table."""
     n = float32_numbers(header)
-    return FLOAT32_HEAD.format(headline=HEADLINE, reference=REFERENCE,
+    bits = ((header.get("machine_info") or {}).get("cpu") or {}).get("simd_bits")
+    vector = (FLOAT32_VECTOR.format(bits=bits, f32=bits // 32, f64=bits // 64) if bits else
+              FLOAT32_NO_VECTOR)
+    return FLOAT32_HEAD.format(headline=HEADLINE, reference=REFERENCE, vector=vector,
                                ceiling=FLOAT32_CEILING.format(**n) if n else "")
 
 

@@ -12,21 +12,8 @@ from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench import store
 from ..bench.ceiling import ceiling_s
 from ..bench.grid import FIT_TARGETS, FLOAT32_TARGETS, TARGETS
+from ..bench.paired import UNRELIABLE, fmt_s, moved_text
 from .select import FIT, OVERHEAD_FACTOR, STEP, disturbed, measured, reliable
-
-
-def fmt_s(x):
-    """A duration with a unit (3 significant digits); "–" when missing or not finite."""
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return "–"
-    if not np.isfinite(x) or x < 0:
-        return "–"
-    for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6)):
-        if x * f >= 1:
-            return f"{x * f:.3g} {unit}"
-    return f"{x * 1e9:.3g} ns"
 
 
 def fmt_ratio(r):
@@ -241,14 +228,15 @@ def caveats(df):
                                f"{describe_cell(r)}: {r.workers_disagree}"
                                for r in split.head(5).itertuples()) + ".")
         if "working_set_bytes" in ok:
-            rss = pd.to_numeric(ok.mem_rss_bytes, errors="coerce")
-            model = pd.to_numeric(ok.working_set_bytes, errors="coerce")
-            over = ok[rss > model]
+            over = _over_model(ok)
             if len(over):
-                out.append(f"- {len(over)} cells' measured peak extra memory exceeded their "
-                           "backend's working-set model (grid.working_set_bytes): " + "; ".join(
-                               f"{describe_cell(r)} ({r.mem_rss_bytes / 2**20:.0f} MiB "
-                               f"measured, {r.working_set_bytes / 2**20:.0f} MiB modelled)"
+                out.append(f"- {len(over)} cells' measured step memory exceeded their "
+                           f"backend's working-set model (grid.working_set_bytes) by more than "
+                           f"{100 * MODEL_SLACK:.0f} % and {MODEL_FLOOR >> 20} MiB, which the "
+                           "harness uses to skip a cell that would not fit; the largest excess "
+                           "first: " + "; ".join(
+                               f"{describe_cell(r)} ({r.step / 2**20:,.0f} MiB measured, "
+                               f"{r.working_set_bytes / 2**20:,.0f} MiB modelled)"
                                for r in over.head(5).itertuples()) + ".")
         multi = ok[ok.n_modes.fillna(0) > 1] if "n_modes" in ok else ok.iloc[:0]
         if len(multi):
@@ -273,10 +261,6 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-#: A paired interval reaching beyond this factor of its median (either side) is not one
-#: number: the rounds spread too widely or fell into groups (seen: numpy ÷ numba alternating
-#: ~12× / ~25× by round at n_h = 64, m = 1e6; 5-round training-run pairs).
-UNRELIABLE = 1.25
 
 
 #: The ratio of two separately measured medians is shown beside a paired ratio ("apart … ⚠")
@@ -313,24 +297,54 @@ def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="flo
     return out
 
 
-def kernel_part(p):
-    """" (numpy's rounds: 5.21 s per call, 3.98 s of it the kernel's CPU time: fresh memory for
-    its arrays, see Modes)" for the side of a pair whose median kernel CPU time per call is at
-    least :data:`~fastnn.bench.paired.CAUSE_SHARE` of its median time per call, else "".
+#: A side's share of kernel time in a pair's rounds that :func:`kernel_part` states.
+KERNEL_SHOWN = 0.1
 
-    Such a ratio is against that side in its slow mode: two runs whose rounds fell in different
-    modes differ by that much (numpy at (2, 64, 1e6): 7.66× with 0.26 s of 1.37 s in the kernel,
-    33.5× with 3.98 s of 5.21 s)."""
+
+#: A cell's step memory is said to exceed its model beyond this share and this many bytes
+#: (below them: page granularity, the interpreter's own allocations).
+MODEL_SLACK = 0.10
+MODEL_FLOOR = 8 * 2**20
+
+
+def _over_model(ok):
+    """The cells whose measured step memory (``mem_step_bytes``; in a run before it was
+    recorded, X and Y plus the call's peak extra) exceeds their working-set model by more than
+    :data:`MODEL_SLACK` and :data:`MODEL_FLOOR`, largest excess first, with a ``step`` column."""
+    step = pd.to_numeric(ok.get("mem_step_bytes"), errors="coerce") if "mem_step_bytes" in ok \
+        else pd.Series(np.nan, index=ok.index)
+    extra = np.fmax(pd.to_numeric(ok.mem_rss_bytes, errors="coerce"),
+                    pd.to_numeric(ok.mem_traced_bytes, errors="coerce"))
+    step = step.where(step.notna(), extra + 8 * ok.m * (ok.n_x + ok.n_y))
+    model = pd.to_numeric(ok.working_set_bytes, errors="coerce")
+    excess = step - model
+    sel = (excess > MODEL_SLACK * model) & (excess > MODEL_FLOOR)
+    return ok.assign(step=step, excess=excess)[sel].sort_values("excess", ascending=False)
+
+
+def kernel_part(p):
+    """" (numpy's rounds: 5.21 s per call, 3.98 s of it the operating system kernel's CPU time:
+    fresh memory for its arrays, see Modes)" for each side of a pair whose median kernel
+    (system) CPU time per call is at least :data:`KERNEL_SHOWN` of its median time per call;
+    the fresh-memory reading where it is at least :data:`~fastnn.bench.paired.CAUSE_SHARE`;
+    "" when no side's is.
+
+    A ratio against a side that spends most of its time in the kernel is against that side's
+    slow memory case: two runs whose rounds fell in different cases differ by that much (numpy
+    at (2, 64, 1e6): 7.66× with 0.26 s of 1.37 s in the kernel, 33.5× with 3.98 s of 5.21 s)."""
     from statistics import median
 
-    from ..bench.paired import CAUSE_SHARE
-    parts = []
-    for side in ("baseline", "contender"):
+    from ..bench.paired import CAUSE_SHARE, side_names
+    parts, fresh = [], False
+    for side, name in side_names(p).items():
         t, k = p.get(f"rounds_{side}_s") or [], p.get(f"system_{side}_s") or []
-        if t and len(k) == len(t) and median(k) >= CAUSE_SHARE * median(t):
-            parts.append(f"{p[side]}'s rounds: {fmt_s(median(t))} per call, {fmt_s(median(k))} "
-                         "of it the kernel's CPU time")
-    return (f" ({'; '.join(parts)}: fresh memory for its arrays, see Modes)" if parts else "")
+        if t and len(k) == len(t) and median(k) >= KERNEL_SHOWN * median(t):
+            over = " (summed over its threads)" if median(k) > median(t) else ""
+            parts.append(f"{name}'s rounds: {fmt_s(median(t))} per call, {fmt_s(median(k))} "
+                         f"of it the operating system kernel's CPU time{over}")
+            fresh |= median(k) >= CAUSE_SHARE * median(t)
+    return (f" ({'; '.join(parts)}{': fresh memory for its arrays, see Modes' if fresh else ''})"
+            if parts else "")
 
 
 def find_pair(pairs, nx, nh, m, base, threads, op=STEP, dtype="float64", base_dtype=None):
@@ -357,7 +371,7 @@ def paired_groups(p):
     r = list(p.get("per_round") or [])
     ms = modes(r)
     n = len(r)
-    moved = _moved(p)
+    moved = moved_text(p)
     if len(ms) < 2:
         return (f" (rounds from {min(r):.3g}× to {max(r):.3g}×, in no groups{moved})" if n > 1
                 else "")
@@ -371,27 +385,6 @@ def paired_groups(p):
                 + (moved[2:] if moved else "one side changed speed during the pair") + ")")
     return " (rounds in groups: " + ", ".join(f"{g['value']:.3g}× in {g['n']} of {n}"
                                               for g in ms) + f"; see Modes{moved})"
-
-
-def _moved(p):
-    """"; numpy's time per call moved, 610 ms to 1.4 s across rounds (numba's 55 ms to 57 ms),
-    700 ms of the 790 ms in the kernel (…)" for a pair that kept its rounds' times, else ""."""
-    from ..bench.paired import cause, side_spread
-    s = side_spread(p)
-    if not s:
-        return ""
-    a, b = s
-    text = (f"; {a['side']}'s time per call moved, {fmt_s(a['lo_s'])} to {fmt_s(a['hi_s'])} "
-            f"across rounds ({b['side']}'s {fmt_s(b['lo_s'])} to {fmt_s(b['hi_s'])})")
-    gap = a["hi_s"] - a["lo_s"]
-    return text + {
-        "kernel": (f"; of the {fmt_s(gap)} it grew by, {fmt_s(a['kernel_s'] or 0)} was its "
-                   "kernel time (fresh memory: Modes)"),
-        "others": (f", other processes taking {fmt_s(a['others_s'] or 0)} more CPU per call in "
-                   "its slowest round"),
-        "outside": ", neither its kernel nor other processes: from outside the machine",
-        "not kernel": ", not in the kernel",
-        None: ""}[cause(gap, a["kernel_s"], a["others_s"])]
 
 
 def _table(shapes, d, ok, column, fill, empty, first=None):
