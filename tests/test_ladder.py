@@ -224,3 +224,21 @@ def test_a_cells_step_memory_counts_the_buffers_a_backend_keeps():
     buffers = working_set_bytes(c) - data
     assert (r["mem_rss_bytes"] or 0) < 0.2 * buffers
     assert r["mem_step_bytes"] > data + 0.8 * buffers
+
+
+def test_a_factor_whose_rounds_disagree_says_so_and_why():
+    """A ladder factor flags an interval beyond ×/÷ 1.25 as the headline does, in its cell and
+    its sentence, with the side that moved (named with its threads when both are numba)."""
+    r = [1.41, 1.9, 2.4, 1.85, 1.5]
+    f = dict(label="numba (all cores)", baseline="numba", baseline_threads=1, contender="numba",
+             contender_threads=0, adds=L.THREADS, ratio=1.85, lo=1.41, hi=2.4, per_round=r,
+             rounds_baseline_s=[0.0202, 0.025, 0.0307, 0.024, 0.021],
+             rounds_contender_s=[0.0143, 0.0132, 0.0128, 0.013, 0.014],
+             system_baseline_s=[0.0] * 5, system_contender_s=[0.0] * 5,
+             others_baseline_s=[0.0] * 5, others_contender_s=[0.0] * 5)
+    assert L.times(f).startswith("1.85× [1.41–2.4] ⚠ rounds disagree (from 1.41× to 2.4×; "
+                                 "numba (1 thread)'s time per call moved, 20.2 ms to 30.7 ms")
+    assert "from outside the machine" in L.times(f)
+    assert " Its rounds disagree: from 1.41× to 2.4×" in L.factor_sentence(f)
+    narrow = dict(f, lo=1.7, hi=2.0)
+    assert "⚠" not in L.times(narrow) and "disagree" not in L.factor_sentence(narrow)

@@ -295,12 +295,16 @@ def times(f):
     text = f"{factor_text(f['ratio'])}× [{factor_text(f['lo'])}–{factor_text(f['hi'])}]"
     if f.get("groups"):
         return text + groups_text(f["groups"])
-    r = f.get("per_round") or []
-    off = paired.UNRELIABLE
-    if r and (f["lo"] < f["ratio"] / off or f["hi"] > f["ratio"] * off):
-        text += (f" ⚠ rounds disagree (from {factor_text(min(r))}× to {factor_text(max(r))}×"
-                 f"{paired.moved_text(f)})")
-    return text
+    return text + (f" ⚠ rounds disagree ({_disagree(f)})" if _disagree(f) else "")
+
+
+def _disagree(f):
+    """"from A× to B×; numpy's time per call moved …" for a factor without groups whose
+    interval reaches beyond :data:`.paired.UNRELIABLE` of its median, else ""."""
+    r, off = f.get("per_round") or [], paired.UNRELIABLE
+    if f.get("groups") or not r or f["ratio"] / off <= f["lo"] <= f["hi"] <= f["ratio"] * off:
+        return ""
+    return f"from {factor_text(min(r))}× to {factor_text(max(r))}×{paired.moved_text(f)}"
 
 
 def factor_sentence(f):
@@ -310,8 +314,10 @@ def factor_sentence(f):
     how = (f"{factor_text(r)}× faster [{factor_text(lo)}–{factor_text(hi)}]" if r >= 1 else
            f"{factor_text(1 / r)}× slower [{factor_text(1 / hi)}–{factor_text(1 / lo)}]")
     flag = " (measured while the machine was busy)" if f.get("disturbed") else ""
+    spread = _disagree(f)
     return (f"- `{f['label']}` is {how} than `{label_of(f)}`{flag}. It adds {f['adds']}."
-            + _groups_sentence(f.get("groups")))
+            + _groups_sentence(f.get("groups"))
+            + (f" Its rounds disagree: {spread}." if spread else ""))
 
 
 def _groups_sentence(gs):

@@ -306,7 +306,7 @@ def moved_text(e):
     gap = a["hi_s"] - a["lo_s"]
     return text + {
         "kernel": (f"; of the {fmt_s(gap)} it grew by, {fmt_s(a['kernel_s'] or 0)} was its "
-                   "kernel time (fresh memory: Modes)"),
+                   "kernel time (fresh memory)"),
         "others": (f", other processes taking {fmt_s(a['others_s'] or 0)} more CPU per call in "
                    "its slowest round"),
         "outside": ", neither its kernel nor other processes: from outside the machine",

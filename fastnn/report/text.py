@@ -324,7 +324,7 @@ def _over_model(ok):
 
 def kernel_part(p):
     """" (numpy's rounds: 5.21 s per call, 3.98 s of it the operating system kernel's CPU time:
-    fresh memory for its arrays, see Modes)" for each side of a pair whose median kernel
+    fresh memory for its arrays)" for each side of a pair whose median kernel
     (system) CPU time per call is at least :data:`KERNEL_SHOWN` of its median time per call;
     the fresh-memory reading where it is at least :data:`~fastnn.bench.paired.CAUSE_SHARE`;
     "" when no side's is.
@@ -343,7 +343,7 @@ def kernel_part(p):
             parts.append(f"{name}'s rounds: {fmt_s(median(t))} per call, {fmt_s(median(k))} "
                          f"of it the operating system kernel's CPU time{over}")
             fresh |= median(k) >= CAUSE_SHARE * median(t)
-    return (f" ({'; '.join(parts)}{': fresh memory for its arrays, see Modes' if fresh else ''})"
+    return (f" ({'; '.join(parts)}{': fresh memory for its arrays' if fresh else ''})"
             if parts else "")
 
 
