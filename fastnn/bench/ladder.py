@@ -226,7 +226,8 @@ def groups(e):
     """The groups a factor's per-round ratios fall into (:func:`.worker.modes`), each with the
     side whose time moved most between them (``side``, its ``t_s``, ``system_s`` and
     ``others_s`` — other processes' CPU seconds meanwhile — per call, medians over the group's
-    rounds; a counter not kept is None); [] when the rounds form one group or their times were
+    rounds; a counter not kept is None) and ``n``, its rounds (each round counts in the group
+    nearest to it, a lone outlier too, so the groups' n add up to ``rounds``); [] when the rounds form one group or their times were
     not kept."""
     import numpy as np
 
@@ -254,7 +255,7 @@ def groups(e):
             v = e.get(f"{key}_{side}_s") or []
             med[f"{key}_s"] = (float(np.median([v[i] for i in rounds])) if len(v) == len(r)
                                else None)
-        out.append(dict(ratio=g["value"], n=g["n"], rounds=len(r), side=sides[side],
+        out.append(dict(ratio=g["value"], n=len(rounds), rounds=len(r), side=sides[side],
                         t_s=float(np.median([e[f"rounds_{side}_s"][i] for i in rounds])),
                         **med))
     return out

@@ -286,6 +286,8 @@ def fmt_s(x):
         return "–"
     if not np.isfinite(x) or x < 0:
         return "–"
+    if x == 0:
+        return "0 s"  # a measured zero, not a missing value ("0 ns" read like a rounding)
     for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6)):
         if x * f >= 1:
             return f"{x * f:.3g} {unit}"

@@ -240,7 +240,8 @@ def caveats(df):
                                for r in over.head(5).itertuples()) + ".")
         multi = ok[ok.n_modes.fillna(0) > 1] if "n_modes" in ok else ok.iloc[:0]
         if len(multi):
-            out.append(f"- {len(multi)} cells are multimodal: their values fall into groups "
+            out.append(f"- {len(multi)} {'cells are' if len(multi) > 1 else 'cell is'} "
+                       "multimodal: their values fall into groups "
                        "more than 25 % apart, so their median depends on which group a run "
                        "hit: " + "; ".join(describe_cell(r) for r in multi.head(5).itertuples())
                        + ".")
