@@ -66,8 +66,9 @@ def colours(names=()):
 
 def ladder_figure(summaries, cols=None):
     """The ladder of the step's speed-up: one panel per shape, one bar per rung (time per step,
-    log scale; hatched where extrapolated from a smaller m), each factor written between its
-    two bars. ``summaries``: ``bench.ladder.summary`` dicts. Returns the figure."""
+    log scale; hatched where extrapolated from a smaller m), each rung's factor over the rung
+    before written under its bar. ``summaries``: ``bench.ladder.summary`` dicts. Returns the
+    figure."""
     from matplotlib.ticker import LogLocator
 
     cols = cols or colours()
@@ -76,30 +77,35 @@ def ladder_figure(summaries, cols=None):
     for ax, s in zip(axes[0], summaries):
         rungs = s["rungs"]
         x = list(range(len(rungs)))
-        t = [r["t_s"] for r in rungs]
         m = s["shape"][2]
         for i, r in enumerate(rungs):
             ax.bar(i, r["t_s"], color=cols.get(r["backend"], "grey"), width=0.7,
                    hatch="//" if r["m_run"] < m else None, edgecolor="white",
                    alpha=0.55 if r["threads"] != 0 and r["backend"] == rungs[-1]["backend"]
                    else 1.0)
-        for i, f in enumerate(s["factors"]):
-            y = (t[i] * t[i + 1]) ** 0.5
-            label = f"×{_factor(f['ratio'])}" + (
-                "\nrounds: " + " | ".join(f"×{_factor(g['ratio'])}" for g in f["groups"])
-                if f.get("groups") else "")
-            ax.annotate(label, ((i + i + 1) / 2, y), ha="center", va="center",
-                        fontsize=8, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="0.7"))
+        ticks = [r["label"].replace(" (", "\n(") for r in rungs]
+        for i, f in enumerate(s["factors"]):  # under each bar: its factor over the bar before
+            ticks[i + 1] += "\n" + _factor_label(f)
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10))
-        ax.set_xticks(x, [r["label"].replace(" (", "\n(") for r in rungs], fontsize=7.5)
+        ax.set_xticks(x, ticks, fontsize=7.5)
         ax.set_ylabel("time per training step (s)")
         nx, nh, _ = s["shape"]
         d = s["direct"]
-        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\nproduct of the factors ×{_factor(s['product'])}"
-                     + (f", direct ×{_factor(d['ratio'])}" if d else ""), fontsize=9)
+        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\nthe factors multiply to "
+                     f"×{_factor(s['product'])}"
+                     + (f"\n{rungs[0]['backend']} ÷ {rungs[-1]['backend']} measured directly: "
+                        f"×{_factor(d['ratio'])}" if d else ""), fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")
     return fig
+
+
+def _factor_label(f):
+    """A factor under its bar: "×20.8" or "2.85× slower", with a "*" when its rounds fell into
+    groups (the report's table gives them)."""
+    r = f["ratio"]
+    return (f"×{_factor(r)}" if r >= 1 else f"{_factor(1 / r)}× slower") + (
+        "*" if f.get("groups") else "")
 
 
 def _factor(v):

@@ -221,7 +221,7 @@ def fig_memory(df, out, cols, figures):
     if empty:
         return empty
     for b, g in d.groupby("backend"):
-        y = g.mem.clip(lower=1)
+        y = g.mem.clip(lower=1) / 2**20  # MiB, as fig11; a zero drawn at 1 byte
         ax.plot(g.m, y, "-", color=cols[b], label=b)
         ax.plot(g.m[~g.by_rss], y[~g.by_rss], "o", color=cols[b], ms=4)
         ax.plot(g.m[g.by_rss], y[g.by_rss], "s", mfc="none", color=cols[b], ms=6)
@@ -229,7 +229,7 @@ def fig_memory(df, out, cols, figures):
     if d.by_rss.any():
         ax.plot([], [], "s", mfc="none", color="grey", ms=6, label="resident-set rise")
     _log_axes(ax)
-    ax.set(xlabel="m (examples)", ylabel="peak extra memory (bytes)",
+    ax.set(xlabel="m (examples)", ylabel="peak extra memory (MiB)",
            title=f"Peak extra memory of one training step, n_h = {d.n_h.iloc[0]}")
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)

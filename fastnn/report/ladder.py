@@ -37,8 +37,9 @@ def section(entries, out, cols, figures):
                 "headline shapes they cover)._")
     name = save(ladder_figure(list(nums.values()), cols), out, FIGURE, figures)
     text = [f"![the ladder]({name})\n",
-            "Each bar is one rung's time per training step (log scale), each label the factor "
-            "between two neighbouring rungs: a paired ratio (the two rungs timed in alternating "
+            "Each bar is one rung's time per training step (log scale); under each bar, its "
+            "factor over the bar to its left (*: its rounds fell into groups, which the "
+            "table below gives): a paired ratio (the two rungs timed in alternating "
             "rounds, each in its own worker process; median with a 95 % bootstrap interval). "
             "Every rung runs on one thread except the last, so the threads are one factor of "
             "their own (NumPy's BLAS on all cores is in the headline table). Hatched bars: a "
