@@ -558,7 +558,9 @@ def ladder(folder=LADDER_FROM):
             "measures it (about 20 minutes)._"])
     blocks = ["### The speed-up, rung by rung", ("ladder.png", ladder_figure(sums, colours())),
               f"From the performance report's own run (`{folder}`; its report is "
-              f"`{os.path.join(folder, 'index.md')}`): each factor is a paired ratio of two neighbouring rungs, timed in alternating rounds "
+              f"`{os.path.join(folder, 'index.md')}`): under each bar, its factor over the bar to its "
+              "left (*: its rounds fell into groups, which the sentences below give). Each factor is "
+              "a paired ratio of two neighbouring rungs, timed in alternating rounds "
               "in their own worker processes, with a 95 % interval. Every rung runs on one "
               "thread except the last. The per-example loops (hatched) were timed at a smaller m "
               "and scaled to m."]
