@@ -198,7 +198,10 @@ def test_a_pair_whose_side_is_mostly_kernel_time_says_so():
     from fastnn.report.text import kernel_part, paired_text
     slow = _flagged([33, 34, 33.5, 34, 33], [5.2, 5.3, 5.21, 5.25, 5.2], [4.0, 4.1, 3.98, 4.0, 3.9])
     assert kernel_part(slow) == (" (numpy's rounds: 5.21 s per call, 4 s of it the operating "
-                                 "system kernel's CPU time: fresh memory for its arrays)")
+                                 "system kernel's CPU time, fresh memory for its arrays)")
+    # a peer's kernel time is stated, not read as fresh memory (its threads may be waiting)
+    peer = dict(slow, baseline="torch")
+    assert "kernel's CPU time)" in kernel_part(peer) and "fresh" not in kernel_part(peer)
     assert kernel_part(slow) in paired_text([slow], 2, 64, 10**6, "numpy", 0)
     assert result_numbers([slow], [])[0]["kernel"] == kernel_part(slow)
     fast = _flagged([7.6, 7.7, 7.66, 7.5, 7.7], [1.37] * 5, [0.26] * 5)

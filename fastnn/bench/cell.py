@@ -210,6 +210,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                     f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
                     f"of {steps} (its cost is not finite): it has no time per step"))
             other_ran = False  # another backend (the reference) ran in this process
+            first_warm = not get_backend(c.backend).jit  # the first call warmed the step up
             keep = refs is not None and c.op in KEEP_REFERENCE
             if c.backend == REFERENCE and keep:
                 refs[ref_key(c)] = copy.deepcopy(out)
@@ -219,8 +220,10 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 if bad:
                     return dict(rec, status="wrong", message=bad, median_s=None)
                 # the prefix's work arrays (numpy-inplace keeps two shapes) are not the
-                # step's: dropped, the timing's warm-up allocates the cell's own again
+                # step's: dropped, so the first call no longer stands for the warm-up (it
+                # found the work arrays made): the timing warms up itself, making them again
                 get_backend(c.backend).release()
+                first_warm = False
                 other_ran = True
                 rec = dict(rec, message=(
                     f"checked against {REFERENCE} on the first {m_check:,} examples ({REFERENCE}'s "
@@ -241,7 +244,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             faults = {}
             per_call, number = worker.time_it(
                 fn, budget_s if sample_s is None else min(budget_s, sample_s), samples,
-                min_values, None if get_backend(c.backend).jit else first,
+                min_values, first if first_warm else None,
                 settle=other_ran or not spawn.in_worker(), counters=faults)
             samples = [t / steps for t in per_call]  # per step for a training run
             st = worker.stats(samples, faults.get("value_faults"), faults.get("value_system_s"))

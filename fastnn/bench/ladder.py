@@ -241,7 +241,7 @@ def groups(e):
     # outliers, which join their nearest group here
     idx = [(i, min(range(len(ms)), key=lambda j: abs(np.log(r[i] / ms[j]["value"]))))
            for i in range(len(r))]
-    sides = {"baseline": e["baseline"], "contender": e["contender"]}
+    sides = paired.side_names(e)
     spread = {}
     for side in sides:
         med = [np.median([e[f"rounds_{side}_s"][i] for i, j in idx if j == g])
@@ -303,8 +303,10 @@ def _disagree(f):
     """"from A× to B×; numpy's time per call moved …" for a factor without groups whose
     interval reaches beyond :data:`.paired.UNRELIABLE` of its median, else ""."""
     r, off = f.get("per_round") or [], paired.UNRELIABLE
-    if f.get("groups") or not r or f["ratio"] / off <= f["lo"] <= f["hi"] <= f["ratio"] * off:
+    if f.get("groups") or f["ratio"] / off <= f["lo"] <= f["hi"] <= f["ratio"] * off:
         return ""
+    if not r:  # an entry written before the rounds were kept
+        return f"its interval [{factor_text(f['lo'])}–{factor_text(f['hi'])}]"
     return f"from {factor_text(min(r))}× to {factor_text(max(r))}×{paired.moved_text(f)}"
 
 

@@ -8,7 +8,7 @@ time. The parent side (starting workers, the order of cells, the store) is in :m
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import sys
 import time
 import tracemalloc
 from contextlib import contextmanager
@@ -287,14 +287,20 @@ def stats(samples, faults=None, system=None):
             "rounds": len(samples), "modes": modes(samples, faults, system)}
 
 
-def _libc():
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
+def _malloc_trim():
+    """glibc's ``malloc_trim`` from the process's own symbols (Linux), else None (macOS, musl,
+    Windows: nothing to trim this way)."""
+    if not sys.platform.startswith("linux"):
         return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
-_LIBC = _libc()
+_MALLOC_TRIM = _malloc_trim()
 
 
 def return_free_memory():
@@ -306,9 +312,8 @@ def return_free_memory():
     measured 15 MiB for numpy-inplace's 114 MiB at (2, 4, 1e6), and a forked worker inherits
     its parent's free heap the same way.
     """
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _rss_hwm():

@@ -13,10 +13,11 @@ import pandas as pd
 from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench.ceiling import ceiling_s
 from ..bench.checks import PARTIAL_CHECK
-from ..bench.grid import FLOAT32_TARGETS, TARGETS
+from ..bench.grid import FLOAT32_TARGETS, TARGETS, Cell, working_set_bytes
 from ..bench.ladder import summary, times
 from . import select as S
-from .text import APART, UNRELIABLE, find_pair, fmt_ratio, fmt_s, kernel_part, md_table, paired_text
+from .text import (APART, KERNEL_SHOWN, UNRELIABLE, find_pair, fmt_ratio, fmt_s, kernel_part,
+                   md_table, paired_text)
 
 # --- the first screen: the result -------------------------------------------------------------
 
@@ -149,9 +150,9 @@ NOTES_PAIRED = ("Speed-ups are medians of at least {rounds} paired rounds (the t
                 "memory bandwidth with other guests, whose work it cannot see. Kernel time is the "
                 "operating system kernel's CPU time for a side's process (getrusage's system "
                 "time, summed over its threads, so it can exceed the time per call); a side whose "
-                "rounds spend a tenth of their time there or more says so beside the ratio. Most "
-                "of it is fresh memory: NumPy's matrix form makes new temporaries each step "
-                "(~2 GB at n_h = 64, m = 1e6), which the kernel must map and zero — quickly when "
+                "rounds spend {kernel_pct:.0f} % of their time there or more says so beside the "
+                "ratio. Most of it is fresh memory: NumPy's matrix form makes new temporaries "
+                "each step (~{temps_gb:.1f} GB at n_h = 64, m = 1e6), which the kernel must map and zero — quickly when "
                 "huge pages are free, in seconds when it must first compact memory or fall back "
                 "to 4 KiB pages — so a ratio against NumPy depends on the machine's memory at "
                 "that moment (Modes shows the cells whose values split this way). (unpaired): the ratio of two separately measured medians; \"apart "
@@ -191,8 +192,10 @@ def headline_notes(header, pairs):
     n = notes_numbers(header, pairs)
     out = []
     if n["rounds"] is not None:
-        out.append(NOTES_PAIRED.format(rounds=n["rounds"], unreliable=UNRELIABLE,
-                                       apart_pct=100 * APART))
+        out.append(NOTES_PAIRED.format(
+            rounds=n["rounds"], unreliable=UNRELIABLE, apart_pct=100 * APART,
+            kernel_pct=100 * KERNEL_SHOWN,
+            temps_gb=working_set_bytes(Cell(REFERENCE, "cost_and_grads", 10**6, 64)) / 1e9))
     if n["tanh_ns"] is not None:
         fma = (NOTES_FMA_PEAK if n["fma_at_peak"] else NOTES_FMA_L1).format(ns=n["fma_ns"])
         out.append(NOTES_CEILING.format(tanh_ns=n["tanh_ns"], fma=fma))

@@ -316,7 +316,8 @@ def _over_model(ok):
         else pd.Series(np.nan, index=ok.index)
     extra = np.fmax(pd.to_numeric(ok.mem_rss_bytes, errors="coerce"),
                     pd.to_numeric(ok.mem_traced_bytes, errors="coerce"))
-    step = step.where(step.notna(), extra + 8 * ok.m * (ok.n_x + ok.n_y))
+    item = np.where(ok.dtype.astype(str) == "float32", 4, 8)
+    step = step.where(step.notna(), extra + item * ok.m * (ok.n_x + ok.n_y))
     model = pd.to_numeric(ok.working_set_bytes, errors="coerce")
     excess = step - model
     sel = (excess > MODEL_SLACK * model) & (excess > MODEL_FLOOR)
@@ -324,28 +325,33 @@ def _over_model(ok):
 
 
 def kernel_part(p):
-    """" (numpy's rounds: 5.21 s per call, 3.98 s of it the operating system kernel's CPU time:
-    fresh memory for its arrays)" for each side of a pair whose median kernel
-    (system) CPU time per call is at least :data:`KERNEL_SHOWN` of its median time per call;
-    the fresh-memory reading where it is at least :data:`~fastnn.bench.paired.CAUSE_SHARE`;
-    "" when no side's is.
+    """" (numpy's rounds: 5.21 s per call, 3.98 s of it the operating system kernel's CPU time,
+    fresh memory for its arrays)" for each side of a pair whose median kernel (system) CPU time
+    per call is at least :data:`KERNEL_SHOWN` of its median time per call; the fresh-memory
+    reading where it is at least :data:`~fastnn.bench.paired.CAUSE_SHARE` and the side is a
+    backend whose working set is NumPy's temporaries (not a peer); "" when no side's is.
 
     A ratio against a side that spends most of its time in the kernel is against that side's
     slow memory case: two runs whose rounds fell in different cases differ by that much (numpy
     at (2, 64, 1e6): 7.66× with 0.26 s of 1.37 s in the kernel, 33.5× with 3.98 s of 5.21 s)."""
     from statistics import median
 
+    from ..backends import REGISTRY
     from ..bench.paired import CAUSE_SHARE, side_names
-    parts, fresh = [], False
+    parts = []
     for side, name in side_names(p).items():
         t, k = p.get(f"rounds_{side}_s") or [], p.get(f"system_{side}_s") or []
         if t and len(k) == len(t) and median(k) >= KERNEL_SHOWN * median(t):
             over = " (summed over its threads)" if median(k) > median(t) else ""
+            # fresh memory: the reading for NumPy's temporaries (Modes: its faults and kernel
+            # time together); a peer's kernel time can be its threads waiting as well
+            be = REGISTRY.get(p[side])
+            fresh = (median(k) >= CAUSE_SHARE * median(t) and be is not None
+                     and be.memory == "temporaries" and not be.peer)
             parts.append(f"{name}'s rounds: {fmt_s(median(t))} per call, {fmt_s(median(k))} "
-                         f"of it the operating system kernel's CPU time{over}")
-            fresh |= median(k) >= CAUSE_SHARE * median(t)
-    return (f" ({'; '.join(parts)}{': fresh memory for its arrays' if fresh else ''})"
-            if parts else "")
+                         f"of it the operating system kernel's CPU time{over}"
+                         + (", fresh memory for its arrays" if fresh else ""))
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def find_pair(pairs, nx, nh, m, base, threads, op=STEP, dtype="float64", base_dtype=None):
