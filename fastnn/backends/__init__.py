@@ -125,9 +125,9 @@ class Backend:
         return self._cache["impl"]
 
     def release(self):
-        """Free what this entry keeps between calls (numpy-inplace's work arrays; nothing for
-        the others), so the next call allocates it again. The harness calls it before it
-        measures a cell's step memory."""
+        """Free what this entry keeps between calls in the calling thread (numpy-inplace's
+        work arrays, kept per thread; nothing for the others), so the next call allocates it
+        again. The harness calls it before it measures a cell's step memory."""
         free = getattr(self.impl, "release", None)
         if free is not None:
             free()

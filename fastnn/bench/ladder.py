@@ -162,7 +162,7 @@ def measure(shapes, detector=None, *, progress=None, rounds=ROUNDS, min_rounds=M
         for i, ((a, ta), (b, tb)) in enumerate(steps):
             direct = i == len(steps) - 1
             if progress is not None:
-                progress.say(f"ladder: {a} ({_threads(ta)}) vs {b} ({_threads(tb)}), "
+                progress.say(f"ladder: {a} ({paired.threads_text(ta)}) vs {b} ({paired.threads_text(tb)}), "
                              f"n_x={nx} n_h={nh} m={m:,}")
             base = Cell(a, HEADLINE_OP, m, nh, nx, threads=ta)
             top = Cell(b, HEADLINE_OP, m, nh, nx, threads=tb)
@@ -227,8 +227,8 @@ def groups(e):
     side whose time moved most between them (``side``, its ``t_s``, ``system_s`` and
     ``others_s`` — other processes' CPU seconds meanwhile — per call, medians over the group's
     rounds; a counter not kept is None) and ``n``, its rounds (each round counts in the group
-    nearest to it, a lone outlier too, so the groups' n add up to ``rounds``); [] when the rounds form one group or their times were
-    not kept."""
+    nearest to it, a lone outlier too, so the groups' n add up to ``rounds``); [] when the
+    rounds form one group or their times were not kept."""
     import numpy as np
 
     from .worker import modes
@@ -267,19 +267,16 @@ def groups_text(gs):
     if not gs:
         return ""
     def one(g):
-        sys_s = (f", {_secs(g['system_s'])} of it in the kernel" if g["system_s"] is not None
+        sys_s = (f", {paired.fmt_s(g['system_s'])} of it in the kernel" if g["system_s"] is not None
                  else "")
         return (f"{factor_text(g['ratio'])}× in {g['n']} of {g['rounds']} ({g['side']} "
-                f"{_secs(g['t_s'])} per step{sys_s})")
+                f"{paired.fmt_s(g['t_s'])} per step{sys_s})")
     return " ⚠ rounds in groups: " + ", ".join(one(g) for g in gs)
-
-
-_secs = paired.fmt_s
 
 
 def _label(backend, threads):
     """A rung's name: the backend, with "(1 thread)" or "(all cores)"."""
-    return f"{backend} ({_threads(threads)})"
+    return f"{backend} ({paired.threads_text(threads)})"
 
 
 # --- the ladder in words (the report and the lecture page) -------------------------------
@@ -292,11 +289,13 @@ def factor_text(v):
 def times(f):
     """"R× [lo–hi]" of a factor entry, with its :func:`groups_text` when it has groups, or,
     when its interval reaches beyond :data:`.paired.UNRELIABLE` of its median without groups,
-    " ⚠ rounds disagree (from A× to B×; the side that moved and why)", as the headline's flag."""
+    " ⚠ rounds disagree (from A× to B×; the side that moved and why)", as the headline's
+    flag."""
     text = f"{factor_text(f['ratio'])}× [{factor_text(f['lo'])}–{factor_text(f['hi'])}]"
     if f.get("groups"):
         return text + groups_text(f["groups"])
-    return text + (f" ⚠ rounds disagree ({_disagree(f)})" if _disagree(f) else "")
+    spread = _disagree(f)
+    return text + (f" ⚠ rounds disagree ({spread})" if spread else "")
 
 
 def _disagree(f):
@@ -336,7 +335,7 @@ def _groups_sentence(gs):
                    "memory for its temporaries when huge pages are scarce (the report's Modes "
                    "section); its faster rounds are its arithmetic."),
         "others": (f" In {slow['side']}'s slower rounds other processes and the kernel's own "
-                   f"threads took {_secs(grew['others_s'] or 0)} more CPU time per call: time "
+                   f"threads took {paired.fmt_s(grew['others_s'] or 0)} more CPU time per call: time "
                    "taken from it, not its own work."),
         "outside": (f" Neither {slow['side']}'s kernel time nor other processes' CPU time grew "
                     "in its slower rounds: the time was lost outside this machine (a virtual "
@@ -372,10 +371,6 @@ def load(folder):
     if not isinstance(doc, dict) or doc.get("run_id") != header.get("run_id"):
         return []
     return doc.get("ladder") or []
-
-
-def _threads(n):
-    return "all cores" if n == 0 else f"{n} thread{'s' if n > 1 else ''}"
 
 
 __all__ = ["SHORT_S", "THREADS", "adds", "factor_sentence", "factor_text", "groups",

@@ -218,11 +218,14 @@ def side_names(e):
     if e.get("baseline_dtype", dtype) != dtype:
         return {"baseline": f"{e['baseline']} ({e['baseline_dtype']})",
                 "contender": f"{e['contender']} ({dtype})"}
-    def threads(n):
-        return "all cores" if not n else f"{n} thread{'s' if n > 1 else ''}"
     n = e.get("threads")
-    return {side: f"{e[side]} ({threads(e.get(f'{side}_threads', n))})"
+    return {side: f"{e[side]} ({threads_text(e.get(f'{side}_threads', n))})"
             for side in ("baseline", "contender")}
+
+
+def threads_text(n):
+    """A thread count as text: "all cores" for 0 (or None), "1 thread", "2 threads"."""
+    return "all cores" if not n else f"{n} thread{'s' if n > 1 else ''}"
 
 
 def side_spread(e):

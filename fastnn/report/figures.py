@@ -24,6 +24,15 @@ class Fig:
     why_not: str = ""
 
 
+def _title(fig, axes, what, panels=""):
+    """A figure's title: over its panels (``what`` + ``panels``), or, with one panel, in that
+    panel's own title before its n_h (a figure-wide title ran under the legend there)."""
+    if axes.size > 1:
+        fig.suptitle(what + panels)
+    else:
+        axes.flat[0].set_title(f"{what}\n{axes.flat[0].get_title()}", fontsize=10)
+
+
 def _legend_outside(fig, *axes):
     """One legend right of the figure, with every label of every panel once."""
     handles = {}
@@ -78,7 +87,7 @@ def fig_time_vs_m(df, out, cols, figures):
     if S.disturbed(d).any():
         axes.flat[0].plot([], [], "o", mfc="none", color="grey", label="busy machine (not used)")
     _legend_outside(fig, *axes.flat)
-    fig.suptitle("Time per training step vs m (one panel per hidden-layer width n_h)")
+    _title(fig, axes, "Time per training step vs m", ", one panel per n_h")
     cap = ("Median time per training step (forward, cost and gradients); band: interquartile "
            "range; × on a dashed line: predicted, not measured (over the time budget)"
            + ("; hollow: measured while the machine was busy" if S.disturbed(d).any() else "")
@@ -103,7 +112,8 @@ def fig_speedup(df, out, cols, figures):
     for row in axes:
         row[0].set_ylabel(f"speed-up over {REFERENCE} (×)")
     _legend_outside(fig, *axes.flat)
-    fig.suptitle(f"Speed-up over {REFERENCE} (above the dotted line: faster than {REFERENCE})")
+    _title(fig, axes, f"Speed-up over {REFERENCE}",
+           f" (above the dotted line: faster than {REFERENCE})")
     cap = (f"t({REFERENCE}) ÷ t(backend) per cell measured by both; above 1 the backend is "
            f"faster than {REFERENCE}. These are ratios of separately measured medians "
            "(unpaired); at a headline shape the headline table's paired ratio is the one to "

@@ -29,8 +29,8 @@ RESULT_LADDER = ("; the ladder's biggest factor there is {what} (`{base}` → `{
 
 
 def result_numbers(pairs, steps):
-    """[{n_x, n_h, m, ratio, lo, hi, kernel, flag, biggest}] at each headline step shape with a paired
-    headline-vs-reference ratio (the headline table's number, :func:`.text.paired_text`), with
+    """[{n_x, n_h, m, ratio, lo, hi, kernel, flag, biggest}] at each headline step shape with a
+    paired headline-vs-reference ratio (the headline table's number, :func:`.text.paired_text`), with
     the ladder's biggest factor there (a :func:`fastnn.bench.ladder.summary` factor) or None."""
     out = []
     for nx, nh, m in TARGETS:
@@ -152,11 +152,12 @@ NOTES_PAIRED = ("Speed-ups are medians of at least {rounds} paired rounds (the t
                 "time, summed over its threads, so it can exceed the time per call); a side whose "
                 "rounds spend {kernel_pct:.0f} % of their time there or more says so beside the "
                 "ratio. Most of it is fresh memory: NumPy's matrix form makes new temporaries "
-                "each step (~{temps_gb:.1f} GB at n_h = 64, m = 1e6), which the kernel must map and zero — quickly when "
-                "huge pages are free, in seconds when it must first compact memory or fall back "
-                "to 4 KiB pages — so a ratio against NumPy depends on the machine's memory at "
-                "that moment (Modes shows the cells whose values split this way). (unpaired): the ratio of two separately measured medians; \"apart "
-                "… ⚠\": that ratio too, where it falls more than {apart_pct:.0f} % outside the paired "
+                "each step (~{temps_gb:.1f} GB at n_h = 64, m = 1e6), which the kernel must map "
+                "and zero — quickly when huge pages are free, in seconds when it must first "
+                "compact memory or fall back to 4 KiB pages — so a ratio against NumPy depends "
+                "on the machine's memory at that moment (Modes shows the cells whose values "
+                "split this way). (unpaired): the ratio of two separately measured medians; "
+                "\"apart … ⚠\": that ratio too, where it falls more than {apart_pct:.0f} % outside the paired "
                 "interval — the two methods disagree there, and neither number should be quoted "
                 "alone.")
 NOTES_CEILING = ("The step's ceiling is the time it would take doing nothing but its unavoidable "

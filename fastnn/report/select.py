@@ -213,8 +213,9 @@ def memory_jumps(sel, factor=1.8, flat=1.2):
 
     Between adjacent m, a jump is a growth by more than ``factor`` that either (a) switches the
     measure (tracemalloc → resident-set rise: memory the tracer cannot see appears in whole
-    pages) and outgrows m by ``flat``×, (b) sits in a curve that is flat (within ``flat``×) on both sides (a fixed buffer
-    that changes size: a backend switching path), or (c) outgrows m by ``factor``×.
+    pages) and outgrows m by ``flat``×, (b) sits in a curve that is flat (within ``flat``×) on
+    both sides (a fixed buffer that changes size: a backend switching path), or (c) outgrows m
+    by ``factor``×.
     Returns rows backend, m0, m1, ratio, kind ("measure", "step" or "superlinear").
     """
     rows = []

@@ -262,8 +262,6 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-
-
 #: The ratio of two separately measured medians is shown beside a paired ratio ("apart … ⚠")
 #: only when it lies further than this outside the paired interval: separately timed cells, in
 #: other worker processes at other moments, differ by up to ~10 % run to run on this kind of
