@@ -209,7 +209,7 @@ def parser():
                    "timed per step)")
     b.add_argument("--m", type=_ints(1), help="numbers of examples, e.g. 100,1e4,1e6")
     b.add_argument("--n-h", dest="n_h", type=_ints(1), help="hidden sizes, e.g. 4,64")
-    b.add_argument("--n-x", dest="n_x", type=_ints(1), help="input features (default 2)")
+    b.add_argument("--n-x", dest="n_x", type=_ints(1), help="input features (default 2 when --m or --n-h is given, else the grid's)")
     b.add_argument("--dtype", type=_names, help="float64,float32")
     b.add_argument("--threads", type=_ints(0), help="thread counts; 0 = all cores")
     b.add_argument("--budget", type=_seconds,

@@ -64,13 +64,20 @@ def colours(names=()):
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(order)}
 
 
+def rung_label(backend, threads):
+    """A ladder rung's name: "numba (1 thread)", "numba (all cores)"."""
+    from .fmt import threads as threads_
+    return f"{backend} ({threads_(threads)})"
+
+
 def ladder_figure(summaries, cols=None):
-    """The ladder of the step's speed-up: one panel per shape, one bar per rung (time per step,
-    log scale; hatched where extrapolated from a smaller m), each rung's factor over the rung
-    before written under its bar. ``summaries``: ``bench.ladder.summary`` dicts. Returns the
-    figure."""
+    """The ladder of the step's speed-up: one panel per shape, one bar per rung (its time per
+    step, log scale; hatched where a per-example rung ran at a smaller m, scaled to m), each
+    rung's factor over the rung before written under its bar. ``summaries``:
+    :func:`fastnn.bench.ladder.summary` dicts. Returns the figure."""
     from matplotlib.ticker import LogLocator
 
+    from .fmt import factor, faster
     cols = cols or colours()
     n = len(summaries)
     fig, axes = subplots(1, n, figsize=(4.6 * n, 4.4), squeeze=False, layout="constrained")
@@ -83,34 +90,20 @@ def ladder_figure(summaries, cols=None):
                    hatch="//" if r["m_run"] < m else None, edgecolor="white",
                    alpha=0.55 if r["threads"] != 0 and r["backend"] == rungs[-1]["backend"]
                    else 1.0)
-        ticks = [r["label"].replace(" (", "\n(") for r in rungs]
+        ticks = [rung_label(r["backend"], r["threads"]).replace(" (", "\n(") for r in rungs]
         for i, f in enumerate(s["factors"]):  # under each bar: its factor over the bar before
-            ticks[i + 1] += "\n" + _factor_label(f)
+            ticks[i + 1] += "\n" + (f"×{factor(f.ratio)}" if f.ratio >= 1 else faster(f.ratio))
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10))
         ax.set_xticks(x, ticks, fontsize=7.5)
         ax.set_ylabel("time per training step (s)")
         nx, nh, _ = s["shape"]
-        d = s["direct"]
-        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\nthe factors multiply to "
-                     f"×{_factor(s['product'])}"
-                     + (f"\n{rungs[0]['backend']} ÷ {rungs[-1]['backend']} measured directly: "
-                        f"×{_factor(d['ratio'])}" if d else ""), fontsize=9)
+        rounds = s["factors"][0].rounds
+        ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\n{rungs[0]['backend']} ÷ "
+                     f"{rungs[-1]['backend']}: ×{factor(s['product'])}\n({s.get('estimator', 'median')}s of "
+                     f"the same {rounds} rounds; the factors multiply to it)", fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")
     return fig
-
-
-def _factor_label(f):
-    """A factor under its bar: "×20.8" or "2.85× slower", with a "*" when its rounds fell into
-    groups (the report's table gives them)."""
-    r = f["ratio"]
-    return (f"×{_factor(r)}" if r >= 1 else f"{_factor(1 / r)}× slower") + (
-        "*" if f.get("groups") else "")
-
-
-def _factor(v):
-    """A factor on a figure: whole numbers with separators from 100, else 3 digits."""
-    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def plain_log_y(ax):

@@ -63,8 +63,7 @@ GRIDS = {
                            # cache): over the first run's 3 minutes; the targets grid has it
                            workers=2, ladder=None,
                            peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
-                           pairs=dict(rounds=7, min_rounds=3, budget_s=1.5, fit_budget_s=2.0,
-                                      untimed_below_s=0.25)),
+                           rounds=dict(rounds=6, min_rounds=4, passes=2, budget_s=12.0)),
                   about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
                         "every backend, numba against numpy and the peers at the headline shapes "
                         "and in the lecture's flower training run, paired in 3-7 rounds, every "
@@ -329,6 +328,8 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         for v in value or ():
             if v not in valid:
                 raise ValueError(f"unknown {name} {v!r}; valid: {', '.join(valid)}")
+    if (m or n_h) and not n_x:
+        n_x = (2,)  # the flower's width: an m or n_h axis given alone is at n_x = 2
     declared = grid_shapes(g, headline=False)
     extra = {} if (m or n_h or n_x) else (g.get("headline_shapes") or {})
     if declared or extra:  # an override of one size axis keeps the others' declared values

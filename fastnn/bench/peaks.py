@@ -121,6 +121,35 @@ def fma_peak(dtype="float64", seconds=0.5, threads=None):
     return best, name
 
 
+_CANARY = {}
+
+
+def canary(seconds=0.02, dtype="float64"):
+    """The host's speed now: :func:`fma_peak`'s kernel on all cores for about ``seconds``
+    (GFLOP/s), to set against the run's own FMA peak. Compiled once per process."""
+    threads = os.cpu_count() or 1
+    if dtype not in _CANARY:
+        bits = simd_widths()[-1]
+        lanes = bits // (8 * (8 if dtype == "float64" else 4))
+        fn = _compile_fma(dtype, lanes)
+        n = 1000
+        while True:  # calibrate one call to ``seconds`` on one core
+            t0 = time.perf_counter()
+            fn(n, 0.999999, 1e-7)
+            if time.perf_counter() - t0 > seconds or n > 1e10:
+                break
+            n *= 2
+        _CANARY[dtype] = fn, n, 2 * CHAINS * lanes * n * threads
+    fn, n, flops = _CANARY[dtype]
+    ts = [threading.Thread(target=fn, args=(n, 0.999999, 1e-7)) for _ in range(threads)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return flops / (time.perf_counter() - t0) / 1e9
+
+
 def gemm_peak(dtype="float64", seconds=0.5, n=2048):
     """The best GFLOP/s of an n × n matrix product through NumPy's BLAS; returns (GFLOP/s,
     name), the name giving the BLAS library, its version and the kernel it picked."""
@@ -185,5 +214,5 @@ def machine_peaks(seconds=1.0):
             "peak_gbs": bw, "stream_bytes": nbytes}
 
 
-__all__ = ["CHAINS", "blas_name", "fma_peak", "gemm_peak", "machine_peaks", "simd_widths",
+__all__ = ["CHAINS", "blas_name", "canary", "fma_peak", "gemm_peak", "machine_peaks", "simd_widths",
            "stream_peak"]

@@ -5,16 +5,16 @@ as it finishes; the run's machine facts first and the paired rounds last."""
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import random
 import sys
 
 from ..backends import HEADLINE, REFERENCE
-from . import cell, ceiling, contention, ladder, machine, paired, peaks, spawn, worker
+from . import cell, ceiling, contention, ladder, machine, paired, peaks, rounds, spawn, stats, worker
 from . import progress as _progress
 from .grid import FIT_OP, HEADLINE_OP, TARGETS, Cell, fit_steps, is_headline
-from .store import RESULTS, Store, export, write_atomic
+from .records import PairedDoc
+from .store import PAIRED, RESULTS, Store, export, write_paired
 
 #: Worker processes per headline cell (each gives its own values; the spread between workers is
 #: recorded, and the interval must cover it); every other cell runs in one fresh worker. A grid
@@ -185,22 +185,34 @@ def measure_cell(c, budget_s, done, det, settings, refs, isolate=True):
     return _merge(recs) if recs[0]["status"] == "ok" else recs[0]
 
 
-def _ladder(done, det, prog, settings):
-    """The ladder (:mod:`.ladder`) at every headline step shape where this run has every rung's
-    backend (a run limited to some backends measures none), unless the
-    grid's settings say ``ladder=None``; its keywords are the settings' ``ladder`` (``shapes``:
-    only these of the headline shapes)."""
-    kw = dict(settings.get("ladder", {}) or {})
-    ran = {}  # the backends this run has a record of, per step shape
+def _ladder_shapes(done, settings):
+    """The step shapes whose group also times the ladder's rungs: the grid's ``ladder``
+    ``shapes`` (default the headline step shapes) where this run has a record of every rung's
+    backend; none when the grid's settings say ``ladder=None``."""
+    if "ladder" in settings and settings["ladder"] is None:
+        return ()
+    kw = dict(settings.get("ladder") or {})
+    ran = {}
     for r in done.values():
         if r["op"] == HEADLINE_OP and r["dtype"] == "float64":
             ran.setdefault((r["n_x"], r["n_h"], r["m"]), set()).add(r["backend"])
-    rungs = {b for b, _ in ladder.rungs()}
-    shapes = [s for s in kw.pop("shapes", TARGETS) if rungs <= ran.get(s, set())]
-    if settings.get("ladder", {}) is None or not shapes:
-        return []
-    with prog.phase("the ladder: the step's speed-up rung by rung (one worker per side)"):
-        return ladder.measure(shapes, det, progress=prog, **kw)
+    need = {b for b, _ in ladder.rungs()}
+    return tuple(s for s in kw.get("shapes", TARGETS) if need <= ran.get(s, set()))
+
+
+def compare_rounds(done, det, prog, settings, seed, fma_gflops):
+    """The headline comparisons and the ladder from interleaved rounds (:mod:`.rounds`) of the
+    groups :func:`.paired.plan` makes; returns a :class:`.records.PairedDoc` (no run id)."""
+    groups = paired.plan(done, _ladder_shapes(done, settings))
+    if not groups:
+        return PairedDoc(estimator=stats.ESTIMATOR, fma_gflops=fma_gflops)
+    kw = dict(settings.get("rounds") or {})
+    with prog.phase(f"interleaved rounds: {len(groups)} shapes, every side in its own worker, "
+                    f"{kw.get('passes', rounds.PASSES)} passes"):
+        series = rounds.measure(groups, det, progress=prog, seed=seed, **kw)
+    pairs, steps = paired.comparisons(series, fma_gflops)
+    return PairedDoc(estimator=stats.ESTIMATOR, fma_gflops=fma_gflops, series=series,
+                     pairs=pairs, ladder=steps)
 
 
 def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True,
@@ -253,16 +265,13 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                   f"Resume with the same command plus --resume.", file=sys.stderr)
             raise
         also = []
-        if pairs:
-            with prog.phase("paired A/B rounds for the headline speed-ups (one worker per side)"):
-                doc = paired.headline_pairs(store.done, det, progress=prog, isolate=isolate,
-                                            **settings.get("pairs", {}))
-            steps = _ladder(store.done, det, prog, settings) if isolate else []
-            if doc or steps:
-                write_atomic(os.path.join(out_dir, paired.PAIRED),
-                             json.dumps({"run_id": store.header.get("run_id"), "pairs": doc,
-                                         "ladder": steps}, indent=1))
-                also.append(paired.PAIRED)  # in the manifest: a later run without pairs drops it
+        if pairs and isolate:
+            doc = compare_rounds(store.done, det, prog, settings, seed,
+                                 (store.header.get("peaks") or {}).get("fma_gflops"))
+            if doc.series:
+                doc.run_id = store.header.get("run_id")
+                write_paired(out_dir, doc)
+                also.append(PAIRED)  # in the manifest: a later run without pairs drops it
         n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
         if n_bad:
             prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "

@@ -651,3 +651,35 @@ def reexport(out_dir):
     also = [n for n in _read_manifest(out_dir).get("bench", {}) if n not in own]
     export(os.path.join(out_dir, RESULTS), out_dir, also)
 
+
+
+# --- paired.json: the rounds and the comparisons (typed: :mod:`.records`) --------------------
+
+PAIRED = "paired.json"
+
+
+def write_paired(out_dir, doc):
+    """Write a :class:`.records.PairedDoc` as ``out_dir/paired.json``."""
+    write_atomic(os.path.join(out_dir, PAIRED), json.dumps(doc.to_json(), indent=1))
+
+
+def load_paired(path, header=None):
+    """The :class:`.records.PairedDoc` written beside a results file (``path``: the file or
+    its folder) by the same run, or an empty one (no file, another run's, a link in the way,
+    not JSON). ``header``: the results file's, when already loaded. A malformed record is a
+    :class:`ResultsError` naming the file."""
+    from .records import PairedDoc
+    if header is None:
+        header, _ = load(path)
+    p = member(os.path.dirname(os.path.abspath(results_path(path))), PAIRED)
+    try:  # p is None for a link: nothing is read through one
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError, TypeError):
+        return PairedDoc(run_id=header.get("run_id"))
+    if not isinstance(doc, dict) or doc.get("run_id") != header.get("run_id"):
+        return PairedDoc(run_id=header.get("run_id"))
+    try:
+        return PairedDoc.from_json(doc)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ResultsError(f"{p}: a paired record is malformed ({type(exc).__name__}: {exc})")

@@ -380,3 +380,90 @@ def work(c):
         return bwd, item * (inputs + cache)
     update = 2 * (k * c.n_h * (c.n_x + 1) + c.n_y * (c.n_h + 1)) if c.op == FIT_OP else 0
     return fwd + bwd + 3 * c.m * c.n_y + update, item * inputs
+
+
+# --- one long-lived side of interleaved rounds (:mod:`.rounds`) ------------------------------
+
+#: A batch of calls lasts at least this long, so a fast step runs back to back as in training
+#: (single-call batches after the settle measured the headline backend cold).
+MIN_BATCH_S = 0.1
+#: A per-example side is timed at an m whose call lasts at least this long (seconds) …
+SHORT_S = 0.2
+#: … estimated from calls at this m.
+SHORT_M0 = 10
+
+
+def timed(fn, n):
+    """Seconds per call over n calls of ``fn``, back to back: the one timed loop of a round."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def calls_per_batch(fn):
+    """(calls per batch so that a batch lasts :data:`MIN_BATCH_S`, seconds of one call)."""
+    one = max(timed(fn, 1), 1e-9)
+    return max(1, int(MIN_BATCH_S / one)), one
+
+
+def counted_batch(fn, n, untimed):
+    """(seconds per call of n calls; the kernel's CPU seconds per call of this process; the CPU
+    seconds per call other processes and the kernel's threads used meanwhile, or None), after
+    :data:`SETTLE_S` idle and, with ``untimed``, one untimed call (what another side left
+    behind, spinning BLAS threads or cold caches, is not timed). The counters are read around
+    the timed calls only."""
+    from .contention import others_s, snapshot
+    time.sleep(SETTLE_S)
+    if untimed:
+        fn()
+    s0, c0 = system_s(), snapshot()
+    t = timed(fn, n)
+    s1, c1 = system_s(), snapshot()
+    others = others_s(c0, c1)
+    return t, (s1 - s0) / n, None if others is None else others / n
+
+
+def short_m(c):
+    """The m a per-example side is timed at: the first of 10 × 1, 2, 5, … (at most c.m) whose
+    call lasts :data:`SHORT_S`, estimated from the fastest of three calls at :data:`SHORT_M0`
+    (one call slowed by a busy moment would pick an m several times too small)."""
+    from dataclasses import replace
+
+    from .grid import _nice
+    small = replace(c, m=min(c.m, SHORT_M0))
+    fn = step_fn(small, *make_data(small))
+    fn()
+    per_example = max(min(timed(fn, 1) for _ in range(3)), 1e-9) / small.m
+    want = max(SHORT_S / per_example, SHORT_M0)
+    m = _nice(want)
+    if m < want:  # the next of 1, 2, 5 × 10^k
+        m = m * 5 // 2 if str(m)[0] == "2" else m * 2
+    return int(min(c.m, m))
+
+
+#: The side this worker times (set by :func:`side_setup`).
+_SIDE = {}
+
+
+def side_setup(c):
+    """In a worker: build cell ``c``'s op at its thread count (kept for the worker's life), at
+    the full m or, for a per-example backend, at :func:`short_m`; warm it up (a JIT backend
+    compiles or loads its cache here). Returns (calls per batch, seconds of one call scaled to
+    c.m, the m it runs at)."""
+    from dataclasses import replace
+    _SIDE["threads"] = threads(c.threads)  # the context is kept: its collection would restore
+    _SIDE["threads"].__enter__()
+    run = replace(c, m=short_m(c)) if get_backend(c.backend).per_example else c
+    fn = step_fn(run, *make_data(run))
+    fn()
+    calls, one = calls_per_batch(fn)
+    _SIDE.update(fn=fn, scale=c.m / run.m)
+    return calls, one * _SIDE["scale"], run.m
+
+
+def side_batch(n, untimed):
+    """In a worker: :func:`counted_batch` of :func:`side_setup`'s callable, each number scaled
+    to the cell's m."""
+    scale = _SIDE["scale"]
+    return tuple(None if v is None else v * scale for v in counted_batch(_SIDE["fn"], n, untimed))

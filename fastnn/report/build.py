@@ -6,7 +6,6 @@ Backend names come from the registry and the headline shapes from :data:`fastnn.
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -15,7 +14,6 @@ import pandas as pd
 from ..backends import HEADLINE, REFERENCE
 from ..bench import store
 from ..bench.grid import FLOAT32_TARGETS
-from ..bench.paired import PAIRED
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
 from . import figures as F
@@ -23,7 +21,9 @@ from . import runs as R
 from . import select as S
 from . import ladder as RL
 from . import modes as RM
+from . import first as FS
 from . import sections
+from .notes import Notes
 from .text import (caveats, compute_peaks, blas_arch, headline, headline_fit, headline_float32,
                    machine_md)
 
@@ -90,20 +90,6 @@ def _labels(paths, headers):
     return out
 
 
-def _paired_doc(path, header):
-    """The paired rounds written next to a results file by the same run: {"pairs": the headline
-    speed-ups, "ladder": the ladder's factors}, or {}."""
-    p = store.member(os.path.dirname(os.path.abspath(store.results_path(path))), PAIRED)
-    try:  # p is None for a link: nothing is read through one
-        with open(p, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError, TypeError):
-        return {}
-    if not isinstance(doc, dict) or doc.get("run_id") != header.get("run_id"):
-        return {}
-    return doc
-
-
 def load_results(paths):
     """Load and stack results files; a bad file is a ResultsError naming it.
 
@@ -124,7 +110,7 @@ def load_results(paths):
 
 # --- sections ---------------------------------------------------------------------------------
 
-def _float32_headline(df, header, pairs):
+def _float32_headline(df, header, pairs, notes):
     """The float32 headline: a heading, what the table shows, the table; nothing when the
     results hold no float32 step at a float32 target shape."""
     at = S.measured(df)
@@ -134,16 +120,16 @@ def _float32_headline(df, header, pairs):
         return []
     return [f"\n## Headline: {HEADLINE} in float32\n", sections.float32_head(header),
             headline_float32(df, pairs, header.get("ceiling"),
-                             header.get("peaks", {}).get("fma32_gflops"))]
+                             header.get("peaks", {}).get("fma32_gflops"), notes)]
 
 
-def _fit_headline(df, pairs):
+def _fit_headline(df, pairs, notes):
     """The training-run headline: a heading, what the table shows, the table; nothing when the
     results hold no training run."""
     if not (df.op == S.FIT).any():
         return []
     return [f"\n## Headline: training runs ({S.FIT})\n", sections.fit_head(df),
-            headline_fit(df, pairs)]
+            headline_fit(df, pairs, notes)]
 
 
 def _empty(paths, df):
@@ -157,9 +143,8 @@ def build(paths, out):
     if not paths:
         raise ResultsError("no results files given")
     both, headers = load_results(paths)
-    docs = [_paired_doc(p, h) for p, (_, h) in zip(paths, headers)]
-    all_pairs = [d.get("pairs") for d in docs]
-    steps = docs[0].get("ladder") or []
+    docs = [store.load_paired(p, h) for p, (_, h) in zip(paths, headers)]
+    doc = docs[0]
     sharded = R.shards([h for _, h in headers])
     where, parts = "", headers
     if sharded:  # the N parts of one run: one source, each shape's machine said
@@ -167,8 +152,10 @@ def build(paths, out):
         label = " + ".join(lab for lab, _ in headers)
         both = both.assign(source=label)
         headers = [(label, headers[0][1])]
-        all_pairs = [[p for ps in all_pairs for p in (ps or [])] or None]
-        steps = [e for d in docs for e in d.get("ladder") or []]
+        doc = type(doc)(run_id=doc.run_id, estimator=doc.estimator, fma_gflops=doc.fma_gflops,
+                        series=[x for d in docs for x in d.series],
+                        pairs=[x for d in docs for x in d.pairs],
+                        ladder=[x for d in docs for x in d.ladder])
     os.makedirs(out, exist_ok=True)
     store.write_atomic(os.path.join(out, "results.csv"), both.to_csv(index=False))
     df = both[both.source == headers[0][0]]
@@ -209,23 +196,28 @@ def build(paths, out):
     scaling = sections.scaling_numbers(df, fit_scaling)
     fit_table, fit_note = sections.scaling(scaling, N_PARAMS)
     modes = RM.statements(df)
-    text = ["# fastnn performance report\n", *sections.result(all_pairs[0], steps),
-            *sections.intro(df, paths, headers),
-            f"\n## Headline: {HEADLINE} at the headline shapes\n",
-            sections.headline_head(df),
-            headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
-                     all_pairs[0], h0.get("ceiling"),
-                     h0.get("peaks", {}).get("fma_gflops")),
-            sections.headline_notes(h0, all_pairs[0]),
-            *_float32_headline(df, h0, all_pairs[0]),
-            *_fit_headline(df, all_pairs[0]),
+    pairs, notes = doc.pairs, Notes("n")
+    ladder_fig = RL.figure(doc.ladder, out, cols, figures)
+    detail = [f"\n## Headline: {HEADLINE} at the headline shapes\n",
+              sections.headline_head(df),
+              headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
+                       pairs, h0.get("ceiling"), h0.get("peaks", {}).get("fma_gflops"), notes),
+              sections.headline_notes(h0, pairs),
+              *_float32_headline(df, h0, pairs, notes),
+              *_fit_headline(df, pairs, notes)]
+    every_m = sections.vectorise(df, pairs, notes)
+    if notes.items:
+        detail += ["\n### Notes on the tables\n", notes.render()]
+    text = ["# fastnn performance report\n",
+            FS.render(FS.numbers(h0, doc), figure=ladder_fig),
+            "\n## Details\n", *sections.intro(df, paths, headers), *detail,
             "\n## Why vectorisation matters: the speed-up rung by rung\n",
-            RL.section(steps, out, cols, figures),
+            RL.section(doc.ladder),
             "\n### Every m measured\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run (above 1: the second backend is faster); against "
-            f"{HEADLINE} at a headline shape, the paired ratio of the headline table:\n",
-            sections.vectorise(df, all_pairs[0]),
+            f"{HEADLINE} at a headline shape, the comparison of the headline table:\n",
+            every_m,
             *(["\n## Modes: cells whose values fall into groups\n",
                "A cell's values split where sorted neighbours are more than 25 % apart; each "
                "group with its share of the values and, where recorded, the kernel's CPU time "
@@ -241,7 +233,7 @@ def build(paths, out):
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
         if len({h.get("grid") for _, h in headers[:2]}) == 1:
             text += ["\n### Run to run\n", R.machine_drift(headers),
-                     R.run_to_run(both, [lab for lab, _ in headers], all_pairs[:2])]
+                     R.run_to_run(both, [lab for lab, _ in headers], docs[:2])]
     if sharded:
         text += [f"\n## Where each shape ran\n\nThis run was split into {len(parts)} shards "
                  "by shape (`fastnn bench --shard K/N`), so every comparison at a shape was "

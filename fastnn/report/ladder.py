@@ -1,26 +1,28 @@
-"""The report's ladder: the training step's speed-up rung by rung, from the run's paired rounds.
+"""The report's ladder: the training step's speed-up rung by rung, from the run's series.
 
-Numbers come from :func:`fastnn.bench.ladder.summary` (one dict per headline shape); this module
-renders them as a table, one sentence per factor and a figure (:func:`fastnn.plotting.ladder_figure`,
-the same figure the lecture page shows).
+Numbers come from :func:`fastnn.bench.ladder.summary` (one dict per shape); this module renders
+them as the figure (:func:`fastnn.plotting.ladder_figure`, the one the first screen and the
+lecture page show) and a table per shape whose cells are numbers with flag words (:mod:`.notes`).
 """
 
 from __future__ import annotations
 
-import pandas as pd
-
+from .. import fmt
 from ..bench import ladder as L
-from ..bench.ladder import factor_sentence, times
-from ..plotting import ladder_figure, save
-from .text import fmt_s, md_table
+from ..plotting import ladder_figure, rung_label, save
+from .notes import Notes
 
 #: The figure's file name.
 FIGURE = "fig0_ladder.png"
 
-
-def _rung_time(r, m):
-    t = fmt_s(r["t_s"])
-    return t if r["m_run"] >= m else f"{t} (extrapolated from m = {r['m_run']:,})"
+INTRO = ("Each bar is one rung's time per training step (log scale), every rung timed in the "
+         "same interleaved rounds (each in its own worker process, in a random order each "
+         "round), so each factor under a bar is the ratio of two {estimator}s over the same "
+         "rounds and the factors multiply to the direct ratio exactly. Every rung runs on one "
+         "thread except the last. Hatched: a per-example loop timed at a smaller m, its time "
+         "scaled to m (one pass of the same code per example).")
+SHAPE = ("{first} ÷ {last}: {direct}; the factors multiply to {product}. The biggest factor "
+         "is {biggest} ({what}).")
 
 
 def numbers(entries):
@@ -28,35 +30,43 @@ def numbers(entries):
     return {s: L.summary(entries, s) for s in L.shapes(entries)}
 
 
-def section(entries, out, cols, figures):
-    """The ladder section's Markdown (a figure, then per shape a table and one sentence per
-    factor, the product against the direct ratio), or a line saying the run measured none."""
-    nums = numbers(entries)
+def figure(entries, out, cols, figures):
+    """The ladder figure's file name in ``out``, or None without a ladder."""
+    nums = [s for s in numbers(entries).values() if s]
+    return save(ladder_figure(nums, cols), out, FIGURE, figures) if nums else None
+
+
+def table(s, notes):
+    """One shape's ladder as a Markdown table of short cells."""
+    m = s["shape"][2]
+    lines = ["| rung | time per step | factor over the rung before | what it adds |",
+             "|---|---|---|---|"]
+    for r, f in zip(s["rungs"], [None] + s["factors"]):
+        t = fmt.seconds(r["t_s"]) + (f" (at m = {fmt.count(r['m_run'])})" if r["m_run"] < m
+                                     else "")
+        what = (f.adds if f else L.adds(r["backend"], r["threads"])).split(":")[0]
+        lines.append(f"| {rung_label(r['backend'], r['threads'])} | {t} | "
+                     f"{notes.cell(f) if f else '–'} | {what} |")
+    return "\n".join(lines)
+
+
+def section(entries, notes=None):
+    """The ladder section's Markdown below the figure: per shape a table and one line, or a
+    line saying the run measured none."""
+    nums = {k: v for k, v in numbers(entries).items() if v}
     if not nums:
-        return ("_This run measured no ladder (the `targets` and `quick` grids do, at the "
-                "headline shapes they cover)._")
-    name = save(ladder_figure(list(nums.values()), cols), out, FIGURE, figures)
-    text = [f"![the ladder]({name})\n",
-            "Each bar is one rung's time per training step (log scale); under each bar, its "
-            "factor over the bar to its left (*: its rounds fell into groups, which the "
-            "table below gives): a paired ratio (the two rungs timed in alternating "
-            "rounds, each in its own worker process; median with a 95 % bootstrap interval). "
-            "Every rung runs on one thread except the last, so the threads are one factor of "
-            "their own (NumPy's BLAS on all cores is in the headline table). Hatched bars: a "
-            "per-example loop timed at a smaller m and scaled linearly to m (its work is one "
-            "pass of the same code per example).\n"]
+        return ("_This run measured no ladder (the `targets` grid does, at the headline "
+                "shapes)._")
+    notes = notes or Notes("l")
+    est = next(iter(nums.values()))["estimator"]
+    text = [INTRO.format(estimator=est)]
     for (nx, nh, m), s in nums.items():
-        rows = [{"rung": r["label"], "time per step": _rung_time(r, m),
-                 "factor over the rung before": times(f) if f else "–",
-                 "what it adds": f["adds"] if f else L.adds(r["backend"], r["threads"])}
-                for r, f in zip(s["rungs"], [None] + s["factors"])]
-        d = s["direct"]
-        direct = (f"the direct paired ratio `{s['rungs'][0]['label']}` ÷ "
-                  f"`{s['rungs'][-1]['label']}` is {times(d)}" if d else
-                  "the direct ratio was not measured")
-        text += [f"\n### n_x={nx}, n_h={nh}, m={m:,}\n", md_table(pd.DataFrame(rows), ""), "",
-                 *(factor_sentence(f) for f in s["factors"]),
-                 f"\nThe product of the factors is {L.factor_text(s['product'])}×; {direct}. The biggest "
-                 f"factor is {s['biggest']['adds'].split(':')[0]} "
-                 f"({L.factor_text(s['biggest']['ratio'])}×).\n"]
+        d, b = s["direct"], s["biggest"]
+        text += [f"\n### n_x={nx}, n_h={nh}, m={m:,}\n", table(s, notes), "",
+                 SHAPE.format(first=rung_label(s["rungs"][0]["backend"], s["rungs"][0]["threads"]),
+                              last=rung_label(s["rungs"][-1]["backend"], s["rungs"][-1]["threads"]),
+                              direct=notes.cell(d) if d else "–", product=fmt.ratio(s["product"]),
+                              biggest=fmt.ratio(b.ratio), what=b.adds.split(":")[0])]
+    if notes.items:
+        text += ["", notes.render()]
     return "\n".join(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import fmt
 from ..backends import comparisons
 from . import select as S
 from .text import fmt_ratio, fmt_s, md_table
@@ -120,29 +121,52 @@ def run_to_run(both, labels, pairs=(None, None)):
                            labels[1]: fmt_ratio(rb), "second ÷ first": f"{rb / ra:.3f}",
                            "agree": ("yes" if ok else "**no**")
                            + ("" if counted else " (multimodal)")})
-    paired = []
-    pa, pb = ({(p["op"], p["n_x"], p["n_h"], p["m"], p["dtype"], p["baseline"],
-                p["baseline_dtype"]): p for p in (ps or [])} for ps in pairs)
-    for k in sorted(set(pa) & set(pb), key=str):
-        x, y = pa[k], pb[k]
-        ok = _agree(x["ratio"], y["ratio"])
-        paired.append({"pair": f"{k[5]} ({k[6]}) ÷ {x['contender']} ({k[4]})", "op": k[0],
-                       "shape (n_x, n_h, m)": f"({k[1]}, {k[2]}, {k[3]:,})",
-                       labels[0]: f"{x['ratio']:.3g} [{x['lo']:.3g}–{x['hi']:.3g}]",
-                       labels[1]: f"{y['ratio']:.3g} [{y['lo']:.3g}–{y['hi']:.3g}]",
-                       "second ÷ first": f"{y['ratio'] / x['ratio']:.3f}",
-                       "agree": "yes" if ok else "**no**"})
-    p_ok = sum(r["agree"] == "yes" for r in paired)
-    text = [f"Run to run, `{labels[0]}` then `{labels[1]}`: {n_ok} of {n} unimodal cells' times, "
-            f"{r_ok} of {r_n} ratios between unimodal cells"
-            + (f" and {p_ok} of {len(paired)} paired ratios" if paired else "")
-            + f" agree within ±{100 * AGREE:.0f} %.\n",
+    text = [compared(pairs[0], pairs[1], labels),
+            f"Cells measured apart, `{labels[0]}` then `{labels[1]}`: {n_ok} of {n} unimodal "
+            f"cells' times and {r_ok} of {r_n} ratios between unimodal cells agree within "
+            f"±{100 * AGREE:.0f} %.\n",
             "#### Times\n", md_table(pd.DataFrame(rows), ""),
             "\n#### Ratios of medians at one shape (above 1: the second backend is faster)\n",
             md_table(pd.DataFrame(ratios), "no shape has two backends in both runs")]
-    if paired:
-        text += ["\n#### Paired ratios (median [95 % interval])\n", md_table(pd.DataFrame(paired), "")]
     return "\n".join(text) + "\n"
 
 
-__all__ = ["AGREE", "machine_drift", "run_to_run", "shards", "where_table"]
+def _key(c):
+    return (c.kind, c.op, c.n_x, c.n_h, c.m, c.baseline, c.baseline_dtype, c.baseline_threads,
+            c.contender, c.dtype, c.contender_threads, c.case)
+
+
+def agreement(first, second):
+    """[(key, comparison in the first run, in the second, second ÷ first, agree)] for every
+    headline comparison and ladder factor (and memory case) both runs measured: the
+    comparisons of two :class:`~fastnn.bench.records.PairedDoc`."""
+    a = {_key(c): c for c in (first.pairs + first.ladder) if c.kind != "direct"}
+    b = {_key(c): c for c in (second.pairs + second.ladder) if c.kind != "direct"}
+    out = []
+    for k in [k for k in a if k in b]:
+        r = b[k].ratio / a[k].ratio
+        out.append((k, a[k], b[k], r, _agree(a[k].ratio, b[k].ratio)))
+    return out
+
+
+def compared(first, second, labels):
+    """The run-to-run table of the two runs' comparisons (:func:`agreement`), with a count."""
+    from .notes import label
+    if first is None or second is None:
+        return ""
+    rows = agreement(first, second)
+    if not rows:
+        return "_The two runs share no headline comparison or ladder factor._\n"
+    ok = sum(r[4] for r in rows)
+    lines = [f"{ok} of {len(rows)} headline ratios and ladder factors (each memory case on its "
+             f"own) agree within ±{100 * AGREE:.0f} %, `{labels[0]}` then `{labels[1]}`:\n",
+             f"| comparison | {labels[0]} | {labels[1]} | second ÷ first | agree |",
+             "|---|---|---|---|---|"]
+    for k, x, y, r, good in rows:
+        lines.append(f"| {label(x)} | {fmt.interval(x.ratio, x.lo, x.hi)} | "
+                     f"{fmt.interval(y.ratio, y.lo, y.hi)} | {r:.3f} | "
+                     f"{'yes' if good else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["AGREE", "agreement", "compared", "machine_drift", "run_to_run", "shards", "where_table"]

@@ -14,52 +14,9 @@ from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench.ceiling import ceiling_s
 from ..bench.checks import PARTIAL_CHECK
 from ..bench.grid import FLOAT32_TARGETS, TARGETS, Cell, working_set_bytes
-from ..bench.ladder import summary, times
+from ..bench.stats import ESTIMATOR, WIDE
 from . import select as S
-from .text import (APART, KERNEL_SHOWN, UNRELIABLE, find_pair, fmt_ratio, fmt_s, kernel_part,
-                   md_table, paired_text)
-
-# --- the first screen: the result -------------------------------------------------------------
-
-RESULT_HEAD = ("**The result.** Paired rounds on this machine, all cores, with a 95 % interval "
-               "(the headline table and the ladder below say more):\n")
-RESULT_ROW = ("- n_x={n_x}, n_h={n_h}, m={m:,}: {headline}'s training step is {speedup} [{lo:.3g}–"
-              "{hi:.3g}] faster than {reference}'s{kernel}{flag}{ladder}.")
-RESULT_LADDER = ("; the ladder's biggest factor there is {what} (`{base}` → `{top}`, {times})")
-
-
-def result_numbers(pairs, steps):
-    """[{n_x, n_h, m, ratio, lo, hi, kernel, flag, biggest}] at each headline step shape with a
-    paired headline-vs-reference ratio (the headline table's number, :func:`.text.paired_text`), with
-    the ladder's biggest factor there (a :func:`fastnn.bench.ladder.summary` factor) or None."""
-    out = []
-    for nx, nh, m in TARGETS:
-        p = find_pair(pairs, nx, nh, m, REFERENCE, 0)
-        if p:
-            s = summary(steps, (nx, nh, m))
-            out.append(dict(n_x=nx, n_h=nh, m=m, ratio=p["ratio"], lo=p["lo"], hi=p["hi"],
-                            kernel=kernel_part(p),
-                            biggest=s["biggest"] if s else None,
-                            flag=paired_text(pairs, nx, nh, m, REFERENCE, 0).partition("⚠")[2]
-                            .strip()))
-    return out
-
-
-def result(pairs, steps):
-    """The first screen's lines (none without a paired headline ratio)."""
-    rows = result_numbers(pairs, steps)
-    if not rows:
-        return []
-    rows = [dict(r, flag=f" (⚠ {r['flag']})" if r["flag"] else "") for r in rows]
-    lines = [RESULT_ROW.format(
-        **r, headline=HEADLINE, reference=REFERENCE, speedup=fmt_ratio(r["ratio"]),
-        
-        ladder=RESULT_LADDER.format(
-            what=r["biggest"]["adds"].split(":")[0], base=r["biggest"]["label_of"],
-            top=r["biggest"]["label"], times=times(r["biggest"])) if r["biggest"] else "")
-        for r in rows]
-    return [RESULT_HEAD, *lines, ""]
-
+from .text import fmt_ratio, fmt_s, md_table, paired_text
 
 # --- the JIT compile's break-even -------------------------------------------------------------
 
@@ -138,28 +95,17 @@ HEADLINE_HEAD = ("The benchmark declares {shapes} headline shapes (n_x inputs, n
                  "examples). For each: {headline}'s time per training step (float64, all cores), "
                  "how many times faster it is than {reference}{peers} on the same cell, and the "
                  "share of this machine's measured peaks it reaches.\n")
-NOTES_PAIRED = ("Speed-ups are medians of at least {rounds} paired rounds (the two backends timed "
-                "in alternation, so a slow moment of the machine slows both), with a 95 % "
-                "bootstrap interval in brackets; ⚠ wide marks an interval beyond ±10 %, ⚠ rounds "
-                "disagree an interval reaching more than ×/÷ {unreliable:g} from the median (the "
-                "rounds spread too widely, or fell into groups, for the median to be quoted as "
-                "one number); either names "
-                "the side whose time per call moved across the rounds and what took the time: "
-                "its own kernel time, other processes on this machine, or neither — \"from "
-                "outside the machine\": a virtual machine shares its host's cores, caches and "
-                "memory bandwidth with other guests, whose work it cannot see. Kernel time is the "
-                "operating system kernel's CPU time for a side's process (getrusage's system "
-                "time, summed over its threads, so it can exceed the time per call); a side whose "
-                "rounds spend {kernel_pct:.0f} % of their time there or more says so beside the "
-                "ratio. Most of it is fresh memory: NumPy's matrix form makes new temporaries "
-                "each step (~{temps_gb:.1f} GB at n_h = 64, m = 1e6), which the kernel must map "
-                "and zero — quickly when huge pages are free, in seconds when it must first "
-                "compact memory or fall back to 4 KiB pages — so a ratio against NumPy depends "
-                "on the machine's memory at that moment (Modes shows the cells whose values "
-                "split this way). (unpaired): the ratio of two separately measured medians; "
-                "\"apart … ⚠\": that ratio too, where it falls more than {apart_pct:.0f} % outside the paired "
-                "interval — the two methods disagree there, and neither number should be quoted "
-                "alone.")
+NOTES_PAIRED = ("Each speed-up is the ratio of the two sides' {estimator}s over the same "
+                "interleaved rounds (at least {rounds}; every side of a shape in each round, in a "
+                "random order, the rounds spread over the run in passes), with a 95 % bootstrap "
+                "interval in brackets. A word after it links to a note: `wide` (the interval "
+                "reaches beyond ±{wide:.0f} %), `cases` (the baseline's rounds fell into memory "
+                "cases, each given with its own ratio: NumPy's fresh temporaries, "
+                "~{temps_gb:.1f} GB per step at n_h = 64, m = 1e6, are mapped and zeroed by the "
+                "kernel, quickly or slowly depending on the machine's free memory), `busy` "
+                "(another process competed for the CPU) or `host` (the canary ran slow). "
+                "(unpaired): the ratio of two separately measured medians, where no rounds were "
+                "timed.")
 NOTES_CEILING = ("The step's ceiling is the time it would take doing nothing but its unavoidable "
                  "work: one tanh ({tanh_ns:.2g} ns per value on all cores, measured) and 2·n_x + 4 "
                  "multiply-adds ({fma}) per example and hidden unit; \"% of the step's ceiling\" "
@@ -179,7 +125,7 @@ def headline_head(df):
 def notes_numbers(header, pairs):
     """{rounds (fewest paired rounds, or None), tanh_ns, fma_ns, fma_at_peak}: what the headline
     table's columns rest on."""
-    out = dict(rounds=min(p["rounds"] for p in pairs) if pairs else None, tanh_ns=None)
+    out = dict(rounds=min(p.rounds for p in pairs) if pairs else None, tanh_ns=None)
     c = (header.get("ceiling") or {}).get("float64")
     if c:
         fma = (header.get("peaks") or {}).get("fma_gflops")
@@ -194,8 +140,7 @@ def headline_notes(header, pairs):
     out = []
     if n["rounds"] is not None:
         out.append(NOTES_PAIRED.format(
-            rounds=n["rounds"], unreliable=UNRELIABLE, apart_pct=100 * APART,
-            kernel_pct=100 * KERNEL_SHOWN,
+            rounds=n["rounds"], estimator=ESTIMATOR, wide=100 * WIDE,
             temps_gb=working_set_bytes(Cell(REFERENCE, "cost_and_grads", 10**6, 64)) / 1e9))
     if n["tanh_ns"] is not None:
         fma = (NOTES_FMA_PEAK if n["fma_at_peak"] else NOTES_FMA_L1).format(ns=n["fma_ns"])
@@ -272,7 +217,7 @@ VECTORISE_ROW = ("- At m = {m:,}, n_h = {n_h}: `{b}` takes {t_b} per step and `{
                  "{a} ÷ {b} = {said}.")
 
 
-def vectorise_numbers(df, pairs):
+def vectorise_numbers(df, pairs, notes=None):
     """{rows: the table's rows ({n_h, m, "A ÷ B": text}), lines: [{n_h, m, a, b, t_a_s, t_b_s,
     said}] (each comparison at its n_h's largest m)} for the network's backends at the step, per
     n_h and m (at the headline shapes' n_x); against the headline backend, the paired ratio of
@@ -294,8 +239,8 @@ def vectorise_numbers(df, pairs):
         for a, b in comps:
             if a in row and b in row and np.isfinite(row[a] / row[b]):
                 r[f"{a} ÷ {b}"] = said[nh, m, a, b] = (
-                    paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b],
-                                cells=d[(d.n_h == nh) & (d.m == m)]) if b == HEADLINE
+                    paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b], notes=notes)
+                    if b == HEADLINE
                     else fmt_ratio(row[a] / row[b]))
         if len(r) > 2:
             rows.append(r)
@@ -311,9 +256,9 @@ def vectorise_numbers(df, pairs):
     return dict(rows=rows, lines=lines)
 
 
-def vectorise(df, pairs):
+def vectorise(df, pairs, notes=None):
     """The "every m measured" table and a sentence per comparison at its largest m."""
-    n = vectorise_numbers(df, pairs)
+    n = vectorise_numbers(df, pairs, notes)
     if n is None:
         return "_No training-step cell was measured on a quiet machine._"
     if not n["rows"]:

@@ -12,7 +12,8 @@ from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench import store
 from ..bench.ceiling import ceiling_s
 from ..bench.grid import FIT_TARGETS, FLOAT32_TARGETS, TARGETS
-from ..bench.paired import UNRELIABLE, fmt_s, moved_text
+from ..fmt import seconds as fmt_s
+from .notes import Notes, cases_of, find
 from .select import FIT, OVERHEAD_FACTOR, STEP, disturbed, measured, reliable
 
 
@@ -262,42 +263,17 @@ def _pick_threads(g):
     return g[g.threads == 0] if (g.threads == 0).any() else g[g.threads == g.threads.min()]
 
 
-#: The ratio of two separately measured medians is shown beside a paired ratio ("apart … ⚠")
-#: only when it lies further than this outside the paired interval: separately timed cells, in
-#: other worker processes at other moments, differ by up to ~10 % run to run on this kind of
-#: machine (reports/reproducibility), so a smaller gap says nothing about either method.
-APART = 0.10
-
-
 def paired_text(pairs, nx, nh, m, base, threads, apart=None, op=STEP, dtype="float64",
-                base_dtype=None, cells=None):
-    """The paired A/B ratio for one op, shape, thread count and baseline as text; without a
-    pair, the ratio of the medians ``apart`` marked "(unpaired)", else "–".
-
-    ``dtype`` is the contender's, ``base_dtype`` the baseline's (default: the same). ``apart``:
-    the ratio of the two cells' separately measured medians; when it falls outside the paired
-    interval both are shown, so a reader sees that the two methods disagree. A pair written
-    before pairs named their op (or dtypes) is a float64 training step's. ``cells``: the
-    separately measured cells at the shape (a frame), so an "apart" flag says which side's cell
-    differs from its paired rounds (:func:`_apart_cause`)."""
-    p = find_pair(pairs, nx, nh, m, base, threads, op, dtype, base_dtype)
+                base_dtype=None, notes=None):
+    """The comparison of ``base`` against the headline backend at one op, shape and thread
+    count as a cell: "R× [lo–hi]" and a one-word link per flag (its note added to ``notes``);
+    without a comparison, the ratio of the medians ``apart`` marked "(unpaired)", else "–".
+    ``dtype`` is the contender's, ``base_dtype`` the baseline's (default: the same)."""
+    p = find(pairs, nx, nh, m, base, op=op, dtype=dtype, baseline_dtype=base_dtype,
+             threads=threads)
     if p is None:
         return f"{fmt_ratio(apart)} (unpaired)" if apart is not None else "–"
-    if p.get("disturbed"):
-        return "busy machine: not used"
-    flag = (" ⚠ rounds disagree" + paired_groups(p)
-            if p["lo"] < p["ratio"] / UNRELIABLE or p["hi"] > p["ratio"] * UNRELIABLE
-            else " ⚠ wide" + paired_groups(p) if p.get("wide")
-            else "")
-    out = f"{fmt_ratio(p['ratio'])} [{p['lo']:.3g}–{p['hi']:.3g}]{kernel_part(p)}{flag}"
-    if apart is not None and not p["lo"] / (1 + APART) <= apart <= p["hi"] * (1 + APART):
-        out += f"; apart {fmt_ratio(apart)} ⚠" + (_apart_cause(cells, p) if cells is not None
-                                                  else "")
-    return out
-
-
-#: A side's share of kernel time in a pair's rounds that :func:`kernel_part` states.
-KERNEL_SHOWN = 0.1
+    return (notes or Notes()).cell(p, cases_of(pairs, p))
 
 
 #: A cell's step memory is said to exceed its model beyond this share and this many bytes
@@ -322,76 +298,6 @@ def _over_model(ok):
     return ok.assign(step=step, excess=excess)[sel].sort_values("excess", ascending=False)
 
 
-def kernel_part(p):
-    """" (numpy's rounds: 5.21 s per call, 3.98 s of it the operating system kernel's CPU time,
-    fresh memory for its arrays)" for each side of a pair whose median kernel (system) CPU time
-    per call is at least :data:`KERNEL_SHOWN` of its median time per call; the fresh-memory
-    reading where it is at least :data:`~fastnn.bench.paired.CAUSE_SHARE` and the side is a
-    backend whose working set is NumPy's temporaries (not a peer); "" when no side's is.
-
-    A ratio against a side that spends most of its time in the kernel is against that side's
-    slow memory case: two runs whose rounds fell in different cases differ by that much (numpy
-    at (2, 64, 1e6): 7.66× with 0.26 s of 1.37 s in the kernel, 33.5× with 3.98 s of 5.21 s)."""
-    from statistics import median
-
-    from ..backends import REGISTRY
-    from ..bench.paired import CAUSE_SHARE, side_names
-    parts = []
-    for side, name in side_names(p).items():
-        t, k = p.get(f"rounds_{side}_s") or [], p.get(f"system_{side}_s") or []
-        if t and len(k) == len(t) and median(k) >= KERNEL_SHOWN * median(t):
-            over = " (summed over its threads)" if median(k) > median(t) else ""
-            # fresh memory: the reading for NumPy's temporaries (Modes: its faults and kernel
-            # time together); a peer's kernel time can be its threads waiting as well
-            be = REGISTRY.get(p[side])
-            fresh = (median(k) >= CAUSE_SHARE * median(t) and be is not None
-                     and be.memory == "temporaries" and not be.peer)
-            parts.append(f"{name}'s rounds: {fmt_s(median(t))} per call, {fmt_s(median(k))} "
-                         f"of it the operating system kernel's CPU time{over}"
-                         + (", fresh memory for its arrays" if fresh else ""))
-    return f" ({'; '.join(parts)})" if parts else ""
-
-
-def find_pair(pairs, nx, nh, m, base, threads, op=STEP, dtype="float64", base_dtype=None):
-    """The paired entry for one op, shape, thread count and baseline (``dtype`` the
-    contender's, ``base_dtype`` the baseline's, default the same), or None. A pair written
-    before pairs named their op (or dtypes) is a float64 training step's."""
-    for p in pairs or ():
-        p_dtype = p.get("dtype", "float64")
-        if (p.get("op", STEP), p["n_x"], p["n_h"], p["m"], p["baseline"], p["threads"],
-                p_dtype, p.get("baseline_dtype", p_dtype)) == (
-                op, nx, nh, m, base, threads, dtype, base_dtype or dtype):
-            return p
-    return None
-
-
-def paired_groups(p):
-    """What a flagged pair's per-round ratios show, and which side moved: " (rounds in groups:
-    A× in k of n, B× in …)" when they fall into groups (:func:`fastnn.bench.worker.modes`), or
-    " (the first k rounds at A×, the last at B×: …)" when the groups follow each other in time,
-    or their range; then, where the pair kept each side's round times, the side whose time per
-    call moved (its fastest and slowest round against the other side's) and the kernel's part
-    in it (:func:`fastnn.bench.paired.side_spread`)."""
-    from ..bench.worker import MODE_GAP, modes
-    r = list(p.get("per_round") or [])
-    ms = modes(r)
-    n = len(r)
-    moved = moved_text(p)
-    if len(ms) < 2:
-        return (f" (rounds from {min(r):.3g}× to {max(r):.3g}×, in no groups{moved})" if n > 1
-                else "")
-    # one group first, the other after: a side changed speed during the pair
-    cut = min(g["value"] for g in ms[1:]) / (1 + MODE_GAP / 2)
-    high = [x >= cut for x in r]
-    k = high.index(not high[0]) if (not high[0]) in high else n
-    if all(h == high[0] for h in high[:k]) and all(h != high[0] for h in high[k:]):
-        return (f" (the first {k} rounds at {min(r[:k]):.3g}–{max(r[:k]):.3g}×, the last "
-                f"{n - k} at {min(r[k:]):.3g}–{max(r[k:]):.3g}×: "
-                + (moved[2:] if moved else "one side changed speed during the pair") + ")")
-    return " (rounds in groups: " + ", ".join(f"{g['value']:.3g}× in {g['n']} of {n}"
-                                              for g in ms) + f"; see Modes{moved})"
-
-
 def _table(shapes, d, ok, column, fill, empty, first=None):
     """The headline tables' one row builder: a row per shape (n_x, n_h, m[, steps]) starting
     with its ``shape``; where the headline backend has a reliable cell, ``fill(row, g, t,
@@ -409,7 +315,8 @@ def _table(shapes, d, ok, column, fill, empty, first=None):
     return md_table(pd.DataFrame(rows).fillna("–"), empty)
 
 
-def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None):
+def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None,
+             notes=None):
     """One row per target shape: the headline backend's speed-ups over the reference and the
     peers, and its share of the peaks; a shape without a reliable headline cell says why.
 
@@ -420,7 +327,7 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
     def fill(row, g, t, shape):
         nx, nh, m = shape
         row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
-        row.update(_speedups(df, g, t, pairs, nx, nh, m, STEP))
+        row.update(_speedups(df, g, t, pairs, nx, nh, m, STEP, notes))
         nb = g[g.backend == HEADLINE].iloc[0]
         if ceiling:
             row["% of the step's ceiling"] = _share_of_ceiling(
@@ -441,11 +348,11 @@ def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
     if not c:
         return "–"
     if c > t:  # faster than its own ceiling: the ceiling was under-measured, not beaten
-        return f"{100 * c / t:.0f} % ⚠ ceiling measured too slow"
+        return f"{100 * c / t:.0f} % (ceiling under-measured)"
     return f"{100 * c / t:.0f} %"
 
 
-def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
+def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None, notes=None):
     """One row per :data:`FLOAT32_TARGETS` shape: the headline backend's float32 step, its own
     float64 step there, and how many times faster the float32 step is than both and than the
     reference's float32 step (paired, with their interval, as in :func:`headline`); its share of
@@ -461,13 +368,11 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
                    & (ok64.backend == HEADLINE) & (ok64.threads == th)].median_s
         row[f"{HEADLINE} float64"] = fmt_s(h64.iloc[0]) if len(h64) else "–"
         apart = h64.iloc[0] / t[HEADLINE] if len(h64) else None
-        both = pd.concat([g, ok64[(ok64.n_x == nx) & (ok64.n_h == nh) & (ok64.m == m)
-                                  & (ok64.threads == th)]])
         row["speed-up over its float64 step"] = paired_text(
-            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64", cells=both)
+            pairs, nx, nh, m, HEADLINE, th, apart, STEP, "float32", "float64", notes=notes)
         apart = t[REFERENCE] / t[HEADLINE] if REFERENCE in t.index else None
         row[f"speed-up over {REFERENCE} float32"] = paired_text(
-            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32", cells=g)
+            pairs, nx, nh, m, REFERENCE, th, apart, STEP, "float32", notes=notes)
         if ceiling:
             row["% of the float32 ceiling"] = _share_of_ceiling(
                 ceiling, nx, nh, m, "float32", fma32_gflops, t[HEADLINE])
@@ -475,7 +380,7 @@ def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None):
                   "No float32 target shapes are declared.")
 
 
-def headline_fit(df, pairs=None):
+def headline_fit(df, pairs=None, notes=None):
     """One row per training-run target (:data:`FIT_TARGETS`): the steps of one run, the
     headline backend's time per step and for the whole run, and its speed-ups over the reference
     and the peers (paired, with their interval, as in :func:`headline`); a shape without a
@@ -485,7 +390,7 @@ def headline_fit(df, pairs=None):
         steps = int(g[g.backend == HEADLINE].steps.iloc[0])  # what was run
         row.update({"steps": f"{steps:,}", f"{HEADLINE} per step": fmt_s(t[HEADLINE]),
                     f"{HEADLINE} whole run": fmt_s(steps * t[HEADLINE])})
-        row.update(_speedups(df, g, t, pairs, nx, nh, m, FIT))
+        row.update(_speedups(df, g, t, pairs, nx, nh, m, FIT, notes))
     return _table(FIT_TARGETS, *_target_cells(df, FIT), f"{HEADLINE} per step", fill,
                   "No training-run targets are declared.", lambda s: {"steps": f"{s[3]:,}"})
 
@@ -509,62 +414,22 @@ def _at(d, ok, nx, nh, m, row, column):
     return None, None
 
 
-def _speedups(df, g, t, pairs, nx, nh, m, op):
-    """{"speed-up over B": text} for the reference and each peer in ``df``: the paired ratio
-    with its interval, else the ratio of the medians (unpaired), else "–"."""
+def _speedups(df, g, t, pairs, nx, nh, m, op, notes=None):
+    """{"speed-up over B": cell} for the reference, the other backends the headline one is
+    compared with and each peer in ``df``: the comparison with its interval and flag words,
+    else the ratio of the medians (unpaired), else "–"."""
+    from ..backends import REGISTRY
     out = {}
-    for base in [b for b in (REFERENCE,) + names(peers=True) if b in set(df.backend)]:
+    th = int(g.threads.iloc[0])
+    own = [b for b in REGISTRY[HEADLINE].compare_to if not REGISTRY[b].per_example]
+    for base in [b for b in dict.fromkeys((REFERENCE, *own) + names(peers=True))
+                 if b in set(df.backend)]:
         apart = t[base] / t[HEADLINE] if base in t.index else None
-        th = int(g.threads.iloc[0])
-        text = paired_text(pairs, nx, nh, m, base, th, apart, op, cells=g)
-        out[f"speed-up over {base}"] = text + (_flag_cause(g, base) if "⚠" in text else "")
-    return out
-
-
-def _apart_cause(g, p):
-    """Why the separately measured cells' ratio is apart from the paired one: " (torch's cell
-    97 ms per call, 80 ms of it in the kernel; in the pair's rounds 128 ms, 104 ms)" for the
-    side whose cell and paired rounds differ most, when the pair ``p`` kept its rounds' times.
-    A training run's rounds time whole runs: they are divided by its ``steps`` to compare with
-    the cell's time per step (without the kernel's part, which its cell does not split by
-    step)."""
-    steps = p.get("steps") or 1
-    best = None
-    for side in ("baseline", "contender"):
-        rounds = p.get(f"rounds_{side}_s")
-        dtype = p.get("dtype", "float64")  # a pair written before pairs named dtypes: float64
-        dtype = p.get("baseline_dtype", dtype) if side == "baseline" else dtype
-        cell = g[(g.backend == p[side]) & (g.dtype == dtype)] if rounds else ()
-        if not len(cell):
+        if find(pairs, nx, nh, m, base, op=op, threads=th) is None and apart is None:
             continue
-        t_cell, t_pair = float(cell.median_s.iloc[0]), float(np.median(rounds)) / steps
-        gap = abs(np.log(t_cell / t_pair))
-        if best is None or gap > best[0]:
-            modes = cell.modes.iloc[0] if "modes" in cell else None
-            k_cell = (min(modes, key=lambda d: abs(d["value"] - t_cell)).get("system_s")
-                      if isinstance(modes, list) and modes and steps == 1 else None)
-            k_pair = (float(np.median(p[f"system_{side}_s"]))
-                      if len(p.get(f"system_{side}_s") or ()) == len(rounds) else None)
-            best = gap, p[side], t_cell, t_pair, k_cell, k_pair
-    if best is None:
-        return ""
-    _, name, t_cell, t_pair, k_cell, k_pair = best
-    kern = k_cell is not None and k_pair is not None
-    per = "step" if steps > 1 else "call"
-    return (f" ({name}'s cell {fmt_s(t_cell)} per {per}"
-            + (f", {fmt_s(k_cell)} of it in the kernel" if kern else "")
-            + f"; in the pair's rounds {fmt_s(t_pair)}" + (f", {fmt_s(k_pair)}" if kern else "")
-            + ": measured at another moment)")
-
-
-def _flag_cause(g, base):
-    """Why a flagged ratio at one shape is not one number, from the cells there (``g``):
-    a side whose own values fall into groups (stated under Modes), or "" when neither is."""
-    multi = [b for b in (base, HEADLINE) if "modes" in g and any(
-        isinstance(v, list) and len(v) > 1 for v in g[g.backend == b].modes)]
-    if not multi:
-        return ""
-    return "; " + " and ".join(f"{b}'s values fall into groups" for b in multi) + " (Modes)"
+        out[f"speed-up over {base}"] = paired_text(pairs, nx, nh, m, base, th, apart, op,
+                                                   notes=notes)
+    return out
 
 
 def _why_missing(cells):

@@ -1,0 +1,145 @@
+"""Randomised interleaved rounds: every side of a comparison timed in the same rounds, in a fresh
+random order each round, the rounds spread over the run in passes.
+
+A *group* is the set of sides (cells: backend, dtype, threads) measured at one shape (op, n_x,
+n_h, m): the headline backend, the reference, the peers and, at a step shape with a ladder, the
+ladder's rungs. In each pass every group (in a seeded random order) gets its own long-lived
+worker per side (:func:`.worker.side_setup`: built and warmed before the first round, no process
+start inside a round) and runs its share of the rounds; each round times one batch of every
+side, in a random order (Abedi & Brecht 2017, "randomised multiple interleaved trials"), then
+the canary (:func:`.peaks.canary`, the host's speed in that round). So a slow minute of the host
+lands on every side, and the passes give each side several fresh workers, whose difference the
+interval then covers. What a comparison makes of the rounds is :mod:`.paired`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from contextlib import ExitStack
+
+from .records import Series, SideRounds
+
+#: Rounds per group (all passes), at least MIN_ROUNDS whatever the budget, in PASSES passes;
+#: a group's pass stops early once its share of MIN_ROUNDS is done and BUDGET_S / PASSES spent.
+ROUNDS, MIN_ROUNDS, PASSES, BUDGET_S = 15, 6, 3, 60.0
+#: A side whose call takes this long or more gets no untimed call before its batch.
+UNTIMED_BELOW_S = 0.25
+
+
+def _setup(stack, c):
+    """A worker for cell ``c``, its side built: (worker, (calls, one_s, m_run)), or (None, the
+    error message)."""
+    from ..backends import REFERENCE
+    from .spawn import Worker
+    from .worker import side_setup
+    w = stack.enter_context(Worker((c.backend, REFERENCE)))
+    try:
+        return w, w.call(side_setup, c)
+    except (RuntimeError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, passes=PASSES,
+            budget_s=BUDGET_S, untimed_below_s=UNTIMED_BELOW_S, seed=0, progress=None,
+            canary=True):
+    """Time every group's sides in interleaved rounds.
+
+    Parameters
+    ----------
+    groups : list of (key, list of Cell)
+        Each group's sides; ``key`` is (op, n_x, n_h, m, steps).
+    detector : .contention.Detector, optional
+        Its verdict around each group's pass marks the series ``disturbed``.
+    rounds, min_rounds, passes, budget_s : int, int, int, float
+        Rounds per group over all passes (>= 2), the fewest whatever the budget (>= 2), the
+        passes they are spread over (>= 1), and the seconds a group may take once its minimum
+        rounds are done.
+    untimed_below_s : float
+        A side whose call takes at least this long gets no untimed call before its batch.
+    seed : int
+        Of the groups' order in each pass and the sides' order in each round.
+    canary : bool
+        Time :func:`.peaks.canary` after every round (GFLOP/s of the host then).
+
+    Returns
+    -------
+    list of :class:`.records.Series`
+        One per group, in the order given; a side that could not be built is left out and
+        said in ``Series.failed``.
+    """
+    if rounds < 2 or min_rounds < 2 or passes < 1:
+        raise ValueError(f"need rounds >= 2, min_rounds >= 2, passes >= 1; got {rounds}, "
+                         f"{min_rounds}, {passes}")
+    from . import peaks
+    rng = random.Random(seed)
+    per_pass = math.ceil(rounds / passes)
+    min_pass = math.ceil(min(min_rounds, rounds) / passes)
+    acc = {key: dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, reason="")
+           for key, _ in groups}
+    sides_of = dict(groups)
+    for p in range(passes):
+        for key in rng.sample(list(sides_of), len(sides_of)):
+            op, n_x, n_h, m, _ = key
+            if progress is not None:
+                progress.say(f"rounds, pass {p + 1} of {passes}: {op} n_x={n_x} n_h={n_h} "
+                             f"m={m:,}, {len(sides_of[key])} sides")
+            _pass(acc[key], sides_of[key], detector, rng, per_pass, min_pass,
+                  budget_s / passes, untimed_below_s, peaks.canary if canary else None, p)
+    return [Series(op=key[0], n_x=key[1], n_h=key[2], m=key[3], steps=key[4],
+                   sides=[s for s in acc[key]["sides"].values() if len(s.rounds_s) >= 2],
+                   canary_gflops=acc[key]["canary"], passes=acc[key]["passes"],
+                   failed=acc[key]["failed"], disturbed=acc[key]["disturbed"],
+                   reason=acc[key]["reason"])
+            for key, _ in groups]
+
+
+def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s, canary, p):
+    """One pass of one group: its workers, then up to ``per_pass`` rounds into ``a``."""
+    with ExitStack() as stack:
+        live = []
+        for c in cells:
+            w, got = _setup(stack, c)
+            if w is None:
+                a["failed"][c.key] = got
+                continue
+            calls, one, m_run = got
+            side = a["sides"].setdefault(c.key, SideRounds(
+                backend=c.backend, dtype=c.dtype, threads=c.threads, m_run=m_run))
+            side.m_run = min(side.m_run, m_run)
+            live.append((w, side, calls, one < untimed_below_s))
+        if not live:
+            return
+        pids = tuple(w.pid for w, *_ in live)
+        before = detector.start(pids=pids) if detector else None
+        end = time.perf_counter() + budget_s
+        n = 0
+        while n < per_pass:
+            done = []
+            for w, side, calls, untimed in rng.sample(live, len(live)):
+                done.append((side, w.call(_batch, calls, untimed)))
+            rid = len(a["canary"])
+            for side, (t, sys_s, others) in done:
+                side.round_ids.append(rid)
+                side.rounds_s.append(t)
+                side.system_s.append(sys_s)
+                side.others_s.append(others)
+            a["canary"].append(canary() if canary else None)
+            a["passes"].append(p)
+            n += 1
+            if n >= min_pass and time.perf_counter() > end:
+                break
+        verdict = detector.verdict(before, pids=pids) if detector else None
+        if verdict and verdict.get("reason"):
+            a["disturbed"] = True
+            a["reason"] = "; ".join(filter(None, (a["reason"], verdict["reason"])))
+
+
+def _batch(calls, untimed):
+    """In a worker: :func:`.worker.side_batch` (a module-level name the worker can import)."""
+    from .worker import side_batch
+    return side_batch(calls, untimed)
+
+
+__all__ = ["BUDGET_S", "MIN_ROUNDS", "PASSES", "ROUNDS", "UNTIMED_BELOW_S", "measure"]

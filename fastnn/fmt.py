@@ -1,0 +1,97 @@
+"""One formatter for the numbers the report and the lecture page print: seconds, ratios,
+intervals, thread counts and lists. A missing or non-finite number prints as "–"."""
+
+from __future__ import annotations
+
+import math
+
+
+def _num(x):
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def seconds(x):
+    """A duration with a unit, 3 significant digits ("119 ms", "6.1 s"); "0 s" for a measured
+    zero; "–" when missing, negative or not finite."""
+    x = _num(x)
+    if x is None or x < 0:
+        return "–"
+    if x == 0:
+        return "0 s"
+    for unit, f in (("s", 1), ("ms", 1e3), ("µs", 1e6)):
+        if x * f >= 1:
+            return f"{x * f:.3g} {unit}"
+    return f"{x * 1e9:.3g} ns"
+
+
+def factor(v):
+    """A ratio's digits: 3 significant digits, whole numbers with thousands separators from
+    100 ("7.66", "412", "1,348"); "–" unless finite and positive."""
+    v = _num(v)
+    if v is None or v <= 0:
+        return "–"
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def ratio(v):
+    """"7.66×"."""
+    f = factor(v)
+    return f if f == "–" else f + "×"
+
+
+def interval(r, lo, hi):
+    """"7.66× [6.64–9.6]": a ratio with its interval."""
+    return f"{ratio(r)} [{factor(lo)}–{factor(hi)}]"
+
+
+def faster(r, lo=None, hi=None):
+    """"7.66× faster" or "1.2× slower" (with the interval, turned the same way, when given)."""
+    r = _num(r)
+    if r is None or r <= 0:
+        return "–"
+    if r >= 1:
+        return (interval(r, lo, hi) if lo is not None else ratio(r)) + " faster"
+    return (interval(1 / r, 1 / hi, 1 / lo) if lo is not None else ratio(1 / r)) + " slower"
+
+
+def threads(n):
+    """A thread count: "all cores" for 0 (or None), "1 thread", "2 threads"."""
+    return "all cores" if not n else f"{n} thread{'s' if n > 1 else ''}"
+
+
+def percent(x, digits=0):
+    """A share as a percentage ("83 %"); "–" when missing."""
+    x = _num(x)
+    return "–" if x is None else f"{100 * x:.{digits}f} %"
+
+
+def listed(words):
+    """"a, b and c"."""
+    words = [str(w) for w in words]
+    if not words:
+        return ""
+    return ", ".join(words[:-1]) + (" and " if len(words) > 1 else "") + words[-1]
+
+
+def shape(n_x, n_h, m):
+    """"(2, 64, 1e6)": a shape with m as a power of ten where it is one."""
+    return f"({n_x}, {n_h}, {count(m)})"
+
+
+def count(m):
+    """1000000 → "1e6", 400 → "400", 3000000 → "3e6"."""
+    m = int(m)
+    if m >= 10_000:
+        e = len(str(m)) - 1
+        lead = m / 10**e
+        if lead == int(lead):
+            return f"{int(lead)}e{e}" if lead != 1 else f"1e{e}"
+    return f"{m:,}"
+
+
+__all__ = ["count", "factor", "faster", "interval", "listed", "percent", "ratio", "seconds",
+           "shape", "threads"]
