@@ -24,7 +24,9 @@ from .bench.progress import Progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
 from .init import init_params
+from . import fmt
 from .plotting import colours, ladder_figure, plain_log_y, save as _save, subplots
+from .plotting import rung_label as plotting_rung
 from .train import fit, fit_logistic, predict
 
 #: Activation colours (Okabe–Ito) and line styles: two activations whose cost curves coincide
@@ -547,31 +549,31 @@ LADDER_FROM = os.path.join("reports", "targets")
 
 def ladder(folder=LADDER_FROM):
     """Part 7's ladder: the training step's speed-up rung by rung (python → numpy-loop → numpy →
-    numpy-inplace → numba on one thread → numba on all cores), read from the paired rounds of the
-    ``targets`` run in ``folder`` — the same measurements, figure and sentences as the
-    performance report (:mod:`fastnn.bench.ladder`), not a second timing."""
+    numpy-inplace → numba on one thread → numba on all cores), read from the ``targets`` run in
+    ``folder`` — the same comparisons and figure as the performance report
+    (:func:`fastnn.bench.ladder.summary`), not a second timing."""
     entries = ladder_.load(folder) if os.path.isdir(folder) else []
     sums = [ladder_.summary(entries, s) for s in ladder_.shapes(entries)]
     if not sums:
         return Part("The speed-up, rung by rung", [
-            "### The speed-up, rung by rung", f"_No ladder in `{folder}` yet: `fastnn bench --grid targets --out {folder}` "
-            "measures it (about 20 minutes)._"])
+            "### The speed-up, rung by rung", f"_No ladder in `{folder}` yet: `fastnn bench "
+            f"--grid targets --out {folder}` measures it (about 20 minutes)._"])
     blocks = ["### The speed-up, rung by rung", ("ladder.png", ladder_figure(sums, colours())),
               f"From the performance report's own run (`{folder}`; its report is "
-              f"`{os.path.join(folder, 'index.md')}`): under each bar, its factor over the bar to its "
-              "left (*: its rounds fell into groups, which the sentences below give). Each factor is "
-              "a paired ratio of two neighbouring rungs, timed in alternating rounds "
-              "in their own worker processes, with a 95 % interval. Every rung runs on one "
-              "thread except the last. The per-example loops (hatched) were timed at a smaller m "
-              "and scaled to m."]
+              f"`{os.path.join(folder, 'index.md')}`). Every rung was timed in the same rounds, "
+              "so each factor is the ratio of two rungs' times over those rounds (95 % "
+              "interval) and the factors multiply to the whole speed-up. Every rung runs on one "
+              "thread except the last; the per-example loops (hatched) ran at a smaller m, "
+              "their time scaled to m."]
     for s in sums:
-        nx, nh, m = s["shape"]
-        d = s["direct"]
-        blocks.append(f"**n_x = {nx}, n_h = {nh}, m = {m:,}**\n\n" + "\n".join(
-            ladder_.factor_sentence(f) for f in s["factors"])
-            + f"\n\nThe factors multiply to {ladder_.factor_text(s['product'])}×"
-            + (f"; measured directly, `{s['rungs'][0]['label']}` ÷ `{s['rungs'][-1]['label']}` "
-               f"is {ladder_.times(d)}" if d else "") + ".")
+        rows = [f"| {plotting_rung(r['backend'], r['threads'])} | {fmt.seconds(r['t_s'])} | "
+                + (fmt.interval(f.ratio, f.lo, f.hi) if f else "–")
+                + f" | {(f.adds if f else '').split(':')[0]} |"
+                for r, f in zip(s["rungs"], [None] + s["factors"])]
+        blocks.append(f"**{fmt.shape(*s['shape'])}** (n_x, n_h, m): "
+                      f"{fmt.ratio(s['product'])} from the first rung to the last.\n\n"
+                      "| rung | time per step | factor | what it adds |\n|---|---|---|---|\n"
+                      + "\n".join(rows))
     return Part("The speed-up, rung by rung", blocks, {"ladder": sums})
 
 

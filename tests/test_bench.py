@@ -377,10 +377,11 @@ def test_the_first_grid_answers_the_study_questions_and_no_more():
 
 
 def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, monkeypatch):
-    from fastnn.bench import paired
+    from fastnn.bench import paired, rounds
     seen = {}
-    monkeypatch.setattr(paired, "headline_pairs",
-                        lambda done, det, progress=None, **kw: seen.update(kw) or [])
+    monkeypatch.setattr(paired, "plan", lambda done, shapes=(): [("a group", [])])
+    monkeypatch.setattr(rounds, "measure",
+                        lambda groups, det, progress=None, seed=0, **kw: seen.update(kw) or [])
     monkeypatch.setattr(run.ceiling, "measure",
                         lambda s, dts: seen.update(ceiling_s=s, ceiling_dtypes=dts) or {})
     monkeypatch.setattr(peaks, "machine_peaks", lambda s: seen.update(peaks_s=s) or {})
@@ -390,7 +391,7 @@ def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, mo
     settings = dict(headline_budget_s=0.7, samples=4, sample_s=0.0, memory_below_s=1e-9,
                     peaks_s=0.01, workers=1,
                     ceiling_s=0.02, ceiling_dtypes=("float64",),
-                    pairs=dict(rounds=3, min_rounds=2))
+                    rounds=dict(rounds=3, min_rounds=2))
     cells, _ = G.cells("quick", backends=["numpy"], ops=["cost_and_grads"], m=[20], n_h=[3])
     path = run.sweep(cells, 0.2, str(tmp_path), progress=False, detector=QuietMachine(),
                      settings=settings, isolate=False)
@@ -399,7 +400,7 @@ def test_a_grid_s_settings_reach_the_cells_the_header_and_the_pairs(tmp_path, mo
     assert rec["mem_skipped"] and rec["mem_traced_bytes"] is None  # no call is that fast
     assert header["settings"] == dict(settings, ceiling_dtypes=["float64"])  # JSON
     assert seen == dict(peaks_s=0.01, ceiling_s=0.02, ceiling_dtypes=("float64",), rounds=3,
-                        min_rounds=2, isolate=False)
+                        min_rounds=2)
 
 
 def test_the_reference_runs_once_per_shape_in_a_sweep(tmp_path, monkeypatch, plumbing):

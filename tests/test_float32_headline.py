@@ -17,11 +17,12 @@ def _cell(backend, dtype, t, shape=G.FLOAT32_TARGETS[0], status="ok"):
                 median_s=t, q1_s=t, q3_s=t, predicted_s=None, steps=1, message="")
 
 
-def _pair(base, dtype, base_dtype, ratio, lo, hi):
+def _pair(base, dtype, base_dtype, ratio, lo, hi, flags=()):
+    from fastnn.bench.records import Comparison
     nx, nh, m = G.FLOAT32_TARGETS[0]
-    return dict(op=STEP, n_x=nx, n_h=nh, m=m, dtype=dtype, baseline_dtype=base_dtype,
-                threads=0, baseline=base, contender=HEADLINE, ratio=ratio, lo=lo, hi=hi,
-                wide=False, rounds=15)
+    return Comparison(op=STEP, n_x=nx, n_h=nh, m=m, dtype=dtype, baseline_dtype=base_dtype,
+                      baseline=base, contender=HEADLINE, ratio=ratio, lo=lo, hi=hi, rounds=15,
+                      flags=list(flags))
 
 
 def test_the_targets_grid_measures_the_float32_step_on_the_headline_and_reference():
@@ -77,16 +78,18 @@ def test_a_share_above_the_ceiling_is_flagged_not_shown_as_plain():
     ceiling = {"float32": {"tanh_s": 1e-9, "fma_s": 1e-11}}
     t_ceiling = m * nh * (1e-9 + (2 * nx + 4) * 1e-11)
     assert _share_of_ceiling(ceiling, nx, nh, m, "float32", None, 2 * t_ceiling) == "50 %"
-    assert "⚠ ceiling measured too slow" in _share_of_ceiling(ceiling, nx, nh, m, "float32",
+    assert "(ceiling under-measured)" in _share_of_ceiling(ceiling, nx, nh, m, "float32",
                                                               None, t_ceiling / 2)
     assert _share_of_ceiling(ceiling, nx, nh, m, "float64", None, t_ceiling) == "–"
 
 
-def test_a_pair_whose_rounds_fell_into_groups_is_flagged_as_not_one_number():
+def test_a_flagged_pair_shows_one_word_that_links_to_its_note():
+    from fastnn.report.notes import Notes
     recs = [_cell(HEADLINE, "float32", 0.030), _cell(REFERENCE, "float32", 0.330)]
-    spread = _pair(REFERENCE, "float32", "float32", 18.4, 10.4, 26.4)
-    md = headline_float32(pd.DataFrame(recs), [spread])
-    assert "18.4× [10.4–26.4] ⚠ rounds disagree" in md
+    spread = _pair(REFERENCE, "float32", "float32", 18.4, 10.4, 26.4, flags=["wide"])
+    notes = Notes("n")
+    md = headline_float32(pd.DataFrame(recs), [spread], notes=notes)
+    assert "18.4× [10.4–26.4] [wide](#n1)" in md
+    assert len(notes.items) == 1 and "reaches beyond ±10 %" in notes.items[0]
     narrow = _pair(REFERENCE, "float32", "float32", 11.0, 10.0, 12.5)
-    assert "⚠ wide" not in headline_float32(pd.DataFrame(recs), [narrow])
-    assert "⚠ wide" in headline_float32(pd.DataFrame(recs), [dict(narrow, wide=True)])
+    assert "[wide]" not in headline_float32(pd.DataFrame(recs), [narrow])

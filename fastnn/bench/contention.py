@@ -137,7 +137,7 @@ def reasons(facts):
 
 def all_threads():
     """Numba and BLAS at all cores for the duration (the probe's fixed setting)."""
-    from .worker import threads
+    from ._threads import threads
     return threads(0)
 
 

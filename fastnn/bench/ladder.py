@@ -32,27 +32,6 @@ def adds(backend, threads):
     return THREADS if backend == HEADLINE and threads == 0 else REGISTRY[backend].ladder
 
 
-def factors(series, fma_gflops=None):
-    """The ladder of one :class:`.records.Series` holding every rung: a ``factor`` comparison
-    per pair of adjacent rungs and the ``direct`` one (first over last), all over the rounds
-    every rung ran; [] when a rung is missing."""
-    from .grid import HEADLINE_OP
-    from .paired import _aligned, compare
-    if series.op != HEADLINE_OP:
-        return []
-    sides = [series.side(b, "float64", t) for b, t in rungs()]
-    if any(s is None for s in sides):
-        return []
-    ids, _ = _aligned(series, sides)
-    out = []
-    for a, b in zip(sides, sides[1:]):
-        out += compare(series, a, b, kind="factor", adds=adds(b.backend, b.threads),
-                       fma_gflops=fma_gflops, ids=ids, cases=False)
-    out += compare(series, sides[0], sides[-1], kind="direct", fma_gflops=fma_gflops, ids=ids,
-                   cases=False)
-    return out
-
-
 def shapes(entries):
     """The (n_x, n_h, m) the ladder ``entries`` cover, in their order."""
     return list(dict.fromkeys(e.shape for e in entries or ()))
@@ -91,4 +70,4 @@ def load(folder):
         return []
 
 
-__all__ = ["THREADS", "adds", "factors", "load", "rungs", "shapes", "summary"]
+__all__ = ["THREADS", "adds", "load", "rungs", "shapes", "summary"]

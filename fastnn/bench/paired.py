@@ -108,6 +108,27 @@ def _one(series, base, top, a, b, ids, kind, adds, fma_gflops, case, share):
         disturbed=series.disturbed, reason=series.reason)
 
 
+def ladder(series, fma_gflops=None):
+    """The ladder of one :class:`.records.Series` holding every rung: a ``factor`` comparison
+    per pair of adjacent rungs and the ``direct`` one (first over last), all over the rounds
+    every rung ran; [] when a rung is missing."""
+    from .grid import HEADLINE_OP
+    from .ladder import adds, rungs
+    if series.op != HEADLINE_OP:
+        return []
+    sides = [series.side(b, "float64", t) for b, t in rungs()]
+    if any(s is None for s in sides):
+        return []
+    ids, _ = _aligned(series, sides)
+    out = []
+    for a, b in zip(sides, sides[1:]):
+        out += compare(series, a, b, kind="factor", adds=adds(b.backend, b.threads),
+                       fma_gflops=fma_gflops, ids=ids, cases=False)
+    out += compare(series, sides[0], sides[-1], kind="direct", fma_gflops=fma_gflops, ids=ids,
+                   cases=False)
+    return out
+
+
 def headline_sides(op, present):
     """The backends measured beside the headline one at a headline shape of ``op``: its
     vectorised ``compare_to`` entries and the peers implementing ``op``, of those ``present``."""
@@ -156,7 +177,6 @@ def comparisons(series, fma_gflops=None):
     other all-core side of its dtype (and, in float32, against its own float64 side), and the
     ladder's factors and direct ratio where a series holds every rung."""
     from ..backends import HEADLINE
-    from . import ladder
     pairs, steps = [], []
     for s in series:
         for dt in ("float64", "float32"):
@@ -169,8 +189,8 @@ def comparisons(series, fma_gflops=None):
                 others.append(s.side(HEADLINE, "float64", 0))
             for base in others:
                 pairs += compare(s, base, top, fma_gflops=fma_gflops)
-        steps += ladder.factors(s, fma_gflops)
+        steps += ladder(s, fma_gflops)
     return pairs, steps
 
 
-__all__ = ["CASE_NAMES", "PAIRED", "compare", "comparisons", "headline_sides", "plan"]
+__all__ = ["CASE_NAMES", "PAIRED", "compare", "comparisons", "headline_sides", "ladder", "plan"]

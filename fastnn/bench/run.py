@@ -265,7 +265,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                   f"Resume with the same command plus --resume.", file=sys.stderr)
             raise
         also = []
-        if pairs and isolate:
+        if pairs:
             doc = compare_rounds(store.done, det, prog, settings, seed,
                                  (store.header.get("peaks") or {}).get("fma_gflops"))
             if doc.series:

@@ -11,7 +11,6 @@ import ctypes
 import sys
 import time
 import tracemalloc
-from contextlib import contextmanager
 from statistics import median
 
 import numpy as np
@@ -19,7 +18,8 @@ import numpy as np
 from .. import flower, init_params
 from ..backends import get_backend
 from ..validate import prepare
-from .grid import FIT_OP, fit_steps, max_threads
+from ._threads import threads  # noqa: F401  (a side's thread setting; re-exported)
+from .grid import FIT_OP, fit_steps
 
 #: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
 MIN_SAMPLE_S = 0.02
@@ -98,27 +98,6 @@ def probe_fit(c, budget_s):
     a = max(t1 - b, 0.0)
     steps = fit_steps(c)
     return (a + steps * b * c.m / m_p) / steps
-
-
-@contextmanager
-def threads(n):
-    """Numba and the BLAS at ``n`` threads (0: all cores) inside; Numba's count is restored.
-
-    ``n`` above :func:`.grid.max_threads` is a ``ValueError`` (never a silently smaller count
-    under a label that says ``n``); :func:`.grid.cells` refuses it before any work.
-    """
-    import numba
-    from threadpoolctl import threadpool_limits
-    n_max = numba.config.NUMBA_NUM_THREADS
-    if n > max_threads():
-        raise ValueError(f"threads {n}: this machine runs at most {max_threads()}")
-    old = numba.get_num_threads()
-    numba.set_num_threads(n or n_max)
-    try:
-        with threadpool_limits(limits=n if n else None):
-            yield
-    finally:
-        numba.set_num_threads(old)
 
 
 def make_data(c, seed=0):

@@ -1,0 +1,168 @@
+"""Interleaved rounds, the one estimator and its interval, memory cases, flags as data, the
+ladder as one series, and the typed paired file."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fastnn.bench import ladder, paired, stats
+from fastnn.bench.records import Comparison, PairedDoc, Series, SideRounds
+
+
+def _series(times, m=10**6, n_h=64, canary=None, **kw):
+    """A series at (2, n_h, m) whose sides (backend, threads) -> per-round seconds."""
+    sides = [SideRounds(b, threads=t, m_run=m, round_ids=list(range(len(v))), rounds_s=list(v),
+                        system_s=[0.0] * len(v), others_s=[0.0] * len(v))
+             for (b, t), v in times.items()]
+    n = len(next(iter(times.values())))
+    return Series("cost_and_grads", 2, n_h, m, sides=sides,
+                  canary_gflops=canary or [None] * n, passes=[0] * n, **kw)
+
+
+def test_the_ratio_is_the_estimators_over_the_same_rounds_with_an_interval():
+    rng = np.random.default_rng(1)
+    a = 2.0 * (1 + 0.02 * rng.random(15))
+    b = 0.5 * (1 + 0.02 * rng.random(15))
+    r, lo, hi = stats.ratio_interval(a, b)
+    assert r == pytest.approx(stats.estimate(a) / stats.estimate(b))
+    assert lo <= r <= hi and 3.8 < lo and hi < 4.2
+    loose = stats.ratio_interval(a * (1 + rng.random(15)), b)
+    assert loose[2] - loose[1] > 3 * (hi - lo)
+
+
+@pytest.mark.parametrize("a, b", [([1.0], [1.0]), ([1.0, np.nan], [1.0, 1.0]),
+                                  ([1.0, 2.0], [1.0]), ([1.0, -1.0], [1.0, 1.0])])
+def test_the_interval_refuses_too_few_unequal_or_bad_rounds(a, b):
+    with pytest.raises(ValueError):
+        stats.ratio_interval(a, b)
+
+
+def test_memory_cases_split_at_a_gap_and_join_a_lone_outlier():
+    t = [1.0, 1.02, 3.0, 1.01, 3.1, 2.95, 1.9]
+    cs = stats.cases(t)
+    assert [sorted(t[i] for i in c) for c in cs] == [[1.0, 1.01, 1.02], [1.9, 2.95, 3.0, 3.1]]
+    assert stats.cases([1.0, 1.01, 1.02, 5.0]) == [[0, 1, 2, 3]]  # one outlier: one case
+
+
+def test_one_rule_puts_a_sides_extra_time_down_to_its_counters():
+    assert stats.cause(1.0, 0.6, 0.0) is stats.Cause.KERNEL
+    assert stats.cause(1.0, 0.1, 0.7) is stats.Cause.OTHERS
+    assert stats.cause(1.0, 0.1, 0.1) is stats.Cause.OUTSIDE
+    assert stats.cause(1.0, 0.1, None) is stats.Cause.NOT_KERNEL
+    assert stats.cause(1.0, None, None) is stats.Cause.UNKNOWN
+
+
+def test_numpys_memory_cases_give_one_ratio_each_with_their_share():
+    numpy = [0.6, 0.61, 2.0, 0.62, 2.1, 0.6, 2.05, 0.61]
+    s = _series({("numba", 0): [0.06] * 8, ("numpy", 0): numpy})
+    out = paired.compare(s, s.side("numpy"), s.side("numba"))
+    main, fast, slow = out
+    assert stats.Flag.CASES.value in main.flags and (fast.case, slow.case) == ("fast", "slow")
+    assert fast.ratio == pytest.approx(np.median([0.6, 0.61, 0.62, 0.6, 0.61]) / 0.06)
+    assert slow.ratio == pytest.approx(2.05 / 0.06)
+    assert (fast.rounds, slow.rounds, fast.share) == (5, 3, 5 / 8)
+
+
+def test_a_wide_comparison_names_the_side_that_moved_and_why():
+    numba = [0.05, 0.05, 0.05, 0.05, 0.09, 0.05]
+    s = _series({("numba", 0): numba, ("numpy", 0): [0.5] * 6})
+    s.sides[0].others_s = [0.0, 0.0, 0.0, 0.0, 0.03, 0.0]
+    (c,) = paired.compare(s, s.side("numpy"), s.side("numba"))
+    assert stats.Flag.WIDE.value in c.flags
+    assert c.moved["side"] == "contender" and c.moved["cause"] == stats.Cause.OTHERS.value
+
+
+def test_a_slow_host_and_a_busy_machine_are_flags():
+    s = _series({("numba", 0): [0.05] * 4, ("numpy", 0): [0.5] * 4},
+                canary=[50.0] * 4, disturbed=True, reason="x")
+    (c,) = paired.compare(s, s.side("numpy"), s.side("numba"), fma_gflops=100.0)
+    assert {stats.Flag.SLOW_HOST.value, stats.Flag.BUSY.value} <= set(c.flags)
+    assert c.canary == pytest.approx(0.5)
+
+
+def test_the_ladders_factors_multiply_to_its_direct_ratio_exactly():
+    rng = np.random.default_rng(3)
+    times = {r: list(10.0 ** -i * (1 + 0.3 * rng.random(9))) for i, r in enumerate(ladder.rungs())}
+    s = _series(times)
+    out = paired.ladder(s)
+    fs = [c for c in out if c.kind == "factor"]
+    (d,) = [c for c in out if c.kind == "direct"]
+    assert len(fs) == len(ladder.rungs()) - 1
+    assert np.prod([f.ratio for f in fs]) == pytest.approx(d.ratio, rel=1e-12)
+    summ = ladder.summary(out, (2, 64, 10**6))
+    assert summ["product"] == pytest.approx(d.ratio, rel=1e-12)
+    assert [r["backend"] for r in summ["rungs"]] == [b for b, _ in ladder.rungs()]
+
+
+def test_a_ladder_without_every_rung_is_none():
+    s = _series({("numba", 0): [0.05] * 3, ("numpy", 1): [0.5] * 3})
+    assert paired.ladder(s) == []
+
+
+def test_the_paired_file_round_trips_and_an_old_one_loads():
+    s = _series({("numba", 0): [0.05, 0.06], ("numpy", 0): [0.5, 0.6]})
+    pairs = paired.compare(s, s.side("numpy"), s.side("numba"))
+    doc = PairedDoc(run_id="r", series=[s], pairs=pairs)
+    back = PairedDoc.from_json(json.loads(json.dumps(doc.to_json())))
+    assert back.pairs == pairs and back.series[0].sides == s.sides
+    old = {"run_id": "r", "pairs": [dict(op="cost_and_grads", n_x=2, n_h=4, m=10, baseline="numpy",
+                                         contender="numba", ratio=2.0, lo=1.9, hi=2.1, threads=0,
+                                         per_round=[2.0, 2.0], wide=False)],
+           "ladder": [dict(op="cost_and_grads", n_x=2, n_h=4, m=10, baseline="numpy",
+                           contender="numba", ratio=2.0, lo=1.9, hi=2.1, direct=True, adds="",
+                           baseline_threads=1, contender_threads=0)]}
+    od = PairedDoc.from_json(old)
+    assert od.pairs[0].kind == "pair" and od.ladder[0].kind == "direct"
+    assert od.pairs[0].estimator == "median" and od.format == "fastnn-paired/1"
+
+
+def test_the_plan_times_the_headline_backend_beside_what_it_is_compared_with():
+    from fastnn.bench.grid import TARGETS, Cell
+    nx, nh, m = TARGETS[0]
+    done = {i: dict(Cell(b, "cost_and_grads", m, nh, nx).params(), status="ok")
+            for i, b in enumerate(["numba", "numpy", "python"])}
+    done["x"] = dict(Cell("numpy-inplace", "cost_and_grads", 10, 4, 2).params(), status="ok")
+    ((key, cells),) = paired.plan(done)
+    assert key == ("cost_and_grads", nx, nh, m, 1)
+    assert {c.backend for c in cells} == {"numba", "numpy", "numpy-inplace"}
+    (_, with_ladder), = paired.plan(done, ladder_shapes=(TARGETS[0],))
+    assert {(c.backend, c.threads) for c in with_ladder} >= {
+        (b, 1) for b, t in ladder.rungs() if t == 1 and b in ("numba", "numpy", "numpy-inplace",
+                                                              "python")}
+
+
+@pytest.mark.slow
+def test_rounds_in_workers_time_every_side_in_every_round():
+    from fastnn.bench import rounds
+    from fastnn.bench.grid import Cell
+    cells = [Cell(b, "cost_and_grads", 5000, 4, 2) for b in ("numba", "numpy")]
+    (s,) = rounds.measure([(("cost_and_grads", 2, 4, 5000, 1), cells)], rounds=4, min_rounds=2,
+                          passes=2, budget_s=2.0, seed=1)
+    assert len(s.sides) == 2 and len(s.canary_gflops) >= 2 and set(s.passes) == {0, 1}
+    for side in s.sides:
+        assert side.round_ids == list(range(len(s.canary_gflops)))
+        assert min(side.rounds_s) > 0 and len(side.system_s) == len(side.rounds_s)
+    pairs, _ = paired.comparisons([s], 100.0)
+    (c,) = pairs
+    assert (c.baseline, c.contender) == ("numpy", "numba") and c.lo <= c.ratio <= c.hi
+
+
+@pytest.mark.slow
+def test_a_sweep_writes_its_comparisons_beside_its_results(tmp_path, monkeypatch):
+    from fastnn.bench import grid, rounds, run, store
+    monkeypatch.setattr(grid, "TARGETS", ((2, 4, 5000),))
+    monkeypatch.setattr(grid, "FLOAT32_TARGETS", ((2, 4, 5000),))
+    monkeypatch.setattr(grid, "HEADLINE_BUDGET_S", 0.3)
+    monkeypatch.setattr(rounds, "ROUNDS", 4)
+    monkeypatch.setattr(rounds, "BUDGET_S", 2.0)
+    cells, _ = grid.cells("quick", backends=["numpy", "numba"], ops=["cost_and_grads"],
+                          m=[5000], n_h=[4], dtype=["float64", "float32"])
+    run.sweep(cells, 0.3, str(tmp_path), progress=False, fast_header=True,
+              settings=dict(rounds=dict(rounds=4, min_rounds=2, passes=2, budget_s=2.0)))
+    doc = store.load_paired(str(tmp_path))
+    got = {(p.baseline, p.baseline_dtype, p.contender, p.dtype) for p in doc.pairs if not p.case}
+    assert got == {("numpy", "float64", "numba", "float64"),
+                   ("numpy", "float32", "numba", "float32"),
+                   ("numba", "float64", "numba", "float32")}
+    assert all(isinstance(p, Comparison) and p.lo <= p.ratio <= p.hi for p in doc.pairs)
