@@ -122,7 +122,27 @@ def _report(args):
         with phase("building the report"):
             index = build(paths, args.out)
         print(f"report: {index}")
+    if args.readme:
+        _readme(args.readme, paths[0], index)
     return 0
+
+
+def _readme(readme, results, index):
+    """Write the first screen of the run ``results`` into ``readme`` between its markers, its
+    ladder figure linked relative to the README's folder."""
+    from .report.first import of_folder, replace_block
+    here = os.path.dirname(os.path.abspath(readme))
+    fig = os.path.join(os.path.dirname(os.path.abspath(index)), "fig0_ladder.png")
+    rel = os.path.relpath(fig, here).replace(os.sep, "/") if os.path.exists(fig) else None
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        text = replace_block(text, of_folder(results, rel))
+    except ValueError as exc:
+        raise SystemExit(f"fastnn report --readme {readme}: {exc}") from None
+    with open(readme, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"result block: {readme}")
 
 
 def _demo(args):
@@ -232,6 +252,9 @@ def parser():
     r.add_argument("results", nargs="*",
                    help=f"results.jsonl files or folders holding one (default {DEFAULT_OUT})")
     r.add_argument("--out", default=DEFAULT_OUT, help="output folder (default %(default)s)")
+    r.add_argument("--readme", metavar="FILE",
+                   help="also write the first run's first screen into FILE between its "
+                        "'<!-- result:begin -->' and '<!-- result:end -->' markers")
     r.set_defaults(func=_report)
     d = sub.add_parser("demo", help="the lecture's demonstrations, as a page with figures",
                        description="Show each claim of the lecture with a figure or a number "

@@ -20,6 +20,7 @@ from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
 from .bench import cell, contention, grid, machine
 from .bench import ladder as ladder_
+from .bench import paired as paired_
 from .bench.progress import Progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
@@ -552,7 +553,7 @@ def ladder(folder=LADDER_FROM):
     numpy-inplace → numba on one thread → numba on all cores), read from the ``targets`` run in
     ``folder`` — the same comparisons and figure as the performance report
     (:func:`fastnn.bench.ladder.summary`), not a second timing."""
-    entries = ladder_.load(folder) if os.path.isdir(folder) else []
+    entries = paired_.load(folder).ladder if os.path.isdir(folder) else []
     sums = [ladder_.summary(entries, s) for s in ladder_.shapes(entries)]
     if not sums:
         return Part("The speed-up, rung by rung", [

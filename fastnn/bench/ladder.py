@@ -61,13 +61,4 @@ def summary(entries, shape):
                 biggest=max(fs, key=lambda f: f.ratio))
 
 
-def load(folder):
-    """The ladder comparisons a run wrote into ``folder``, or []."""
-    from . import store
-    try:
-        return store.load_paired(folder).ladder
-    except (OSError, store.ResultsError):
-        return []
-
-
-__all__ = ["THREADS", "adds", "load", "rungs", "shapes", "summary"]
+__all__ = ["THREADS", "adds", "rungs", "shapes", "summary"]

@@ -193,4 +193,26 @@ def comparisons(series, fma_gflops=None):
     return pairs, steps
 
 
-__all__ = ["CASE_NAMES", "PAIRED", "compare", "comparisons", "headline_sides", "ladder", "plan"]
+def current(doc):
+    """``doc`` (a :class:`.records.PairedDoc`) with its comparisons computed from its series
+    by today's :data:`.stats.ESTIMATOR` when it was written with another (a file without
+    series is returned as it is)."""
+    if not doc.series or doc.estimator == stats.ESTIMATOR:
+        return doc
+    pairs, steps = comparisons(doc.series, doc.fma_gflops)
+    return type(doc)(run_id=doc.run_id, format=doc.format, estimator=stats.ESTIMATOR,
+                     fma_gflops=doc.fma_gflops, series=doc.series, pairs=pairs, ladder=steps)
+
+
+def load(path, header=None):
+    """The comparisons of the run in ``path`` (its results file or folder), by
+    :func:`current`; an empty doc when the run wrote none, or on a bad folder."""
+    from . import store
+    try:
+        return current(store.load_paired(path, header))
+    except (OSError, store.ResultsError):
+        from .records import PairedDoc
+        return PairedDoc()
+
+
+__all__ = ["CASE_NAMES", "PAIRED", "current", "load", "compare", "comparisons", "headline_sides", "ladder", "plan"]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE
-from ..bench import store
+from ..bench import paired, store
 from ..bench.grid import FLOAT32_TARGETS
 from ..bench.store import ResultsError, load, to_frame
 from ..plotting import colours
@@ -143,7 +143,7 @@ def build(paths, out):
     if not paths:
         raise ResultsError("no results files given")
     both, headers = load_results(paths)
-    docs = [store.load_paired(p, h) for p, (_, h) in zip(paths, headers)]
+    docs = [paired.load(p, h) for p, (_, h) in zip(paths, headers)]
     doc = docs[0]
     sharded = R.shards([h for _, h in headers])
     where, parts = "", headers
@@ -209,7 +209,7 @@ def build(paths, out):
     if notes.items:
         detail += ["\n### Notes on the tables\n", notes.render()]
     text = ["# fastnn performance report\n",
-            FS.render(FS.numbers(h0, doc), figure=ladder_fig),
+            FS.BEGIN, FS.render(FS.numbers(h0, doc), figure=ladder_fig), FS.END,
             "\n## Details\n", *sections.intro(df, paths, headers), *detail,
             "\n## Why vectorisation matters: the speed-up rung by rung\n",
             RL.section(doc.ladder),

@@ -218,4 +218,29 @@ def render(fs, notes=None, figure=None):
     return "\n".join(lines)
 
 
-__all__ = ["BEGIN", "END", "FirstScreen", "Row", "numbers", "render", "table", "why"]
+def of_folder(path, figure=None):
+    """The first screen of the run in ``path`` (a results file or its folder), rendered, between
+    :data:`BEGIN` and :data:`END`; ``figure``: the ladder figure's path as the document that
+    shows it will link it (None: no figure)."""
+    from ..bench import paired, store
+    header, _ = store.load(path)
+    doc = paired.load(path, header)
+    return f"{BEGIN}\n{render(numbers(header, doc), figure=figure)}\n{END}"
+
+
+def replace_block(text, block):
+    """``text`` with its :data:`BEGIN` … :data:`END` block replaced by ``block`` (itself
+    between the markers); a ``ValueError`` when the markers are missing or out of order."""
+    a, b = text.find(BEGIN), text.find(END)
+    if a < 0 or b < a:
+        raise ValueError(f"no {BEGIN} … {END} block to replace")
+    return text[:a] + block + text[b + len(END):]
+
+
+def block_of(text):
+    """The :data:`BEGIN` … :data:`END` block of ``text`` (markers included), or None."""
+    a, b = text.find(BEGIN), text.find(END)
+    return text[a:b + len(END)] if 0 <= a < b else None
+
+
+__all__ = ["BEGIN", "END", "block_of", "of_folder", "replace_block", "FirstScreen", "Row", "numbers", "render", "table", "why"]
