@@ -419,3 +419,12 @@ def test_the_reference_runs_once_per_shape_in_a_sweep(tmp_path, monkeypatch, plu
     assert steps == ([] if first["backend"] == "numpy" else [first["backend"]])
     assert sorted(k.split("|")[0] for k in calls if k.split("|")[1] == "forward") == [
         "numba", "python"]
+
+
+def test_an_m_or_n_h_given_alone_runs_at_n_x_2_as_the_help_says():
+    for kw in (dict(m=[1000]), dict(n_h=[4])):
+        cells, _ = G.cells("targets", backends=["numpy"], ops=["cost_and_grads"], **kw)
+        assert {c.n_x for c in cells} == {2}, kw
+    cells, _ = G.cells("targets", backends=["numpy"], ops=["cost_and_grads"], m=[1000],
+                       n_x=[784])
+    assert {c.n_x for c in cells} == {784}
