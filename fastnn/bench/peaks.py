@@ -83,6 +83,28 @@ def simd_widths():
     return [256] + ([512] if feats.get("avx512f") else []) if feats.get("avx") else [128]
 
 
+def _calibrated(fn, seconds, grow):
+    """Iterations n of ``fn`` whose call lasts ``seconds`` on one core (n grows by ``grow``)."""
+    n = 1000
+    while True:
+        t0 = time.perf_counter()
+        fn(n, 0.999999, 1e-7)
+        if time.perf_counter() - t0 > seconds or n > 1e10:
+            return n
+        n *= grow
+
+
+def _all_threads(fn, n, threads):
+    """Seconds for ``threads`` Python threads each to run ``fn(n, …)`` at once."""
+    ts = [threading.Thread(target=fn, args=(n, 0.999999, 1e-7)) for _ in range(threads)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return time.perf_counter() - t0
+
+
 def fma_peak(dtype="float64", seconds=0.5, threads=None):
     """FMA throughput of all cores (GFLOP/s), best over the SIMD widths; returns (GFLOP/s, name).
 
@@ -95,23 +117,11 @@ def fma_peak(dtype="float64", seconds=0.5, threads=None):
     for bits in simd_widths():
         lanes = bits // (8 * item)
         fn = _compile_fma(dtype, lanes)
-        n = 1000
-        while True:  # calibrate one round to ~50 ms on one core
-            t0 = time.perf_counter()
-            fn(n, 0.999999, 1e-7)
-            if time.perf_counter() - t0 > 0.05 or n > 1e10:
-                break
-            n *= 4
+        n = _calibrated(fn, 0.05, 4)
         flops = 2 * CHAINS * lanes * n * threads
         end = time.perf_counter() + seconds / len(simd_widths())
         while True:
-            ts = [threading.Thread(target=fn, args=(n, 0.999999, 1e-7)) for _ in range(threads)]
-            t0 = time.perf_counter()
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
-            g = flops / (time.perf_counter() - t0) / 1e9
+            g = flops / _all_threads(fn, n, threads) / 1e9
             if g > best:
                 best, name = g, (f"FMA microkernel: {CHAINS} independent {bits}-bit vfmadd "
                                  f"chains per core, {dtype}, {threads} threads (llvmlite, "
@@ -129,25 +139,12 @@ def canary(seconds=0.02, dtype="float64"):
     (GFLOP/s), to set against the run's own FMA peak. Compiled once per process."""
     threads = os.cpu_count() or 1
     if dtype not in _CANARY:
-        bits = simd_widths()[-1]
-        lanes = bits // (8 * (8 if dtype == "float64" else 4))
+        lanes = simd_widths()[-1] // (8 * (8 if dtype == "float64" else 4))
         fn = _compile_fma(dtype, lanes)
-        n = 1000
-        while True:  # calibrate one call to ``seconds`` on one core
-            t0 = time.perf_counter()
-            fn(n, 0.999999, 1e-7)
-            if time.perf_counter() - t0 > seconds or n > 1e10:
-                break
-            n *= 2
+        n = _calibrated(fn, seconds, 2)
         _CANARY[dtype] = fn, n, 2 * CHAINS * lanes * n * threads
     fn, n, flops = _CANARY[dtype]
-    ts = [threading.Thread(target=fn, args=(n, 0.999999, 1e-7)) for _ in range(threads)]
-    t0 = time.perf_counter()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return flops / (time.perf_counter() - t0) / 1e9
+    return flops / _all_threads(fn, n, threads) / 1e9
 
 
 def gemm_peak(dtype="float64", seconds=0.5, n=2048):
