@@ -20,6 +20,7 @@ import time
 from contextlib import ExitStack
 
 from .records import Series, SideRounds
+from .worker import SETTLE_S
 
 #: Rounds per group (all passes), at least MIN_ROUNDS whatever the budget, in PASSES passes;
 #: a group's pass stops early once its share of MIN_ROUNDS is done and BUDGET_S / PASSES spent.
@@ -125,6 +126,8 @@ def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s
                 side.rounds_s.append(t)
                 side.system_s.append(sys_s)
                 side.others_s.append(others)
+            if canary:
+                time.sleep(SETTLE_S)  # a side's spinning BLAS threads would slow the canary
             a["canary"].append(canary() if canary else None)
             a["passes"].append(p)
             n += 1
