@@ -544,7 +544,9 @@ def hidden_activations(m=400, iters=4000, n_h=4):
         f"All seven hidden activations of the lecture, n_h = {n_h}, each from the same Xavier "
         f"start ({start('xavier')}; tiny randn · 0.01 weights stall ReLU, whose gradient "
         f"vanishes with its input), {iters:,} steps at lr = {LR}. One panel per activation, "
-        "all on the same axes; the other six curves are drawn in grey behind each:",
+        "all on the same axes; the other six curves are drawn in grey behind each. A cost that "
+        "goes up and down from one step to the next draws as a band; the table counts its "
+        "rises:",
         ("flower_activations.png", fig),
         "| hidden | g(z) | accuracy | final cost | steps that raised J by over "
         f"{100 * RISE:g} % |\n|---|---|---|---|---|\n" + "\n".join(rows),
@@ -626,8 +628,9 @@ def _check_scales(scales):
 
 
 def _traced(X, Y, P, iters):
-    """The lecture's loop (the one :func:`fastnn.fit` runs) on ``_TRAIN``'s step, tanh hidden
-    layer, from ``P``, recording the gradient that reaches W1 at each step.
+    """The lecture's loop (:func:`fastnn.backends._descent.loop`, which :func:`fastnn.fit` runs
+    where a backend has no fused run) over ``_TRAIN``'s step, tanh hidden layer, from ``P``,
+    recording the gradient that reaches W1 at each step.
 
     Returns
     -------
@@ -1179,9 +1182,10 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
             "and makes seven points. This page shows each with a figure or a number fastnn "
             "computed when it ran: (1) the activation functions and their derivatives; (2) the "
             "flower data set, which logistic regression cannot learn and the network can, at "
-            "each hidden size and with each activation; (3) zero initialisation cannot break "
-            "the symmetry; (4) too large initial weights saturate tanh and shrink the gradient "
-            "that reaches W1; (5) a linear hidden "
+            "each hidden size (with how long each training takes, and from which m reusing "
+            "NumPy's work arrays pays) and with each activation; (3) zero initialisation cannot "
+            "break the symmetry; (4) too large initial weights saturate tanh and shrink the "
+            "gradient that reaches W1; (5) a linear hidden "
             "layer is no better than logistic regression; (6) logistic regression may start at "
             "w = 0; (7) why vectorisation matters, and how long training takes on each "
             "backend. Every training run names its start (initialisation and seed). "
