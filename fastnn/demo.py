@@ -346,16 +346,23 @@ def _check_sweep(ms, n_h, rounds, batch_s):
     return tuple(int(m) for m in ms)
 
 
+#: The inplace sweep's rounds at one m stop after this many seconds, once two are done: at
+#: m = 1e6 a step takes a tenth of a second or more, and five rounds of both would take seconds.
+SWEEP_M_S = 0.4
+
+
 def _sweep(pair, ms, n_h, rounds, batch_s, seed, confirm=2):
     """Time one step's cost and gradients of both backends of ``pair`` at each m of ``ms``,
     in turn: each of ``rounds`` rounds times both, in a fresh random order (``default_rng(seed)``),
-    each a batch of calls of at least ``batch_s`` seconds. A side's time is its fastest round.
-    The sweep stops after ``confirm`` example counts in a row where the second is faster.
+    each a batch of calls of at least ``batch_s`` seconds (after one untimed call of each, at
+    each m); the rounds stop early once two are done and :data:`SWEEP_M_S` has passed. A side's
+    time is its fastest round. The sweep stops after ``confirm`` example counts in a row where
+    the second is faster.
 
     Returns
     -------
     list of dict
-        One per m measured: ``m``, ``times`` {backend: s per call}.
+        One per m measured: ``m``, ``times`` {backend: s per call}, ``rounds`` (done).
     """
     rng = np.random.default_rng(seed)
     out, wins = [], 0
@@ -370,14 +377,16 @@ def _sweep(pair, ms, n_h, rounds, batch_s, seed, confirm=2):
             f()
             n[b] = max(1, int(np.ceil(batch_s / max(time.perf_counter() - t0, 1e-9))))
         best = dict.fromkeys(pair, np.inf)
-        for _ in range(rounds):
+        end, done = time.perf_counter() + SWEEP_M_S, 0
+        while done < rounds and (done < 2 or time.perf_counter() < end):
             for i in rng.permutation(len(pair)):
                 b = pair[i]
                 t0 = time.perf_counter()
                 for _ in range(n[b]):
                     calls[b]()
                 best[b] = min(best[b], (time.perf_counter() - t0) / n[b])
-        out.append({"m": m, "times": best})
+            done += 1
+        out.append({"m": m, "times": best, "rounds": done})
         wins = wins + 1 if best[pair[1]] < best[pair[0]] else 0
         if wins >= confirm:
             break
@@ -417,7 +426,8 @@ def inplace_sweep(ms=REUSE_MS, n_h=4, rounds=5, batch_s=0.01, *, seed=0, table=N
     n_h : int
         Hidden units.
     rounds : int
-        Rounds per m; a side's time is its fastest.
+        Rounds per m (fewer, but at least two, where they take over :data:`SWEEP_M_S`); a
+        side's time is its fastest.
     batch_s : float
         Seconds each timed batch lasts at least.
     seed : int
@@ -429,9 +439,9 @@ def inplace_sweep(ms=REUSE_MS, n_h=4, rounds=5, batch_s=0.01, *, seed=0, table=N
     Returns
     -------
     Part
-        ``values``: ``sweep`` (one dict per m measured: ``m``, ``times``), ``pays_from``
-        (the first m from which the reuser was faster at every m measured, or None), ``pair``
-        (baseline, reuser), ``n_h``, ``rounds``, ``ms``.
+        ``values``: ``sweep`` (one dict per m measured: ``m``, ``times``, ``rounds``),
+        ``pays_from`` (the first m from which the reuser was faster at every m measured, or
+        None), ``pair`` (baseline, reuser), ``n_h``, ``rounds``, ``ms``.
 
     Raises
     ------
@@ -469,10 +479,13 @@ def _reuse_text(v, table=None, table_m=400):
         out.append(f"In the hidden-size table above (m = {table_m:,}) `{b}` is {said}.")
     ratio = {s["m"]: s["times"][a] / s["times"][b] for s in sweep}
     slow_ms = [m for m, r in ratio.items() if r < 1]
+    done = sorted({s.get("rounds", v["rounds"]) for s in sweep})
+    rounds = (f"{done[0]} rounds" if len(done) == 1 else
+              f"{done[0]} to {done[-1]} rounds (fewer where a step is long)")
     out.append(f"Reusing work arrays saves allocating them, which matters only when they are "
                f"large. Timed now, one step's cost and gradients (n_h = {v['n_h']}, tanh, the "
                f"flower's points), `{a}` and `{b}` in turn, in a fresh random order in each of "
-               f"{v['rounds']} rounds, each side the fastest of its rounds (table below):")
+               f"{rounds}, each side the fastest of its rounds (table below):")
     listed = lambda ms: _listed([f"{m:,}" for m in ms])  # noqa: E731
     if first is not None:
         out.append(f"`{b}` is " + (f"slower at m = {listed(slow_ms)} and " if slow_ms else "")

@@ -304,6 +304,9 @@ def test_the_inplace_sentence_follows_its_numbers():
     assert f"`{b}` is slower at m = 100 and 1,000 and faster from m = 10,000 on (2.1× faster" in text
     assert "312 KiB" in text  # one (n_h, m) float64 array at m = 10,000, n_h = 4
     assert "the sweep stops after two m in a row" in text
+    assert "in each of 5 rounds," in text
+    v["sweep"][-1]["rounds"] = 2  # a long step: the rounds at its m stopped after two
+    assert "in each of 2 to 5 rounds (fewer where a step is long)," in demo._reuse_text(v)
     table[50] = {a: 1.2, b: 1.1}
     assert "slower than `numpy` in 2 of its 3 rows" in demo._reuse_text(v, table, 400)
     never = demo._reuse_text(_sweep_values({100: 0.8, 1000: 0.9}), None)
@@ -333,7 +336,7 @@ def test_the_inplace_sweep_stops_after_two_wins(monkeypatch):
 
     monkeypatch.setattr(demo, "get_backend", Fake)
     part = demo.inplace_sweep((10, 20, 30, 40), rounds=2, batch_s=0.001, table=None)
-    assert [s["m"] for s in part.values["sweep"]] == [10, 20]
+    assert [(s["m"], s["rounds"]) for s in part.values["sweep"]] == [(10, 2), (20, 2)]
     assert part.values["pays_from"] == 10
     rows = [ln for ln in part.blocks[-1].splitlines() if ln.startswith("| 1") or
             ln.startswith("| 2")]
