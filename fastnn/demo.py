@@ -878,11 +878,14 @@ def _time_fit(X, Y, P, steps, backend, *, budget, cap=None):
     return {"result": result, "n": n, "dt": dt, "total": dt * steps / n, "first": first}
 
 
-def step_times(ms=MS, budget=1.5):
+def step_times(ms=MS, budget=1.5, reuse=None):
     """Part 7: one training step's cost and gradients (n_h = 4) on every backend at each m of
     ``ms``, by the harness's own method (:func:`fastnn.bench.cell.run_cell`), as a figure, the
     registry's comparisons at the largest m, and where the vectorised form overtakes the
-    per-example loop (:func:`_overtakes`)."""
+    per-example loop (:func:`_overtakes`).
+
+    ``reuse``: part 2's :func:`inplace_sweep` ``values``; where its verdict at this figure's
+    largest m differs from this figure's, a sentence says so (:func:`_against_sweep`)."""
     cells, _ = grid.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
                           n_h=[4])
     det = contention.Detector()
@@ -914,12 +917,34 @@ def step_times(ms=MS, budget=1.5):
     if busy:
         lines.append(f"- {len(busy)} of these cells were measured while other programs were "
                      "using the processor; their times are less reliable.")
+    lines.append(_against_sweep(t, reuse))
     return Part("Why vectorisation matters", [
         f"One training step's cost and gradients ({shape}, a sigmoid output) on every backend, "
         f"at m = {_listed([f'{m:,}' for m in ms])} examples, measured now:",
-        ("vectorisation.png", fig), "\n".join(lines), _overtakes(t),
+        ("vectorisation.png", fig), "\n".join(ln for ln in lines if ln), _overtakes(t),
         "(Timings from `fastnn.bench.cell.run_cell`, the harness's own method: median of "
         "calibrated samples, checked against numpy first.)"], {"times": t})
+
+
+def _against_sweep(t, reuse):
+    """A list item for part 7 where the reuser against its baseline at the figure's largest m
+    (``t`` {backend: {m: s}}) is on the other side of 1 from part 2's sweep at the same m
+    (``reuse``, :func:`inplace_sweep`'s values); "" where they agree or were not both measured."""
+    if not reuse or not reuse.get("sweep"):
+        return ""
+    a, b = reuse["pair"]
+    common = sorted(set(t.get(a, {})) & set(t.get(b, {})))
+    swept = {s["m"]: s["times"][a] / s["times"][b] for s in reuse["sweep"]}
+    if not common or common[-1] not in swept:
+        return ""
+    m = common[-1]
+    here, there = t[a][m] / t[b][m], swept[m]
+    if (here >= 1) == (there >= 1):
+        return ""
+    return (f"- At m = {m:,} part 2's sweep found `{b}` {_times(there)} than `{a}`, this figure "
+            f"{_times(here)}: the two measurements disagree (the sweep times the two in turn "
+            "and keeps each side's fastest round; this figure times each cell on its own and "
+            "keeps its median).")
 
 
 def _overtakes(t):
@@ -1109,13 +1134,13 @@ def lecture_parts(tiny=False, ladder_from=LADDER_FROM):
 
     def flower_part():
         kept["sizes"] = hidden_sizes(m, iters, sizes, 0.02 if tiny else 0.25)
-        reuse = inplace_sweep(*(((100, 1000, 10_000), 4, 2, 0.002) if tiny else ()),
-                              table=kept["sizes"].values["times"], table_m=m)
-        return _joined("The flower data set", [
-            flower_boundaries(m, iters), kept["sizes"], reuse, hidden_activations(m, iters)])
+        kept["reuse"] = inplace_sweep(*(((100, 1000, 10_000), 4, 2, 0.002) if tiny else ()),
+                                      table=kept["sizes"].values["times"], table_m=m)
+        return _joined("The flower data set", [flower_boundaries(m, iters), kept["sizes"],
+                                               kept["reuse"], hidden_activations(m, iters)])
 
     def vectorisation_part():
-        steps_ = step_times(ms, 0.5 if tiny else 1.5)
+        steps_ = step_times(ms, 0.5 if tiny else 1.5, reuse=kept["reuse"].values)
         train = training_times(m, 200 if tiny else 10_000, 0.2 if tiny else 1.0,
                                sizes=kept["sizes"].values["times"])
         return _joined("Why vectorisation matters", [steps_, ladder(ladder_from), train])

@@ -370,3 +370,20 @@ def test_part7_says_which_wins_at_the_smallest_m(python, says):
     for s in says:
         assert s in text, (s, text)
     assert ("the loop wins" in text) == (python[1] < 3.6e-5)
+
+
+@pytest.mark.parametrize("swept, here, said", [
+    (2.0, 0.5, "part 2's sweep found `numpy-inplace` 2× faster than `numpy`, this figure 2× "
+               "slower: the two measurements disagree"),
+    (0.8, 1.25, "sweep found `numpy-inplace` 1.25× slower than `numpy`, this figure 1.25× faster"),
+    (2.0, 1.5, ""), (0.8, 0.9, ""),
+])
+def test_part7_says_where_it_disagrees_with_the_inplace_sweep(swept, here, said):
+    v = _sweep_values({1000: 0.9, 10_000: swept})
+    a, b = v["pair"]
+    t = {a: {100: 1.0, 10_000: here}, b: {100: 1.0, 10_000: 1.0}}
+    line = demo._against_sweep(t, v)
+    assert (said in line) if said else line == "", line
+    assert demo._against_sweep(t, None) == ""
+    del t[a][10_000], t[b][10_000]  # the figure's largest m (100) is not in the sweep
+    assert demo._against_sweep(t, v) == ""
