@@ -18,6 +18,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, ELU_ALPHA, LEAKY_SLOPE
 from .backends import BACKENDS, HEADLINE, comparisons, get_backend, names
+from .backends._descent import loop
 from .bench import cell, contention, grid, machine
 from .bench import ladder as ladder_
 from .bench import paired as paired_
@@ -29,12 +30,11 @@ from . import fmt
 from .plotting import colours, ladder_figure, plain_log_y, save as _save, subplots
 from .plotting import rung_label as plotting_rung
 from .train import fit, fit_logistic, predict
+from .validate import PARAM_NAMES, prepare
 
-#: Activation colours (Okabe–Ito) and line styles: two activations whose cost curves coincide
-#: (linear and ELU on the flower) stay distinguishable by style.
+#: Activation colours (Okabe–Ito, and a wine red for maxout: part 2 draws the other curves grey).
 _COL = {"tanh": "#0072B2", "sigmoid": "#E69F00", "relu": "#009E73", "linear": "#D55E00",
-        "logistic": "#CC79A7", "leaky_relu": "#56B4E9", "elu": "#000000", "maxout": "#999999"}
-_STYLE = {"relu": "--", "leaky_relu": "-.", "elu": ":", "linear": "--"}
+        "logistic": "#CC79A7", "leaky_relu": "#56B4E9", "elu": "#000000", "maxout": "#882255"}
 #: The lecture's seven hidden activations, as the page's table writes them.
 _FORMULA = {"sigmoid": "1 / (1 + e^(−z))", "tanh": "(e^z − e^(−z)) / (e^z + e^(−z))",
             "relu": "max(0, z)", "leaky_relu": f"max({LEAKY_SLOPE} z, z)",
@@ -107,9 +107,9 @@ def _secs(t):
     return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s" if t < 100 else f"{t:,.0f} s"
 
 
-def _times(r):
-    """A ratio ≥ 1 as ``2.5× faster``; below 1 as ``3× slower``."""
-    return f"{r:.3g}× faster" if r >= 1 else f"{1 / r:.3g}× slower"
+def _times(r, up="faster", down="slower"):
+    """A ratio ≥ 1 as ``2.5× faster``; below 1 as ``3× slower`` (or ``up``, ``down``)."""
+    return f"{r:.3g}× {up}" if r >= 1 else f"{1 / r:.3g}× {down}"
 
 
 def _listed(items):
@@ -319,36 +319,272 @@ def hidden_sizes(m=400, iters=4000, sizes=SIZES, budget=0.25, rounds=2):
         table, text], {"times": times, "spread": spread, "first": first})
 
 
+#: Part 2's sweep of m for the backend that reuses its work arrays: the example counts, in order.
+REUSE_MS = (100, 1000, 3000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+
+
+def _reuse_pair():
+    """The registry's comparison of a backend that reuses its work arrays with its baseline:
+    (baseline, reuser), or None."""
+    pairs = [(a, b) for a, b in comparisons(BACKENDS)
+             if get_backend(b).reuses_buffers and not get_backend(b).missing()]
+    return pairs[0] if pairs else None
+
+
+def _check_sweep(ms, n_h, rounds, batch_s):
+    """``inplace_sweep``'s arguments, checked: ms a tuple of increasing ints >= 1."""
+    if isinstance(ms, (str, bytes)) or not hasattr(ms, "__iter__"):
+        raise TypeError(f"ms must be a sequence of example counts, got {ms!r}")
+    ms = tuple(ms)
+    for name, v in [("n_h", n_h), ("rounds", rounds)] + [("ms", m) for m in ms]:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {v!r}")
+    if not ms or any(m < 1 for m in ms) or list(ms) != sorted(set(ms)):
+        raise ValueError(f"ms must be increasing example counts >= 1, got {ms!r}")
+    if n_h < 1 or rounds < 1:
+        raise ValueError(f"n_h and rounds must be >= 1, got n_h = {n_h}, rounds = {rounds}")
+    if isinstance(batch_s, bool) or not isinstance(batch_s, (int, float)) \
+            or not 0 < batch_s < np.inf:
+        raise ValueError(f"batch_s must be a positive number of seconds, got {batch_s!r}")
+    return tuple(int(m) for m in ms)
+
+
+#: The inplace sweep's rounds at one m stop after this many seconds, once two are done: at
+#: m = 1e6 a step takes a tenth of a second or more, and five rounds of both would take seconds.
+SWEEP_M_S = 0.4
+
+
+def _sweep(pair, ms, n_h, rounds, batch_s, seed, confirm=2):
+    """Time one step's cost and gradients of both backends of ``pair`` at each m of ``ms``,
+    in turn: each of ``rounds`` rounds times both, in a fresh random order (``default_rng(seed)``),
+    each a batch of calls of at least ``batch_s`` seconds (after one untimed call of each, at
+    each m); the rounds stop early once two are done and :data:`SWEEP_M_S` has passed. A side's
+    time is its fastest round. The sweep stops after ``confirm`` example counts in a row where
+    the second is faster.
+
+    Returns
+    -------
+    list of dict
+        One per m measured: ``m``, ``times`` {backend: s per call}, ``rounds`` (done).
+    """
+    rng = np.random.default_rng(seed)
+    out, wins = [], 0
+    for m in ms:
+        X, Y = flower(m, seed=DATA_SEED)
+        P, X, Y, _ = prepare(init_params(2, n_h, 1, seed=NET_SEED), X, Y, "tanh", "sigmoid")
+        calls = {b: get_backend(b).make_call("cost_and_grads", P, X, Y, "tanh", "sigmoid")
+                 for b in pair}
+        n = {}
+        for b, f in calls.items():  # first call: warm-up (a reuser allocates its arrays here)
+            t0 = time.perf_counter()
+            f()
+            n[b] = max(1, int(np.ceil(batch_s / max(time.perf_counter() - t0, 1e-9))))
+        best = dict.fromkeys(pair, np.inf)
+        end, done = time.perf_counter() + SWEEP_M_S, 0
+        while done < rounds and (done < 2 or time.perf_counter() < end):
+            for i in rng.permutation(len(pair)):
+                b = pair[i]
+                t0 = time.perf_counter()
+                for _ in range(n[b]):
+                    calls[b]()
+                best[b] = min(best[b], (time.perf_counter() - t0) / n[b])
+            done += 1
+        out.append({"m": m, "times": best, "rounds": done})
+        wins = wins + 1 if best[pair[1]] < best[pair[0]] else 0
+        if wins >= confirm:
+            break
+    return out
+
+
+def _pays_from(sweep, pair):
+    """The first m of ``sweep`` from which ``pair[1]`` is faster at every m measured, or None."""
+    a, b = pair
+    first = None
+    for s in sweep:
+        faster = s["times"][b] < s["times"][a]
+        first = (first or s["m"]) if faster else None
+    return first
+
+
+def _size(nbytes):
+    """Bytes as ``313 KiB`` or ``30.5 MiB``."""
+    for unit, f in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if nbytes >= f:
+            return f"{nbytes / f:.3g} {unit}"
+    return f"{nbytes} bytes"
+
+
+def inplace_sweep(ms=REUSE_MS, n_h=4, rounds=5, batch_s=0.01, *, seed=0, table=None,
+                  table_m=400):
+    """Part 2: where reusing the work arrays (``numpy-inplace``) starts to pay against ``numpy``.
+
+    One step's cost and gradients (tanh, the flower's points, :data:`NET_SEED`'s start) at
+    each m of ``ms`` in turn, the two backends timed in alternation (:func:`_sweep`), until
+    the reuser has been faster at two m in a row.
+
+    Parameters
+    ----------
+    ms : sequence of int
+        Example counts, increasing.
+    n_h : int
+        Hidden units.
+    rounds : int
+        Rounds per m (fewer, but at least two, where they take over :data:`SWEEP_M_S`); a
+        side's time is its fastest.
+    batch_s : float
+        Seconds each timed batch lasts at least.
+    seed : int
+        The seed of each round's order.
+    table : dict, optional
+        Part 2's :func:`hidden_sizes` ``values["times"]`` ({n_h: {backend: s}}, at
+        ``table_m`` examples), for a sentence on its rows.
+
+    Returns
+    -------
+    Part
+        ``values``: ``sweep`` (one dict per m measured: ``m``, ``times``, ``rounds``),
+        ``pays_from`` (the first m from which the reuser was faster at every m measured, or
+        None), ``pair`` (baseline, reuser), ``n_h``, ``rounds``, ``ms``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``ms`` not increasing integers >= 1, ``n_h`` or ``rounds`` not an integer >= 1,
+        ``batch_s`` not a positive number.
+    """
+    ms = _check_sweep(ms, n_h, rounds, batch_s)
+    pair = _reuse_pair()
+    if pair is None:
+        return Part("When reusing work arrays pays", [], {})
+    sweep = _sweep(pair, ms, n_h, rounds, batch_s, seed)
+    values = {"sweep": sweep, "pays_from": _pays_from(sweep, pair), "pair": pair,
+              "n_h": n_h, "rounds": rounds, "ms": ms}
+    a, b = pair
+    rows = [f"| {s['m']:,} | {_secs(s['times'][a])} | {_secs(s['times'][b])} | "
+            f"{_times(s['times'][a] / s['times'][b])} |" for s in sweep]
+    return Part("When reusing work arrays pays", [
+        _reuse_text(values, table, table_m),
+        f"| m | `{a}` | `{b}` | `{b}` against `{a}` |\n|---|---|---|---|\n"
+        + "\n".join(rows)], values)
+
+
+def _reuse_text(v, table=None, table_m=400):
+    """Part 2's sentences on the reuser (:func:`inplace_sweep`'s values): how it fares in the
+    hidden-size table, and from which m it pays. The words follow the numbers."""
+    (a, b), sweep, first = v["pair"], v["sweep"], v["pays_from"]
+    out = []
+    rows = [n for n in (table or {}) if a in table[n] and b in table[n]]
+    if rows:
+        slow = [n for n in rows if table[n][b] > table[n][a]]
+        said = (f"slower than `{a}` in every row" if len(slow) == len(rows)
+                else f"faster than `{a}` in every row" if not slow
+                else f"slower than `{a}` in {len(slow)} of its {len(rows)} rows")
+        out.append(f"In the hidden-size table above (m = {table_m:,}) `{b}` is {said}.")
+    ratio = {s["m"]: s["times"][a] / s["times"][b] for s in sweep}
+    slow_ms = [m for m, r in ratio.items() if r < 1]
+    done = sorted({s.get("rounds", v["rounds"]) for s in sweep})
+    rounds = (f"{done[0]} rounds" if len(done) == 1 else
+              f"{done[0]} to {done[-1]} rounds (fewer where a step is long)")
+    out.append(f"Reusing work arrays saves allocating them, which matters only when they are "
+               f"large. Timed now, one step's cost and gradients (n_h = {v['n_h']}, tanh, the "
+               f"flower's points), `{a}` and `{b}` in turn, in a fresh random order in each of "
+               f"{rounds}, each side the fastest of its rounds (table below):")
+    listed = lambda ms: _listed([f"{m:,}" for m in ms])  # noqa: E731
+    if first is not None:
+        out.append(f"`{b}` is " + (f"slower at m = {listed(slow_ms)} and " if slow_ms else "")
+                   + f"faster from m = {first:,} on ({_times(ratio[first])} there, where one "
+                   f"(n_h, m) array of float64 holds {_size(v['n_h'] * first * 8)})"
+                   + ("; the sweep stops after two m in a row where it is faster."
+                      if len(sweep) < len(v["ms"]) else "."))
+    else:
+        fast_ms = [m for m, r in ratio.items() if r >= 1]
+        out.append(f"`{b}` is " + (f"faster at m = {listed(fast_ms)}, but slower at the "
+                                   f"largest m measured, {sweep[-1]['m']:,}." if fast_ms
+                                   else f"slower at every m measured, up to {sweep[-1]['m']:,}."))
+    out.append(f"So whether `{b}` pays depends on m, and on the machine: the hidden-size table "
+               f"(m = {table_m:,}), this sweep and part 7's ladder (its m in each heading) "
+               "time it at different m.")
+    return " ".join(out)
+
+
+#: Part 2: a step "raised J" when the cost after it is more than this fraction above the cost
+#: before it (a rise of J means the step overshot; linear's last-digit wobble at its optimum is
+#: not one).
+RISE = 0.01
+
+
+def _rises(costs):
+    """How many steps raised J by more than :data:`RISE` of its value."""
+    c = np.asarray(costs, float)
+    return int(np.sum(c[1:] > c[:-1] * (1 + RISE)))
+
+
 def hidden_activations(m=400, iters=4000, n_h=4):
     """Part 2: the flower network with each of the lecture's seven hidden activations, from the
-    same Xavier start: cost curves (figure), accuracy and final cost (table)."""
+    same Xavier start: cost curves (figure, one panel per activation on shared axes, the other
+    six in grey behind it), accuracy, final cost and the steps that raised J (table).
+
+    Returns
+    -------
+    Part
+        ``values["activations"]``: {hidden: {``accuracy``, ``cost``, ``rises``}}.
+    """
     X, Y = flower(m, seed=DATA_SEED)
-    fig, ax = subplots(figsize=(7, 4.2), layout="constrained")
-    acts = []
-    for h, formula in _FORMULA.items():
-        r = fit(X, Y, n_h=n_h, hidden=h, iterations=iters, lr=LR, seed=NET_SEED,
-                method="xavier", backend=_TRAIN)
-        acc = 100 * _acc(r.params, X, Y, h)
-        ax.plot(r.costs, color=_COL[h], ls=_STYLE.get(h, "-"), lw=2 if h == "linear" else 1.3,
-                label=f"{h}: {acc:.1f} %")
-        acts.append(f"| {h} | {formula} | {acc:.1f} % | {r.costs[-1]:.4f} |")
-    ax.set(yscale="log", xlabel="iteration", ylabel="cost J (log scale)",
-           title=f"Hidden activation on the flower, n_h = {n_h} (Xavier start)")
-    plain_log_y(ax)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              title="hidden: accuracy", title_fontsize=7)
+    runs = {h: fit(X, Y, n_h=n_h, hidden=h, iterations=iters, lr=LR, seed=NET_SEED,
+                   method="xavier", backend=_TRAIN) for h in _FORMULA}
+    got = {h: {"accuracy": _acc(r.params, X, Y, h), "cost": float(r.costs[-1]),
+               "rises": _rises(r.costs)} for h, r in runs.items()}
+    fig, axes = subplots(2, 4, figsize=(13, 5.6), sharex=True, sharey=True, layout="constrained")
+    for ax, h in zip(axes.flat, runs):
+        for other, r in runs.items():
+            if other != h:
+                ax.plot(r.costs, color="#cccccc", lw=0.6)
+        ax.plot(runs[h].costs, color=_COL[h], lw=1.2)
+        ax.set_title(f"{h}: {100 * got[h]['accuracy']:.1f} %", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes.flat[-1].set_visible(False)
+    ax0 = axes.flat[0]
+    ax0.set(yscale="log")
+    plain_log_y(ax0)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("cost J (log scale)")
+    for ax in axes[-1]:
+        ax.set_xlabel("iteration")
+    axes[0, -1].set_xlabel("iteration")  # the hidden panel below it leaves this one the last
+    axes[0, -1].xaxis.set_tick_params(labelbottom=True)
+    fig.suptitle(f"Hidden activation on the flower, n_h = {n_h}, Xavier start, lr = {LR}: "
+                 "one panel each (title: accuracy), the other six in grey")
+    rows = [f"| {h} | {f} | {100 * got[h]['accuracy']:.1f} % | {got[h]['cost']:.4f} | "
+            f"{got[h]['rises']:,} |" for h, f in _FORMULA.items()]
     return Part("All seven hidden activations", [
         f"All seven hidden activations of the lecture, n_h = {n_h}, each from the same Xavier "
         f"start ({start('xavier')}; tiny randn · 0.01 weights stall ReLU, whose gradient "
-        "vanishes with its input). Where two curves lie on one another (a linear hidden layer "
-        "and ELU can end at nearly the same cost), their line styles differ:",
+        f"vanishes with its input), {iters:,} steps at lr = {LR}. One panel per activation, "
+        "all on the same axes; the other six curves are drawn in grey behind each. A cost that "
+        "goes up and down from one step to the next draws as a band; the table counts its "
+        "rises:",
         ("flower_activations.png", fig),
-        "| hidden | g(z) | accuracy | final cost |\n|---|---|---|---|\n" + "\n".join(acts),
-        "A linear hidden layer is no better than logistic regression (part 5); maxout has two "
-        "weight sets per unit. The unbounded activations' costs jump up and back down all "
-        f"along: at lr = {LR} their steps overshoot, where tanh and sigmoid, whose derivatives "
-        "are at most 1 and 0.25, descend smoothly."])
+        "| hidden | g(z) | accuracy | final cost | steps that raised J by over "
+        f"{100 * RISE:g} % |\n|---|---|---|---|---|\n" + "\n".join(rows),
+        _activations_text(got, iters)], {"activations": got})
+
+
+def _activations_text(got, iters):
+    """Part 2's sentence on the activations' table: which costs rose (the step overshot) and
+    which descended without a rise, from the counts. The words follow the numbers."""
+    up = [h for h in got if got[h]["rises"]]
+    down = [h for h in got if not got[h]["rises"]]
+    out = ["A linear hidden layer is no better than logistic regression (part 5); maxout has "
+           "two weight sets per unit."]
+    if up:
+        counts = _listed([f"{got[h]['rises']:,}" for h in up])
+        out.append(f"The cost of {_listed(up)} rose by over {100 * RISE:g} % in {counts} of "
+                   f"the {iters:,} steps: a step that raises J overshot, lr = {LR} is too "
+                   "large for " + ("it" if len(up) == 1 else "them") + " here.")
+    if down:
+        out.append(f"{_listed(down)[0].upper()}{_listed(down)[1:]} descended without such a "
+                   "rise.")
+    return " ".join(out)
 
 
 # ---- parts 3 to 6 ----------------------------------------------------------------------------
@@ -388,46 +624,187 @@ def zero_init(m=400, steps=300, seed=0):
         f"{start(seed=seed)}."], {"spread_zero": spread_z, "spread_random": spread_r})
 
 
-def init_scale(m=400, iters=4000, scales=(0.01, 10.0), seed=1):
+#: Part 4: the cost a start must fall below to count as having descended (a coin toss is
+#: ln 2 ≈ 0.693; part 2's tanh network ends near 0.19).
+REACH = 0.3
+
+
+def _check_scales(scales):
+    """``scales`` as a tuple of floats: at least two, positive, finite, increasing."""
+    if isinstance(scales, (str, bytes)) or not hasattr(scales, "__iter__"):
+        raise TypeError(f"scales must be a sequence of numbers, got {scales!r}")
+    try:
+        s = tuple(float(x) for x in scales)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"scales must be numbers, got {scales!r}") from exc
+    if len(s) < 2 or not all(np.isfinite(x) and x > 0 for x in s) or list(s) != sorted(set(s)):
+        raise ValueError(f"scales must be at least two positive, finite, increasing numbers "
+                         f"(the first is the one the others are compared with), got {scales!r}")
+    return s
+
+
+def _traced(X, Y, P, iters):
+    """The lecture's loop (:func:`fastnn.backends._descent.loop`, which :func:`fastnn.fit` runs
+    where a backend has no fused run) over ``_TRAIN``'s step, tanh hidden layer, from ``P``,
+    recording the gradient that reaches W1 at each step.
+
+    Returns
+    -------
+    (params, costs, dW1) : dict, ndarray (iters,), ndarray (iters,)
+        The trained W1, b1, W2, b2; J before each update; ‖dW1‖ (Frobenius) at each step.
+    """
+    step = get_backend(_TRAIN).impl.cost_and_grads
+    P, X, Y, _ = prepare(P, X, Y, "tanh", "sigmoid")
+    norms = []
+
+    def recorded(*args):
+        J, grads = step(*args)
+        norms.append(float(np.linalg.norm(grads["dW1"])))
+        return J, grads
+
+    P, costs, _ = loop(recorded, P, X, Y, "tanh", "sigmoid", LR, iters, PARAM_NAMES)
+    return P, costs, np.array(norms)
+
+
+def _first_below(costs, level):
+    """The first iteration whose cost J is below ``level``, or None."""
+    below = np.flatnonzero(np.asarray(costs) < level)
+    return int(below[0]) if below.size else None
+
+
+def init_scale(m=400, iters=4000, scales=(0.01, 10.0, 100.0), seed=1):
     """Part 4: W1 = randn · s for each ``s`` of ``scales`` (W2 stays randn · 0.01, so only the
-    hidden layer saturates), the tanh network, n_h = 4: cost curves and a table."""
+    hidden layer saturates), the tanh network, n_h = 4: the cost and the gradient that reaches
+    W1, ‖dW1‖, at every iteration (figure, both on log axes), and a table.
+
+    Every start has the same direction (one ``default_rng(seed)`` draw, W1 multiplied up), so
+    the rows differ only by the scale. Every later start is compared with the first.
+
+    Parameters
+    ----------
+    scales : sequence of float
+        At least two, positive and increasing; the first is the small start of the lecture.
+
+    Returns
+    -------
+    Part
+        ``values["rows"]``: one dict per scale: ``scale``, ``saturated`` (fraction of the
+        hidden z beyond ±5 at the start), ``dg`` (mean tanh'(z) at the start), ``dW1_start``,
+        ``dW1_median`` (‖dW1‖ at the first step, median over every step), ``reach`` (first
+        iteration with J < :data:`REACH`, or None), ``cost_at``, ``cost``, ``accuracy``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``scales`` not a sequence of at least two positive, finite, increasing numbers.
+    """
+    scales = _check_scales(scales)
     X, Y = flower(m, seed=DATA_SEED)
-    fig, ax = subplots(figsize=(6, 3.8), layout="constrained")
-    rows = []
+    fig, (ax, axg) = subplots(1, 2, figsize=(11, 3.9), layout="constrained")
     pal = list(_COL.values())
     at = min(100, iters - 1)
+    rows = []
     for i, scale in enumerate(scales):
         P = init_params(2, 4, 1, scale=0.01, seed=seed)
         P["W1"] = P["W1"] * (scale / 0.01)
-        A1 = ACTIVATIONS["tanh"].g(P["W1"] @ X + P["b1"])
-        sat = float(np.mean(np.abs(P["W1"] @ X + P["b1"]) > 5))
-        flow = float(np.mean(1.0 - A1 * A1))  # mean tanh'(z): the factor on every hidden gradient
-        r = fit(X, Y, params=P, iterations=iters, lr=LR, backend=_TRAIN)
-        moved = float(np.linalg.norm(r.params["W1"] - P["W1"]) / np.linalg.norm(P["W1"]))
-        ax.plot(r.costs, color=pal[i % len(pal)],
-                label=f"W1 = randn · {scale:g}: {100 * sat:.0f} % of |z| > 5")
-        rows.append(f"| randn · {scale:g} | {100 * sat:.1f} % | {flow:.3f} | {moved:.3g} | "
-                    f"{r.costs[at]:.4f} | {r.costs[-1]:.4f} | "
-                    f"{100 * _acc(r.params, X, Y, 'tanh'):.1f} % |")
+        Z1 = P["W1"] @ X + P["b1"]
+        A1 = ACTIVATIONS["tanh"].g(Z1)
+        trained, costs, dW1 = _traced(X, Y, P, iters)
+        row = {"scale": scale, "saturated": float(np.mean(np.abs(Z1) > 5)),
+               # mean tanh'(z) = 1 − A1²: the factor on every hidden-layer gradient
+               "dg": float(np.mean(1.0 - A1 * A1)),
+               "dW1_start": float(dW1[0]), "dW1_median": float(np.median(dW1)),
+               "reach": _first_below(costs, REACH), "cost_at": float(costs[at]),
+               "cost": float(costs[-1]), "accuracy": _acc(trained, X, Y, "tanh")}
+        rows.append(row)
+        label = f"W1 = randn · {scale:g}: {100 * row['saturated']:.0f} % of |z| > 5"
+        ax.plot(costs, color=pal[i % len(pal)], label=label)
+        axg.plot(np.arange(1, iters + 1), dW1, color=pal[i % len(pal)], lw=1, label=label)
+    ax.axhline(REACH, color="grey", lw=0.8, ls=":")
     ax.set(yscale="log", xlabel="iteration", ylabel="cost J (log scale)",
-           title="Initial scale of W1 (W2 = randn · 0.01 in both)")
+           title=f"The cost (dotted: J = {REACH:g})")
     plain_log_y(ax)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    # log x: the first steps, where the starts differ most, get as much room as the last ones
+    axg.set(xscale="log", yscale="log", xlabel="iteration + 1 (log scale)",
+            ylabel="‖dW1‖ (log scale)", title="The gradient that reaches W1, ‖dW1‖")
+    for a in (ax, axg):
+        a.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle("Initial scale of W1 (W2 = randn · 0.01 in every start)")
     return Part("Initialisation scale", [
         ("init_scale.png", fig),
         f"The tanh network of part 2 (n_h = 4, {iters:,} steps, lr = {LR}) from another start: "
         f"W1, W2 = randn · 0.01 (`default_rng({seed})`, not part 2's `default_rng({NET_SEED})`,"
         " so the first row's numbers differ from part 2's), then W1 multiplied up to each "
-        "scale; b = 0.",
-        "| W1 at start | hidden z beyond ±5 | mean tanh'(z) at start | ‖ΔW1‖ / ‖W1‖ after "
-        f"training | cost at iteration {at} | final cost | accuracy |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(rows),
-        "Large weights saturate the hidden units: every hidden-layer gradient is scaled "
-        "by tanh'(z), so W1 moves far less relative to its size (column 4) and the hidden "
-        "layer stops learning features; the output layer still learns on the (nearly binary) "
-        "saturated units, which is why the early cost can fall quickly while the final cost "
-        "and accuracy are what the table shows."])
+        "scale, the same directions each time; b = 0.",
+        _scale_table(rows, at, iters), _scale_text(rows, iters)], {"rows": rows})
+
+
+def _scale_table(rows, at, iters):
+    """Part 4's table, one row per start."""
+    out = []
+    for r in rows:
+        reach = f"{r['reach']:,}" if r["reach"] is not None else f"not in {iters:,}"
+        out.append(f"| randn · {r['scale']:g} | {100 * r['saturated']:.1f} % | {r['dg']:.3f} | "
+                   f"{r['dW1_start']:.2g} | {r['dW1_median']:.2g} | {reach} | "
+                   f"{r['cost_at']:.4f} | {r['cost']:.4f} | {100 * r['accuracy']:.1f} % |")
+    return ("| W1 at start | hidden z beyond ±5 | mean tanh'(z) at start | ‖dW1‖ at start | "
+            f"‖dW1‖, median of {iters:,} steps | first iteration with J < {REACH:g} | cost at "
+            f"iteration {at} | final cost | accuracy |\n"
+            "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(out))
+
+
+def _slower(r, first):
+    """Whether start ``r`` descended slower than ``first``: it reached :data:`REACH` later, or
+    not at all where ``first`` did."""
+    if r["reach"] is None:
+        return first["reach"] is not None
+    return first["reach"] is not None and r["reach"] > first["reach"]
+
+
+def _scale_text(rows, iters):
+    """Part 4's sentences, from its rows (:func:`init_scale`): how much smaller the gradient
+    reaching W1 is from each large start than from the first, and from which of them the cost
+    descended slower (:func:`_slower`). The words follow the numbers."""
+    first, big = rows[0], rows[1:]
+
+    def name(r):
+        return f"randn · {r['scale']:g}"
+
+    def when(r):
+        return (f"first below {REACH:g} at iteration {r['reach']:,}" if r["reach"] is not None
+                else f"never below {REACH:g} in {iters:,} iterations")
+
+    def ratio(r, key):
+        return _times(first[key] / r[key], "smaller", "larger")
+
+    grads = "; ".join(f"{ratio(r, 'dW1_start')} at the first step and {ratio(r, 'dW1_median')}"
+                      f" over the {iters:,} steps (median) from {name(r)}" for r in big)
+    out = ["Large weights saturate the hidden units, and every hidden-layer gradient is scaled "
+           "by tanh'(z) = 1 − A1² (dZ1 = W2ᵀ dZ2 ⊙ (1 − A1²)). Against "
+           f"{name(first)}, the gradient that reaches W1 (right panel) is {grads}."]
+    slow = [r for r in big if _slower(r, first)]
+    for r in slow:
+        out.append(f"From {name(r)} the cost descends slower too: it is {when(r)} "
+                   f"({name(first)}: {when(first)}) and ends at {r['cost']:.4f}, "
+                   f"accuracy {100 * r['accuracy']:.1f} % (against {first['cost']:.4f}, "
+                   f"{100 * first['accuracy']:.1f} %).")
+    for r in (r for r in big if r not in slow):
+        than = ("like" if r["reach"] is None else "as soon as" if r["reach"] == first["reach"]
+                else "sooner than")
+        what = ("saturation slows the hidden layer's gradient, not the cost"
+                if r["dW1_median"] < first["dW1_median"] else "the cost is not slowed")
+        out.append(f"From {name(r)} the cost is {when(r)}, "
+                   f"{than} from {name(first)} "
+                   f"({when(first)}): there {what}.")
+    if len(slow) < len(big):
+        out.append("The output layer's gradient, dW2 = (1/m) dZ2 A1ᵀ, carries no tanh'(z): it "
+                   "learns on saturated, nearly ±1 hidden units as logistic regression learns on "
+                   "fixed features, and that can lower the cost early.")
+    if not slow:
+        out.append("The measured effect is on the hidden layer's gradient only: from none of "
+                   "these starts did the cost descend slower.")
+    return " ".join(out)
 
 
 def linear_hidden(m=400, iters=4000, n_h=4):
@@ -504,10 +881,14 @@ def _time_fit(X, Y, P, steps, backend, *, budget, cap=None):
     return {"result": result, "n": n, "dt": dt, "total": dt * steps / n, "first": first}
 
 
-def step_times(ms=MS, budget=1.5):
+def step_times(ms=MS, budget=1.5, reuse=None):
     """Part 7: one training step's cost and gradients (n_h = 4) on every backend at each m of
-    ``ms``, by the harness's own method (:func:`fastnn.bench.cell.run_cell`), as a figure and
-    the registry's comparisons at the largest m."""
+    ``ms``, by the harness's own method (:func:`fastnn.bench.cell.run_cell`), as a figure, the
+    registry's comparisons at the largest m, and where the vectorised form overtakes the
+    per-example loop (:func:`_overtakes`).
+
+    ``reuse``: part 2's :func:`inplace_sweep` ``values``; where its verdict at this figure's
+    largest m differs from this figure's, a sentence says so (:func:`_against_sweep`)."""
     cells, _ = grid.cells("quick", backends=list(BACKENDS), ops=["cost_and_grads"], m=list(ms),
                           n_h=[4])
     det = contention.Detector()
@@ -516,6 +897,7 @@ def step_times(ms=MS, budget=1.5):
     for c in cells:
         done[c.key] = cell.run_cell(c, budget, done, det)
     busy = [r for r in done.values() if r.get("disturbed")]
+    shape = f"n_x = {cells[0].n_x}, n_h = {cells[0].n_h}, {cells[0].hidden}"
     fig, ax = subplots(figsize=(6, 4), layout="constrained")
     col = colours(BACKENDS)
     t = {}
@@ -525,7 +907,7 @@ def step_times(ms=MS, budget=1.5):
         ax.plot(list(t[b]), list(t[b].values()), "o-", color=col[b], label=b, ms=4)
     ax.set(xscale="log", yscale="log", xlabel="m (examples)",
            ylabel="time of one step's cost and gradients (s)",
-           title="One training step's forward and backward pass, n_h = 4")
+           title=f"One training step's forward and backward pass\n({shape})")
     ax.grid(alpha=0.3)
     ax.legend()
     lines = []
@@ -534,14 +916,73 @@ def step_times(ms=MS, budget=1.5):
         if common:
             m = common[-1]
             lines.append(f"- At m = {m:,}: `{b}` is {_times(t[a][m] / t[b][m])} than `{a}` "
-                         f"({t[b][m] * 1e3:.3g} ms vs {t[a][m] * 1e3:.3g} ms).")
+                         f"({_secs(t[b][m])} vs {_secs(t[a][m])}).")
     if busy:
         lines.append(f"- {len(busy)} of these cells were measured while other programs were "
                      "using the processor; their times are less reliable.")
+    lines.append(_against_sweep(t, reuse))
     return Part("Why vectorisation matters", [
-        ("vectorisation.png", fig), "\n".join(lines),
+        f"One training step's cost and gradients ({shape}, a sigmoid output) on every backend, "
+        f"at m = {_listed([f'{m:,}' for m in ms])} examples, measured now:",
+        ("vectorisation.png", fig), "\n".join(ln for ln in lines if ln), _overtakes(t),
         "(Timings from `fastnn.bench.cell.run_cell`, the harness's own method: median of "
         "calibrated samples, checked against numpy first.)"], {"times": t})
+
+
+def _against_sweep(t, reuse):
+    """A list item for part 7 where the reuser against its baseline at the figure's largest m
+    (``t`` {backend: {m: s}}) is on the other side of 1 from part 2's sweep at the same m
+    (``reuse``, :func:`inplace_sweep`'s values); "" where they agree or were not both measured."""
+    if not reuse or not reuse.get("sweep"):
+        return ""
+    a, b = reuse["pair"]
+    common = sorted(set(t.get(a, {})) & set(t.get(b, {})))
+    swept = {s["m"]: s["times"][a] / s["times"][b] for s in reuse["sweep"]}
+    if not common or common[-1] not in swept:
+        return ""
+    m = common[-1]
+    here, there = t[a][m] / t[b][m], swept[m]
+    if (here >= 1) == (there >= 1):
+        return ""
+    return (f"- At m = {m:,} part 2's sweep found `{b}` {_times(there)} than `{a}`, this figure "
+            f"{_times(here)}: the two measurements disagree (the sweep times the two in turn "
+            "and keeps each side's fastest round; this figure times each cell on its own and "
+            "keeps its median).")
+
+
+def _overtakes(t):
+    """Part 7's sentence on the smallest m (``t`` {backend: {m: s}}): for each registry
+    comparison of a per-example loop with the vectorised NumPy form, which is faster there and
+    from which m the vectorised form is faster at every m measured. The words follow the
+    numbers."""
+    out = []
+    for a, b in comparisons(BACKENDS):
+        if not get_backend(a).per_example or get_backend(b).per_example or get_backend(b).jit:
+            continue
+        ms = sorted(set(t.get(a, {})) & set(t.get(b, {})))
+        if not ms:
+            continue
+        m0 = ms[0]
+        wins = [m for m in ms if t[b][m] < t[a][m]]
+        after = [m for m in ms if all(t[b][k] < t[a][k] for k in ms if k >= m)]
+        if t[a][m0] <= t[b][m0]:
+            s = (f"At m = {m0:,} the loop wins: `{a}` ({_secs(t[a][m0])}) is "
+                 f"{_times(t[b][m0] / t[a][m0])} than `{b}` ({_secs(t[b][m0])}). With "
+                 f"{'one example' if m0 == 1 else f'{m0:,} examples'} a step is a few dozen "
+                 f"multiplications, fewer than the fixed costs of `{b}`'s NumPy calls (each "
+                 "checks its arguments and allocates its result, whatever their size): the "
+                 "lecture's point in miniature. ")
+            s += (f"From m = {after[0]:,} on, `{b}` is faster." if after else
+                  f"`{b}` is faster only at m = {_listed([f'{m:,}' for m in wins])}." if wins
+                  else f"`{b}` is faster at no m measured.")
+        else:
+            s = (f"Already at m = {m0:,}, `{b}` ({_secs(t[b][m0])}) is "
+                 f"{_times(t[a][m0] / t[b][m0])} than `{a}` ({_secs(t[a][m0])})"
+                 + ("." if after and after[0] == m0 else
+                    f", though not at every larger m measured (at m = "
+                    f"{_listed([f'{m:,}' for m in ms if m not in wins])} it is slower)."))
+        out.append(s)
+    return " ".join(out)
 
 
 #: Where part 7's ladder is read from: the performance report's own run of the targets grid.
@@ -696,11 +1137,13 @@ def lecture_parts(tiny=False, ladder_from=LADDER_FROM):
 
     def flower_part():
         kept["sizes"] = hidden_sizes(m, iters, sizes, 0.02 if tiny else 0.25)
-        return _joined("The flower data set", [
-            flower_boundaries(m, iters), kept["sizes"], hidden_activations(m, iters)])
+        kept["reuse"] = inplace_sweep(*(((100, 1000, 10_000), 4, 2, 0.002) if tiny else ()),
+                                      table=kept["sizes"].values["times"], table_m=m)
+        return _joined("The flower data set", [flower_boundaries(m, iters), kept["sizes"],
+                                               kept["reuse"], hidden_activations(m, iters)])
 
     def vectorisation_part():
-        steps_ = step_times(ms, 0.5 if tiny else 1.5)
+        steps_ = step_times(ms, 0.5 if tiny else 1.5, reuse=kept["reuse"].values)
         train = training_times(m, 200 if tiny else 10_000, 0.2 if tiny else 1.0,
                                sizes=kept["sizes"].values["times"])
         return _joined("Why vectorisation matters", [steps_, ladder(ladder_from), train])
@@ -780,8 +1223,10 @@ def run_demo(out="reports/lecture", *, tiny=False, progress=True):
             "and makes seven points. This page shows each with a figure or a number fastnn "
             "computed when it ran: (1) the activation functions and their derivatives; (2) the "
             "flower data set, which logistic regression cannot learn and the network can, at "
-            "each hidden size and with each activation; (3) zero initialisation cannot break "
-            "the symmetry; (4) too large initial weights saturate tanh; (5) a linear hidden "
+            "each hidden size (with how long each training takes, and from which m reusing "
+            "NumPy's work arrays pays) and with each activation; (3) zero initialisation cannot "
+            "break the symmetry; (4) too large initial weights saturate tanh and shrink the "
+            "gradient that reaches W1; (5) a linear hidden "
             "layer is no better than logistic regression; (6) logistic regression may start at "
             "w = 0; (7) why vectorisation matters, and how long training takes on each "
             "backend. Every training run names its start (initialisation and seed). "

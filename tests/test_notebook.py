@@ -10,8 +10,9 @@ from fastnn import demo
 
 NOTEBOOK = os.path.join(os.path.dirname(__file__), "..", "reports", "lecture", demo.NOTEBOOK)
 #: The page's parts: every one has its cell in the notebook.
-PARTS = ("activations", "flower_boundaries", "hidden_sizes", "hidden_activations", "zero_init",
-         "init_scale", "linear_hidden", "logistic_from_zero", "step_times", "training_times")
+PARTS = ("activations", "flower_boundaries", "hidden_sizes", "inplace_sweep", "hidden_activations",
+         "zero_init", "init_scale", "linear_hidden", "logistic_from_zero", "step_times",
+         "training_times")
 #: A cell's time limit. Its defaults take at most ~30 s on the 2-core reference machine (the
 #: slowest, part 7's step timings, ~15 s quiet; the harness waits for quiet when the machine is
 #: busy); 180 s leaves a 6× margin for a slow or shared CI runner, and still fails a cell that
@@ -38,7 +39,8 @@ def test_each_part_is_a_cell_calling_the_page_function():
         assert callable(getattr(demo, name, None)), name
     # one part per cell, and the knob that makes a cell bigger is named there, with a comment
     assert len(set(called.values())) == len(called)
-    for name in ("flower_boundaries", "hidden_sizes", "zero_init", "step_times"):
+    for name in ("flower_boundaries", "hidden_sizes", "inplace_sweep", "zero_init", "init_scale",
+                 "step_times"):
         src = code[called[name]]
         assert any("=" in ln and "#" in ln for ln in src.splitlines()), src
 
