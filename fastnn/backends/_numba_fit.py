@@ -76,7 +76,7 @@ PARAMS = ("W1", "b1", "W2", "b2")
 
 
 @njit(cache=CACHE, inline="always", error_model="numpy")
-def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb1, gW2,
+def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, lr, upd, buf, gW1, gb1, gW2,
               gb2, flat, costs):
     """All steps: costs[t] = J, then the update, in place on W1 … b2 (views of ``flat``).
 
@@ -86,15 +86,15 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     """
     m = X.shape[1]
     Js = np.zeros(1 if nchunks is None else nchunks)
-    work = K._scratch(W1, W2, X, B)  # once for the run, not once per step
+    work = K._scratch(W1, W2, X, B, wide)  # once for the run, not once per step
     for t in range(costs.shape[0]):
         buf[:] = 0.0
         if nchunks is None:  # one thread; None is pruned while typing: one branch compiles
-            J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
+            J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, wide, gW1[0], gb1[0],
                              gW2[0], gb2[0], work)
         else:
             Js[:] = 0.0
-            K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2,
+            K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, gW1, gb1, gW2,
                             gb2, Js)
             J = 0.0
             for c in range(nchunks):
