@@ -430,6 +430,32 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, wide, gW1, gb1, 
                       gb2, _scratch(W1, W2, X, B, wide))
 
 
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
+def _cag_serial(W1, b1, W2, b2, X, Y, code, out, B, wide, dW1, db1, dW2, db2):
+    """One step on one thread, from the parameters in their own shapes to the gradients.
+
+    W1 (n_h, n_x) or (k, n_h, n_x), b1 (n_h, 1) or (k, n_h, 1), W2 (n_y, n_h), b2 (n_y, 1);
+    dW1 … db2 arrays of the same shapes and dtype, which receive the gradients: Σ / m rounded
+    once from the float64 sums (as ``numba_fused._grads`` rounds the parallel step's). Returns
+    the mean cost J (float64). The accumulators are made here, so a small step costs one call
+    from Python.
+    """
+    kp = W1.size // (W1.shape[-2] * W1.shape[-1])
+    n_h, n_x, n_y = W1.shape[-2], W1.shape[-1], W2.shape[0]
+    gW1 = np.zeros((kp, n_h, n_x))
+    gb1 = np.zeros((kp, n_h))
+    gW2 = np.zeros((n_y, n_h))
+    gb2 = np.zeros(n_y)
+    m = X.shape[1]
+    J = _cag_chunk(W1.reshape((kp, n_h, n_x)), b1.reshape((kp, n_h)), W2, b2.reshape(n_y), X,
+                   Y, 0, m, code, out, B, wide, gW1, gb1, gW2, gb2)
+    for d, g in ((dW1.reshape(-1), gW1.reshape(-1)), (db1.reshape(-1), gb1.reshape(-1)),
+                 (dW2.reshape(-1), gW2.reshape(-1)), (db2.reshape(-1), gb2.reshape(-1))):
+        for i in range(d.size):
+            d[i] = g[i] / m
+    return J / m
+
+
 @njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)
 def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, gW1, gb1, gW2, gb2, J):
     """Split the m examples into nchunks ranges; chunk c adds into row c of each accumulator."""
