@@ -20,10 +20,10 @@ updates) adds ~15 µs of dispatch, allocation and reshaping.
   The alternative, one Python call per step into the same kernel and update, was measured against
   it: at n_h = 64, m = 1e6 a step is tens of ms and the two are equal within noise, so the
   compiled loop is kept (one code path for both cases).
-- n_x ≥ ``numba_fused.BLAS_FROM_N_X``: the step's products run in BLAS from Python
-  (``numba_fused._cost_and_grads_blas``), so ``numba_fused.fit`` returns None and the run stays
-  the lecture's per-step Python loop (``fastnn.backends._descent.loop``) around ``cost_and_grads``. There the products cost
-  far more than the ~15 µs of a Python step, so fusing the loop would not pay.
+- Every n_x: from ``numba_fused.WIDE_FROM_N_X`` features on (an element-wise g) the step's
+  products run register-blocked inside the same kernels (``_numba_kernels._wx_block``,
+  ``_dzx_block``; ``wide`` is an argument that is None or not at typing time), so the run is one
+  compiled call there too.
 
 Measured. Earlier (``python bench/fit_loop.py --rounds 10``, A/B interleaved, busy machine): the
 fused run costs the same as the bare kernel called from an ``@njit`` loop (1.09× [0.81 … 1.24]),

@@ -67,8 +67,16 @@ the activations whose derivative needs it: relu, leaky_relu, elu) is ≤ 512 KiB
 1 MiB L2 between the forward and the backward pass; each per-unit row (4 KiB) sits in L1. 512 was
 the measured optimum for n_h = 4 and 64 (128 … 2048 tried; 2048 was 5–25 % slower).
 
-Wide inputs. From n_x = 32 the products W1 X and dZ1 Xᵀ dominate; ``numba_fused`` then runs
-them in BLAS per block of 2048 examples and fuses the element-wise rest here (``_blas_block``).
+Wide inputs. From ``numba_fused.WIDE_FROM_N_X`` features on (an element-wise g) the products
+W1 X and dZ1 Xᵀ dominate, and one unit and one feature per pass is bound by its loads and stores
+(each multiply-add reads and writes a row of Z, or reads two rows for one sum). A wide step then
+computes them over the whole block register-blocked, four hidden units by four features per pass
+(``_wx_block``: Z1 = W1 X + b1, 4 loads of X and 4 read-modify-writes of Z per 16 multiply-adds;
+``_dzx_block``: 16 sums of dZ1 Xᵀ, 8 loads per 16 multiply-adds), and the per-unit passes do the
+element-wise rest as if X had no rows (the BLAS block's dZ1 is kept for every unit, ``D`` with
+n_h rows). The step stays compiled end to end, so the fused training loop runs at every n_x and
+needs neither SciPy (Numba's ``np.dot``) nor a Python call per step for BLAS. The block is
+smaller there (``numba_fused._step_block``: X's block in L2 too, at least 128 examples).
 
 Arithmetic. The transcendental functions are the vectorisable ones of ``_fastmath`` (relative
 error ≤ ~4 ulp; see there). Flags: FMA contraction everywhere (polynomials in half the

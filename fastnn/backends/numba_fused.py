@@ -2,11 +2,13 @@
 
 ``cost_and_grads`` is the fused entry point: one pass over X computes the forward pass, the cost and
 all four gradients, block by block, with per-thread accumulators. Small problems run on one thread,
-because starting the parallel region costs more than the work. ``fit`` (from ``_numba_fit``) runs
-the whole gradient-descent loop in one compiled call.
+because starting the parallel region costs more than the work; a serial step is one compiled call
+from the parameters to the gradients (``_numba_kernels._cag_serial``). From ``WIDE_FROM_N_X``
+features on the products run register-blocked (see ``_numba_kernels``, "Wide inputs"). ``fit``
+(from ``_numba_fit``) runs the whole gradient-descent loop in one compiled call, at every n_x.
 
 Compiling (issue 17). A call compiles one specialisation on first use — (hidden activation,
-output layer, dtype, serial or parallel) and the entry (step, forward, backward, BLAS block,
+output layer, dtype, serial or parallel, narrow or wide) and the entry (step, forward, backward,
 fused fit) — and Numba caches it on disk (``fastnn._jitcache``). The entries are closures over
 the codes (:func:`_kernels`): Numba types a closure's integer constants as literals, and the
 overloads of ``_numba_kernels`` pick g, g', the loss and maxout's routing by the literal
