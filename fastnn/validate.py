@@ -50,6 +50,7 @@ from ._jitcache import CACHE
 from .activations import OUTPUTS, get_activation
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+_PARAM_SET = frozenset(PARAM_NAMES)
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # NumPy's own instances (native order)
 _FLOATS = (_F32, _F64)
 
@@ -135,12 +136,12 @@ def check_params(params, hidden):
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got "
                         f"{type(params).__name__}")
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
+    if not params.keys() >= _PARAM_SET:
+        missing = [k for k in PARAM_NAMES if k not in params]
         raise ValueError(f"params is missing {', '.join(missing)}; need {', '.join(PARAM_NAMES)}")
     maxout = hidden == "maxout"
-    P = {k: as_float_array(params[k], k) for k in PARAM_NAMES}
-    W1, b1, W2, b2 = (P[k] for k in PARAM_NAMES)
+    W1, b1, W2, b2 = P = [as_float_array(params[k], k) for k in PARAM_NAMES]
+    P = dict(zip(PARAM_NAMES, P))
     if maxout:
         if W1.ndim != 3:
             raise ValueError(f"W1 must be 3-D (k, n_h, n_x) for a maxout hidden layer, "
@@ -286,8 +287,8 @@ def prepare(params, X, Y, hidden, output, *, needs_y=True):
     dtype = _dtype_of(*P.values(), X, *([] if Y is None else [Y]))
     P = {k: kernel_array(v, dtype) for k, v in P.items()}
     X = kernel_array(X, dtype)
-    for k, v in P.items():
-        check_finite(v, k)
+    for k in PARAM_NAMES:
+        check_finite(P[k], k)
     check_finite(X, "X")
     if Y is not None:
         Y = kernel_array(Y, dtype)

@@ -332,10 +332,17 @@ class Backend:
         """
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("cost_and_grads", hidden, output)
-        impl = self.impl
-        if hasattr(impl, "make_call"):  # a peer's own call (its tensors)
-            return self._owned(self._call("cost_and_grads", P, X, Y, hidden, output)())
-        return self._owned(impl.cost_and_grads(P, X, Y, hidden, output))
+        if self._own_step:
+            return self._owned(self.impl.cost_and_grads(P, X, Y, hidden, output))
+        return self._owned(self._call("cost_and_grads", P, X, Y, hidden, output)())
+
+    @property
+    def _own_step(self):
+        """True when ``cost_and_grads`` is the module's own function, not a ``make_call`` (a
+        peer's, with its tensors); looked up once."""
+        if "own_step" not in self._cache:
+            self._cache["own_step"] = not hasattr(self.impl, "make_call")
+        return self._cache["own_step"]
 
 
 def _copy(x):
