@@ -73,8 +73,8 @@ W1 X and dZ1 Xᵀ dominate, and one unit and one feature per pass is bound by it
 computes them over the whole block register-blocked, four hidden units by four features per pass
 (``_wx_block``: Z1 = W1 X + b1, 4 loads of X and 4 read-modify-writes of Z per 16 multiply-adds;
 ``_dzx_block``: 16 sums of dZ1 Xᵀ, 8 loads per 16 multiply-adds), and the per-unit passes do the
-element-wise rest as if X had no rows (the BLAS block's dZ1 is kept for every unit, ``D`` with
-n_h rows). The step stays compiled end to end, so the fused training loop runs at every n_x and
+element-wise rest as if X had no rows (dZ1 is then kept for every unit, ``D`` with n_h
+rows). The step stays compiled end to end, so the fused training loop runs at every n_x and
 needs neither SciPy (Numba's ``np.dot``) nor a Python call per step for BLAS. The block is
 smaller there (``numba_fused._step_block``: X's block in L2 too, at least 128 examples).
 
@@ -286,7 +286,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
     db1's sum (outputs beyond the first add W2ᵀ dZ2 in a pass before); then one pass per pair
     of features forms dW1's sums (maxout: each example's dZ1 goes to its winning piece).
 
-    dZ1 goes to row j of D when D has n_h rows (the BLAS path then forms dW1 = dZ1 Xᵀ), else to
+    dZ1 goes to row j of D when D has n_h rows (a wide step then forms dW1 = dZ1 Xᵀ), else to
     its single row, reused per unit. X may have 0 rows (features handled by the caller).
     """
     kp, n_h = Z.shape[0], A.shape[0]
