@@ -242,8 +242,9 @@ def cost_and_grads(P, X, Y, hidden, output):
     nchunks = _chunks(m, n_h, kp)
     if nchunks == 1:  # one compiled call from the parameters to the gradients
         b1, W2, b2 = P["b1"], P["W2"], P["b2"]
-        g = {"dW1": np.empty_like(W1), "db1": np.empty_like(b1), "dW2": np.empty_like(W2),
-             "db2": np.empty_like(b2)}
+        dt = W1.dtype
+        g = {"dW1": np.empty(W1.shape, dt), "db1": np.empty(b1.shape, dt),
+             "dW2": np.empty(W2.shape, dt), "db2": np.empty(b2.shape, dt)}
         J = run.cag_serial(W1, b1, W2, b2, X, Y, B, wide, *g.values())
         return J, g
     W1, b1, W2, b2 = _kernel_params(P, hidden)
