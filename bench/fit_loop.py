@@ -75,7 +75,7 @@ def fit_per_call(P, X, Y, lr, iterations):
     for t in range(iterations):
         buf[:] = 0.0
         Js[:] = 0.0
-        run.cag_parallel(W1, b1, W2, b2, X, Y, B, nchunks, *acc, Js)
+        run.cag_parallel(W1, b1, W2, b2, X, Y, B, None, nchunks, *acc, Js)
         costs[t] = Js.sum() / m
         F._update(buf, m, lr_, upd, flat)
     return P, costs

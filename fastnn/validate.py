@@ -26,15 +26,16 @@ each other (:func:`sizes`). Either way a transposed X or Y gets the same message
 (n_x, m) = (2, 400) with examples as columns; pass X.T").
 
 Cost of the value checks, which read every value once per public call (never per training step):
-a large array (2**14 values or more) is read by a small compiled pass that allocates nothing,
-:func:`_zero_sum` (Σ x·0 is 0, or NaN when some x is NaN or ±inf; it cannot overflow) or, for
-sigmoid labels, :func:`_n_outside_0_1`; a small one by NumPy. Measured at n_x = 2, m = 1e6, float64,
+every array is read by a small compiled pass that allocates nothing, :func:`_zero_sum` (Σ x·0 is
+0, or NaN when some x is NaN or ±inf; it cannot overflow) or, for sigmoid labels, one pass for
+finiteness and range together, :func:`_n_outside_0_1` (a small array costs only the call).
+Measured at n_x = 2, m = 1e6, float64,
 interleaved with one ``numba`` ``cost_and_grads`` step at n_h = 64 (100 rounds, order reversed
 every other round, on 2 cores shared with other jobs): X and Y cost 0.45 ms (min) to 0.73 ms
 (median), a median 0.5-0.7 % of the step measured in the same rounds (106-116 ms there; on the
 quiet machine the step takes 55-61 ms, of which 0.45-0.73 ms is 0.7-1.3 %). Alternatives in the same rounds: ``np.all(np.isfinite(.))`` 1.1 %, a
 finite ``np.sum`` 0.7-0.8 %, parallel Numba or BLAS reductions 15-17 % (they wait for a busy
-core). The first large call of a process loads the compiled passes (about 0.2 s).
+core). The first call of a process loads the compiled passes (about 0.2 s).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ from ._jitcache import CACHE
 from .activations import OUTPUTS, get_activation
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_PARAM_SET = frozenset(PARAM_NAMES)
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # NumPy's own instances (native order)
+_FLOATS = (_F32, _F64)
 
 
 def check_output(output):
@@ -66,9 +69,12 @@ def as_float_array(a, name, ndim=None):
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} cannot be read as a numeric array: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.dtype.newbyteorder("=") not in _FLOATS:  # integers, booleans, float16: in float64
+    dt = arr.dtype
+    if dt is _F64 or dt is _F32:  # the common case, without the checks below
+        pass
+    elif dt.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {dt}")
+    elif dt.newbyteorder("=") not in _FLOATS:  # integers, booleans, float16: in float64
         arr = arr.astype(np.float64)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
@@ -81,8 +87,11 @@ def as_float_array(a, name, ndim=None):
 def _dtype_of(*arrays):
     """The working dtype of arrays from :func:`as_float_array`: float32 only when all are float32
     (in either byte order), else float64; always native."""
+    dts = {a.dtype for a in arrays}
+    if len(dts) == 1 and (dt := dts.pop()) in _FLOATS:  # the common case (native: see _FLOATS)
+        return dt
     dt = np.result_type(*[a.dtype for a in arrays]).newbyteorder("=")
-    return dt if dt in _FLOATS else np.dtype(np.float64)
+    return dt if dt in _FLOATS else _F64
 
 
 def kernel_array(a, dtype):
@@ -104,10 +113,12 @@ def kernel_array(a, dtype):
         kernels nor the user ever have to: Numba compiles a read-only or unaligned array as a
         different type, which some kernels cannot take.
     """
-    a = np.asarray(a)  # a memmap or other subclass as a plain view, no copy
-    f = a.flags
-    if a.dtype == dtype and f.c_contiguous and f.aligned and f.writeable:
-        return a
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)  # a memmap or other subclass as a plain view, no copy
+    if a.dtype == dtype:
+        f = a.flags
+        if f.c_contiguous and f.aligned and f.writeable:
+            return a
     return np.array(a, dtype=dtype, order="C")
 
 
@@ -125,12 +136,12 @@ def check_params(params, hidden):
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got "
                         f"{type(params).__name__}")
-    missing = [k for k in PARAM_NAMES if k not in params]
-    if missing:
+    if not params.keys() >= _PARAM_SET:
+        missing = [k for k in PARAM_NAMES if k not in params]
         raise ValueError(f"params is missing {', '.join(missing)}; need {', '.join(PARAM_NAMES)}")
     maxout = hidden == "maxout"
-    P = {k: as_float_array(params[k], k) for k in PARAM_NAMES}
-    W1, b1, W2, b2 = (P[k] for k in PARAM_NAMES)
+    W1, b1, W2, b2 = P = [as_float_array(params[k], k) for k in PARAM_NAMES]
+    P = dict(zip(PARAM_NAMES, P))
     if maxout:
         if W1.ndim != 3:
             raise ValueError(f"W1 must be 3-D (k, n_h, n_x) for a maxout hidden layer, "
@@ -276,8 +287,8 @@ def prepare(params, X, Y, hidden, output, *, needs_y=True):
     dtype = _dtype_of(*P.values(), X, *([] if Y is None else [Y]))
     P = {k: kernel_array(v, dtype) for k, v in P.items()}
     X = kernel_array(X, dtype)
-    for k, v in P.items():
-        check_finite(v, k)
+    for k in PARAM_NAMES:
+        check_finite(P[k], k)
     check_finite(X, "X")
     if Y is not None:
         Y = kernel_array(Y, dtype)
@@ -331,10 +342,6 @@ def check_cache(cache, P, m, hidden):
     return out
 
 
-#: Arrays this large are checked by the compiled passes below; smaller ones by NumPy.
-_BIG = 1 << 14
-
-
 # fastmath: reassociation only, so LLVM may vectorise the sum; x * 0.0 cannot be folded to 0
 # without the nnan/ninf flags, which stay off. Serial on purpose: a parallel region costs tens of
 # µs to start and, on a busy machine, waits for a core (measured: 10-20x slower in the median).
@@ -359,11 +366,11 @@ def _n_outside_0_1(a):
 def check_finite(a, name):
     """Raise ``ValueError`` if the float array ``a`` holds NaN or ±inf, naming the first one.
 
-    One read of ``a`` and no allocation for a large array (:func:`_zero_sum`); exact, since a sum of
+    One compiled read of ``a`` that allocates nothing (:func:`_zero_sum`); exact, since a sum of
     zeros cannot overflow as a plain sum of finite values can.
     """
-    flat = np.ravel(a)  # a view: the arrays checked here are contiguous
-    if _zero_sum(flat) == 0.0 if flat.size >= _BIG else np.isfinite(flat).all():
+    flat = a.reshape(-1)  # a view: the arrays checked here are contiguous
+    if _zero_sum(flat) == 0.0:
         return
     at = tuple(int(i) for i in np.unravel_index(np.argmin(np.isfinite(flat)), a.shape))
     raise ValueError(f"{name} contains NaN or inf (first at {name}{list(at)} = {a[at]})")
@@ -378,8 +385,7 @@ def check_targets(Y, output):
     if output != "sigmoid":
         check_finite(Y, "Y")
         return
-    y = Y.reshape(-1)
-    if _n_outside_0_1(y) == 0 if y.size >= _BIG else ((y >= 0) & (y <= 1)).all():
+    if _n_outside_0_1(Y.reshape(-1)) == 0:
         return
     check_finite(Y, "Y")  # NaN or ±inf is named as such, before the range
     raise ValueError("Y must hold labels in [0, 1] for a sigmoid output "

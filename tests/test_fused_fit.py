@@ -84,11 +84,67 @@ def test_parallel_steps_match_numpy_and_the_numba_loop(hidden):
         np.testing.assert_array_equal(got[0][name], py[0][name])
 
 
-def test_wide_input_blas_path_matches_numpy():
-    """n_x >= BLAS_FROM_N_X: the per-step loop around the BLAS step, same contract."""
-    P, X, Y = make_problem("tanh", "sigmoid", n_x=40, n_h=6, n_y=1, m=300, scale=0.3)
-    assert_same(fused(P, X, Y, "tanh", "sigmoid", 0.5, 50),
-                reference(P, X, Y, "tanh", "sigmoid", 0.5, 50))
+@pytest.mark.parametrize("n_x, n_h, m, steps", [(30, 16, 569, 60), (64, 16, 700, 30),
+                                                (784, 6, 300, 10)])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_wide_inputs_fuse_the_whole_run(hidden, output, n_x, n_h, m, steps):
+    """Every n_x runs in one compiled call (the products register-blocked from
+    ``WIDE_FROM_N_X`` on; maxout in the per-unit passes): NumPy's run to rtol 1e-9, and the
+    Python loop over numba's own step bit for bit."""
+    P, X, Y = make_problem(hidden, output, n_x=n_x, n_h=n_h, n_y=1, m=m, scale=0.1, seed=n_x)
+    lr = 0.5 if output == "sigmoid" else 0.05
+    Pp, Xp, Yp, _ = prepare(P, X, Y, hidden, output)
+    got = NF.fit(Pp, Xp, Yp, hidden, output, lr, steps, ALL)
+    assert got is not None  # compiled, not the Python loop
+    assert_same(got, reference(P, X, Y, hidden, output, lr, steps))
+    py = loop(NF.cost_and_grads, Pp, Xp, Yp, hidden, output, lr, steps, ALL)
+    np.testing.assert_array_equal(got[1], py[1])
+    for name in ALL:
+        np.testing.assert_array_equal(got[0][name], py[0][name])
+
+
+@pytest.mark.parametrize("layout", ["read-only", "strided", "fortran"])
+def test_wide_fit_takes_any_layout(layout):
+    """fastnn.fit on numba at n_x = 30 with a read-only, strided or Fortran-ordered X and Y:
+    NumPy's run, and the caller's arrays untouched."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 2 * 401))
+    Y = (rng.random((1, 2 * 401)) > 0.5).astype(np.float64)
+    if layout == "strided":
+        Xu, Yu = X[:, ::2], Y[:, ::2]
+    else:
+        X, Y = X[:, :401].copy(), Y[:, :401].copy()
+        Xu, Yu = (np.asfortranarray(X), np.asfortranarray(Y)) if layout == "fortran" else (
+            X.copy(), Y.copy())
+        if layout == "read-only":
+            Xu.setflags(write=False)
+            Yu.setflags(write=False)
+    before = Xu.copy(), Yu.copy()
+    r = fastnn.fit(Xu, Yu, n_h=16, backend="numba", lr=0.5, iterations=40, seed=4)
+    r0 = fastnn.fit(np.ascontiguousarray(Xu), np.ascontiguousarray(Yu), n_h=16, backend="numpy",
+                    lr=0.5, iterations=40, seed=4)
+    np.testing.assert_allclose(r.costs, r0.costs, rtol=1e-10)
+    for k in ALL:
+        np.testing.assert_allclose(r.params[k], r0.params[k], rtol=1e-9, atol=1e-13)
+    np.testing.assert_array_equal(Xu, before[0])
+    np.testing.assert_array_equal(Yu, before[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_real_data_runs_match_numpy(dtype):
+    """The data sets of ``fastnn.datasets``, 100 steps of their recommended run, in both
+    dtypes: numba's fused run against NumPy's."""
+    from fastnn import datasets
+    for spec in datasets.DATASETS.values():
+        X, Y = (a.astype(dtype) for a in spec.load())
+        P = fastnn.init_params(X.shape[0], spec.n_h, 1, seed=0, dtype=dtype)
+        r = fastnn.fit(X, Y, params=P, backend="numba", lr=spec.lr, iterations=100)
+        r0 = fastnn.fit(X, Y, params=P, backend="numpy", lr=spec.lr, iterations=100)
+        assert r.params["W1"].dtype == dtype
+        rtol = 1e-9 if dtype == np.float64 else 1e-3
+        np.testing.assert_allclose(r.costs, r0.costs, rtol=rtol)
+        assert r.costs[-1] < 0.5 * r.costs[0]
 
 
 def test_logistic_regression_updates_only_W2_and_b2():

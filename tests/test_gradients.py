@@ -26,6 +26,21 @@ def _fd_grads(be, P, X, Y, hidden, output, h=1e-4):
     return grads
 
 
+@pytest.mark.parametrize("n_x, n_h", [(9, 5), (30, 16)])
+def test_wide_input_gradients_match_finite_differences(hidden, output, n_x, n_h):
+    """numba's wide step (products register-blocked; n_x = 9, n_h = 5 leave one feature and
+    one unit over) against finite differences, as the narrow step above."""
+    from fastnn.backends import numba_fused as NF
+    assert n_x >= NF.WIDE_FROM_N_X
+    be = fastnn.get_backend("numba")
+    P, X, Y = make_problem(hidden, output, n_x=n_x, n_h=n_h, m=23, scale=0.3)
+    J, grads = be.cost_and_grads(P, X, Y, hidden=hidden, output=output)
+    fd = _fd_grads(be, P, X, Y, hidden, output)
+    for k, g in grads.items():
+        assert g.shape == P[k[1:]].shape
+        np.testing.assert_allclose(g, fd[k], rtol=RTOL, atol=1e-10, err_msg=k)
+
+
 def test_gradients_match_finite_differences(backend, hidden, output):
     P, X, Y = make_problem(hidden, output, m=11 if backend.per_example else 23)
     J, grads = backend.cost_and_grads(P, X, Y, hidden=hidden, output=output)
@@ -106,10 +121,13 @@ def test_float32_in_float32_out(hidden, output):
             np.testing.assert_allclose(g[k], g64[k], rtol=2e-4, atol=2e-5, err_msg=(name, k))
 
 
+@pytest.mark.parametrize("n_x, n_y", [(8, 1), (30, 2), (64, 1)])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, RTOL), (np.float32, 2e-4)])
-def test_wide_input_blas_path_agrees(hidden, output, dtype, rtol):
-    """n_x >= 32 sends the numba step's products to BLAS, block by block (last block ragged)."""
-    P, X, Y = make_problem(hidden, output, n_x=40, n_h=6, n_y=1, m=2500, scale=0.3)
+def test_wide_input_path_agrees(hidden, output, dtype, rtol, n_x, n_y):
+    """n_x >= numba_fused.WIDE_FROM_N_X runs the numba step's products register-blocked, four
+    units by four features (n_h = 6 and n_x = 30 leave ragged tiles), block by block (the last
+    block ragged; m = 2500 is parallel where there are two threads)."""
+    P, X, Y = make_problem(hidden, output, n_x=n_x, n_h=6, n_y=n_y, m=2500, scale=0.3)
     Jr, gr = fastnn.get_backend("numpy").cost_and_grads(P, X, Y, hidden=hidden, output=output)
     Pd = {k: v.astype(dtype) for k, v in P.items()}
     J, g = fastnn.get_backend("numba").cost_and_grads(Pd, X.astype(dtype), Y.astype(dtype),

@@ -216,7 +216,7 @@ READ_ONLY = {
 }
 
 
-@pytest.mark.parametrize("n_x", [2, 33])  # below 32 numba blocks X itself; above, the BLAS
+@pytest.mark.parametrize("n_x", [2, 33])  # numba's narrow and wide (register-blocked) steps
 @pytest.mark.parametrize("how", sorted(READ_ONLY))
 @pytest.mark.parametrize("name", fastnn.BACKENDS)
 def test_read_only_X_and_Y_train_like_numpy(name, how, n_x):

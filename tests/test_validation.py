@@ -443,10 +443,10 @@ def test_nothing_handed_in_is_modified(backend, hidden):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_large_arrays_take_the_compiled_checks(dtype):
-    """From 2**14 values on, the value checks are compiled passes: they must find one NaN, ±inf
-    or label 2 anywhere, name it as the small-array path does, and accept huge finite values."""
-    from fastnn.validate import _BIG
-    m = _BIG // 2 + 3
+    """The value checks are compiled passes: in a large array (2**14 values and more) they must
+    find one NaN, ±inf or label 2 anywhere, name it as for a small one, and accept huge finite
+    values."""
+    m = (1 << 14) // 2 + 3
     P = {k: v.astype(dtype) for k, v in P0.items()}
     X = np.zeros((2, m), dtype)
     Y = np.zeros((1, m), dtype)

@@ -150,10 +150,15 @@ class Backend:
 
     def _require(self, op, hidden, output):
         """The public methods accept any float dtype (a backend converts what it cannot compute
-        in); ``dtypes`` only says what the harness times."""
+        in); ``dtypes`` only says what the harness times. A combination found runnable is
+        remembered (a missing package is looked for again on the next call)."""
+        key = ("ok", op, hidden, output)
+        if key in self._cache:
+            return
         why = self.unsupported(op, self.dtypes[0], hidden, output) or self.missing()
         if why:
             raise ValueError(why)
+        self._cache[key] = True
 
     def make_call(self, op, P, X, Y, hidden, output, threads=0, *, lr=FIT_LR, steps=1):
         """A zero-argument callable running ``op`` on prepared (validated) data; nothing is
@@ -327,7 +332,17 @@ class Backend:
         """
         P, X, Y, _ = prepare(params, X, Y, hidden, output)
         self._require("cost_and_grads", hidden, output)
+        if self._own_step:
+            return self._owned(self.impl.cost_and_grads(P, X, Y, hidden, output))
         return self._owned(self._call("cost_and_grads", P, X, Y, hidden, output)())
+
+    @property
+    def _own_step(self):
+        """True when ``cost_and_grads`` is the module's own function, not a ``make_call`` (a
+        peer's, with its tensors); looked up once."""
+        if "own_step" not in self._cache:
+            self._cache["own_step"] = not hasattr(self.impl, "make_call")
+        return self._cache["own_step"]
 
 
 def _copy(x):

@@ -20,10 +20,10 @@ updates) adds ~15 µs of dispatch, allocation and reshaping.
   The alternative, one Python call per step into the same kernel and update, was measured against
   it: at n_h = 64, m = 1e6 a step is tens of ms and the two are equal within noise, so the
   compiled loop is kept (one code path for both cases).
-- n_x ≥ ``numba_fused.BLAS_FROM_N_X``: the step's products run in BLAS from Python
-  (``numba_fused._cost_and_grads_blas``), so ``numba_fused.fit`` returns None and the run stays
-  the lecture's per-step Python loop (``fastnn.backends._descent.loop``) around ``cost_and_grads``. There the products cost
-  far more than the ~15 µs of a Python step, so fusing the loop would not pay.
+- Every n_x: from ``numba_fused.WIDE_FROM_N_X`` features on (an element-wise g) the step's
+  products run register-blocked inside the same kernels (``_numba_kernels._wx_block``,
+  ``_dzx_block``; ``wide`` is an argument that is None or not at typing time), so the run is one
+  compiled call there too.
 
 Measured. Earlier (``python bench/fit_loop.py --rounds 10``, A/B interleaved, busy machine): the
 fused run costs the same as the bare kernel called from an ``@njit`` loop (1.09× [0.81 … 1.24]),
@@ -76,7 +76,7 @@ PARAMS = ("W1", "b1", "W2", "b2")
 
 
 @njit(cache=CACHE, inline="always", error_model="numpy")
-def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb1, gW2,
+def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, lr, upd, buf, gW1, gb1, gW2,
               gb2, flat, costs):
     """All steps: costs[t] = J, then the update, in place on W1 … b2 (views of ``flat``).
 
@@ -86,15 +86,15 @@ def _fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf, gW1, gb
     """
     m = X.shape[1]
     Js = np.zeros(1 if nchunks is None else nchunks)
-    work = K._scratch(W1, W2, X, B)  # once for the run, not once per step
+    work = K._scratch(W1, W2, X, B, wide)  # once for the run, not once per step
     for t in range(costs.shape[0]):
         buf[:] = 0.0
         if nchunks is None:  # one thread; None is pruned while typing: one branch compiles
-            J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, gW1[0], gb1[0],
+            J = K._cag_range(W1, b1, W2, b2, X, Y, 0, m, code, out, B, wide, gW1[0], gb1[0],
                              gW2[0], gb2[0], work)
         else:
             Js[:] = 0.0
-            K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2,
+            K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, gW1, gb1, gW2,
                             gb2, Js)
             J = 0.0
             for c in range(nchunks):

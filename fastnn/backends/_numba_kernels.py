@@ -67,8 +67,16 @@ the activations whose derivative needs it: relu, leaky_relu, elu) is ≤ 512 KiB
 1 MiB L2 between the forward and the backward pass; each per-unit row (4 KiB) sits in L1. 512 was
 the measured optimum for n_h = 4 and 64 (128 … 2048 tried; 2048 was 5–25 % slower).
 
-Wide inputs. From n_x = 32 the products W1 X and dZ1 Xᵀ dominate; ``numba_fused`` then runs
-them in BLAS per block of 2048 examples and fuses the element-wise rest here (``_blas_block``).
+Wide inputs. From ``numba_fused.WIDE_FROM_N_X`` features on (an element-wise g) the products
+W1 X and dZ1 Xᵀ dominate, and one unit and one feature per pass is bound by its loads and stores
+(each multiply-add reads and writes a row of Z, or reads two rows for one sum). A wide step then
+computes them over the whole block register-blocked, four hidden units by four features per pass
+(``_wx_block``: Z1 = W1 X + b1, 4 loads of X and 4 read-modify-writes of Z per 16 multiply-adds;
+``_dzx_block``: 16 sums of dZ1 Xᵀ, 8 loads per 16 multiply-adds), and the per-unit passes do the
+element-wise rest as if X had no rows (dZ1 is then kept for every unit, ``D`` with n_h
+rows). The step stays compiled end to end, so the fused training loop runs at every n_x and
+needs neither SciPy (Numba's ``np.dot``) nor a Python call per step for BLAS. The block is
+smaller there (``numba_fused._step_block``: X's block in L2 too, at least 128 examples).
 
 Arithmetic. The transcendental functions are the vectorisable ones of ``_fastmath`` (relative
 error ≤ ~4 ulp; see there). Flags: FMA contraction everywhere (polynomials in half the
@@ -209,8 +217,8 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
     pass that applies g, stores A1 and accumulates the first output's logit. Z1 is kept for
     every unit when ``keep`` (a run-time flag: callers pass ``np.True_``/``np.False_``, not a
     literal, so one compiled block serves both), where g' needs it, or when X has no rows (Z
-    then already holds the BLAS products W1 X); else one row is reused, which halves the
-    block's working set in L2.
+    then already holds W1 X + b1, from :func:`_wx_block`); else one row is reused, which halves
+    the block's working set in L2.
     """
     kp, n_h = W1.shape[0], W1.shape[1]
     n_x, n_y = X.shape[0], W2.shape[0]
@@ -223,9 +231,8 @@ def _forward_block(W1, b1, W2, b2, X, n, Z, A, Z2, code, keep):
         for p in range(kp):
             b = b1[p, j]
             w = W1[p, j, 0] if n_x else like(W1, 0.0)
-            if n_x == 0:  # Z holds W1 X: add the bias only
-                for i in range(n):
-                    Z[p, r, i] += b
+            if n_x == 0:  # Z already holds W1 X + b1 (a wide step's _wx_block)
+                pass
             elif n_x >= 2:  # the first two features in one pass (n_x = 2 is the lecture's data)
                 v = W1[p, j, 1]
                 for i in range(n):
@@ -279,7 +286,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
     db1's sum (outputs beyond the first add W2ᵀ dZ2 in a pass before); then one pass per pair
     of features forms dW1's sums (maxout: each example's dZ1 goes to its winning piece).
 
-    dZ1 goes to row j of D when D has n_h rows (the BLAS path then forms dW1 = dZ1 Xᵀ), else to
+    dZ1 goes to row j of D when D has n_h rows (a wide step then forms dW1 = dZ1 Xᵀ), else to
     its single row, reused per unit. X may have 0 rows (features handled by the caller).
     """
     kp, n_h = Z.shape[0], A.shape[0]
@@ -372,25 +379,35 @@ def _store_block(src, n, dst, i0):
 # --- drivers: a range of examples, serial or one range per thread ---------------------------
 
 @njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
-def _scratch(W1, W2, X, B):
-    """The per-block work arrays of a fused step: X and Y blocks, Z1, A1, Z2 (then dZ2), L, dZ1."""
+def _scratch(W1, W2, X, B, wide):
+    """The per-block work arrays of a fused step: X and Y blocks, Z1, A1, Z2 (then dZ2), L, dZ1
+    (one row reused per unit; every unit's row when ``wide`` is not None)."""
     kp, n_h, n_x = W1.shape
     n_y = W2.shape[0]
     return (np.empty((n_x, B), X.dtype), np.empty((n_y, B), X.dtype),
             np.empty((kp, n_h, B), X.dtype), np.empty((n_h, B), X.dtype),
-            np.empty((n_y, B), X.dtype), np.empty((n_y, B), X.dtype), np.empty((1, B), X.dtype))
+            np.empty((n_y, B), X.dtype), np.empty((n_y, B), X.dtype),
+            np.empty((1 if wide is None else n_h, B), X.dtype))
 
 
 @njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
-def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2, work):
+def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, wide, gW1, gb1, gW2, gb2,
+               work):
     """Fused cost and gradient sums over examples start:stop, in blocks of B, with the work
     arrays of :func:`_scratch`. Returns Σ L.
+
+    ``wide`` None: the products inside the per-unit passes (few features). Otherwise (an
+    element-wise g with many features) the products W1 X and dZ1 Xᵀ run register-blocked over
+    the whole block (:func:`_wx_block`, :func:`_dzx_block`) and the per-unit passes do the
+    element-wise rest, as if X had no rows. ``wide`` is None or not at typing time, so a
+    specialisation compiles one of the two.
 
     When one block is all of X (m ≤ B: the flower), the kernels read X and Y themselves: they
     index them with loop counters only, so the copy is not needed (it cost ~0.35 µs of a ~4 µs
     flower step)."""
     Xb, Yb, Z, A, Z2, L, D = work
     whole = start == 0 and stop == X.shape[1] and stop <= B
+    Xn = Xb[:0]  # no features: the per-unit passes of a wide step add b1 to Z = W1 X
     J = 0.0
     for i0 in range(start, stop, B):
         n = min(B, stop - i0)
@@ -399,22 +416,56 @@ def _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, g
         else:
             _load_block(X, i0, n, Xb)
             _load_block(Y, i0, n, Yb)
-        _forward_block(W1, b1, W2, b2, Xb, n, Z, A, Z2, code, np.False_)
+        if wide is None:
+            _forward_block(W1, b1, W2, b2, Xb, n, Z, A, Z2, code, np.False_)
+        else:
+            _wx_block(W1[0], b1[0], Xb, n, Z[0])
+            _forward_block(W1, b1, W2, b2, Xn, n, Z, A, Z2, code, np.True_)
         _dZ2_and_loss(Z2, Yb, n, L, out)
         J += _sum_block(L, n)
-        _backward_block(W2, Xb, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
+        if wide is None:
+            _backward_block(W2, Xb, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
+        else:
+            _backward_block(W2, Xn, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
+            _dzx_block(D, Xb, n, gW1[0])
     return J
 
 
 @njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
-def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2):
+def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, wide, gW1, gb1, gW2, gb2):
     """:func:`_cag_range` with its own work arrays (one chunk of a parallel step, or a call)."""
-    return _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, gW1, gb1, gW2, gb2,
-                      _scratch(W1, W2, X, B))
+    return _cag_range(W1, b1, W2, b2, X, Y, start, stop, code, out, B, wide, gW1, gb1, gW2,
+                      gb2, _scratch(W1, W2, X, B, wide))
+
+
+@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
+def _cag_serial(W1, b1, W2, b2, X, Y, code, out, B, wide, dW1, db1, dW2, db2):
+    """One step on one thread, from the parameters in their own shapes to the gradients.
+
+    W1 (n_h, n_x) or (k, n_h, n_x), b1 (n_h, 1) or (k, n_h, 1), W2 (n_y, n_h), b2 (n_y, 1);
+    dW1 … db2 arrays of the same shapes and dtype, which receive the gradients: Σ / m rounded
+    once from the float64 sums (as ``numba_fused._grads`` rounds the parallel step's). Returns
+    the mean cost J (float64). The accumulators are made here, so a small step costs one call
+    from Python.
+    """
+    kp = W1.size // (W1.shape[-2] * W1.shape[-1])
+    n_h, n_x, n_y = W1.shape[-2], W1.shape[-1], W2.shape[0]
+    gW1 = np.zeros((kp, n_h, n_x))
+    gb1 = np.zeros((kp, n_h))
+    gW2 = np.zeros((n_y, n_h))
+    gb2 = np.zeros(n_y)
+    m = X.shape[1]
+    J = _cag_chunk(W1.reshape((kp, n_h, n_x)), b1.reshape((kp, n_h)), W2, b2.reshape(n_y), X,
+                   Y, 0, m, code, out, B, wide, gW1, gb1, gW2, gb2)
+    for d, g in ((dW1.reshape(-1), gW1.reshape(-1)), (db1.reshape(-1), gb1.reshape(-1)),
+                 (dW2.reshape(-1), gW2.reshape(-1)), (db2.reshape(-1), gb2.reshape(-1))):
+        for i in range(d.size):
+            d[i] = g[i] / m
+    return J / m
 
 
 @njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)
-def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb2, J):
+def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, gW1, gb1, gW2, gb2, J):
     """Split the m examples into nchunks ranges; chunk c adds into row c of each accumulator."""
     m = X.shape[1]
     per = (m + nchunks - 1) // nchunks
@@ -422,7 +473,7 @@ def _cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb
         start = c * per
         stop = min(m, start + per)
         if start < stop:
-            J[c] = _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B,
+            J[c] = _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, wide,
                               gW1[c], gb1[c], gW2[c], gb2[c])
 
 
@@ -492,14 +543,86 @@ def _backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb
                         gW1[c], gb1[c], gW2[c], gb2[c])
 
 
-@njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
-def _blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2, gb2):
-    """The element-wise rest of a step whose products run in BLAS: Z[0] = W1 X is given. Adds
-    b1, applies g, forms the output, the loss and dZ1 (into D, for dW1 = dZ1 Xᵀ in BLAS).
-    Returns Σ L. For an element-wise g."""
-    Xn = np.empty((0, n), Z.dtype)  # no features here: the products are done
-    _forward_block(W1, b1, W2, b2, Xn, n, Z, A, Z2, code, np.True_)
-    _dZ2_and_loss(Z2, Yb, n, L, out)
-    J = _sum_block(L, n)
-    _backward_block(W2, Xn, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
-    return J
+# --- wide inputs: the products register-blocked, 4 hidden units × 4 features per pass ------
+
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+def _wx_block(W, b, X, n, Z):
+    """Z[:, :n] = W X[:, :n] + b: Z1 of one block, W (n_h, n_x), b (n_h,), Z (n_h, B).
+
+    Four units share each pass over four feature rows: per example, 4 loads of X and 4
+    read-modify-writes of Z feed 16 multiply-adds (one unit and one feature per pass would be one
+    load, one store and one multiply-add, bound by the stores). Units and features beyond a
+    multiple of four take the same passes with fewer rows."""
+    n_h, n_x = W.shape
+    w = np.empty((4, 4), Z.dtype)
+    for j0 in range(0, n_h, 4):
+        u = min(4, n_h - j0)
+        Z0, Z1, Z2, Z3 = Z[j0], Z[j0 + min(1, u - 1)], Z[j0 + min(2, u - 1)], Z[j0 + u - 1]
+        b0, b1, b2, b3 = b[j0], b[j0 + min(1, u - 1)], b[j0 + min(2, u - 1)], b[j0 + u - 1]
+        for i in range(n):
+            Z0[i] = b0
+            Z1[i] = b1
+            Z2[i] = b2
+            Z3[i] = b3
+        for f0 in range(0, n_x, 4):
+            c = min(4, n_x - f0)
+            X0, X1, X2, X3 = X[f0], X[f0 + min(1, c - 1)], X[f0 + min(2, c - 1)], X[f0 + c - 1]
+            w[:] = 0.0  # zero weights pad the missing units and features
+            for a in range(u):
+                for q in range(c):
+                    w[a, q] = W[j0 + a, f0 + q]
+            w00, w01, w02, w03 = w[0, 0], w[0, 1], w[0, 2], w[0, 3]
+            w10, w11, w12, w13 = w[1, 0], w[1, 1], w[1, 2], w[1, 3]
+            w20, w21, w22, w23 = w[2, 0], w[2, 1], w[2, 2], w[2, 3]
+            w30, w31, w32, w33 = w[3, 0], w[3, 1], w[3, 2], w[3, 3]
+            for i in range(n):
+                x0, x1, x2, x3 = X0[i], X1[i], X2[i], X3[i]
+                # left to right: four multiply-adds into Z, no separate product sum to add
+                Z0[i] = Z0[i] + w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3
+                Z1[i] = Z1[i] + w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3
+                Z2[i] = Z2[i] + w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3
+                Z3[i] = Z3[i] + w30 * x0 + w31 * x1 + w32 * x2 + w33 * x3
+
+
+@njit(cache=CACHE, error_model="numpy", fastmath=_REDUCE)
+def _dzx_block(D, X, n, gW):
+    """gW[j, f] += Σ_i D[j, i] X[f, i] over the block's n examples: dW1's sums, dZ1 Xᵀ.
+
+    D (n_h, B) holds dZ1, X (n_x, B) the block. Sixteen sums (four units × four features) per
+    pass, so each example's 8 loads feed 16 multiply-adds; each sum in the working precision
+    within the block, added into the float64 gW (see "Sums" above)."""
+    n_h, n_x = D.shape[0], X.shape[0]
+    for j0 in range(0, n_h, 4):
+        u = min(4, n_h - j0)
+        D0, D1, D2, D3 = D[j0], D[j0 + min(1, u - 1)], D[j0 + min(2, u - 1)], D[j0 + u - 1]
+        for f0 in range(0, n_x, 4):
+            c = min(4, n_x - f0)
+            X0, X1, X2, X3 = X[f0], X[f0 + min(1, c - 1)], X[f0 + min(2, c - 1)], X[f0 + c - 1]
+            s00 = s01 = s02 = s03 = like(D, 0.0)
+            s10 = s11 = s12 = s13 = like(D, 0.0)
+            s20 = s21 = s22 = s23 = like(D, 0.0)
+            s30 = s31 = s32 = s33 = like(D, 0.0)
+            for i in range(n):
+                d0, d1, d2, d3 = D0[i], D1[i], D2[i], D3[i]
+                x0, x1, x2, x3 = X0[i], X1[i], X2[i], X3[i]
+                s00 += d0 * x0
+                s01 += d0 * x1
+                s02 += d0 * x2
+                s03 += d0 * x3
+                s10 += d1 * x0
+                s11 += d1 * x1
+                s12 += d1 * x2
+                s13 += d1 * x3
+                s20 += d2 * x0
+                s21 += d2 * x1
+                s22 += d2 * x2
+                s23 += d2 * x3
+                s30 += d3 * x0
+                s31 += d3 * x1
+                s32 += d3 * x2
+                s33 += d3 * x3
+            s = ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23),
+                 (s30, s31, s32, s33))
+            for a in range(u):  # the duplicated rows of a ragged tile are not added
+                for b in range(c):
+                    gW[j0 + a, f0 + b] += s[a][b]

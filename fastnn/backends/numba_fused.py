@@ -2,11 +2,13 @@
 
 ``cost_and_grads`` is the fused entry point: one pass over X computes the forward pass, the cost and
 all four gradients, block by block, with per-thread accumulators. Small problems run on one thread,
-because starting the parallel region costs more than the work. ``fit`` (from ``_numba_fit``) runs
-the whole gradient-descent loop in one compiled call.
+because starting the parallel region costs more than the work; a serial step is one compiled call
+from the parameters to the gradients (``_numba_kernels._cag_serial``). From ``WIDE_FROM_N_X``
+features on the products run register-blocked (see ``_numba_kernels``, "Wide inputs"). ``fit``
+(from ``_numba_fit``) runs the whole gradient-descent loop in one compiled call, at every n_x.
 
 Compiling (issue 17). A call compiles one specialisation on first use — (hidden activation,
-output layer, dtype, serial or parallel) and the entry (step, forward, backward, BLAS block,
+output layer, dtype, serial or parallel, narrow or wide) and the entry (step, forward, backward,
 fused fit) — and Numba caches it on disk (``fastnn._jitcache``). The entries are closures over
 the codes (:func:`_kernels`): Numba types a closure's integer constants as literals, and the
 overloads of ``_numba_kernels`` pick g, g', the loss and maxout's routing by the literal
@@ -55,10 +57,13 @@ from . import _numba_fit as F
 from . import _threading
 from ._descent import spans
 
-#: From this many input features the products W1 X and dZ1 Xᵀ dominate: they go to BLAS, in
-#: blocks of BLAS_BLOCK examples, and the element-wise rest stays fused.
-BLAS_FROM_N_X = 32
-BLAS_BLOCK = 2048
+#: From this many input features (and an element-wise g) the products W1 X and dZ1 Xᵀ run
+#: register-blocked over each block (``_numba_kernels._wx_block``, ``_dzx_block``) and the
+#: per-unit passes do the element-wise rest. Below it (4 and 6 features) the per-unit passes,
+#: with the products inside, were as fast or faster; from 8 on the register-blocked ones win.
+WIDE_FROM_N_X = 8
+#: The name the report's ceiling reads (the narrow kernels' model applies below it).
+BLAS_FROM_N_X = WIDE_FROM_N_X
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,13 +82,13 @@ def _kernels(code, out):
     opts = dict(cache=CACHE, error_model="numpy", fastmath=K._FMA)
 
     @njit(**opts)
-    def cag_serial(W1, b1, W2, b2, X, Y, B, gW1, gb1, gW2, gb2):
-        return K._cag_chunk(W1, b1, W2, b2, X, Y, 0, X.shape[1], code, out, B, gW1, gb1, gW2,
-                            gb2)
+    def cag_serial(W1, b1, W2, b2, X, Y, B, wide, dW1, db1, dW2, db2):
+        return K._cag_serial(W1, b1, W2, b2, X, Y, code, out, B, wide, dW1, db1, dW2, db2)
 
     @njit(**opts)
-    def cag_parallel(W1, b1, W2, b2, X, Y, B, nchunks, gW1, gb1, gW2, gb2, J):
-        K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, nchunks, gW1, gb1, gW2, gb2, J)
+    def cag_parallel(W1, b1, W2, b2, X, Y, B, wide, nchunks, gW1, gb1, gW2, gb2, J):
+        K._cag_parallel(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, gW1, gb1, gW2, gb2,
+                        J)
 
     @njit(**opts)
     def forward_serial(W1, b1, W2, b2, X, Z1, A1, Z2, A2, B):
@@ -101,22 +106,18 @@ def _kernels(code, out):
     def backward_parallel(W2, X, Y, Z1, A1, A2, B, nchunks, gW1, gb1, gW2, gb2):
         K._backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2)
 
-    @njit(**opts)
-    def blas_block(W1, b1, W2, b2, Z, Yb, n, A, Z2, L, D, gW1, gb1, gW2, gb2):
-        return K._blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2,
-                             gb2)
-
     # The fit closures are compiled without fast-math on purpose: ``_numba_fit._update`` is
     # inlined into them, and its two roundings (lr · dW, then the subtraction) must stay two.
     @njit(cache=CACHE, error_model="numpy")
-    def fit_serial(W1, b1, W2, b2, X, Y, B, lr, upd, buf, gW1, gb1, gW2, gb2, flat, costs):
-        return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, None, lr, upd, buf, gW1,
+    def fit_serial(W1, b1, W2, b2, X, Y, B, wide, lr, upd, buf, gW1, gb1, gW2, gb2, flat,
+                   costs):
+        return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, wide, None, lr, upd, buf, gW1,
                            gb1, gW2, gb2, flat, costs)
 
     @njit(cache=CACHE, error_model="numpy")
-    def fit_parallel(W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, gW1, gb1, gW2, gb2, flat,
-                     costs):
-        return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, nchunks, lr, upd, buf,
+    def fit_parallel(W1, b1, W2, b2, X, Y, B, wide, nchunks, lr, upd, buf, gW1, gb1, gW2, gb2,
+                     flat, costs):
+        return F._fit_loop(W1, b1, W2, b2, X, Y, code, out, B, wide, nchunks, lr, upd, buf,
                            gW1, gb1, gW2, gb2, flat, costs)
 
     return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("code", "out",
@@ -125,6 +126,12 @@ def _kernels(code, out):
 
 def _codes(hidden, output):
     return ACTIVATIONS[hidden].code, OUTPUT_LAYERS[output].code
+
+
+@functools.lru_cache(maxsize=None)
+def _entries(hidden, output):
+    """:func:`_kernels` by the names (one look-up per call instead of three)."""
+    return _kernels(*_codes(hidden, output))
 
 
 def _block(n_h, k):
@@ -210,51 +217,42 @@ def backward(P, cache, X, Y, hidden, output):
     return _grads(buf, m, P)
 
 
-def _cost_and_grads_blas(P, X, Y, hidden, output):
-    """Matrix-product-bound shapes: Z = W1 X and dW1 += dZ1 Xᵀ per block in BLAS (which threads
-    itself); bias, activation, output, loss and dZ1 in one fused kernel per block."""
-    W1, b1, W2, b2 = _kernel_params(P, hidden)
-    n_h, m = W1.shape[1], X.shape[1]
-    run = _kernels(*_codes(hidden, output))
-    B = min(BLAS_BLOCK, m)
-    buf, acc = _accumulators(1, W1, W2)
-    Z = np.empty((1, n_h, B), X.dtype)
-    A = np.empty((n_h, B), X.dtype)
-    D = np.empty((n_h, B), X.dtype)
-    Z2 = np.empty((1, B), X.dtype)
-    L = np.empty((1, B), X.dtype)
-    J = 0.0
-    for i0 in range(0, m, B):
-        n = min(B, m - i0)
-        Xb = X[:, i0:i0 + n]
-        np.matmul(P["W1"], Xb, out=Z[0, :, :n])
-        J += run.blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, A, Z2,
-                            L, D, *(a[0] for a in acc))
-        acc[0][0, 0] += D[:, :n] @ Xb.T
-    return J / m, _grads(buf, m, P)
+def _wide(P, X, hidden):
+    """None, or True where the products run register-blocked over the block: many features and
+    an element-wise g (maxout's routing stays in the per-unit passes). The kernels take it as
+    an argument that is None or not at typing time (one branch compiles)."""
+    return True if X.shape[0] >= WIDE_FROM_N_X and hidden != "maxout" else None
 
 
-def _blas_path(P, X, hidden):
-    """True where the products go to BLAS: wide inputs, one output unit, no maxout."""
-    return X.shape[0] >= BLAS_FROM_N_X and P["W2"].shape[0] == 1 and hidden != "maxout"
+@functools.lru_cache(maxsize=256)
+def _step_block(n_x, n_h, k, wide):
+    """Examples per block: :func:`_block`, and for a wide step also the block of X, so that X,
+    Z1, A1 and dZ1 ((n_x + 3 n_h) · B values) stay in ~512 KiB of L2, with B ≥ 128 (shorter
+    passes cost more than the misses: at n_x = 784, n_h = 64, B = 128 ran faster than 64)."""
+    B = _block(n_h, k)
+    return B if wide is None else int(min(B, max(128, 65_536 // (n_x + 3 * n_h) // 8 * 8)))
 
 
 def cost_and_grads(P, X, Y, hidden, output):
-    if _blas_path(P, X, hidden):
-        return _cost_and_grads_blas(P, X, Y, hidden, output)
-    W1, b1, W2, b2 = _kernel_params(P, hidden)
-    kp, n_h, _ = W1.shape
+    W1 = P["W1"]
+    kp = W1.shape[0] if hidden == "maxout" else 1
+    n_h, n_x = W1.shape[-2:]
     m = X.shape[1]
-    run, B = _kernels(*_codes(hidden, output)), _block(n_h, kp)
+    wide = _wide(P, X, hidden)
+    run, B = _entries(hidden, output), _step_block(n_x, n_h, kp, wide)
     nchunks = _chunks(m, n_h, kp)
+    if nchunks == 1:  # one compiled call from the parameters to the gradients
+        b1, W2, b2 = P["b1"], P["W2"], P["b2"]
+        dt = W1.dtype
+        g = {"dW1": np.empty(W1.shape, dt), "db1": np.empty(b1.shape, dt),
+             "dW2": np.empty(W2.shape, dt), "db2": np.empty(b2.shape, dt)}
+        J = run.cag_serial(W1, b1, W2, b2, X, Y, B, wide, *g.values())
+        return J, g
+    W1, b1, W2, b2 = _kernel_params(P, hidden)
     buf, acc = _accumulators(nchunks, W1, W2)
-    if nchunks == 1:
-        J = run.cag_serial(W1, b1, W2, b2, X, Y, B, *(a[0] for a in acc))
-    else:
-        Js = np.zeros(nchunks)
-        run.cag_parallel(W1, b1, W2, b2, X, Y, B, nchunks, *acc, Js)
-        J = Js.sum()
-    return float(J) / m, _grads(buf, m, P)
+    Js = np.zeros(nchunks)
+    run.cag_parallel(W1, b1, W2, b2, X, Y, B, wide, nchunks, *acc, Js)
+    return float(Js.sum()) / m, _grads(buf, m, P)
 
 
 def fit(P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
@@ -291,10 +289,6 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
 
     Returns
     -------
-    None
-        Where the products run in BLAS (n_x >= BLAS_FROM_N_X, one output unit, no maxout): the
-        caller then runs its Python loop over :func:`cost_and_grads` (the per-step overhead is
-        small against the products).
     params : dict of ndarray
         New arrays of P's shapes and dtype: the trained parameters.
     costs : ndarray of float64, shape (iterations,) or (t + 1,)
@@ -303,22 +297,22 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
         None when every cost was finite. Else the first step t whose cost is inf or NaN: the run
         stopped there, ``costs`` ends with that cost, and ``params`` are the ones that gave it.
     """
-    if _blas_path(P, X, hidden):
-        return None  # the products run in BLAS: the caller's Python loop over cost_and_grads
     P = {k: np.array(P[k], copy=True) for k in F.PARAMS}
     costs = np.empty(iterations)
     W1, b1, W2, b2 = _kernel_params(P, hidden)
-    kp, n_h, _ = W1.shape
+    kp, n_h, n_x = W1.shape
     nchunks = _chunks(X.shape[1], n_h, kp)
     buf, acc = _accumulators(nchunks, W1, W2)
     flat = tuple(P[k].reshape(-1) for k in F.PARAMS)  # views: updated in place
     upd = np.array([k in keys for k in F.PARAMS])
-    run, B, lr = _kernels(*_codes(hidden, output)), _block(n_h, kp), X.dtype.type(lr)
+    wide = _wide(P, X, hidden)
+    run, lr = _kernels(*_codes(hidden, output)), X.dtype.type(lr)
+    B = _step_block(n_x, n_h, kp, wide)
     if nchunks == 1:
-        args = (W1, b1, W2, b2, X, Y, B, lr, upd, buf, *acc, flat)
+        args = (W1, b1, W2, b2, X, Y, B, wide, lr, upd, buf, *acc, flat)
         run_fit = run.fit_serial
     else:
-        args = (W1, b1, W2, b2, X, Y, B, nchunks, lr, upd, buf, *acc, flat)
+        args = (W1, b1, W2, b2, X, Y, B, wide, nchunks, lr, upd, buf, *acc, flat)
         run_fit = run.fit_parallel
     if report is None:  # one compiled call
         t = run_fit(*args, costs)
