@@ -62,8 +62,6 @@ from ._descent import spans
 #: per-unit passes do the element-wise rest. Below it (4 and 6 features) the per-unit passes,
 #: with the products inside, were as fast or faster; from 8 on the register-blocked ones win.
 WIDE_FROM_N_X = 8
-#: The name the report's ceiling reads (the narrow kernels' model applies below it).
-BLAS_FROM_N_X = WIDE_FROM_N_X
 
 
 @functools.lru_cache(maxsize=None)

@@ -109,8 +109,7 @@ NOTES_PAIRED = ("Each speed-up is the ratio of the two sides' {estimator}s over 
 NOTES_CEILING = ("The step's ceiling is the time it would take doing nothing but its unavoidable "
                  "work: one tanh ({tanh_ns:.2g} ns per value on all cores, measured) and 2·n_x + 4 "
                  "multiply-adds ({fma}) per example and hidden unit; \"% of the step's ceiling\" "
-                 "is that time over the measured one (shown for the fused kernels, not for the "
-                 "wide inputs whose products go to BLAS).")
+                 "is that time over the measured one.")
 NOTES_FMA_PEAK = "{ns:.2g} ns each at the machine's FMA peak"
 NOTES_FMA_L1 = "{ns:.2g} ns each, streamed through L1"
 

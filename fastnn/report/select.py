@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE
-from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench.ceiling import ceiling_s
 from ..bench.grid import FIT_OP, HEADLINE_OP
 
@@ -293,14 +292,13 @@ def select_ceiling(df, header, dtype="float64"):
     -------
     DataFrame
         Columns n_h, intensity (FLOP per compulsory byte), gflops: one row per n_h, by intensity.
-        Empty without a ``dtype`` ceiling or measured ``dtype`` cells, or when the view's n_x
-        is wide enough that the products go to BLAS (the ceiling is the fused kernels').
+        Empty without a ``dtype`` ceiling or measured ``dtype`` cells.
     """
     cols = ["n_h", "intensity", "gflops"]
     c = (header or {}).get("ceiling") or {}
     d = measured(step_view(df, dtype=dtype))
     d = d[(d.flops > 0) & (d.bytes > 0)]
-    if not c.get(dtype) or d.empty or d.n_x.iloc[0] >= BLAS_FROM_N_X:
+    if not c.get(dtype) or d.empty:
         return pd.DataFrame(columns=cols)
     fma = ((header.get("peaks") or {}).get("fma32_gflops" if dtype == "float32" else "fma_gflops"))
     t = [ceiling_s(c, r.m, r.n_h, r.n_x, dtype, fma)

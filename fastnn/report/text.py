@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from ..backends import HEADLINE, REFERENCE, names
-from ..backends.numba_fused import BLAS_FROM_N_X
 from ..bench import store
 from ..bench.ceiling import ceiling_s
 from ..bench.grid import FIT_TARGETS, FLOAT32_TARGETS, TARGETS
@@ -344,7 +343,7 @@ def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
     """The step's ceiling time at one shape as a percentage of the measured time ``t`` ("–"
     where there is none: BLAS-width inputs, or no ceiling for ``dtype``). ``fma_gflops``: the
     machine's FMA peak in ``dtype``, which prices the multiply-adds."""
-    c = ceiling_s(ceiling, m, nh, nx, dtype, fma_gflops) if nx < BLAS_FROM_N_X else None
+    c = ceiling_s(ceiling, m, nh, nx, dtype, fma_gflops)
     if not c:
         return "–"
     if c > t:  # faster than its own ceiling: the ceiling was under-measured, not beaten
