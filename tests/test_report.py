@@ -274,17 +274,3 @@ def test_each_section_computes_its_numbers_then_renders_them(tmp_path):
     # numba's fixed cost and slope are both below numpy's: faster from m = 1 on
     assert (c4["n_h"], c4["m"], c64["m"]) == (4, 1.0, 1.0)
     assert sections.crossovers(s["fits"], crossover)[0].endswith(sections.CROSSOVER_ALWAYS)
-
-
-def test_the_readme_quotes_the_committed_headline_report():
-    """The README's first screen quotes reports/targets: every bold speed-up there, with its
-    interval, is on that report's first screen (so a rerun of the report that moves a number
-    fails here until the README says the new one)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
-    report = open(os.path.join(root, "reports", "targets", "index.md"), encoding="utf-8").read()
-    first_screen = report.split("\n## ")[0]
-    quoted = re.findall(r"\*\*([\d.,]+× \[[\d.,]+–[\d.,]+\])\*\*", readme.split("\n## ")[0])
-    assert len(quoted) >= 3, quoted
-    for q in quoted:
-        assert q in first_screen, q
