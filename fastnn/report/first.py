@@ -130,19 +130,19 @@ def _own():
 
 # --- words ------------------------------------------------------------------------------------
 
-MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}; measured {date}."
-HOST = ("**Host speed during the rounds:** the canary (FMA on all cores) ran at {host} of this "
-        "run's own FMA peak ({fma} GFLOP/s) in the median round, {low} in the slowest.")
+MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; measured {date}."
+HOST = ("; the host ran at {host} of this run's own FMA peak ({fma} GFLOP/s) during the rounds "
+        "({low} in the slowest)")
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
         "of the machine's FMA peak; every number below was measured on a slowed host.")
-TABLE_HEAD = ("{headline} {estimator} time per step, and how many times faster it is than each "
-              "backend (the ratio of the two sides' {estimator}s over the same interleaved "
-              "rounds, 95 % bootstrap interval):")
+TABLE_HEAD = ("{headline}'s time per step ({estimator} over the rounds), and how many times "
+              "faster it is than each backend: the ratio of the two sides' {estimator} times over "
+              "the same interleaved rounds, with its 95 % bootstrap interval.")
 WHY = [
     ("fusion", "**Fusion and no temporaries:** {headline} makes one compiled pass over X per "
                "step; at {shape} that is {fusion} than NumPy reusing its work arrays "
                "(numpy-inplace), which is {reuse} than NumPy's fresh temporaries."),
-    ("threads", "**Threads:** the same pass on {cores} cores is {threads} than on one, at "
+    ("threads", "**Threads:** {headline} on {cores} cores is {threads} than on one thread, at "
                 "{tshape}."),
     ("ceiling", "**The ceiling:** at {cshape} {headline}'s step reaches {ceiling} of its "
                 "ceiling (vectorised tanh and multiply-adds measured on this machine){blas}."),
@@ -201,12 +201,11 @@ def render(fs, notes=None, figure=None):
         lines.append(SLOW.format(host=fmt.percent(fs.host)))
         lines.append("")
     simd = f"{fs.simd_bits}-bit SIMD" if fs.simd_bits else "SIMD width unknown"
-    lines.append(MACHINE.format(cpu=fs.cpu or "unknown CPU", simd=simd,
-                                cores=fs.cores or "?", blas=fs.blas or "BLAS unknown",
-                                date=fs.date or "–"))
-    if fs.host is not None:
-        lines += ["", HOST.format(host=fmt.percent(fs.host), low=fmt.percent(fs.host_low),
-                                  fma=f"{fs.fma_gflops:.0f}")]
+    host = ("" if fs.host is None else
+            HOST.format(host=fmt.percent(fs.host), low=fmt.percent(fs.host_low),
+                        fma=f"{fs.fma_gflops:.0f}"))
+    lines.append(MACHINE.format(cpu=fs.cpu or "unknown CPU", simd=simd, cores=fs.cores or "?",
+                                blas=fs.blas or "BLAS unknown", host=host, date=fs.date or "–"))
     lines += ["", TABLE_HEAD.format(headline=HEADLINE, estimator=ESTIMATOR), "", table(fs, notes)]
     if figure:
         lines += ["", f"![The ladder: the step's speed-up rung by rung]({figure})"]

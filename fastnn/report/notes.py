@@ -108,6 +108,8 @@ class Notes:
         if c is None:
             return "–"
         flags = sorted((f for f in c.flags if f not in self.quiet), key=PRIORITY.index)
+        if Flag.CASES.value in flags and Flag.WIDE.value in flags:
+            flags.remove(Flag.WIDE.value)  # the cases' own ratios are why it is wide
         if not flags:
             return fmt.interval(c.ratio, c.lo, c.hi)
         n = self.add(" ".join(flag_text(c, f, cases) for f in flags))

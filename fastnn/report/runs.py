@@ -138,12 +138,17 @@ def _key(c):
 
 def agreement(first, second):
     """[(key, comparison in the first run, in the second, second ÷ first, agree)] for every
-    headline comparison and ladder factor (and memory case) both runs measured: the
-    comparisons of two :class:`~fastnn.bench.records.PairedDoc`."""
+    headline comparison and ladder factor both runs measured, of two
+    :class:`~fastnn.bench.records.PairedDoc`; where either run's baseline fell into memory
+    cases, each case both runs saw instead of the ratio over all rounds."""
+    from ..bench.stats import Flag
     a = {_key(c): c for c in (first.pairs + first.ladder) if c.kind != "direct"}
     b = {_key(c): c for c in (second.pairs + second.ladder) if c.kind != "direct"}
+    # where a run saw memory cases, its ratio over all rounds depends on how many rounds fell
+    # in each: the cases are compared instead, each where both runs saw it
+    split = {k for d in (a, b) for k, c in d.items() if Flag.CASES.value in c.flags}
     out = []
-    for k in [k for k in a if k in b]:
+    for k in [k for k in a if k in b and k not in split]:
         r = b[k].ratio / a[k].ratio
         out.append((k, a[k], b[k], r, _agree(a[k].ratio, b[k].ratio)))
     return out

@@ -157,7 +157,8 @@ def _memory(m):
 
 
 def machine_md(header):
-    """The machine table of one run: only the fields the header has."""
+    """The machine facts of one run as a list (a table cell would hold a paragraph): only the
+    fields the header has."""
     mi = header.get("machine_info", {})
     pk = header.get("peaks", {})
     comp = header.get("compile", {})
@@ -189,7 +190,7 @@ def machine_md(header):
                       header.get("command") and f"`{header['command']}`", sep=" — ")),
     ]
     rows = [(k, v) for k, v in rows if v not in (None, "", False)]
-    return md_table(pd.DataFrame(rows, columns=["", "value"]), "No machine facts recorded.")
+    return "\n".join(f"- **{k}:** {v}" for k, v in rows) or "_No machine facts recorded._"
 
 
 # --- caveats ----------------------------------------------------------------------------------
