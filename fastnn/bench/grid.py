@@ -65,12 +65,10 @@ GRIDS = {
                            peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
                            rounds=dict(rounds=6, min_rounds=4, passes=2, budget_s=12.0)),
                   about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
-                        "every backend, numba against numpy and the peers at the headline shapes "
-                        "and in the lecture's flower training run, paired in 3-7 rounds, every "
-                        "cell in fresh worker processes, two per headline cell (2 min 48 s on a "
-                        "2-core Intel Xeon machine with the peers and an empty Numba cache, "
-                        "quiet, measured; on the 2-core AMD EPYC machine 3 min 7 s before the "
-                        "workers, in one process, and 4 min 4 s with them)"),
+                        "every backend, numba against numpy, numpy-inplace and the peers at the "
+                        "headline shapes and in the lecture's flower training run, in 6 "
+                        "interleaved rounds a shape (3 min 29 s - 3 min 47 s on a quiet 2-core "
+                        "Intel Xeon VM with AVX-512 and the peers, warm Numba cache, measured)"),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
                   about="every backend and op, m = 1 … 1e6, n_h = 4 and 64, and the ladder at "
@@ -89,8 +87,8 @@ GRIDS = {
                     about="the training step and the training runs at the headline shapes, "
                           "with the peers, the float32 step at its headline shape, the step at "
                           "m up to 5e7 (LARGE_M) and the ladder at the three headline shapes "
-                          "(20 min on a 2-core Intel Xeon machine, 2 runs; 29 min on a 2-core AMD "
-                          "EPYC one; measured)"),
+                          "(19 min on a quiet 2-core Intel Xeon VM with AVX-512, 2 runs, "
+                          "measured)"),
 }
 
 
