@@ -135,18 +135,24 @@ HOST = ("; the host ran at {host} of this run's own FMA peak ({fma} GFLOP/s) dur
         "({low} in the slowest)")
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
         "of the machine's FMA peak; every number below was measured on a slowed host.")
-TABLE_HEAD = ("{headline}'s time per step ({estimator} over the rounds), and how many times "
-              "faster it is than each backend: the ratio of the two sides' {estimator} times over "
-              "the same interleaved rounds, with its 95 % bootstrap interval.")
+TABLE_HEAD = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). {headline}'s time per "
+              "step ({estimator} over the rounds), and how many times faster it is than each "
+              "backend: the ratio of the two sides' {estimator} times over the same interleaved "
+              "rounds, with its 95 % bootstrap interval (an interval of a minimum is one-sided: "
+              "it may start at the ratio itself). A flag word links to its note; \"or\" gives "
+              "each memory case of NumPy's fresh temporaries.")
 WHY = [
     ("fusion", "**Fusion and no temporaries:** {headline} makes one compiled pass over X per "
-               "step; at {shape} that is {fusion} than NumPy reusing its work arrays "
-               "(numpy-inplace), which is {reuse} than NumPy's fresh temporaries."),
+               "step on all cores; at {shape} that is {fusion} than NumPy reusing its work "
+               "arrays (numpy-inplace, whose element-wise work runs on one core), which is "
+               "{reuse} than NumPy's fresh temporaries."),
     ("threads", "**Threads:** {headline} on {cores} cores is {threads} than on one thread, at "
                 "{tshape}."),
     ("ceiling", "**The ceiling:** at {cshape} {headline}'s step reaches {ceiling} of its "
                 "ceiling (vectorised tanh and multiply-adds measured on this machine){blas}."),
 ]
+SUPERLINEAR = (", more than its cores: on one thread it runs a separate serial kernel, slower "
+               "per thread than the parallel one.")
 BLAS = ("; at n_x = {n_x} the step is mostly two matrix products, which {reference}'s BLAS "
         "does well too: {headline} is {ratio} than {reference} there")
 
@@ -181,6 +187,8 @@ def why(fs):
     if fs.threads is not None:
         out.append(WHY[1][1].format(**values, threads=fmt.faster(
             fs.threads.ratio, fs.threads.lo, fs.threads.hi), tshape=fmt.shape(*fs.threads.shape)))
+        if fs.cores and fs.threads.ratio > fs.cores:
+            out[-1] = out[-1][:-1] + SUPERLINEAR
     if fs.ceiling is not None:
         step = [r for r in fs.rows if r.op == HEADLINE_OP and r.n_x == 2][-1]
         b = fs.blas_shape

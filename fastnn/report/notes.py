@@ -13,8 +13,8 @@ from ..bench.stats import Cause, Flag
 
 #: The words of a side's extra time, by its cause.
 CAUSE = {
-    Cause.KERNEL.value: "of which {kernel} was the kernel's CPU time (fresh memory for "
-                        "its arrays)",
+    Cause.KERNEL.value: "of which {kernel} was the kernel's CPU time, summed over its threads "
+                        "(fresh memory for its arrays)",
     Cause.OTHERS.value: "while other processes took {others} more CPU time per call",
     Cause.OUTSIDE.value: "with neither its kernel time nor other processes' CPU time grown: "
                          "time lost outside this machine (the host's other guests)",
@@ -67,7 +67,8 @@ def flag_text(c, flag, cases=()):
                  f"{c.rounds} rounds ({who(k, 'baseline')} {fmt.seconds(k.t_baseline_s)})"
                  for k in cases]
         return (f"{label(c)}: {who(c, 'baseline')}'s rounds fell into {len(cases)} memory "
-                f"cases (fresh temporaries, see Modes): " + "; ".join(parts) + ".")
+                f"cases (how fast the kernel maps its fresh temporaries; the report's Modes "
+                f"section): " + "; ".join(parts) + ".")
     if flag == Flag.BUSY.value:
         return (f"The rounds at {fmt.shape(*c.shape)} were measured while other processes "
                 f"competed for the CPU ({c.reason}).")
@@ -80,6 +81,13 @@ def flag_text(c, flag, cases=()):
         return (f"{label(c)}: a per-example side ran at a shorter m ({fmt.listed(short)}), its "
                 f"time scaled to m = {c.m:,}.")
     return f"{label(c)}: {flag}."
+
+
+def speed(c):
+    """"R× [lo–hi]", or "R× slower [lo–hi]" below 1 (the contender the slower)."""
+    if c.ratio >= 1:
+        return fmt.interval(c.ratio, c.lo, c.hi)
+    return f"{fmt.ratio(1 / c.ratio)} slower [{fmt.factor(1 / c.hi)}–{fmt.factor(1 / c.lo)}]"
 
 
 #: The flag a cell shows when it has several (each note says them all).
@@ -110,10 +118,13 @@ class Notes:
         flags = sorted((f for f in c.flags if f not in self.quiet), key=PRIORITY.index)
         if Flag.CASES.value in flags and Flag.WIDE.value in flags:
             flags.remove(Flag.WIDE.value)  # the cases' own ratios are why it is wide
+        number = speed(c)
+        if Flag.CASES.value in flags and cases:  # every case's number, not the flag alone
+            number = " or ".join(speed(k) for k in cases)
         if not flags:
-            return fmt.interval(c.ratio, c.lo, c.hi)
+            return number
         n = self.add(" ".join(flag_text(c, f, cases) for f in flags))
-        return f"{fmt.interval(c.ratio, c.lo, c.hi)} [{flags[0]}](#{self.prefix}{n})"
+        return f"{number} [{flags[0]}](#{self.prefix}{n})"
 
     def render(self):
         """The notes as a list with their anchors, or "" with none."""

@@ -326,7 +326,7 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
     machine's float64 FMA peak, which prices the multiply-adds."""
     def fill(row, g, t, shape):
         nx, nh, m = shape
-        row[f"{HEADLINE} time"] = fmt_s(t[HEADLINE])
+        row[f"{HEADLINE} time (cell median)"] = fmt_s(t[HEADLINE])
         row.update(_speedups(df, g, t, pairs, nx, nh, m, STEP, notes))
         nb = g[g.backend == HEADLINE].iloc[0]
         if ceiling:
@@ -336,7 +336,7 @@ def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=No
             row["GFLOP/s (% of peak)"] = f"{nb.gflops:.1f} ({100 * nb.gflops / peaks_gflops:.0f} %)"
         if peak_gbs:
             row["GB/s (% of peak)"] = f"{nb.gbs:.2f} ({100 * nb.gbs / peak_gbs:.1f} %)"
-    return _table(TARGETS, *_target_cells(df, STEP), f"{HEADLINE} time", fill,
+    return _table(TARGETS, *_target_cells(df, STEP), f"{HEADLINE} time (cell median)", fill,
                   "No target shapes are declared.")
 
 
