@@ -994,28 +994,40 @@ def ladder(folder=LADDER_FROM):
     numpy-inplace → numba on one thread → numba on all cores), read from the ``targets`` run in
     ``folder`` — the same comparisons and figure as the performance report
     (:func:`fastnn.bench.ladder.summary`), not a second timing."""
-    entries = paired_.load(folder).ladder if os.path.isdir(folder) else []
+    doc = paired_.load(folder) if os.path.isdir(folder) else None
+    entries = doc.ladder if doc else []
     sums = [ladder_.summary(entries, s) for s in ladder_.shapes(entries)]
     if not sums:
         return Part("The speed-up, rung by rung", [
             "### The speed-up, rung by rung", f"_No ladder in `{folder}` yet: `fastnn bench "
             f"--grid targets --out {folder}` measures it (about 20 minutes)._"])
+    report = os.path.relpath(os.path.join(folder, "index.md"), os.path.join("reports", "lecture"))
     blocks = ["### The speed-up, rung by rung", ("ladder.png", ladder_figure(sums, colours())),
-              f"From the performance report's own run (`{folder}`; its report is "
-              f"`{os.path.join(folder, 'index.md')}`). Every rung was timed in the same rounds, "
+              f"From the performance report's own run ([its report]({report}), which gives "
+              "every number below with its notes). Every rung was timed in the same rounds, "
               "so each factor is the ratio of two rungs' times over those rounds (95 % "
-              "interval) and the factors multiply to the whole speed-up. Every rung runs on one "
-              "thread except the last; the per-example loops (hatched) ran at a smaller m, "
-              "their time scaled to m."]
+              "interval; *wide*: it reaches beyond ±10 %, see the report) and the factors "
+              "multiply to the whole speed-up. Every rung runs on one thread except the last; "
+              "the per-example loops (hatched) ran at a smaller m, their time scaled to m."]
     for s in sums:
         rows = [f"| {plotting_rung(r['backend'], r['threads'])} | {fmt.seconds(r['t_s'])} | "
-                + (fmt.interval(f.ratio, f.lo, f.hi) if f else "–")
+                + (fmt.interval(f.ratio, f.lo, f.hi) + (" *wide*" if "wide" in f.flags else "")
+                   if f else "–")
                 + f" | {(f.adds if f else '').split(':')[0]} |"
                 for r, f in zip(s["rungs"], [None] + s["factors"])]
         blocks.append(f"**{fmt.shape(*s['shape'])}** (n_x, n_h, m): "
                       f"{fmt.ratio(s['product'])} from the first rung to the last.\n\n"
                       "| rung | time per step | factor | what it adds |\n|---|---|---|---|\n"
                       + "\n".join(rows))
+    head = next((c for c in doc.pairs if c.kind == "pair" and not c.case
+                 and c.baseline == "numpy" and c.contender == HEADLINE and c.n_x == 2
+                 and c.op == "cost_and_grads" and c.dtype == "float64"
+                 and c.shape == max(sums, key=lambda x: -x["shape"][1])["shape"]), None)
+    if head:
+        blocks.append(f"The speed-up grows with m: the step figure above stops at m = "
+                      f"{MS[-1]:,}; at {fmt.shape(*head.shape)} the report measures "
+                      f"{HEADLINE} {fmt.faster(head.ratio, head.lo, head.hi)} than numpy on all "
+                      "cores (its first screen).")
     return Part("The speed-up, rung by rung", blocks, {"ladder": sums})
 
 

@@ -14,7 +14,7 @@ from conftest import QuietMachine
 import fastnn
 from fastnn.backends import HEADLINE, OPS, REFERENCE, REGISTRY, names
 from fastnn.bench import grid as G
-from fastnn.bench import cell, checks, paired, run, worker
+from fastnn.bench import cell, checks, run, worker
 from fastnn.bench.store import COLUMNS, Store, check_record, load
 
 FIT = G.FIT_OP
@@ -177,17 +177,17 @@ def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
 
 @pytest.mark.slow
 def test_a_sweep_pairs_the_fit_targets(tmp_path, monkeypatch):
+    from fastnn.bench import store
     monkeypatch.setattr(G, "FIT_TARGETS", ((2, 3, 300, 30),))
     monkeypatch.setattr(G, "HEADLINE_BUDGET_S", 2.0)
-    monkeypatch.setattr(paired, "SETTLE_S", 0.0)
-    monkeypatch.setattr(paired, "MIN_BATCH_S", 0.005)
     cells, _ = G.cells("quick", backends=[REFERENCE, HEADLINE], ops=[FIT], m=[300], n_h=[3])
     run.sweep(cells, 2.0, str(tmp_path), progress=False, fast_header=True,
-              detector=QuietMachine(), isolate=False)  # the patched targets apply here only
-    (p,) = json.loads((tmp_path / paired.PAIRED).read_text())["pairs"]
-    assert (p["op"], p["steps"], p["baseline"], p["contender"]) == (FIT, 30, REFERENCE,
-                                                                      HEADLINE)
-    assert p["lo"] <= p["ratio"] <= p["hi"] and len(p["per_round"]) == p["rounds"]
+              detector=QuietMachine(), isolate=False,  # the patched targets apply here only
+              settings=dict(rounds=dict(rounds=4, min_rounds=2, passes=2, budget_s=2.0)))
+    doc = store.load_paired(str(tmp_path))
+    (p,) = [c for c in doc.pairs if not c.case]
+    assert (p.op, p.steps, p.baseline, p.contender) == (FIT, 30, REFERENCE, HEADLINE)
+    assert p.lo <= p.ratio <= p.hi and len(p.per_round) == p.rounds
     recs = load(tmp_path / "results.jsonl")[1]
     assert all(r["steps"] == 30 and r["headline"] for r in recs)
     df = pd.read_csv(tmp_path / "results.csv")

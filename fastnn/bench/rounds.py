@@ -29,15 +29,15 @@ ROUNDS, MIN_ROUNDS, PASSES, BUDGET_S = 15, 6, 3, 60.0
 UNTIMED_BELOW_S = 0.25
 
 
-def _setup(stack, c):
-    """A worker for cell ``c``, its side built: (worker, (calls, one_s, m_run)), or (None, the
-    error message)."""
+def _setup(stack, c, steps):
+    """A worker for cell ``c``, its side built (a training run of ``steps``): (worker, (calls,
+    one_s, m_run)), or (None, the error message)."""
     from ..backends import REFERENCE
     from .spawn import Worker
     from .worker import side_setup
     w = stack.enter_context(Worker((c.backend, REFERENCE)))
     try:
-        return w, w.call(side_setup, c)
+        return w, w.call(side_setup, c, steps)
     except (RuntimeError, OSError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -87,7 +87,8 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
                 progress.say(f"rounds, pass {p + 1} of {passes}: {op} n_x={n_x} n_h={n_h} "
                              f"m={m:,}, {len(sides_of[key])} sides")
             _pass(acc[key], sides_of[key], detector, rng, per_pass, min_pass,
-                  budget_s / passes, untimed_below_s, peaks.canary if canary else None, p)
+                  budget_s / passes, untimed_below_s, peaks.canary if canary else None, p,
+                  key[4])
     return [Series(op=key[0], n_x=key[1], n_h=key[2], m=key[3], steps=key[4],
                    sides=[s for s in acc[key]["sides"].values() if len(s.rounds_s) >= 2],
                    canary_gflops=acc[key]["canary"], passes=acc[key]["passes"],
@@ -96,12 +97,13 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
             for key, _ in groups]
 
 
-def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s, canary, p):
+def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s, canary, p,
+          steps):
     """One pass of one group: its workers, then up to ``per_pass`` rounds into ``a``."""
     with ExitStack() as stack:
         live = []
         for c in cells:
-            w, got = _setup(stack, c)
+            w, got = _setup(stack, c, steps)
             if w is None:
                 a["failed"][c.key] = got
                 continue

@@ -425,16 +425,17 @@ def short_m(c):
 _SIDE = {}
 
 
-def side_setup(c):
+def side_setup(c, steps=None):
     """In a worker: build cell ``c``'s op at its thread count (kept for the worker's life), at
     the full m or, for a per-example backend, at :func:`short_m`; warm it up (a JIT backend
-    compiles or loads its cache here). Returns (calls per batch, seconds of one call scaled to
-    c.m, the m it runs at)."""
+    compiles or loads its cache here). ``steps``: of a training run (default
+    :func:`.grid.fit_steps`; the parent's count, so every side runs the same). Returns (calls
+    per batch, seconds of one call scaled to c.m, the m it runs at)."""
     from dataclasses import replace
     _SIDE["threads"] = threads(c.threads)  # the context is kept: its collection would restore
     _SIDE["threads"].__enter__()
     run = replace(c, m=short_m(c)) if get_backend(c.backend).per_example else c
-    fn = step_fn(run, *make_data(run))
+    fn = step_fn(run, *make_data(run), steps=steps)
     fn()
     calls, one = calls_per_batch(fn)
     _SIDE.update(fn=fn, scale=c.m / run.m)
