@@ -112,7 +112,7 @@ def fig_speedup(df, out, cols, figures):
     for row in axes:
         row[0].set_ylabel(f"speed-up over {REFERENCE} (×)")
     _legend_outside(fig, *axes.flat)
-    _title(fig, axes, f"Speed-up over {REFERENCE}",
+    _title(fig, axes, f"Speed-up over {REFERENCE}, ratios of cell medians (unpaired)",
            f" (above the dotted line: faster than {REFERENCE})")
     cap = (f"t({REFERENCE}) ÷ t(backend) per cell measured by both; above 1 the backend is "
            f"faster than {REFERENCE}. These are ratios of separately measured medians "
@@ -123,7 +123,9 @@ def fig_speedup(df, out, cols, figures):
 
 def fig_heatmap(df, out, cols, figures):
     piv = S.select_heatmap(df)
-    if piv is None:
+    if piv is not None:
+        piv = piv.dropna(axis=1, how="all").dropna(axis=0, how="all")
+    if piv is None or min(piv.shape) < 2:
         return Fig(why_not=f"{HEADLINE} and {REFERENCE} share fewer than two m or two n_h.")
     fig, ax = subplots(figsize=(1.6 + 0.9 * piv.shape[1], 1.4 + 0.6 * piv.shape[0]),
                            layout="constrained")
@@ -148,7 +150,7 @@ def fig_heatmap(df, out, cols, figures):
              f"{HEADLINE} faster in every cell" if lo >= 1 else
              f"{HEADLINE} slower in every cell" if hi < 1 else "no row changes sign")
     ax.set(xlabel="m (examples)", ylabel="n_h (hidden units)",
-           title=f"{HEADLINE} speed-up over {REFERENCE}\n({where})")
+           title=f"{HEADLINE} speed-up over {REFERENCE}, cell medians (unpaired)\n({where})")
     fig.colorbar(im, ax=ax, label="log₂ speed-up (> 0: faster)")
     cap = (f"t({REFERENCE}) ÷ t({HEADLINE}) per cell, the ratio of the two cells' separately "
            "measured medians (unpaired; at a headline shape the headline table's paired ratio "
