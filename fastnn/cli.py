@@ -123,6 +123,9 @@ def _report(args):
             index = build(paths, args.out)
         print(f"report: {index}")
     if args.readme:
+        if len(paths) > 1:
+            raise SystemExit("fastnn report --readme takes one run's results (the report of "
+                             "several runs or shards is written, the README is not)")
         _readme(args.readme, paths[0], index)
     return 0
 

@@ -112,8 +112,13 @@ def test_the_paired_file_round_trips_and_an_old_one_loads():
            "ladder": [dict(op="cost_and_grads", n_x=2, n_h=4, m=10, baseline="numpy",
                            contender="numba", ratio=2.0, lo=1.9, hi=2.1, direct=True, adds="",
                            baseline_threads=1, contender_threads=0)]}
+    old["pairs"][0].update(wide=True, disturbed=True, rounds_baseline_s=[1.0, 3.0],
+                           rounds_contender_s=[0.5, 1.5])
     od = PairedDoc.from_json(old)
     assert od.pairs[0].kind == "pair" and od.ladder[0].kind == "direct"
+    # an old pair kept no estimates or flags: its rounds' median and its wide/disturbed say them
+    assert (od.pairs[0].t_baseline_s, od.pairs[0].t_contender_s) == (2.0, 1.0)
+    assert od.pairs[0].flags == ["wide", "busy"]
     assert od.pairs[0].estimator == "median" and od.format == "fastnn-paired/1"
 
 
@@ -166,3 +171,13 @@ def test_a_sweep_writes_its_comparisons_beside_its_results(tmp_path, monkeypatch
                    ("numpy", "float32", "numba", "float32"),
                    ("numba", "float64", "numba", "float32")}
     assert all(isinstance(p, Comparison) and p.lo <= p.ratio <= p.hi for p in doc.pairs)
+
+
+def test_a_cell_with_a_cases_flag_but_no_cases_says_wide_not_an_empty_note():
+    from fastnn.report.notes import Notes
+    c = Comparison("cost_and_grads", 2, 64, 10**6, "numpy", "numba", 7.0, 6.0, 9.0,
+                   flags=["cases", "wide"])
+    notes = Notes("n")
+    assert notes.cell(c) == "7× [6–9] [wide](#n1)" and "0 memory cases" not in notes.items[0]
+    assert notes.cell(Comparison("fit", 2, 4, 400, "numpy", "numba", 0.5, 0.4, 0.6)) == \
+        "2× slower [1.67–2.5]"

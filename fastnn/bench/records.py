@@ -138,6 +138,12 @@ class Comparison:
                 d[k] = []
         if d.get("estimator") is None:
             d["estimator"] = "median"  # every ratio before series was a median
+        for side in ("baseline", "contender"):  # not written before series: the rounds' median
+            if not d.get(f"t_{side}_s") and d[f"rounds_{side}_s"]:
+                t = sorted(d[f"rounds_{side}_s"])
+                d[f"t_{side}_s"] = (t[(len(t) - 1) // 2] + t[len(t) // 2]) / 2
+        if d.get("flags") is None:  # before flags: ``wide`` and ``disturbed`` said them
+            d["flags"] = ["wide"] * bool(d.get("wide")) + ["busy"] * bool(d.get("disturbed"))
         return cls(**_known(cls, d))
 
 

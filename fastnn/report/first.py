@@ -55,6 +55,7 @@ class FirstScreen:
     ceiling: float | None = None  # numba's step time over its ceiling there (share reached)
     blas_shape: object = None  # numba vs numpy at the BLAS-width shape
     has_ladder: bool = False
+    estimator: str = ESTIMATOR
 
     @property
     def slow_host(self):
@@ -78,8 +79,9 @@ def numbers(header, doc):
     :class:`~fastnn.bench.records.PairedDoc`)."""
     mi = header.get("machine_info", {})
     cpu = mi.get("cpu", {}) or {}
-    canary = [g for s in doc.series for g in s.canary_gflops if g]
     fma = doc.fma_gflops or (header.get("peaks") or {}).get("fma_gflops")
+    # each comparison's canary is over its own run's FMA peak (shards may differ)
+    canary = sorted(c.canary for c in doc.pairs + doc.ladder if c.canary is not None)
     pairs = [c for c in doc.pairs if c.kind == "pair"]
     main = [c for c in pairs if not c.case and c.contender == HEADLINE and c.dtype == "float64"
             and c.baseline_dtype == "float64" and c.contender_threads == 0]
@@ -102,8 +104,8 @@ def numbers(header, doc):
                   cpu.get("microarchitecture") and f"({cpu['microarchitecture']})"),
         simd_bits=cpu.get("simd_bits"), cores=cpu.get("count"), blas=_blas(header),
         date=(header.get("datetime") or "")[:10] or None, fma_gflops=fma,
-        host=(sorted(canary)[len(canary) // 2] / fma) if canary and fma else None,
-        host_low=min(canary) / fma if canary and fma else None,
+        host=canary[len(canary) // 2] if canary else None,
+        host_low=canary[0] if canary else None, estimator=doc.estimator,
         columns=columns, rows=rows, pairs=doc.pairs, has_ladder=bool(doc.ladder))
     inplace = [b for b in columns if b not in (REFERENCE,) and b in _own()]
     if wide and inplace:
@@ -132,7 +134,7 @@ def _own():
 
 MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; measured {date}."
 HOST = ("; the host ran at {host} of this run's own FMA peak ({fma} GFLOP/s) during the rounds "
-        "({low} in the slowest)")
+        "(the canary's median; {low} at the slowest shape)")
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
         "of the machine's FMA peak; every number below was measured on a slowed host.")
 TABLE_HEAD = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). {headline}'s time per "
@@ -211,10 +213,11 @@ def render(fs, notes=None, figure=None):
     simd = f"{fs.simd_bits}-bit SIMD" if fs.simd_bits else "SIMD width unknown"
     host = ("" if fs.host is None else
             HOST.format(host=fmt.percent(fs.host), low=fmt.percent(fs.host_low),
-                        fma=f"{fs.fma_gflops:.0f}"))
+                        fma=f"{fs.fma_gflops:.0f}" if fs.fma_gflops else "?"))
     lines.append(MACHINE.format(cpu=fs.cpu or "unknown CPU", simd=simd, cores=fs.cores or "?",
                                 blas=fs.blas or "BLAS unknown", host=host, date=fs.date or "–"))
-    lines += ["", TABLE_HEAD.format(headline=HEADLINE, estimator=ESTIMATOR), "", table(fs, notes)]
+    lines += ["", TABLE_HEAD.format(headline=HEADLINE, estimator=fs.estimator), "",
+              table(fs, notes)]
     if figure:
         lines += ["", f"![The ladder: the step's speed-up rung by rung]({figure})"]
     sentences = why(fs)

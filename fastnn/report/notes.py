@@ -115,7 +115,12 @@ class Notes:
         :data:`PRIORITY` as one word linking to a note that says every flag's meaning."""
         if c is None:
             return "–"
-        flags = sorted((f for f in c.flags if f not in self.quiet), key=PRIORITY.index)
+        flags = sorted((f for f in c.flags if f in PRIORITY and f not in self.quiet),
+                       key=PRIORITY.index)
+        if not cases and Flag.CASES.value in flags:  # nothing to give per case: say it is wide
+            flags = [f for f in flags if f != Flag.CASES.value]
+            if Flag.WIDE.value not in flags:
+                flags.append(Flag.WIDE.value)
         if Flag.CASES.value in flags and Flag.WIDE.value in flags:
             flags.remove(Flag.WIDE.value)  # the cases' own ratios are why it is wide
         number = speed(c)
