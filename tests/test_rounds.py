@@ -181,3 +181,31 @@ def test_a_cell_with_a_cases_flag_but_no_cases_says_wide_not_an_empty_note():
     assert notes.cell(c) == "7× [6–9] [wide](#n1)" and "0 memory cases" not in notes.items[0]
     assert notes.cell(Comparison("fit", 2, 4, 400, "numpy", "numba", 0.5, 0.4, 0.6)) == \
         "2× slower [1.67–2.5]"
+
+
+def test_a_side_whose_batch_fails_leaves_the_pass_and_the_others_go_on(monkeypatch):
+    import random
+
+    from fastnn.bench import rounds
+    from fastnn.bench.grid import Cell
+
+    class Fake:
+        pid = 0
+
+        def __init__(self, fail):
+            self.fail, self.n = fail, 0
+
+        def call(self, fn, *a):
+            self.n += 1
+            if self.fail and self.n > 1:
+                raise RuntimeError("out of memory")
+            return 0.01, 0.0, 0.0
+
+    cells = [Cell("numba", "cost_and_grads", 100, 4, 2), Cell("numpy", "cost_and_grads", 100, 4, 2)]
+    fakes = {cells[0].key: Fake(False), cells[1].key: Fake(True)}
+    monkeypatch.setattr(rounds, "_setup", lambda stack, c, steps: (fakes[c.key], (1, 0.01, 100)))
+    a = dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, reason="")
+    rounds._pass(a, cells, None, random.Random(0), 4, 2, 10.0, 0.25, None, 0, 1)
+    assert "out of memory" in a["failed"][cells[1].key]
+    assert len(a["sides"][cells[0].key].rounds_s) == 4  # numba went on
+    assert len(a["sides"][cells[1].key].rounds_s) == 1  # numpy's one good round

@@ -99,7 +99,8 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
 
 def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s, canary, p,
           steps):
-    """One pass of one group: its workers, then up to ``per_pass`` rounds into ``a``."""
+    """One pass of one group: its workers, then up to ``per_pass`` rounds into ``a``; a side
+    whose batch fails leaves the pass (said in ``failed``), the others go on."""
     with ExitStack() as stack:
         live = []
         for c in cells:
@@ -111,17 +112,22 @@ def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s
             side = a["sides"].setdefault(c.key, SideRounds(
                 backend=c.backend, dtype=c.dtype, threads=c.threads, m_run=m_run))
             side.m_run = min(side.m_run, m_run)
-            live.append((w, side, calls, one < untimed_below_s))
+            live.append((w, side, calls, one < untimed_below_s, c.key))
         if not live:
             return
         pids = tuple(w.pid for w, *_ in live)
         before = detector.start(pids=pids) if detector else None
         end = time.perf_counter() + budget_s
         n = 0
-        while n < per_pass:
+        while n < per_pass and live:
             done = []
-            for w, side, calls, untimed in rng.sample(live, len(live)):
-                done.append((side, w.call(_batch, calls, untimed)))
+            for entry in rng.sample(live, len(live)):
+                w, side, calls, untimed, key = entry
+                try:
+                    done.append((side, w.call(_batch, calls, untimed)))
+                except (RuntimeError, OSError) as exc:  # that side is out of this pass
+                    a["failed"][key] = f"{type(exc).__name__}: {exc}"
+                    live.remove(entry)
             rid = len(a["canary"])
             for side, (t, sys_s, others) in done:
                 side.round_ids.append(rid)
