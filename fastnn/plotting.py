@@ -101,7 +101,7 @@ def ladder_figure(summaries, cols=None):
         rounds = s["factors"][0].rounds
         ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\n{rungs[0]['backend']} ÷ "
                      f"{rungs[-1]['backend']}: ×{factor(s['product'])}\n({s.get('estimator', 'median')}s of "
-                     f"the same {rounds} rounds; under each bar its factor over the bar to "
+                     f"the same {rounds} rounds;\nunder each bar: its factor over the bar to "
                      f"its left)", fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")
     return fig

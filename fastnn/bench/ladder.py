@@ -22,7 +22,7 @@ def rungs():
 
 
 #: What the last rung adds: the headline backend again, on all cores.
-THREADS = "threads: the same compiled pass on all cores"
+THREADS = "threads: the compiled step on all cores"
 
 
 def adds(backend, threads):

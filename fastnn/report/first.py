@@ -54,7 +54,6 @@ class FirstScreen:
     threads: object = None    # the ladder's threads factor at the first step shape
     ceiling: float | None = None  # numba's step time over its ceiling there (share reached)
     blas_shape: object = None  # numba vs numpy at the BLAS-width shape
-    has_ladder: bool = False
     estimator: str = ESTIMATOR
 
     @property
@@ -106,7 +105,7 @@ def numbers(header, doc):
         date=(header.get("datetime") or "")[:10] or None, fma_gflops=fma,
         host=canary[len(canary) // 2] if canary else None,
         host_low=canary[0] if canary else None, estimator=doc.estimator,
-        columns=columns, rows=rows, pairs=doc.pairs, has_ladder=bool(doc.ladder))
+        columns=columns, rows=rows, pairs=doc.pairs)
     inplace = [b for b in columns if b not in (REFERENCE,) and b in _own()]
     if wide and inplace:
         fs.fusion = wide.cells.get(inplace[0])
