@@ -211,3 +211,14 @@ def test_divergence_stops_at_the_first_non_finite_cost(hidden, output):
     with np.errstate(all="ignore"):
         J, _ = fastnn.get_backend("numpy").impl.cost_and_grads(Pf, X, Y, hidden, output)
     assert not np.isfinite(J)
+
+
+def test_blas_shapes_fit_in_the_python_loop(monkeypatch):
+    """Where the step's products go to BLAS, ``numba_fused.fit`` returns None and
+    ``fastnn.fit`` runs the Python loop over that step: NumPy's run to rtol 1e-9."""
+    monkeypatch.setattr(NF, "BLAS_FROM_WORK", 0)
+    P, X, Y = make_problem("tanh", "sigmoid", n_x=64, n_h=8, n_y=1, m=3000, scale=0.1, seed=5)
+    Pp, Xp, Yp, _ = prepare(P, X, Y, "tanh", "sigmoid")
+    assert NF.fit(Pp, Xp, Yp, "tanh", "sigmoid", 0.5, 5, ALL) is None
+    assert_same(fused(P, X, Y, "tanh", "sigmoid", 0.5, 20),
+                reference(P, X, Y, "tanh", "sigmoid", 0.5, 20))

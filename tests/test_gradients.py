@@ -161,3 +161,23 @@ def test_float32_against_float64_and_numpy_float32(hidden, output):
     assert _scaled_err(g, g64) <= 1e-6
     assert _scaled_err(g, g64) <= 2 * _scaled_err(gn, g64) + 1e-7
     assert _scaled_err(g, {k: v.astype(np.float64) for k, v in gn.items()}) <= 2e-6
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, RTOL), (np.float32, 2e-4)])
+def test_blas_path_agrees(monkeypatch, hidden, output, dtype, rtol):
+    """Where the products go to BLAS (``numba_fused._blas_path``, forced here by lowering its
+    work threshold): the step agrees with NumPy (one output unit; maxout keeps the compiled
+    step), over several BLAS blocks with a ragged last one."""
+    from fastnn.backends import numba_fused as NF
+    monkeypatch.setattr(NF, "BLAS_FROM_WORK", 0)
+    monkeypatch.setattr(NF, "BLAS_BLOCK", 256)
+    P, X, Y = make_problem(hidden, output, n_x=70, n_h=6, n_y=1, m=1000, scale=0.3)
+    assert NF._blas_path(P, X, hidden) == (hidden != "maxout")
+    Jr, gr = fastnn.get_backend("numpy").cost_and_grads(P, X, Y, hidden=hidden, output=output)
+    Pd = {k: v.astype(dtype) for k, v in P.items()}
+    J, g = fastnn.get_backend("numba").cost_and_grads(Pd, X.astype(dtype), Y.astype(dtype),
+                                                        hidden=hidden, output=output)
+    assert J == pytest.approx(Jr, rel=rtol)
+    for k in gr:
+        assert g[k].dtype == dtype and g[k].shape == gr[k].shape
+        np.testing.assert_allclose(g[k], gr[k], rtol=rtol, atol=rtol * np.abs(gr[k]).max())

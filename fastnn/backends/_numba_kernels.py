@@ -440,28 +440,45 @@ def _cag_chunk(W1, b1, W2, b2, X, Y, start, stop, code, out, B, wide, gW1, gb1, 
 
 @njit(cache=CACHE, inline="always", error_model="numpy", fastmath=_FMA)
 def _cag_serial(W1, b1, W2, b2, X, Y, code, out, B, wide, dW1, db1, dW2, db2):
-    """One step on one thread, from the parameters in their own shapes to the gradients.
+    """One step on one thread, from the parameters to the gradients.
 
-    W1 (n_h, n_x) or (k, n_h, n_x), b1 (n_h, 1) or (k, n_h, 1), W2 (n_y, n_h), b2 (n_y, 1);
-    dW1 … db2 arrays of the same shapes and dtype, which receive the gradients: Σ / m rounded
-    once from the float64 sums (as ``numba_fused._grads`` rounds the parallel step's). Returns
-    the mean cost J (float64). The accumulators are made here, so a small step costs one call
-    from Python.
+    W1 (k, n_h, n_x), b1 (k, n_h), W2 (n_y, n_h), b2 (n_y,) as ``numba_fused._kernel_params``
+    shapes them (a reshape here, inside the compiled call, made the step 1.7× slower at
+    n_h = 4, m = 1e6); dW1 … db2 arrays of the parameters' own shapes and dtype, which receive
+    the gradients: Σ / m rounded once from the float64 sums (as ``numba_fused._grads`` rounds
+    the parallel step's). Returns the mean cost J (float64). The accumulators are made here, so
+    a small step costs one call from Python.
     """
-    kp = W1.size // (W1.shape[-2] * W1.shape[-1])
-    n_h, n_x, n_y = W1.shape[-2], W1.shape[-1], W2.shape[0]
+    kp, n_h, n_x = W1.shape
+    n_y = W2.shape[0]
     gW1 = np.zeros((kp, n_h, n_x))
     gb1 = np.zeros((kp, n_h))
     gW2 = np.zeros((n_y, n_h))
     gb2 = np.zeros(n_y)
     m = X.shape[1]
-    J = _cag_chunk(W1.reshape((kp, n_h, n_x)), b1.reshape((kp, n_h)), W2, b2.reshape(n_y), X,
-                   Y, 0, m, code, out, B, wide, gW1, gb1, gW2, gb2)
+    J = _cag_chunk(W1, b1, W2, b2, X, Y, 0, m, code, out, B, wide, gW1, gb1, gW2, gb2)
     for d, g in ((dW1.reshape(-1), gW1.reshape(-1)), (db1.reshape(-1), gb1.reshape(-1)),
                  (dW2.reshape(-1), gW2.reshape(-1)), (db2.reshape(-1), gb2.reshape(-1))):
         for i in range(d.size):
             d[i] = g[i] / m
     return J / m
+
+
+@njit(cache=CACHE, error_model="numpy", fastmath=_FMA)
+def _blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2, gb2):
+    """The element-wise rest of a step whose products run in BLAS (``numba_fused._blas_path``):
+    Z[0] = W1 X is given. Adds b1, applies g, forms the output, the loss and dZ1 (into D, for
+    dW1 = dZ1 Xᵀ in BLAS). Returns Σ L. For an element-wise g."""
+    for j in range(Z.shape[1]):  # Z1 = W1 X + b1, as a wide step's _wx_block leaves it
+        b = b1[0, j]
+        for i in range(n):
+            Z[0, j, i] += b
+    Xn = np.empty((0, n), Z.dtype)  # no features here: the products are done
+    _forward_block(W1, b1, W2, b2, Xn, n, Z, A, Z2, code, np.True_)
+    _dZ2_and_loss(Z2, Yb, n, L, out)
+    J = _sum_block(L, n)
+    _backward_block(W2, Xn, n, Z, A, Z2, code, D, gW1, gb1, gW2, gb2)
+    return J
 
 
 @njit(cache=CACHE, error_model="numpy", fastmath=_FMA, parallel=True)

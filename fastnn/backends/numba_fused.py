@@ -4,8 +4,9 @@
 all four gradients, block by block, with per-thread accumulators. Small problems run on one thread,
 because starting the parallel region costs more than the work; a serial step is one compiled call
 from the parameters to the gradients (``_numba_kernels._cag_serial``). From ``WIDE_FROM_N_X``
-features on the products run register-blocked (see ``_numba_kernels``, "Wide inputs"). ``fit``
-(from ``_numba_fit``) runs the whole gradient-descent loop in one compiled call, at every n_x.
+features on the products run register-blocked (see ``_numba_kernels``, "Wide inputs"), and where
+they are large (:data:`BLAS_FROM_WORK`) in BLAS. ``fit`` (from ``_numba_fit``) runs the whole
+gradient-descent loop in one compiled call wherever the products are not in BLAS.
 
 Compiling (issue 17). A call compiles one specialisation on first use — (hidden activation,
 output layer, dtype, serial or parallel, narrow or wide) and the entry (step, forward, backward,
@@ -62,6 +63,15 @@ from ._descent import spans
 #: per-unit passes do the element-wise rest. Below it (4 and 6 features) the per-unit passes,
 #: with the products inside, were as fast or faster; from 8 on the register-blocked ones win.
 WIDE_FROM_N_X = 8
+#: Where the products are large (at least BLAS_FROM_N_X features and BLAS_FROM_WORK
+#: n_x · n_h · m multiply-adds per product, one output unit, an element-wise g) a step sends
+#: W1 X and dZ1 Xᵀ to BLAS in blocks of BLAS_BLOCK examples from Python, and the element-wise
+#: rest stays fused (``_numba_kernels._blas_block``); ``fit`` there is the Python loop over
+#: that step, whose per-step overhead is then a few µs of a step of milliseconds. Below it the
+#: register-blocked products were as fast (n_x = 32, or n_x · n_h · m ≤ 1e7 on one thread).
+BLAS_FROM_N_X = 64
+BLAS_FROM_WORK = 50_000_000
+BLAS_BLOCK = 2048
 
 
 @functools.lru_cache(maxsize=None)
@@ -103,6 +113,11 @@ def _kernels(code, out):
     @njit(**opts)
     def backward_parallel(W2, X, Y, Z1, A1, A2, B, nchunks, gW1, gb1, gW2, gb2):
         K._backward_parallel(W2, X, Y, Z1, A1, A2, code, B, nchunks, gW1, gb1, gW2, gb2)
+
+    @njit(**opts)
+    def blas_block(W1, b1, W2, b2, Z, Yb, n, A, Z2, L, D, gW1, gb1, gW2, gb2):
+        return K._blas_block(W1, b1, W2, b2, Z, Yb, n, code, out, A, Z2, L, D, gW1, gb1, gW2,
+                             gb2)
 
     # The fit closures are compiled without fast-math on purpose: ``_numba_fit._update`` is
     # inlined into them, and its two roundings (lr · dW, then the subtraction) must stay two.
@@ -231,7 +246,40 @@ def _step_block(n_x, n_h, k, wide):
     return B if wide is None else int(min(B, max(128, 65_536 // (n_x + 3 * n_h) // 8 * 8)))
 
 
+def _blas_path(P, X, hidden):
+    """True where the products go to BLAS (see :data:`BLAS_FROM_WORK`)."""
+    n_h, n_x = P["W1"].shape[-2:]
+    return (n_x >= BLAS_FROM_N_X and n_x * n_h * X.shape[1] >= BLAS_FROM_WORK
+            and P["W2"].shape[0] == 1 and hidden != "maxout")
+
+
+def _cost_and_grads_blas(P, X, Y, hidden, output):
+    """Z = W1 X and dW1 += dZ1 Xᵀ per block in BLAS (which threads itself); bias, activation,
+    output, loss and dZ1 in one fused kernel per block."""
+    W1, b1, W2, b2 = _kernel_params(P, hidden)
+    n_h, m = W1.shape[1], X.shape[1]
+    run = _entries(hidden, output)
+    B = min(BLAS_BLOCK, m)
+    buf, acc = _accumulators(1, W1, W2)
+    Z = np.empty((1, n_h, B), X.dtype)
+    A = np.empty((n_h, B), X.dtype)
+    D = np.empty((n_h, B), X.dtype)
+    Z2 = np.empty((1, B), X.dtype)
+    L = np.empty((1, B), X.dtype)
+    J = 0.0
+    for i0 in range(0, m, B):
+        n = min(B, m - i0)
+        Xb = X[:, i0:i0 + n]
+        np.matmul(P["W1"], Xb, out=Z[0, :, :n])
+        J += run.blas_block(W1, b1, W2, b2, Z, np.ascontiguousarray(Y[:, i0:i0 + n]), n, A, Z2,
+                            L, D, *(a[0] for a in acc))
+        acc[0][0, 0] += D[:, :n] @ Xb.T
+    return J / m, _grads(buf, m, P)
+
+
 def cost_and_grads(P, X, Y, hidden, output):
+    if _blas_path(P, X, hidden):
+        return _cost_and_grads_blas(P, X, Y, hidden, output)
     W1 = P["W1"]
     kp = W1.shape[0] if hidden == "maxout" else 1
     n_h, n_x = W1.shape[-2:]
@@ -239,14 +287,14 @@ def cost_and_grads(P, X, Y, hidden, output):
     wide = _wide(P, X, hidden)
     run, B = _entries(hidden, output), _step_block(n_x, n_h, kp, wide)
     nchunks = _chunks(m, n_h, kp)
+    kW1, b1, W2, b2 = _kernel_params(P, hidden)
     if nchunks == 1:  # one compiled call from the parameters to the gradients
-        b1, W2, b2 = P["b1"], P["W2"], P["b2"]
         dt = W1.dtype
-        g = {"dW1": np.empty(W1.shape, dt), "db1": np.empty(b1.shape, dt),
-             "dW2": np.empty(W2.shape, dt), "db2": np.empty(b2.shape, dt)}
-        J = run.cag_serial(W1, b1, W2, b2, X, Y, B, wide, *g.values())
+        g = {"dW1": np.empty(W1.shape, dt), "db1": np.empty(P["b1"].shape, dt),
+             "dW2": np.empty(W2.shape, dt), "db2": np.empty(P["b2"].shape, dt)}
+        J = run.cag_serial(kW1, b1, W2, b2, X, Y, B, wide, *g.values())
         return J, g
-    W1, b1, W2, b2 = _kernel_params(P, hidden)
+    W1 = kW1
     buf, acc = _accumulators(nchunks, W1, W2)
     Js = np.zeros(nchunks)
     run.cag_parallel(W1, b1, W2, b2, X, Y, B, wide, nchunks, *acc, Js)
@@ -291,10 +339,14 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
         New arrays of P's shapes and dtype: the trained parameters.
     costs : ndarray of float64, shape (iterations,) or (t + 1,)
         ``costs[s]`` is J before update s.
+        The whole return is None where the step's products run in BLAS (:func:`_blas_path`):
+        the caller then runs its Python loop over :func:`cost_and_grads`.
     diverged_at : int or None
         None when every cost was finite. Else the first step t whose cost is inf or NaN: the run
         stopped there, ``costs`` ends with that cost, and ``params`` are the ones that gave it.
     """
+    if _blas_path(P, X, hidden):
+        return None  # the products run in BLAS: the caller's Python loop over cost_and_grads
     P = {k: np.array(P[k], copy=True) for k in F.PARAMS}
     costs = np.empty(iterations)
     W1, b1, W2, b2 = _kernel_params(P, hidden)
