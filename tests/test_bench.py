@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from fastnn.bench import grid as G
-from fastnn.bench import cell, checks, contention, machine, peaks, progress, run, worker
+from fastnn.bench import checks, contention, machine, peaks, progress, run, worker
 from fastnn.bench.store import COLUMNS, ResultsError, load
 from conftest import QuietMachine
 

@@ -8,7 +8,7 @@ import pytest
 
 from fastnn.bench import contention as C
 from fastnn.bench import grid as G
-from fastnn.bench import cell, run, worker
+from fastnn.bench import cell, worker
 
 SPIN = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
 CELL = G.Cell("numba", "cost_and_grads", 10_000, 64)

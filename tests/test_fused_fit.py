@@ -7,7 +7,6 @@ import pytest
 from conftest import HIDDEN, OUTPUTS, make_problem
 
 import fastnn
-from fastnn.backends import _numba_fit as F
 from fastnn.backends import numba_fused as NF
 from fastnn.backends._descent import loop
 from fastnn.validate import prepare

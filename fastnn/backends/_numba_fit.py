@@ -69,7 +69,6 @@ from numba import njit
 
 from .._jitcache import CACHE
 
-from ..activations import ACTIVATIONS, OUTPUT_LAYERS
 from . import _numba_kernels as K
 
 PARAMS = ("W1", "b1", "W2", "b2")

@@ -289,7 +289,7 @@ def _backward_block(W2, X, n, Z, A, dZ2, code, D, gW1, gb1, gW2, gb2):
     dZ1 goes to row j of D when D has n_h rows (a wide step then forms dW1 = dZ1 Xᵀ), else to
     its single row, reused per unit. X may have 0 rows (features handled by the caller).
     """
-    kp, n_h = Z.shape[0], A.shape[0]
+    n_h = A.shape[0]
     n_x, n_y = X.shape[0], W2.shape[0]
     for o in range(n_y):
         s = like(dZ2, 0.0)
