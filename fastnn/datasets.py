@@ -98,6 +98,9 @@ class Dataset:
     name : str
     load : callable
         ``load() -> (X, Y)``, X (n_x, m) standardised float64, Y (1, m) labels 0/1.
+    n_x, m : int
+        Its features and examples (the shape of X, declared so that a grid can name the shape
+        without loading the data; ``tests/test_datasets.py`` checks them).
     n_h : int
         Hidden units.
     steps : int
@@ -110,6 +113,8 @@ class Dataset:
 
     name: str
     load: Callable
+    n_x: int
+    m: int
     n_h: int
     steps: int
     lr: float
@@ -118,9 +123,9 @@ class Dataset:
 
 #: The real data sets by name.
 DATASETS = {d.name: d for d in [
-    Dataset("digits", digits, n_h=16, steps=2000, lr=0.5,
+    Dataset("digits", digits, n_x=64, m=1797, n_h=16, steps=2000, lr=0.5,
             description="scikit-learn digits, 8 vs rest (n_x = 64, m = 1,797)"),
-    Dataset("breast_cancer", breast_cancer, n_h=16, steps=2000, lr=0.5,
+    Dataset("breast_cancer", breast_cancer, n_x=30, m=569, n_h=16, steps=2000, lr=0.5,
             description="scikit-learn breast cancer, benign vs malignant (n_x = 30, m = 569)"),
 ]}
 

@@ -18,6 +18,7 @@ def test_layout_and_standardisation(name):
     n_x, m, positives = SHAPES[name]
     X, Y = ds.load(name)
     assert X.shape == (n_x, m) and Y.shape == (1, m)
+    assert (ds.DATASETS[name].n_x, ds.DATASETS[name].m) == (n_x, m)  # the declared shape
     assert X.dtype == Y.dtype == np.float64 and X.flags.c_contiguous
     assert set(np.unique(Y)) == {0.0, 1.0} and Y.sum() == positives
     np.testing.assert_allclose(X.mean(axis=1), 0, atol=1e-12)

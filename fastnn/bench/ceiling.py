@@ -8,8 +8,9 @@ dW1's sums). The ceiling measures, on all cores, the throughput of
 - a multiply-add streamed through L1-resident rows (``z[i] += w · x[i]``), the form the kernels'
   inner loops take;
 
-in float64 and float32. A cell's ceiling time is m · n_h · (t_tanh + (2·n_x + 4) · t_fma); the
-report gives each headline cell's time as a percentage of it (100 % = nothing but this work).
+in float64 and float32. A cell's ceiling time is m · n_h · (t_tanh + (2·n_x + 4) · t_fma), the
+2·n_x multiply-adds of the two products at the machine's GEMM rate from ``GEMM_FROM_N_X``
+inputs on (:func:`ceiling_s`); the report gives each headline cell's time as a percentage of it (100 % = nothing but this work).
 These are microbenchmarks of the kernels' own building blocks, not a peak from a data sheet.
 """
 
@@ -102,13 +103,25 @@ def fmas_per_unit(n_x):
     return 2 * n_x + 4
 
 
-def ceiling_s(ceiling, m, n_h, n_x, dtype="float64", fma_gflops=None):
+#: From this many inputs the step's two products (W1 X and dZ1 Xᵀ, 2·n_x multiply-adds per
+#: example and unit) are matrix products, bounded by the machine's measured GEMM rate; below it
+#: they are a few multiply-adds per unit, bounded by the FMA peak like the rest (the ``numba``
+#: kernels switch at the same width: ``numba_fused.WIDE_FROM_N_X``).
+GEMM_FROM_N_X = 8
+
+
+def ceiling_s(ceiling, m, n_h, n_x, dtype="float64", fma_gflops=None, gemm_gflops=None):
     """The ceiling time of one training step (tanh hidden), in seconds, or None if unmeasured.
 
-    ``fma_gflops``: the machine's register-resident FMA peak in ``dtype`` (2 FLOPs per
-    multiply-add), the faster bound, used instead of the L1-streamed multiply-add when given."""
+    m · n_h · (t_tanh + 4 · t_fma) + 2 · n_x · m · n_h · t_product, where t_fma is one
+    multiply-add at ``fma_gflops`` (the machine's register-resident FMA peak in ``dtype``, 2
+    FLOPs per multiply-add; the L1-streamed multiply-add of ``ceiling`` when not given) and
+    t_product the same at ``gemm_gflops`` (the measured GEMM rate) from :data:`GEMM_FROM_N_X`
+    inputs on, else t_fma."""
     c = (ceiling or {}).get(dtype)
     if not c:
         return None
     fma_s = 2e-9 / fma_gflops if fma_gflops else c["fma_s"]
-    return m * n_h * (c["tanh_s"] + fmas_per_unit(n_x) * fma_s)
+    prod_s = 2e-9 / gemm_gflops if gemm_gflops and n_x >= GEMM_FROM_N_X else fma_s
+    other = fmas_per_unit(n_x) - 2 * n_x
+    return m * n_h * (c["tanh_s"] + other * fma_s + 2 * n_x * prod_s)

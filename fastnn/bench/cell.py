@@ -209,6 +209,8 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 return dict(rec, status="failed", median_s=None, message=(
                     f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
                     f"of {steps} (its cost is not finite): it has no time per step"))
+            if c.op == FIT_OP:  # the cost the run reached (J before its last update)
+                rec = dict(rec, final_cost=float(out[1][-1]))
             other_ran = False  # another backend (the reference) ran in this process
             first_warm = not get_backend(c.backend).jit  # the first call warmed the step up
             keep = refs is not None and c.op in KEEP_REFERENCE

@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
-from ..backends import (DTYPES, FIT, HEADLINE, OPS, REFERENCE, REGISTRY, available_peers,
-                        get_backend, names)
+from ..backends import (DTYPES, FIT, FIT_LR, HEADLINE, OPS, REFERENCE, REGISTRY,
+                        available_peers, get_backend, names)
+from ..datasets import DATASETS
 
 #: The headline shapes (n_x, n_h, m): the fused kernels' targets against NumPy and the peers.
 TARGETS = ((2, 64, 1_000_000), (2, 4, 1_000_000), (784, 128, 10_000))
@@ -29,6 +30,9 @@ FIT_OP = FIT
 #: should add nothing to the step; a run there takes seconds on numpy and the peers, and each
 #: paired round runs four).
 FIT_TARGETS = ((2, 4, 400, 10_000), (2, 64, 1_000_000, 2))
+#: The real data sets a grid with ``data`` trains on (:mod:`fastnn.datasets`): each a ``fit``
+#: cell at its own n_x, m, n_h, steps and lr, float64, all cores.
+DATA = tuple(DATASETS)
 #: Elsewhere a ``fit`` cell runs about this many hidden-unit evaluations (m · n_h · steps) …
 FIT_WORK = 2**22
 #: … in at least FIT_MIN_STEPS and at most FIT_MAX_STEPS steps: enough steps that a small m
@@ -80,9 +84,14 @@ GRIDS = {
                  about="m = 1 … 1e7, n_h = 1 … 1024, both dtypes, 1 and all threads "
                        "(35 min to over an hour on a 2-core machine without fit, measured; fit "
                        "adds a fourth op, estimated a third more)"),
+    "real": dict(ops=(FIT_OP,), shapes={FIT_OP: ()}, data=DATA, m=(), n_h=(), n_x=(),
+                 dtype=("float64",), threads=(0,), budget_s=10.0,
+                 about="whole training runs on the real data sets (fastnn.datasets: digits "
+                       "8 vs rest, breast cancer) on every backend and peer, numba against "
+                       "numpy, numpy-inplace and the peers in interleaved rounds"),
     "targets": dict(ops=(HEADLINE_OP, FIT_OP),
                     shapes="targets",  # :func:`target_shapes` of each op
-                    float32=FLOAT32_TARGETS, large_m=LARGE_M,
+                    float32=FLOAT32_TARGETS, large_m=LARGE_M, data=DATA,
                     m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
                     about="the training step and the training runs at the headline shapes, "
                           "with the peers, the float32 step at its headline shape, the step at "
@@ -94,6 +103,9 @@ GRIDS = {
 
 @dataclass(frozen=True)
 class Cell:
+    """One measurement: an op of a backend at (n_x, n_h, m), dtype and threads. ``data`` names
+    a real data set of :mod:`fastnn.datasets` (a ``fit`` cell trains on it, at its n_x, m,
+    steps and lr); "" is the synthetic data of :func:`.worker.make_data`."""
     backend: str
     op: str
     m: int
@@ -104,24 +116,44 @@ class Cell:
     threads: int = 0
     hidden: str = "tanh"
     output: str = "sigmoid"
+    data: str = ""
 
     @property
     def key(self):
-        return "|".join(str(v) for v in asdict(self).values())
+        """The cell's identity in a results file (a synthetic cell's key leaves ``data`` out,
+        as files before real data sets wrote it)."""
+        d = asdict(self)
+        if not self.data:
+            del d["data"]
+        return "|".join(str(v) for v in d.values())
 
     def params(self):
         return asdict(self)
 
     @classmethod
     def of(cls, rec):
-        """The cell a results record describes."""
-        return cls(**{k: rec[k] for k in cls.__dataclass_fields__})
+        """The cell a results record describes (a record without ``data``: synthetic)."""
+        kw = {k: rec[k] for k in cls.__dataclass_fields__ if k != "data"}
+        data = rec.get("data", "") if hasattr(rec, "get") else ""
+        return cls(**kw, data=data if isinstance(data, str) else "")
 
 
 def _nice(n):
     """The largest of 1, 2, 5, 10, 20, 50, … that is <= n (n >= 1)."""
     scale = 10 ** (len(str(int(n))) - 1)
     return max(f * scale for f in (1, 2, 5) if f * scale <= n)
+
+
+def data_cells(backends, names=DATA, threads=(0,)):
+    """The ``fit`` cells of the data sets ``names`` on ``backends`` (those implementing fit)."""
+    return [Cell(b, FIT_OP, d.m, d.n_h, d.n_x, 1, "float64", th, data=d.name)
+            for b in backends if FIT_OP in REGISTRY[b].ops
+            for d in (DATASETS[n] for n in names) for th in threads]
+
+
+def fit_lr(c):
+    """The learning rate of a ``fit`` cell: its data set's, else :data:`FIT_LR`."""
+    return DATASETS[c.data].lr if c.data else FIT_LR
 
 
 def fit_steps(c):
@@ -134,6 +166,8 @@ def fit_steps(c):
     """
     if c.op != FIT_OP:
         return 1
+    if c.data:
+        return DATASETS[c.data].steps
     for nx, nh, m, steps in FIT_TARGETS:
         if (c.n_x, c.n_h, c.m) == (nx, nh, m):
             return steps
@@ -262,6 +296,9 @@ def is_headline(c):
     """True for a cell of a headline table: :data:`HEADLINE_OP` at a :data:`TARGETS` shape, or
     :data:`FIT_OP` at a :data:`FIT_TARGETS` shape (float64), or :data:`HEADLINE_OP` at a
     :data:`FLOAT32_TARGETS` shape (float32), on the headline backend, the reference or a peer."""
+    if c.data:
+        return (c.op == FIT_OP and c.dtype == "float64" and c.data in DATASETS
+                and (c.backend in (HEADLINE, REFERENCE) or REGISTRY[c.backend].peer))
     if c.dtype == "float32":
         shapes = FLOAT32_TARGETS if c.op == HEADLINE_OP else ()
     else:
@@ -364,13 +401,15 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
         out += [Cell(b, HEADLINE_OP, mm, nh, nx, 1, "float32", th)
                 for b in backends if b in (HEADLINE, REFERENCE)
                 for nx, nh, mm in g.get("float32", ()) for th in g["threads"]]
+    if g.get("data") and FIT_OP in g["ops"] and not (dtype or m or n_h or n_x or threads):
+        out += data_cells(backends, g["data"])
     if not out:
         raise ValueError(f"nothing to run: no backend of {', '.join(backends)} implements "
                          f"{' or '.join(g['ops'])} (peers time only the ops they declare)")
     return out, g["budget_s"]
 
 
-__all__ = ["Cell", "FIRST_M", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
+__all__ = ["Cell", "DATA", "data_cells", "fit_lr", "FIRST_M", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
            "HEADLINE_OP", "LARGE_M", "MEMORY_FALLBACK", "MEMORY_SHARE", "TARGETS", "budget_for", "cells", "describe",
            "fit_steps", "grid_shapes", "is_headline", "is_large_m", "large_m_backends", "max_threads", "settings", "skip_reason",
            "memory_limit", "target_shapes", "working_set_bytes"]

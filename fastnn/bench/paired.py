@@ -93,7 +93,7 @@ def _one(series, base, top, a, b, ids, kind, adds, fma_gflops, case, share):
     def counter(d):
         return list(d) if d and None not in d else []
     return Comparison(
-        op=series.op, n_x=series.n_x, n_h=series.n_h, m=series.m, steps=series.steps,
+        op=series.op, data=series.data, n_x=series.n_x, n_h=series.n_h, m=series.m, steps=series.steps,
         baseline=base.backend, contender=top.backend, ratio=ratio, lo=lo, hi=hi,
         dtype=top.dtype, baseline_dtype=base.dtype, threads=top.threads,
         baseline_threads=base.threads, contender_threads=top.threads,
@@ -148,26 +148,30 @@ def plan(done, ladder_shapes=()):
     present = {r["backend"] for r in done.values() if r.get("status") in ("ok", "over_budget")}
     status, shapes = {}, {}
     for r in done.values():
-        status[(r["backend"], r["op"], r["n_x"], r["n_h"], r["m"], r["dtype"])] = r.get("status")
+        data = r.get("data") or ""
+        status[(r["backend"], r["op"], r["n_x"], r["n_h"], r["m"], r["dtype"], data)] = r.get(
+            "status")
         if r.get("status") == "ok" and is_headline(Cell.of(r)):
-            shapes.setdefault((r["op"], r["n_x"], r["n_h"], r["m"]), set()).add(
+            shapes.setdefault((r["op"], r["n_x"], r["n_h"], r["m"], data), set()).add(
                 (r["backend"], r["dtype"]))
     groups = []
-    for (op, n_x, n_h, m), measured in sorted(shapes.items()):
+    for (op, n_x, n_h, m, data), measured in sorted(shapes.items()):
         if (HEADLINE, "float64") not in measured and (HEADLINE, "float32") not in measured:
             continue
         # a side not measured at this shape (numpy-inplace in the first grid) is timed here
         # all the same; one whose cell there was skipped, wrong or failed is not
-        cells = [Cell(b, op, m, n_h, n_x) for b in [HEADLINE, *headline_sides(op, present)]
-                 if status.get((b, op, n_x, n_h, m, "float64"), "ok") in ("ok", "over_budget")]
+        cells = [Cell(b, op, m, n_h, n_x, data=data) for b in [HEADLINE,
+                                                              *headline_sides(op, present)]
+                 if status.get((b, op, n_x, n_h, m, "float64", data), "ok") in ("ok",
+                                                                                "over_budget")]
         for b, dt in sorted(measured):
             if dt == "float32" and b in (HEADLINE, *headline_sides(op, present)):
-                cells.append(Cell(b, op, m, n_h, n_x, dtype="float32"))
+                cells.append(Cell(b, op, m, n_h, n_x, dtype="float32", data=data))
         if op == HEADLINE_OP and (n_x, n_h, m) in ladder_shapes:
             cells += [Cell(b, op, m, n_h, n_x, threads=t) for b, t in ladder.rungs()
                       if b in present and (b, t) != (HEADLINE, 0)]
         cells = list(dict.fromkeys(cells))
-        steps = fit_steps(Cell(HEADLINE, op, m, n_h, n_x)) if op == FIT_OP else 1
+        steps = fit_steps(Cell(HEADLINE, op, m, n_h, n_x, data=data)) if op == FIT_OP else 1
         groups.append(((op, n_x, n_h, m, steps), cells))
     return groups
 

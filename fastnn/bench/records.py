@@ -53,6 +53,7 @@ class Series:
     n_h: int
     m: int
     steps: int = 1
+    data: str = ""  # a real data set's name (fastnn.datasets), "" for synthetic data
     sides: list = field(default_factory=list)  # of SideRounds
     canary_gflops: list = field(default_factory=list)  # per round (None: not timed)
     passes: list = field(default_factory=list)  # per round: the pass it ran in
@@ -91,6 +92,7 @@ class Comparison:
     baseline_threads: int = 0
     contender_threads: int = 0
     steps: int = 1
+    data: str = ""  # a real data set's name (fastnn.datasets), "" for synthetic data
     estimator: str = "median"
     case: str = ""
     share: float = 1.0

@@ -90,11 +90,12 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
                   budget_s / passes, untimed_below_s, peaks.canary if canary else None, p,
                   key[4])
     return [Series(op=key[0], n_x=key[1], n_h=key[2], m=key[3], steps=key[4],
+                   data=cells[0].data if cells else "",
                    sides=[s for s in acc[key]["sides"].values() if len(s.rounds_s) >= 2],
                    canary_gflops=acc[key]["canary"], passes=acc[key]["passes"],
                    failed=acc[key]["failed"], disturbed=acc[key]["disturbed"],
                    reason=acc[key]["reason"])
-            for key, _ in groups]
+            for key, cells in groups]
 
 
 def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s, canary, p,

@@ -38,6 +38,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no folder lock
     fcntl = None
 
+from ..datasets import DATASETS
 from .grid import FIT_OP
 
 FORMAT = "fastnn-bench/1"
@@ -52,7 +53,7 @@ COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidde
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
            "headline", "budget_s", "disturbed", "contention_reason", "order", "workers_spread",
            "workers_disagree", "n_modes", "faults_minor", "faults_major", "working_set_bytes",
-           "mem_step_bytes"]
+           "mem_step_bytes", "data", "final_cost"]
 STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 #: Required in every record (the cell's identity and its status): field -> (type, smallest
 #: value). ``threads`` 0 means all cores.
@@ -66,14 +67,15 @@ OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, N
             "headline": (bool, None), "contention": (dict, None), "steps": (int, 1),
             "order": (int, 0), "worker_pid": (int, 1), "workers": (list, None),
             "workers_disagree": (str, None), "modes": (list, None),
-            "value_faults": (list, None), "value_system_s": (list, None)}
+            "value_faults": (list, None), "value_system_s": (list, None),
+            "data": (str, None)}
 #: Timings a measured (``ok``) cell must have: finite and > 0.
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
 NON_NEGATIVE = ("iqr_s", "mean_s", "stddev_s", "predicted_s", "first_call_s", "compile_s",
                 "workers_spread", "faults_minor", "faults_major", "working_set_bytes",
                 "mem_traced_bytes", "mem_rss_bytes", "mem_step_bytes", "flops", "bytes", "gflops", "gbs",
-                "budget_s")
+                "budget_s", "final_cost")
 
 
 class ResultsError(ValueError):
@@ -123,6 +125,8 @@ def check_record(rec):
                 return f"has {k} = {v!r}, expected >= {low}"
     if rec["status"] not in STATUSES:
         return f"has status {rec['status']!r}, expected one of {', '.join(STATUSES)}"
+    if rec.get("data") and rec["data"] not in DATASETS:
+        return f"has data = {rec['data']!r}, expected one of {', '.join(DATASETS)} or none"
     if rec["op"] == FIT_OP and rec.get("steps") is None:
         return f"is a {FIT_OP} record without steps (the steps of one timed training run)"
     for k in NON_NEGATIVE:

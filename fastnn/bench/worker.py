@@ -19,7 +19,7 @@ from .. import flower, init_params
 from ..backends import get_backend
 from ..validate import prepare
 from ._threads import threads  # noqa: F401  (a side's thread setting; re-exported)
-from .grid import FIT_OP, fit_steps
+from .grid import FIT_OP, fit_lr, fit_steps
 
 #: A sample is timed over enough calls to last at least this long (the timer's resolution is ~50 ns).
 MIN_SAMPLE_S = 0.02
@@ -104,12 +104,16 @@ def make_data(c, seed=0):
     """Parameters, X and Y for a cell, validated and converted once, outside any timed region.
 
     Parameters are seeded (Xavier); X is standard normal with random labels Y, except for a
-    training run (``fit``), which learns the lecture's flower (:func:`flower_data`).
+    training run (``fit``), which learns its data set (``c.data``, :mod:`fastnn.datasets`) or
+    else the lecture's flower (:func:`flower_data`).
     """
     rng = np.random.default_rng(seed)
     params = init_params(c.n_x, c.n_h, c.n_y, method="xavier", hidden=c.hidden, seed=rng,
                                 dtype=np.dtype(c.dtype))
-    if c.op == FIT_OP:
+    if c.data:
+        from ..datasets import load
+        X, Y = load(c.data)
+    elif c.op == FIT_OP:
         X, Y = flower_data(c, rng)
     else:
         X = rng.standard_normal((c.n_x, c.m))
@@ -141,7 +145,8 @@ def step_fn(c, P, X, Y, backend=None, steps=None):
     (params, costs)."""
     be = get_backend(backend or c.backend)
     steps = fit_steps(c) if steps is None else steps
-    return be.make_call(c.op, P, X, Y, c.hidden, c.output, c.threads, steps=steps)
+    return be.make_call(c.op, P, X, Y, c.hidden, c.output, c.threads, lr=fit_lr(c),
+                        steps=steps)
 
 
 #: The fewest values one worker takes of a cell; a cell measured by several workers (a headline

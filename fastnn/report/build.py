@@ -22,6 +22,7 @@ from . import select as S
 from . import ladder as RL
 from . import modes as RM
 from . import first as FS
+from . import real as RD
 from . import sections
 from .notes import Notes
 from .text import (caveats, compute_peaks, blas_arch, headline, headline_fit, headline_float32,
@@ -158,7 +159,9 @@ def build(paths, out):
                         ladder=[x for d in docs for x in d.ladder])
     os.makedirs(out, exist_ok=True)
     store.write_atomic(os.path.join(out, "results.csv"), both.to_csv(index=False))
-    df = both[both.source == headers[0][0]]
+    df_all = both[both.source == headers[0][0]]
+    # the real data sets' runs have their own section (report.real); the rest reads synthetic data
+    df = df_all[df_all.data.fillna("") == ""] if "data" in df_all else df_all
     path = os.path.join(out, "index.md")
     if S.measured(df).empty:
         store.write_atomic(path, _empty(paths, df))
@@ -205,6 +208,9 @@ def build(paths, out):
               sections.headline_notes(h0, pairs),
               *_float32_headline(df, h0, pairs, notes),
               *_fit_headline(df, pairs, notes)]
+    real = RD.render(RD.numbers(df_all, pairs, h0), pairs, notes)
+    if real:
+        detail += ["\n## Real data and wide inputs\n", real]
     every_m = sections.vectorise(df, pairs, notes)
     if notes.items:
         detail += ["\n### Notes on the tables\n", notes.render()]

@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from .. import fmt
 from ..backends import HEADLINE, REFERENCE
 from ..bench.ceiling import ceiling_s
-from ..bench.grid import FIT_OP, FIT_TARGETS, HEADLINE_OP, TARGETS
+from ..bench.grid import DATA, FIT_OP, FIT_TARGETS, HEADLINE_OP, TARGETS
+from ..datasets import DATASETS
 from ..bench.stats import ESTIMATOR, SLOW_HOST
 from .notes import Notes, cases_of, find
 
+#: How many real data sets get a row of the first screen (the rest are in the report's
+#: real-data section), so that it keeps at most six rows.
+FIRST_DATA = 1
 #: Where the README's result block starts and ends.
 BEGIN, END = "<!-- result:begin -->", "<!-- result:end -->"
 
@@ -34,6 +38,7 @@ class Row:
     steps: int
     t_s: float | None
     cells: dict = field(default_factory=dict)  # baseline -> Comparison or None
+    data: str = ""  # a real data set (fastnn.datasets), "" for synthetic data
 
 
 @dataclass
@@ -95,6 +100,11 @@ def numbers(header, doc):
                 continue
             t = next((c.t_contender_s for c in here.values() if c), None)
             rows.append(Row(op, n_x, n_h, m, steps, None if t is None else t / steps, here))
+    for d in [DATASETS[n] for n in DATA][:FIRST_DATA]:  # the real data: the first data set's row
+        here = {b: find(main, d.n_x, d.n_h, d.m, b, op=FIT_OP, data=d.name) for b in columns}
+        t = next((c.t_contender_s for c in here.values() if c), None)
+        if t is not None:
+            rows.append(Row(FIT_OP, d.n_x, d.n_h, d.m, d.steps, t / d.steps, here, d.name))
     step = [r for r in rows if r.op == HEADLINE_OP and r.n_x == 2]
     wide = max(step, key=lambda r: r.n_h, default=None)
     first = step[-1] if step else None  # TARGETS order: the narrowest n_h last
@@ -159,6 +169,8 @@ BLAS = ("; at n_x = {n_x} the step is mostly two matrix products, which {referen
 
 
 def _row_label(r):
+    if r.data:
+        return f"training run, {r.data} {fmt.shape(r.n_x, r.n_h, r.m)}, {r.steps:,} steps"
     if r.op == HEADLINE_OP:
         return f"step {fmt.shape(r.n_x, r.n_h, r.m)}"
     return f"training run {fmt.shape(r.n_x, r.n_h, r.m)}, {r.steps:,} steps"

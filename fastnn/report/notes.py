@@ -138,12 +138,12 @@ class Notes:
 
 
 def find(comps, n_x, n_h, m, baseline, *, op="cost_and_grads", dtype="float64",
-         baseline_dtype=None, case="", threads=0):
+         baseline_dtype=None, case="", threads=0, data=""):
     """The comparison of ``baseline`` against the headline backend (or the contender at
-    ``threads``) at one shape, or None."""
+    ``threads``) at one shape (on the data set ``data``; "" synthetic), or None."""
     for c in comps or ():
-        if ((c.op, c.n_x, c.n_h, c.m, c.baseline, c.dtype, c.baseline_dtype, c.case)
-                == (op, n_x, n_h, m, baseline, dtype, baseline_dtype or dtype, case)
+        if ((c.op, c.n_x, c.n_h, c.m, c.baseline, c.dtype, c.baseline_dtype, c.case, c.data)
+                == (op, n_x, n_h, m, baseline, dtype, baseline_dtype or dtype, case, data)
                 and c.kind == "pair" and c.contender_threads == threads):
             return c
     return None

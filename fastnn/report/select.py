@@ -300,8 +300,10 @@ def select_ceiling(df, header, dtype="float64"):
     d = d[(d.flops > 0) & (d.bytes > 0)]
     if not c.get(dtype) or d.empty:
         return pd.DataFrame(columns=cols)
-    fma = ((header.get("peaks") or {}).get("fma32_gflops" if dtype == "float32" else "fma_gflops"))
-    t = [ceiling_s(c, r.m, r.n_h, r.n_x, dtype, fma)
+    pk = header.get("peaks") or {}
+    fma = pk.get("fma32_gflops" if dtype == "float32" else "fma_gflops")
+    gemm = pk.get("gemm_gflops") if dtype == "float64" else None
+    t = [ceiling_s(c, r.m, r.n_h, r.n_x, dtype, fma, gemm)
          for r in d.itertuples()]
     d = d.assign(intensity=d.flops / d.bytes, gflops=d.flops / np.array(t) / 1e9)
     return d.groupby("n_h", as_index=False)[cols[1:]].mean().sort_values("intensity")[cols] \
