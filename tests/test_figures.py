@@ -291,3 +291,28 @@ def test_roofline_of_float32_cells_labels_them_with_the_float32_ceiling(tmp_path
     cap = drawn["fig"].caption
     assert "The cells shown are float32" in cap and "own float32 ceiling" in cap
     assert "float64" not in cap
+
+
+def test_the_step_ceiling_drawn_never_lies_above_the_machines_roof(tmp_path, monkeypatch):
+    shapes = [t for t in TARGETS if t[0] == 2] or [(2, 4, 1000), (2, 64, 1000)]
+    df = pd.concat([_ceiling_cells(shapes), _ceiling_cells(shapes, dtype="float32")])
+    # a slow memory: the roof's slope crosses the compute-only ceilings inside the figure
+    header = dict(ROOF_HEADER, peaks=dict(ROOF_HEADER["peaks"], peak_gbs=2.0))
+    lines = {}
+    from fastnn.report import figures as F
+
+    def keep(fig, out, name, figures=None):
+        for ln in fig.axes[0].lines:
+            lines[ln.get_label()] = (np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata()))
+        return name
+    monkeypatch.setattr(F, "save", keep)
+    F.fig_roofline(df, [("run", header)], str(tmp_path), {b: "k" for b in df.backend}, [])
+    (P, _), B = compute_peaks(header["peaks"])[0], header["peaks"]["peak_gbs"]
+    ceilings = {k: v for k, v in lines.items() if k.startswith("this step's ceiling")}
+    assert len(ceilings) == 2
+    for x, y in ceilings.values():
+        assert (y <= np.minimum(P, B * x) * (1 + 1e-9)).all()
+    unclipped = S.select_ceiling(df, header)
+    x, y = next(v for k, v in ceilings.items() if ", float64" in k)
+    low = x < unclipped.intensity.min()
+    assert low.any() and (y[low] < unclipped.gflops.iloc[0]).any()  # the roof bounds it there

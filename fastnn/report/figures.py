@@ -293,25 +293,31 @@ _CEILING_STYLE = {"shown": dict(color="#882255", ls="--", lw=1.6, zorder=2.2),
                                 zorder=2.1)}
 
 
-def _step_ceilings(ax, df, header, x, shown):
+def _step_ceilings(ax, df, header, x, shown, roof):
     """Draw the step's own ceiling per dtype with measured cells (``shown``, the dtype of the
     cells drawn, dashed; the other pale) across the intensities ``x``: joined through each n_h's
-    value at that dtype's cells, flat beyond the outer ones. Returns {dtype: select_ceiling
-    frame} of what was drawn."""
+    value at that dtype's cells (straight on the log axes), flat beyond the outer ones, and
+    nowhere above ``roof`` (the machine's roof at ``x``, min(peak, bandwidth × intensity)):
+    the ceiling is compute only, and where the bytes cannot arrive faster the roof bounds it.
+    Returns {dtype: select_ceiling frame} of what was drawn (its values unclipped: the headline
+    table's)."""
     drawn = {}
     for dtype in sorted(DTYPES, key=lambda dt: dt != shown):
         c = S.select_ceiling(df, header, dtype)
         c = c[(c.intensity > x[0]) & (c.intensity < x[-1])]  # the other dtype's may lie outside
         if c.empty:
             continue
-        xs = np.r_[x[0], c.intensity, x[-1]]
-        ys = np.r_[c.gflops.iloc[0], c.gflops, c.gflops.iloc[-1]]
-        lo, hi = c.gflops.min(), c.gflops.max()
+        ys = np.exp(np.interp(np.log(x), np.log(c.intensity.to_numpy(float)),
+                              np.log(c.gflops.to_numpy(float))))
+        ys = np.minimum(ys, roof)
+        at = np.minimum(c.gflops.to_numpy(float),
+                        np.interp(np.log(c.intensity.to_numpy(float)), np.log(x), roof))
+        lo, hi = at.min(), at.max()
         level = f"{lo:.0f}" if f"{lo:.0f}" == f"{hi:.0f}" else f"{lo:.0f}–{hi:.0f}"
         n_x = S.step_view(df, dtype=dtype).n_x.iloc[0]
-        ax.plot(xs, ys, label=f"this step's ceiling, {dtype}: one vectorised\ntanh + "
-                              f"{fmas_per_unit(n_x)} FMAs per example × hidden unit\n"
-                              f"= {level} GFLOP/s-equivalent",
+        ax.plot(x, ys, label=f"this step's ceiling, {dtype}: one vectorised\ntanh + "
+                             f"{fmas_per_unit(n_x)} FMAs per example × hidden unit\n"
+                             f"= {level} GFLOP/s-equivalent",
                 **_CEILING_STYLE["shown" if dtype == shown else "other"])
         drawn[dtype] = c
     return drawn
@@ -359,10 +365,10 @@ def fig_roofline(df, headers, out, cols, figures):
     shown = _headline_cells(d)
     room = 12 if (shown.flops / shown.bytes >= ai.max() / 1.01).any() else 3  # for its label
     x = np.logspace(np.log10(ai.min() / 3), np.log10(ai.max() * room), 200)
-    ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5,
-            label=f"machine: {P:.0f} GFLOP/s, {B:.0f} GB/s")
+    roof = np.minimum(P, B * x)
+    ax.plot(x, roof, "k-", lw=1.5, label=f"machine: {P:.0f} GFLOP/s, {B:.0f} GB/s")
     dtype = d.dtype.iloc[0]  # step_view: one dtype
-    ceilings = _step_ceilings(ax, df, h, x, dtype)
+    ceilings = _step_ceilings(ax, df, h, x, dtype, roof)
     busy = S.disturbed(d)
     for b, g in d[~busy].groupby("backend"):
         ax.scatter(g.flops / g.bytes, g.gflops, s=10, color=cols[b], alpha=0.7, label=b)
@@ -397,13 +403,14 @@ def _roofline_caption(d, P, what, B, ceilings, shown, dtype):
                 "across the columns"
                 + (f" (the broad pale line: the same in {other[0]}, at the intensities of the "
                    f"{other[0]} cells, which are not shown)" if other else "")
-                + ". A cell's height as a share of it is the headline table's \"% of the "
+                + ". It counts compute only, so where the machine's roof is lower (bytes that "
+                "cannot arrive faster) it follows the roof. A cell's height as a share of it is the headline table's \"% of the "
                 "step's ceiling\".")
     elif other:
         cap += (f" The cells shown are {dtype}; the broad pale line is this step's own ceiling "
                 f"in {other[0]} (one vectorised tanh and 2·n_x + 4 multiply-adds per example "
                 f"and hidden unit), at the intensities of the {other[0]} cells, which are not "
-                "shown.")
+                "shown; where the machine's roof is lower it follows the roof.")
     if len(above):
         cap += (f" {len(above)} cells lie above the machine's roof ("
                 + ", ".join(sorted(set(above.backend))) + "): that roof is what its kernel "
