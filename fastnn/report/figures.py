@@ -11,9 +11,11 @@ import pandas as pd
 
 from ..backends import DTYPES, HEADLINE, REFERENCE
 from ..bench.ceiling import fmas_per_unit
-from ..bench.grid import TARGETS
+from ..bench.grid import FLOAT32_TARGETS, HEADLINE_OP, TARGETS
 from ..plotting import colours, save, subplots
+from . import first as FS
 from . import select as S
+from .notes import cases_of, find, speed
 from .text import blas_arch, compute_peaks, fmt_s
 
 
@@ -95,6 +97,116 @@ def fig_time_vs_m(df, out, cols, figures):
     return Fig(save(fig, out, "fig1_time_vs_m.png", figures), cap)
 
 
+@dataclass
+class Mark:
+    """One mark of the paired figure: its label, the comparison it draws (a
+    :class:`~fastnn.bench.records.Comparison`: ratio, lo, hi) and its kind: ``"all"`` (over all
+    the rounds), ``"case"`` (one memory case's rounds) or ``"float32"``."""
+    label: str
+    comparison: object
+    kind: str = "all"
+
+
+def paired_marks(header, doc):
+    """The paired figure's marks, per row of the first screen: [(row label, [Mark, …])].
+
+    The rows and their comparisons are :func:`.first.numbers`' (``header``: the run's results
+    header; ``doc``: its :class:`~fastnn.bench.records.PairedDoc`), each memory case from
+    :func:`.notes.cases_of`, and at a float32 headline shape the float32 table's comparisons
+    (:func:`.notes.find`): every mark is the object a table cell quotes, nothing recomputed. A
+    comparison whose baseline's rounds fell into memory cases gives one mark per case, as its
+    cell gives one number per case.
+    [] when the run has no comparison at a headline shape."""
+    fs = FS.numbers(header, doc)
+    out = []
+    for r in fs.rows:
+        sides = [(f"vs {b}", r.cells.get(b), "all") for b in fs.columns]
+        if r.op == HEADLINE_OP and (r.n_x, r.n_h, r.m) in FLOAT32_TARGETS:
+            sides += [(f"float32: vs {b} {dt}",
+                       find(fs.pairs, r.n_x, r.n_h, r.m, b, dtype="float32", baseline_dtype=dt),
+                       "float32") for b, dt in ((REFERENCE, "float32"), (HEADLINE, "float64"))]
+        marks = []
+        for label, c, kind in sides:
+            if c is None:
+                continue
+            cases = cases_of(fs.pairs, c)  # a cell with cases quotes them, not the whole
+            marks += [Mark(f"{label}, {k.case} case ({k.rounds} of {c.rounds} rounds)", k,
+                           "case") for k in cases] or [Mark(label, c, kind)]
+        if marks:
+            out.append((FS._row_label(r), marks))
+    return out
+
+
+#: The paired figure's marker per kind of mark, and its legend entry.
+_MARK = {"all": dict(marker="o", label="over all the rounds"),
+         "case": dict(marker="D", mfc="white", label="one memory case's rounds"),
+         "float32": dict(marker="s", label=f"{HEADLINE} in float32")}
+_PLURAL = {"min": "minima", "median": "medians", "mean": "means"}
+
+
+def fig_paired(header, doc, out, cols, figures):
+    """The paired comparisons the first screen and the headline tables quote, one panel per
+    row of the first screen: :func:`paired_marks`, each drawn at its ratio with its interval
+    (log axis), labelled with its table cell's number."""
+    panels = paired_marks(header, doc)
+    if not panels:
+        return Fig(why_not="this run has no paired comparisons at a headline shape (no "
+                           "paired.json), so there is no paired speed-up to plot; the unpaired "
+                           "figures are ratios of cell medians.")
+    est = doc.estimator
+    sizes = [len(marks) for _, marks in panels]
+    height = 0.8 + 0.26 * sum(sizes) + 0.42 * len(panels)
+    fig, axes = subplots(len(panels), 1, figsize=(8.0, height), sharex=True, squeeze=False,
+                         layout="constrained", gridspec_kw=dict(height_ratios=sizes))
+    comps = [mk.comparison for _, marks in panels for mk in marks]
+    for ax, (title, marks) in zip(axes[:, 0], panels):
+        for y, mk in zip(range(len(marks) - 1, -1, -1), marks):
+            c, col = mk.comparison, cols.get(mk.comparison.baseline, "grey")
+            style = {k: v for k, v in _MARK[mk.kind].items() if k != "label"}
+            ax.plot([c.lo, c.hi], [y, y], "-", color=col, lw=1.4, solid_capstyle="butt")
+            ax.plot([c.lo, c.hi], [y, y], "|", color=col, ms=6)
+            ax.plot([c.ratio], [y], ls="none", color=col, ms=5, gid=f"paired:{mk.label}",
+                    **style)
+            ax.annotate(speed(c), (max(c.hi, c.ratio), y), xytext=(5, 0),
+                        textcoords="offset points", va="center", fontsize=7.5,
+                        bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.5))
+        ax.set_yticks(range(len(marks) - 1, -1, -1), [mk.label for mk in marks], fontsize=8)
+        ax.set_ylim(-0.7, len(marks) - 0.3)
+        ax.axvline(1.0, color="grey", lw=1, ls=":")
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.grid(True, axis="x", alpha=0.3)
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    ax = axes[-1, 0]
+    ax.set_xscale("log")
+    ax.set_xlim(min(1.0, *(c.lo for c in comps)) / 1.5, max(c.hi for c in comps) * 8)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"speed-up of {HEADLINE} (×, log scale): t(other side) ÷ t({HEADLINE})")
+    kinds = [k for k in _MARK if any(mk.kind == k for _, marks in panels for mk in marks)]
+    for k in kinds:
+        axes[0, 0].plot([], [], ls="none", color="grey", ms=5, **_MARK[k])
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=len(kinds), fontsize=8, frameon=False)
+    fig.suptitle(f"{HEADLINE}'s speed-up over each side, paired {_PLURAL.get(est, est)}",
+                 fontsize=11)
+    cap = (f"Each mark is a comparison the first screen and the headline tables quote: "
+           f"t(other side) ÷ t({HEADLINE}), the ratio of the two sides' {est} times over the "
+           f"same interleaved rounds (paired {_PLURAL.get(est, est)}), its bar the 95 % "
+           "bootstrap interval"
+           + (" (the interval of a minimum is one-sided: it may start at the ratio itself)"
+              if est == "min" else "")
+           + f", its number the table's cell; right of the dotted line {HEADLINE} is faster; "
+           "colour: the other side's backend.")
+    if "case" in kinds:
+        cap += (" Diamonds: where NumPy's rounds fell into memory cases (how fast the kernel "
+                "mapped its fresh temporaries), the comparison over each case's rounds, "
+                "labelled by case, as the table gives them.")
+    if "float32" in kinds:
+        cap += (f" Squares: {HEADLINE}'s float32 step against {REFERENCE}'s float32 step and "
+                f"against its own float64 step (the float32 table).")
+    return Fig(save(fig, out, "fig2_paired_speedup.png", figures), cap)
+
+
 def fig_speedup(df, out, cols, figures):
     r = S.select_speedup(df, REFERENCE)
     if r.empty:
@@ -116,9 +228,9 @@ def fig_speedup(df, out, cols, figures):
            f" (above the dotted line: faster than {REFERENCE})")
     cap = (f"t({REFERENCE}) ÷ t(backend) per cell measured by both; above 1 the backend is "
            f"faster than {REFERENCE}. These are ratios of separately measured medians "
-           "(unpaired); at a headline shape the headline table's paired ratio is the one to "
-           "quote.")
-    return Fig(save(fig, out, "fig2_speedup_vs_m.png", figures), cap)
+           "(unpaired); at a headline shape the headline table's paired ratio (the paired "
+           "figure) is the one to quote.")
+    return Fig(save(fig, out, "fig2b_speedup_vs_m.png", figures), cap)
 
 
 def fig_heatmap(df, out, cols, figures):
