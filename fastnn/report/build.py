@@ -199,8 +199,8 @@ def build(paths, out):
                       + "\n".join(left_out) + "\n")
     scaling = sections.scaling_numbers(df, fit_scaling)
     fit_table, fit_note = sections.scaling(scaling, N_PARAMS)
-    modes = RM.statements(df)
     pairs, notes = doc.pairs, Notes("n")
+    modes = RM.statements(df, pairs)
     ladder_fig = RL.figure(doc.ladder, out, cols, figures)
     detail = [f"\n## Headline: {HEADLINE} at the headline shapes\n",
               sections.headline_head(df),
@@ -223,9 +223,7 @@ def build(paths, out):
             f"{HEADLINE} at a headline shape, the comparison of the headline table:\n",
             every_m,
             *(["\n## Modes: cells whose values fall into groups\n",
-               "A cell's values split where sorted neighbours are more than 25 % apart; each "
-               "group with its share of the values and, where recorded, the kernel's CPU time "
-               "and the page faults per call, which show the cause:\n", *modes]
+               RM.INTRO.format(headline=HEADLINE, estimator=doc.estimator), *modes]
               if modes else []),
             "\n## Figures\n", *blocks,
             "\n## JIT compile break-even\n", sections.breakeven(df, headers[0][1]),
