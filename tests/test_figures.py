@@ -291,3 +291,96 @@ def test_roofline_of_float32_cells_labels_them_with_the_float32_ceiling(tmp_path
     cap = drawn["fig"].caption
     assert "The cells shown are float32" in cap and "own float32 ceiling" in cap
     assert "float64" not in cap
+
+
+def test_the_step_ceiling_drawn_never_lies_above_the_machines_roof(tmp_path, monkeypatch):
+    shapes = [t for t in TARGETS if t[0] == 2] or [(2, 4, 1000), (2, 64, 1000)]
+    df = pd.concat([_ceiling_cells(shapes), _ceiling_cells(shapes, dtype="float32")])
+    # a slow memory: the roof's slope crosses the compute-only ceilings inside the figure
+    header = dict(ROOF_HEADER, peaks=dict(ROOF_HEADER["peaks"], peak_gbs=2.0))
+    lines = {}
+    from fastnn.report import figures as F
+
+    def keep(fig, out, name, figures=None):
+        for ln in fig.axes[0].lines:
+            lines[ln.get_label()] = (np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata()))
+        return name
+    monkeypatch.setattr(F, "save", keep)
+    F.fig_roofline(df, [("run", header)], str(tmp_path), {b: "k" for b in df.backend}, [])
+    (P, _), B = compute_peaks(header["peaks"])[0], header["peaks"]["peak_gbs"]
+    ceilings = {k: v for k, v in lines.items() if k.startswith("this step's ceiling")}
+    assert len(ceilings) == 2
+    for x, y in ceilings.values():
+        assert (y <= np.minimum(P, B * x) * (1 + 1e-9)).all()
+    unclipped = S.select_ceiling(df, header)
+    x, y = next(v for k, v in ceilings.items() if ", float64" in k)
+    low = x < unclipped.intensity.min()
+    assert low.any() and (y[low] < unclipped.gflops.iloc[0]).any()  # the roof bounds it there
+
+
+def _paired_doc():
+    """A paired file written with another estimator than today's (so :func:`paired.current`
+    computes its comparisons): at the float32 headline shape numba against numpy (whose rounds
+    fall into two memory cases) and numpy-inplace, and numba's float32 step against numpy's
+    float32 step and its own float64 step."""
+    from fastnn.bench import stats
+    from fastnn.bench.grid import FLOAT32_TARGETS
+    from fastnn.bench.records import PairedDoc, Series, SideRounds
+    nx, nh, m = FLOAT32_TARGETS[0]
+    rng = np.random.default_rng(7)
+    n = 8
+    times = {("numba", "float64"): [0.05] * n, ("numba", "float32"): [0.02] * n,
+             ("numpy", "float64"): [0.6, 0.61, 2.0, 0.62, 2.1, 0.6, 2.05, 0.61],
+             ("numpy-inplace", "float64"): [0.4] * n, ("numpy", "float32"): [0.3] * n}
+    sides = [SideRounds(b, dtype=dt, m_run=m, round_ids=list(range(n)),
+                        rounds_s=list(np.asarray(v) * (1 + 0.02 * rng.random(n))),
+                        system_s=[0.0] * n, others_s=[0.0] * n) for (b, dt), v in times.items()]
+    s = Series("cost_and_grads", nx, nh, m, sides=sides, canary_gflops=[None] * n,
+               passes=[0] * n)
+    other = next(e for e in ("median", "mean") if e != stats.ESTIMATOR)
+    return PairedDoc(run_id="r", estimator=other, series=[s])
+
+
+def test_the_paired_figure_plots_the_comparisons_the_tables_quote(tmp_path, monkeypatch):
+    from fastnn.bench import paired
+    from fastnn.report import figures as F
+    from fastnn.report import first as FS
+    raw = _paired_doc()
+    doc = paired.current(raw)
+    marks = [mk for _, ms in F.paired_marks({}, doc) for mk in ms]
+    # the objects the first screen holds, not numbers computed again
+    cells = [c for r in FS.numbers({}, doc).rows for c in r.cells.values() if c]
+    assert all(any(mk.comparison is c for c in doc.pairs) for mk in marks)
+    assert any(mk.comparison is c for mk in marks for c in cells)
+    # their values: today's comparisons of the same rounds, each once; numba vs numpy given
+    # per memory case, as its table cell gives it
+    key = lambda c: (c.baseline, c.baseline_dtype, c.dtype, c.case)  # noqa: E731
+    fresh = {key(c): (c.ratio, c.lo, c.hi) for c in paired.current(raw).pairs}
+    assert {key(mk.comparison): (mk.comparison.ratio, mk.comparison.lo, mk.comparison.hi)
+            for mk in marks} == {k: v for k, v in fresh.items()
+                                 if k != ("numpy", "float64", "float64", "")}
+    assert len(marks) == len(fresh) - 1
+    assert {mk.kind for mk in marks} == {"case", "all", "float32"}
+    assert any("fast case" in mk.label for mk in marks)
+    drawn = {}
+
+    def keep(fig, out, name, figures=None):
+        for ax in fig.axes:
+            for ln in ax.lines:
+                if (ln.get_gid() or "").startswith("paired:"):
+                    drawn[ln.get_gid()[7:]] = float(ln.get_xdata()[0])
+        return name
+    monkeypatch.setattr(F, "save", keep)
+    fig = F.fig_paired({}, doc, str(tmp_path), {}, [])
+    assert fig.file == "fig2_paired_speedup.png"
+    assert drawn == {mk.label: mk.comparison.ratio for mk in marks}
+    assert "bootstrap interval" in fig.caption
+    assert f"paired {F._PLURAL[doc.estimator]}" in fig.caption  # "paired minima"
+
+
+def test_the_paired_figure_is_left_out_with_a_reason_without_a_paired_file(tmp_path):
+    from fastnn.bench.records import PairedDoc
+    from fastnn.report import figures as F
+    fig = F.fig_paired({}, PairedDoc(), str(tmp_path), {}, [])
+    assert fig.file is None and "paired.json" in fig.why_not
+    assert not list(tmp_path.iterdir())

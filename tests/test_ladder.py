@@ -162,3 +162,31 @@ def test_a_cells_step_memory_counts_the_buffers_a_backend_keeps():
     buffers = working_set_bytes(c) - data
     assert (r["mem_rss_bytes"] or 0) < 0.2 * buffers
     assert r["mem_step_bytes"] > data + 0.8 * buffers
+
+
+def test_modes_quote_the_paired_comparison_the_tables_quote_else_say_unpaired():
+    import pandas as pd
+    from fastnn.bench.records import Series, SideRounds
+    from fastnn.report.notes import Notes, cases_of, find, speed
+    n, m = 8, 10**6
+    numpy = [0.6, 0.61, 2.0, 0.62, 2.1, 0.6, 2.05, 0.61]
+    sides = [SideRounds(b, m_run=m, round_ids=list(range(n)), rounds_s=v, system_s=[0.0] * n,
+                        others_s=[0.0] * n) for b, v in ((HEADLINE, [0.05] * n), ("numpy", numpy))]
+    s = Series("cost_and_grads", 2, 64, m, sides=sides, canary_gflops=[None] * n,
+               passes=[0] * n)
+    pairs = paired.compare(s, s.side("numpy"), s.side(HEADLINE))
+    cell = dict(op="cost_and_grads", m=m, n_h=64, n_x=2, dtype="float64", threads=0,
+                hidden="tanh", status="ok", disturbed=False)
+    df = pd.DataFrame([dict(cell, backend=HEADLINE, median_s=0.05, modes=None),
+                       dict(cell, backend="numpy", median_s=1.0,
+                            modes=worker.modes(numpy * 2))])
+    (line,) = RM.statements(df, pairs)
+    c = find(pairs, 2, 64, m, "numpy")
+    cases = cases_of(pairs, c)
+    assert len(cases) == 2 and "unpaired" not in line
+    first_screen = Notes().cell(c, cases)  # the first screen's cell: each case's number
+    for k in cases:
+        assert f"{k.case} case {speed(k)}" in line and speed(k) in first_screen
+    (line,) = RM.statements(df)  # no paired rounds: the cell medians, said so
+    fast = df.modes.iloc[1][0]["value"]
+    assert "(unpaired)" in line and f"{fast / 0.05:.3g}×" in line

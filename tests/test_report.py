@@ -85,6 +85,7 @@ def test_report_from_synthetic_results(tmp_path, matplotlib_untouched):
     assert (tmp_path / "out" / "results.csv").exists()
     assert "Test CPU" in text and "Haswell" in text
     assert "over their time budget" in text
+    assert "headline shapes (paired): this run has no paired comparisons" in text  # said why
     # numpy ÷ numba at n_h=64, m=1e6 = (2e-5 + 0.384) / (1e-5 + 0.064)
     want = (2e-5 + 6e-9 * 64e6) / (1e-5 + 1e-9 * 64e6)
     assert f"{want:.3g}×" in text

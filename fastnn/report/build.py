@@ -172,8 +172,12 @@ def build(paths, out):
     cps = compute_peaks(h0.get("peaks", {}), blas_arch(h0))
     specs = [
         ("Time per training step vs m", lambda: F.fig_time_vs_m(df, out, cols, figures)),
-        (f"Speed-up over {REFERENCE} vs m", lambda: F.fig_speedup(df, out, cols, figures)),
-        (f"{HEADLINE} ÷ {REFERENCE} heat map", lambda: F.fig_heatmap(df, out, cols, figures)),
+        (f"{HEADLINE}'s speed-up at the headline shapes (paired)",
+         lambda: F.fig_paired(h0, doc, out, cols, figures)),
+        (f"Speed-up over {REFERENCE} vs m (cell medians, unpaired)",
+         lambda: F.fig_speedup(df, out, cols, figures)),
+        (f"{HEADLINE} ÷ {REFERENCE} heat map (cell medians, unpaired)",
+         lambda: F.fig_heatmap(df, out, cols, figures)),
         ("Time vs n_h", lambda: F.fig_time_vs_nh(df, out, cols, figures)),
         ("Peak extra memory vs m", lambda: F.fig_memory(df, out, cols, figures)),
         ("JIT compile time and break-even",
@@ -198,8 +202,8 @@ def build(paths, out):
                       + "\n".join(left_out) + "\n")
     scaling = sections.scaling_numbers(df, fit_scaling)
     fit_table, fit_note = sections.scaling(scaling, N_PARAMS)
-    modes = RM.statements(df)
     pairs, notes = doc.pairs, Notes("n")
+    modes = RM.statements(df, pairs)
     ladder_fig = RL.figure(doc.ladder, out, cols, figures)
     detail = [f"\n## Headline: {HEADLINE} at the headline shapes\n",
               sections.headline_head(df),
@@ -225,9 +229,7 @@ def build(paths, out):
             f"{HEADLINE} at a headline shape, the comparison of the headline table:\n",
             every_m,
             *(["\n## Modes: cells whose values fall into groups\n",
-               "A cell's values split where sorted neighbours are more than 25 % apart; each "
-               "group with its share of the values and, where recorded, the kernel's CPU time "
-               "and the page faults per call, which show the cause:\n", *modes]
+               RM.INTRO.format(headline=HEADLINE, estimator=doc.estimator), *modes]
               if modes else []),
             "\n## Figures\n", *blocks,
             "\n## JIT compile break-even\n", sections.breakeven(df, headers[0][1]),

@@ -11,9 +11,11 @@ import pandas as pd
 
 from ..backends import DTYPES, HEADLINE, REFERENCE
 from ..bench.ceiling import fmas_per_unit
-from ..bench.grid import TARGETS
+from ..bench.grid import FLOAT32_TARGETS, HEADLINE_OP, TARGETS
 from ..plotting import colours, save, subplots
+from . import first as FS
 from . import select as S
+from .notes import cases_of, find, speed
 from .text import blas_arch, compute_peaks, fmt_s
 
 
@@ -95,6 +97,116 @@ def fig_time_vs_m(df, out, cols, figures):
     return Fig(save(fig, out, "fig1_time_vs_m.png", figures), cap)
 
 
+@dataclass
+class Mark:
+    """One mark of the paired figure: its label, the comparison it draws (a
+    :class:`~fastnn.bench.records.Comparison`: ratio, lo, hi) and its kind: ``"all"`` (over all
+    the rounds), ``"case"`` (one memory case's rounds) or ``"float32"``."""
+    label: str
+    comparison: object
+    kind: str = "all"
+
+
+def paired_marks(header, doc):
+    """The paired figure's marks, per row of the first screen: [(row label, [Mark, …])].
+
+    The rows and their comparisons are :func:`.first.numbers`' (``header``: the run's results
+    header; ``doc``: its :class:`~fastnn.bench.records.PairedDoc`), each memory case from
+    :func:`.notes.cases_of`, and at a float32 headline shape the float32 table's comparisons
+    (:func:`.notes.find`): every mark is the object a table cell quotes, nothing recomputed. A
+    comparison whose baseline's rounds fell into memory cases gives one mark per case, as its
+    cell gives one number per case.
+    [] when the run has no comparison at a headline shape."""
+    fs = FS.numbers(header, doc)
+    out = []
+    for r in fs.rows:
+        sides = [(f"vs {b}", r.cells.get(b), "all") for b in fs.columns]
+        if r.op == HEADLINE_OP and (r.n_x, r.n_h, r.m) in FLOAT32_TARGETS:
+            sides += [(f"float32: vs {b} {dt}",
+                       find(fs.pairs, r.n_x, r.n_h, r.m, b, dtype="float32", baseline_dtype=dt),
+                       "float32") for b, dt in ((REFERENCE, "float32"), (HEADLINE, "float64"))]
+        marks = []
+        for label, c, kind in sides:
+            if c is None:
+                continue
+            cases = cases_of(fs.pairs, c)  # a cell with cases quotes them, not the whole
+            marks += [Mark(f"{label}, {k.case} case ({k.rounds} of {c.rounds} rounds)", k,
+                           "case") for k in cases] or [Mark(label, c, kind)]
+        if marks:
+            out.append((FS._row_label(r), marks))
+    return out
+
+
+#: The paired figure's marker per kind of mark, and its legend entry.
+_MARK = {"all": dict(marker="o", label="over all the rounds"),
+         "case": dict(marker="D", mfc="white", label="one memory case's rounds"),
+         "float32": dict(marker="s", label=f"{HEADLINE} in float32")}
+_PLURAL = {"min": "minima", "median": "medians", "mean": "means"}
+
+
+def fig_paired(header, doc, out, cols, figures):
+    """The paired comparisons the first screen and the headline tables quote, one panel per
+    row of the first screen: :func:`paired_marks`, each drawn at its ratio with its interval
+    (log axis), labelled with its table cell's number."""
+    panels = paired_marks(header, doc)
+    if not panels:
+        return Fig(why_not="this run has no paired comparisons at a headline shape (no "
+                           "paired.json), so there is no paired speed-up to plot; the unpaired "
+                           "figures are ratios of cell medians.")
+    est = doc.estimator
+    sizes = [len(marks) for _, marks in panels]
+    height = 0.8 + 0.26 * sum(sizes) + 0.42 * len(panels)
+    fig, axes = subplots(len(panels), 1, figsize=(8.0, height), sharex=True, squeeze=False,
+                         layout="constrained", gridspec_kw=dict(height_ratios=sizes))
+    comps = [mk.comparison for _, marks in panels for mk in marks]
+    for ax, (title, marks) in zip(axes[:, 0], panels):
+        for y, mk in zip(range(len(marks) - 1, -1, -1), marks):
+            c, col = mk.comparison, cols.get(mk.comparison.baseline, "grey")
+            style = {k: v for k, v in _MARK[mk.kind].items() if k != "label"}
+            ax.plot([c.lo, c.hi], [y, y], "-", color=col, lw=1.4, solid_capstyle="butt")
+            ax.plot([c.lo, c.hi], [y, y], "|", color=col, ms=6)
+            ax.plot([c.ratio], [y], ls="none", color=col, ms=5, gid=f"paired:{mk.label}",
+                    **style)
+            ax.annotate(speed(c), (max(c.hi, c.ratio), y), xytext=(5, 0),
+                        textcoords="offset points", va="center", fontsize=7.5,
+                        bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.5))
+        ax.set_yticks(range(len(marks) - 1, -1, -1), [mk.label for mk in marks], fontsize=8)
+        ax.set_ylim(-0.7, len(marks) - 0.3)
+        ax.axvline(1.0, color="grey", lw=1, ls=":")
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.grid(True, axis="x", alpha=0.3)
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    ax = axes[-1, 0]
+    ax.set_xscale("log")
+    ax.set_xlim(min(1.0, *(c.lo for c in comps)) / 1.5, max(c.hi for c in comps) * 8)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"speed-up of {HEADLINE} (×, log scale): t(other side) ÷ t({HEADLINE})")
+    kinds = [k for k in _MARK if any(mk.kind == k for _, marks in panels for mk in marks)]
+    for k in kinds:
+        axes[0, 0].plot([], [], ls="none", color="grey", ms=5, **_MARK[k])
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=len(kinds), fontsize=8, frameon=False)
+    fig.suptitle(f"{HEADLINE}'s speed-up over each side, paired {_PLURAL.get(est, est)}",
+                 fontsize=11)
+    cap = (f"Each mark is a comparison the first screen and the headline tables quote: "
+           f"t(other side) ÷ t({HEADLINE}), the ratio of the two sides' {est} times over the "
+           f"same interleaved rounds (paired {_PLURAL.get(est, est)}), its bar the 95 % "
+           "bootstrap interval"
+           + (" (the interval of a minimum is one-sided: it may start at the ratio itself)"
+              if est == "min" else "")
+           + f", its number the table's cell; right of the dotted line {HEADLINE} is faster; "
+           "colour: the other side's backend.")
+    if "case" in kinds:
+        cap += (" Diamonds: where NumPy's rounds fell into memory cases (how fast the kernel "
+                "mapped its fresh temporaries), the comparison over each case's rounds, "
+                "labelled by case, as the table gives them.")
+    if "float32" in kinds:
+        cap += (f" Squares: {HEADLINE}'s float32 step against {REFERENCE}'s float32 step and "
+                f"against its own float64 step (the float32 table).")
+    return Fig(save(fig, out, "fig2_paired_speedup.png", figures), cap)
+
+
 def fig_speedup(df, out, cols, figures):
     r = S.select_speedup(df, REFERENCE)
     if r.empty:
@@ -116,9 +228,9 @@ def fig_speedup(df, out, cols, figures):
            f" (above the dotted line: faster than {REFERENCE})")
     cap = (f"t({REFERENCE}) ÷ t(backend) per cell measured by both; above 1 the backend is "
            f"faster than {REFERENCE}. These are ratios of separately measured medians "
-           "(unpaired); at a headline shape the headline table's paired ratio is the one to "
-           "quote.")
-    return Fig(save(fig, out, "fig2_speedup_vs_m.png", figures), cap)
+           "(unpaired); at a headline shape the headline table's paired ratio (the paired "
+           "figure) is the one to quote.")
+    return Fig(save(fig, out, "fig2b_speedup_vs_m.png", figures), cap)
 
 
 def fig_heatmap(df, out, cols, figures):
@@ -293,25 +405,31 @@ _CEILING_STYLE = {"shown": dict(color="#882255", ls="--", lw=1.6, zorder=2.2),
                                 zorder=2.1)}
 
 
-def _step_ceilings(ax, df, header, x, shown):
+def _step_ceilings(ax, df, header, x, shown, roof):
     """Draw the step's own ceiling per dtype with measured cells (``shown``, the dtype of the
     cells drawn, dashed; the other pale) across the intensities ``x``: joined through each n_h's
-    value at that dtype's cells, flat beyond the outer ones. Returns {dtype: select_ceiling
-    frame} of what was drawn."""
+    value at that dtype's cells (straight on the log axes), flat beyond the outer ones, and
+    nowhere above ``roof`` (the machine's roof at ``x``, min(peak, bandwidth × intensity)):
+    the ceiling is compute only, and where the bytes cannot arrive faster the roof bounds it.
+    Returns {dtype: select_ceiling frame} of what was drawn (its values unclipped: the headline
+    table's)."""
     drawn = {}
     for dtype in sorted(DTYPES, key=lambda dt: dt != shown):
         c = S.select_ceiling(df, header, dtype)
         c = c[(c.intensity > x[0]) & (c.intensity < x[-1])]  # the other dtype's may lie outside
         if c.empty:
             continue
-        xs = np.r_[x[0], c.intensity, x[-1]]
-        ys = np.r_[c.gflops.iloc[0], c.gflops, c.gflops.iloc[-1]]
-        lo, hi = c.gflops.min(), c.gflops.max()
+        ys = np.exp(np.interp(np.log(x), np.log(c.intensity.to_numpy(float)),
+                              np.log(c.gflops.to_numpy(float))))
+        ys = np.minimum(ys, roof)
+        at = np.minimum(c.gflops.to_numpy(float),
+                        np.interp(np.log(c.intensity.to_numpy(float)), np.log(x), roof))
+        lo, hi = at.min(), at.max()
         level = f"{lo:.0f}" if f"{lo:.0f}" == f"{hi:.0f}" else f"{lo:.0f}–{hi:.0f}"
         n_x = S.step_view(df, dtype=dtype).n_x.iloc[0]
-        ax.plot(xs, ys, label=f"this step's ceiling, {dtype}: one vectorised\ntanh + "
-                              f"{fmas_per_unit(n_x)} FMAs per example × hidden unit\n"
-                              f"= {level} GFLOP/s-equivalent",
+        ax.plot(x, ys, label=f"this step's ceiling, {dtype}: one vectorised\ntanh + "
+                             f"{fmas_per_unit(n_x)} FMAs per example × hidden unit\n"
+                             f"= {level} GFLOP/s-equivalent",
                 **_CEILING_STYLE["shown" if dtype == shown else "other"])
         drawn[dtype] = c
     return drawn
@@ -359,10 +477,10 @@ def fig_roofline(df, headers, out, cols, figures):
     shown = _headline_cells(d)
     room = 12 if (shown.flops / shown.bytes >= ai.max() / 1.01).any() else 3  # for its label
     x = np.logspace(np.log10(ai.min() / 3), np.log10(ai.max() * room), 200)
-    ax.plot(x, np.minimum(P, B * x), "k-", lw=1.5,
-            label=f"machine: {P:.0f} GFLOP/s, {B:.0f} GB/s")
+    roof = np.minimum(P, B * x)
+    ax.plot(x, roof, "k-", lw=1.5, label=f"machine: {P:.0f} GFLOP/s, {B:.0f} GB/s")
     dtype = d.dtype.iloc[0]  # step_view: one dtype
-    ceilings = _step_ceilings(ax, df, h, x, dtype)
+    ceilings = _step_ceilings(ax, df, h, x, dtype, roof)
     busy = S.disturbed(d)
     for b, g in d[~busy].groupby("backend"):
         ax.scatter(g.flops / g.bytes, g.gflops, s=10, color=cols[b], alpha=0.7, label=b)
@@ -397,13 +515,14 @@ def _roofline_caption(d, P, what, B, ceilings, shown, dtype):
                 "across the columns"
                 + (f" (the broad pale line: the same in {other[0]}, at the intensities of the "
                    f"{other[0]} cells, which are not shown)" if other else "")
-                + ". A cell's height as a share of it is the headline table's \"% of the "
+                + ". It counts compute only, so where the machine's roof is lower (bytes that "
+                "cannot arrive faster) it follows the roof. A cell's height as a share of it is the headline table's \"% of the "
                 "step's ceiling\".")
     elif other:
         cap += (f" The cells shown are {dtype}; the broad pale line is this step's own ceiling "
                 f"in {other[0]} (one vectorised tanh and 2·n_x + 4 multiply-adds per example "
                 f"and hidden unit), at the intensities of the {other[0]} cells, which are not "
-                "shown.")
+                "shown; where the machine's roof is lower it follows the roof.")
     if len(above):
         cap += (f" {len(above)} cells lie above the machine's roof ("
                 + ", ".join(sorted(set(above.backend))) + "): that roof is what its kernel "
