@@ -196,6 +196,9 @@ def _grids_help():
                  f"m: {axis(g['m'])}; n_h: {axis(g['n_h'])}; n_x: {axis(g['n_x'])}")
         if g.get("headline_shapes"):
             sizes += (f" (the headline shapes on {HEADLINE}, {REFERENCE} and the peers only)")
+        if g.get("data"):
+            sizes = "; ".join(x for x in (sizes, f"{FIT_OP} on the data sets "
+                                          + ", ".join(g["data"])) if x)
         if g.get("float32"):
             sizes += f"; float32 {HEADLINE_OP} at " + "; ".join(
                 shape(HEADLINE_OP, *s) for s in g["float32"])

@@ -86,13 +86,41 @@ def test_the_ladders_factors_multiply_to_its_direct_ratio_exactly():
     times = {r: list(10.0 ** -i * (1 + 0.3 * rng.random(9))) for i, r in enumerate(ladder.rungs())}
     s = _series(times)
     out = paired.ladder(s)
-    fs = [c for c in out if c.kind == "factor"]
+    fs = [c for c in out if c.kind == "factor" and not c.case]
     (d,) = [c for c in out if c.kind == "direct"]
     assert len(fs) == len(ladder.rungs()) - 1
     assert np.prod([f.ratio for f in fs]) == pytest.approx(d.ratio, rel=1e-12)
     summ = ladder.summary(out, (2, 64, 10**6))
     assert summ["product"] == pytest.approx(d.ratio, rel=1e-12)
     assert [r["backend"] for r in summ["rungs"]] == [b for b, _ in ladder.rungs()]
+
+
+def test_the_ladders_numpy_factors_are_split_by_numpys_memory_cases():
+    """NumPy's rung in a fast and a slow memory case: the two factors next to it carry the
+    ``cases`` flag and one factor per case over that case's rounds, with its share; the other
+    factors are not split, and the all-rounds factors still multiply to the direct ratio."""
+    rungs = ladder.rungs()
+    at = next(i for i, (b, _) in enumerate(rungs) if b == "numpy")
+    times = {r: [10.0 ** -i] * 8 for i, r in enumerate(rungs)}
+    slow = [0.2 * 3.0 if k % 2 else 0.2 for k in range(8)]  # 4 fast rounds, 4 slow ones
+    times[rungs[at]] = [t * 10.0 ** -at / 0.2 for t in slow]
+    out = paired.ladder(_series(times))
+    split = [c for c in out if c.case]
+    names = {(c.baseline, c.contender) for c in split}
+    assert names == {(rungs[at - 1][0], "numpy"), ("numpy", rungs[at + 1][0])}
+    for c in split:
+        assert c.share == pytest.approx(0.5) and c.rounds == 4
+    fast = {c.contender if c.contender != "numpy" else c.baseline: c.ratio
+            for c in split if c.case == "fast"}
+    slow_ = {c.contender if c.contender != "numpy" else c.baseline: c.ratio
+             for c in split if c.case == "slow"}
+    into = rungs[at - 1][0]
+    assert fast[into] == pytest.approx(3 * slow_[into])  # numpy 3x slower in its slow case
+    whole = [c for c in out if c.kind == "factor" and not c.case]
+    flagged = {(c.baseline, c.contender) for c in whole if stats.Flag.CASES.value in c.flags}
+    assert flagged == names
+    (d,) = [c for c in out if c.kind == "direct"]
+    assert np.prod([f.ratio for f in whole]) == pytest.approx(d.ratio, rel=1e-12)
 
 
 def test_a_ladder_without_every_rung_is_none():

@@ -160,10 +160,12 @@ def _kernel_params(P, hidden):
     return W1, b1[..., 0], P["W2"], P["b2"][:, 0]
 
 
-def _chunks(m, n_h, k):
+def _chunks(m, n_h, k, n_x=2):
     """1 (serial) below the threading layer's threshold (:data:`._threading.SERIAL_BELOW`,
-    measured per layer), else one chunk per thread."""
-    work = m * n_h * k
+    measured per layer at n_x = 2), else one chunk per thread. The work is m · n_h · k scaled by
+    the step's multiply-adds per example and unit relative to n_x = 2 ((2 n_x + 4) / 8), so a
+    wide step of few examples also runs on every core."""
+    work = m * n_h * k * (2 * n_x + 4) // 8
     if work < min(_threading.SERIAL_BELOW.values()) or work < _threading.serial_below():
         return 1
     return max(1, min(numba.get_num_threads(), m // 64))
@@ -286,7 +288,7 @@ def cost_and_grads(P, X, Y, hidden, output):
     m = X.shape[1]
     wide = _wide(P, X, hidden)
     run, B = _entries(hidden, output), _step_block(n_x, n_h, kp, wide)
-    nchunks = _chunks(m, n_h, kp)
+    nchunks = _chunks(m, n_h, kp, n_x)
     kW1, b1, W2, b2 = _kernel_params(P, hidden)
     if nchunks == 1:  # one compiled call from the parameters to the gradients
         dt = W1.dtype
@@ -351,7 +353,7 @@ def fit(P, X, Y, hidden, output, lr, iterations, keys, every=1, report=None):
     costs = np.empty(iterations)
     W1, b1, W2, b2 = _kernel_params(P, hidden)
     kp, n_h, n_x = W1.shape
-    nchunks = _chunks(X.shape[1], n_h, kp)
+    nchunks = _chunks(X.shape[1], n_h, kp, n_x)
     buf, acc = _accumulators(nchunks, W1, W2)
     flat = tuple(P[k].reshape(-1) for k in F.PARAMS)  # views: updated in place
     upd = np.array([k in keys for k in F.PARAMS])

@@ -119,13 +119,45 @@ def ladder(series, fma_gflops=None):
     sides = [series.side(b, "float64", t) for b, t in rungs()]
     if any(s is None for s in sides):
         return []
-    ids, _ = _aligned(series, sides)
+    ids, times = _aligned(series, sides)
     out = []
     for a, b in zip(sides, sides[1:]):
         out += compare(series, a, b, kind="factor", adds=adds(b.backend, b.threads),
                        fma_gflops=fma_gflops, ids=ids, cases=False)
     out += compare(series, sides[0], sides[-1], kind="direct", fma_gflops=fma_gflops, ids=ids,
                    cases=False)
+    return out + _ladder_cases(series, sides, ids, times, out, fma_gflops)
+
+
+def _ladder_cases(series, sides, ids, times, factors, fma_gflops):
+    """Where the reference rung's (NumPy's) rounds fall into memory cases: its two factors
+    flagged ``cases`` and computed again over each case's rounds (``case``, ``share``); the
+    other factors do not involve its memory and stay as they are."""
+    from ..backends import REFERENCE
+    from .ladder import adds
+    at = next((i for i, s in enumerate(sides) if s.backend == REFERENCE), None)
+    if at is None or len(ids) < 2:
+        return []
+    groups = stats.cases(times[at]["rounds_s"])
+    if len(groups) < 2:
+        return []
+    names = CASE_NAMES.get(len(groups)) or tuple(str(i + 1) for i in range(len(groups)))
+    out = []
+    for j in (at - 1, at):  # the factor into the reference rung and the one out of it
+        if j < 0 or j + 1 >= len(sides):
+            continue
+        a, b = sides[j], sides[j + 1]
+        f = next(f for f in factors if f.kind == "factor" and f.baseline == a.backend
+                 and f.baseline_threads == a.threads and f.contender == b.backend
+                 and f.contender_threads == b.threads)
+        f.flags.append(stats.Flag.CASES.value)
+        for name, g in zip(names, groups):
+            if len(g) < 2:
+                continue
+            for c in compare(series, a, b, kind="factor", adds=adds(b.backend, b.threads),
+                             fma_gflops=fma_gflops, ids=[ids[i] for i in g], cases=False):
+                c.case, c.share = name, len(g) / len(ids)
+                out.append(c)
     return out
 
 

@@ -163,8 +163,20 @@ def build(paths, out):
     # the real data sets' runs have their own section (report.real); the rest reads synthetic data
     df = df_all[df_all.data.fillna("") == ""] if "data" in df_all else df_all
     path = os.path.join(out, "index.md")
-    if S.measured(df).empty:
-        store.write_atomic(path, _empty(paths, df))
+    if S.measured(df_all).empty:
+        store.write_atomic(path, _empty(paths, df_all))
+        store.write_manifest(out, "report", ["index.md", "results.csv"])
+        return path
+    if S.measured(df).empty:  # real data sets only (the ``real`` grid)
+        h0 = headers[0][1]
+        notes = Notes("n")
+        text = ["# fastnn performance report\n", FS.BEGIN, FS.render(FS.numbers(h0, doc)),
+                FS.END, "\n## Real data and wide inputs\n",
+                RD.render(RD.numbers(df_all, doc.pairs, h0), doc.pairs, notes)]
+        if notes.items:
+            text += ["\n### Notes on the tables\n", notes.render()]
+        text += ["\n## Machine\n", machine_md(h0)]
+        store.write_atomic(path, "\n".join(text) + "\n")
         store.write_manifest(out, "report", ["index.md", "results.csv"])
         return path
     cols, figures = colours(both.backend.unique()), []

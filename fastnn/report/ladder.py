@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import fmt
 from ..bench import ladder as L
 from ..plotting import ladder_figure, rung_label, save
-from .notes import Notes
+from .notes import Notes, cases_of
 
 #: The figure's file name.
 FIGURE = "fig0_ladder.png"
@@ -36,8 +36,9 @@ def figure(entries, out, cols, figures):
     return save(ladder_figure(nums, cols), out, FIGURE, figures) if nums else None
 
 
-def table(s, notes):
-    """One shape's ladder as a Markdown table of short cells."""
+def table(s, notes, entries=()):
+    """One shape's ladder as a Markdown table of short cells (a factor whose NumPy rung fell
+    into memory cases: each case's factor, from ``entries``)."""
     m = s["shape"][2]
     lines = ["| rung | time per step | factor over the rung before | what it adds |",
              "|---|---|---|---|"]
@@ -46,7 +47,7 @@ def table(s, notes):
                                      else "")
         what = (f.adds if f else L.adds(r["backend"], r["threads"])).split(":")[0]
         lines.append(f"| {rung_label(r['backend'], r['threads'])} | {t} | "
-                     f"{notes.cell(f) if f else '–'} | {what} |")
+                     f"{notes.cell(f, cases_of(entries, f)) if f else '–'} | {what} |")
     return "\n".join(lines)
 
 
@@ -62,7 +63,7 @@ def section(entries, notes=None):
     text = [INTRO.format(estimator=est)]
     for (nx, nh, m), s in nums.items():
         d, b = s["direct"], s["biggest"]
-        text += [f"\n### n_x={nx}, n_h={nh}, m={m:,}\n", table(s, notes), "",
+        text += [f"\n### n_x={nx}, n_h={nh}, m={m:,}\n", table(s, notes, entries), "",
                  SHAPE.format(first=rung_label(s["rungs"][0]["backend"], s["rungs"][0]["threads"]),
                               last=rung_label(s["rungs"][-1]["backend"], s["rungs"][-1]["threads"]),
                               direct=notes.cell(d) if d else "–", product=fmt.ratio(s["product"]),
