@@ -1006,13 +1006,19 @@ def ladder(folder=LADDER_FROM):
               f"From the performance report's own run ([its report]({report}), which gives "
               "every number below with its notes). Every rung was timed in the same rounds, "
               "so each factor is the ratio of two rungs' times over those rounds (95 % "
-              "interval; *wide*: it reaches beyond ±10 %, see the report) and the factors "
+              "interval; *wide*: it reaches beyond ±10 %, see the report; *cases*: one factor "
+              "per memory case of NumPy's fresh temporaries, fast or slow) and the factors "
               "multiply to the whole speed-up. Every rung runs on one thread except the last; "
               "the per-example loops (hatched) ran at a smaller m, their time scaled to m."]
+    def factor(f):  # as the report's ladder table: each memory case of NumPy's rung, if any
+        cases = paired_.cases_of(entries, f) if "cases" in f.flags else []
+        if cases:
+            return " or ".join(fmt.interval(k.ratio, k.lo, k.hi) for k in cases) + " *cases*"
+        return fmt.interval(f.ratio, f.lo, f.hi) + (" *wide*" if "wide" in f.flags else "")
+
     for s in sums:
         rows = [f"| {plotting_rung(r['backend'], r['threads'])} | {fmt.seconds(r['t_s'])} | "
-                + (fmt.interval(f.ratio, f.lo, f.hi) + (" *wide*" if "wide" in f.flags else "")
-                   if f else "–")
+                + (factor(f) if f else "–")
                 + f" | {(f.adds if f else '').split(':')[0]} |"
                 for r, f in zip(s["rungs"], [None] + s["factors"])]
         blocks.append(f"**{fmt.shape(*s['shape'])}** (n_x, n_h, m): "

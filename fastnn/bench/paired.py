@@ -240,6 +240,15 @@ def current(doc):
                      fma_gflops=doc.fma_gflops, series=doc.series, pairs=pairs, ladder=steps)
 
 
+def cases_of(comps, c):
+    """The per-case comparisons that go with comparison ``c``."""
+    return [k for k in comps or () if k.case and k.kind == c.kind and
+            (k.op, k.shape, k.baseline, k.contender, k.dtype, k.baseline_dtype,
+             k.baseline_threads, k.contender_threads) ==
+            (c.op, c.shape, c.baseline, c.contender, c.dtype, c.baseline_dtype,
+             c.baseline_threads, c.contender_threads)]
+
+
 def load(path, header=None):
     """The comparisons of the run in ``path`` (its results file or folder), by
     :func:`current`; an empty doc when the run wrote none, or on a bad folder."""
@@ -251,4 +260,4 @@ def load(path, header=None):
         return PairedDoc()
 
 
-__all__ = ["CASE_NAMES", "PAIRED", "current", "load", "compare", "comparisons", "headline_sides", "ladder", "plan"]
+__all__ = ["CASE_NAMES", "cases_of", "PAIRED", "current", "load", "compare", "comparisons", "headline_sides", "ladder", "plan"]

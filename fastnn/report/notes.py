@@ -9,6 +9,7 @@ this module is where they become words.
 from __future__ import annotations
 
 from .. import fmt
+from ..bench.paired import cases_of
 from ..bench.stats import Cause, Flag
 
 #: The words of a side's extra time, by its cause.
@@ -147,15 +148,6 @@ def find(comps, n_x, n_h, m, baseline, *, op="cost_and_grads", dtype="float64",
                 and c.kind == "pair" and c.contender_threads == threads):
             return c
     return None
-
-
-def cases_of(comps, c):
-    """The per-case comparisons that go with comparison ``c``."""
-    return [k for k in comps or () if k.case and k.kind == c.kind and
-            (k.op, k.shape, k.baseline, k.contender, k.dtype, k.baseline_dtype,
-             k.baseline_threads, k.contender_threads) ==
-            (c.op, c.shape, c.baseline, c.contender, c.dtype, c.baseline_dtype,
-             c.baseline_threads, c.contender_threads)]
 
 
 __all__ = ["Notes", "cases_of", "find", "flag_text", "label", "moved_words", "who"]
