@@ -12,10 +12,10 @@ import pandas as pd
 
 from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench.ceiling import ceiling_s
-from ..bench.checks import PARTIAL_CHECK
 from ..bench.grid import FLOAT32_TARGETS, TARGETS, Cell, working_set_bytes
 from ..bench.stats import ESTIMATOR, WIDE
 from . import select as S
+from .reasons import OLD_PARTIAL_CHECK
 from .text import fmt_ratio, fmt_s, md_table, paired_text
 
 # --- the JIT compile's break-even -------------------------------------------------------------
@@ -197,7 +197,9 @@ def fit_numbers(df):
     """{partial, partial_m}: the training-run cells whose check compared the costs only (and the
     largest m among them)."""
     fits = df[(df.op == S.FIT) & (df.status == "ok")]
-    part = fits[fits.message.fillna("").str.startswith(PARTIAL_CHECK)]
+    flag = (fits.partial_check.fillna(False).astype(bool) if "partial_check" in fits else
+            fits.message.fillna("").str.startswith(OLD_PARTIAL_CHECK))
+    part = fits[flag]
     return dict(partial=len(part), partial_m=int(part.m.max()) if len(part) else None)
 
 
