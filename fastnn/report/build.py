@@ -235,7 +235,7 @@ def build(paths, out):
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
-            fit_table, "", fit_note, "", *sections.crossovers(scaling["fits"], crossover)]
+            fit_table, "", fit_note, "", *sections.crossovers(scaling.fits, crossover)]
     if len(headers) > 1:
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
         if len({h.get("grid") for _, h in headers[:2]}) == 1:
