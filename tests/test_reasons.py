@@ -107,3 +107,14 @@ def test_an_older_files_words_still_show(folder):
     split = [c.get("workers_disagree") or "" for c in cells]
     assert any(split) and list(df.workers_disagree) == split
     assert all(c.get("why") is None for c in cells)
+
+
+def test_the_sweeps_closing_lines_name_the_cells_whose_workers_disagree():
+    _, cells = load(OLD_RUNS[0])
+    lines = reasons.apart_lines(cells)
+    assert len(lines) == sum(bool(c.get("workers_disagree")) for c in cells) >= 1
+    assert all(": its 3 workers disagree: medians" in line for line in lines)
+    new = dict(cells[0], workers_disagree=None, workers_apart=True, workers_spread=0.5,
+               workers_iqr=0.02, workers=[{"median_s": 1.0}, {"median_s": 1.5}])
+    (line,) = reasons.apart_lines([new])
+    assert line.startswith(f"{new['backend']} {new['op']} m=") and "medians 1, 1.5 s" in line

@@ -75,3 +75,23 @@ def test_the_committed_runs_sections_are_their_numbers():
                                                            ["tanh_s"])
     v = sections.vectorise_numbers(pd.DataFrame(columns=df.columns), None)
     assert v is None and sections.vectorise(df.iloc[:0], None).startswith("_No")
+
+
+def test_the_headline_tables_are_rows_of_numbers_then_markdown():
+    from fastnn.bench.grid import FIT_TARGETS, TARGETS
+    from fastnn.report import headline as H
+    from fastnn.report import load_results
+    df, _ = load_results([ROOT_RUN])
+    t = H.step_numbers(df)
+    assert [(r.n_x, r.n_h, r.m) for r in t.rows] == list(TARGETS)
+    for r in t.rows:
+        assert (r.t_s is None) == (r.missing is not None)
+        assert all(s.pair is None and s.apart > 0 for s in r.speedups)  # no pairs given
+    assert H.render(t) == H.headline(df, None, None)
+    f = H.fit_numbers(df)
+    assert [r.steps for r in f.rows] == [s[3] for s in FIT_TARGETS]
+    missing = H.Table("fit", [H.Row(2, 4, 400, steps=10, missing=H.Missing("predicted", 2.5))])
+    last = H.render(missing).splitlines()[-1].split("|")
+    assert [c.strip() for c in last[1:-1]] == ["n_x=2, n_h=4, m=400", "10",
+                                               "not measured: predicted 2.5 s"]
+    assert H.share(None, 1.0) == "–" and H.share(2.0, 1.0) == "200 % (ceiling under-measured)"

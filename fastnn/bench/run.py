@@ -275,11 +275,6 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         if n_bad:
             prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "
                      "(marked disturbed; see their contention field)")
-        split = [r for r in store.done.values() if r.get("workers_apart")]
-        if split:
-            from ..report.reasons import workers_apart  # the words are the report's
-            for r in split:
-                prog.say(f"{_label(Cell.of(r))}: {workers_apart(r)}")
         export(path, out_dir, also)
     return path
 

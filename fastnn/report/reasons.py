@@ -13,7 +13,7 @@ from .. import fmt
 from ..backends import REFERENCE
 from ..bench import contention
 from ..bench.codes import Why
-from ..bench.grid import FIT_OP
+from ..bench.grid import FIT_OP, Cell
 
 #: How an older file's note of a training run checked on its first steps only begins (newer
 #: records say it with the ``partial_fit_check`` code).
@@ -132,6 +132,14 @@ def workers_apart(rec):
                           own=fmt.percent(rec.get("workers_iqr")))
 
 
+def apart_lines(cells):
+    """A line per cell record whose workers disagree: the cell, then :func:`workers_apart`
+    (what ``fastnn bench`` says at the end of a sweep)."""
+    from .tables import describe_cell
+    return [f"{describe_cell(Cell.of(r))}: {workers_apart(r)}" for r in cells
+            if workers_apart(r)]
+
+
 def over(facts):
     """The contention thresholds exceeded, worded and joined by "; ": ``facts`` is a
     :func:`.contention.exceeded` dict ``{fact: value}``."""
@@ -165,5 +173,5 @@ def partial_check(rec):
     return (rec.get("message") or "").startswith(OLD_PARTIAL_CHECK)
 
 
-__all__ = ["CONTENTION", "PREDICTED", "TEMPLATES", "busy", "contention_words", "message", "over",
+__all__ = ["CONTENTION", "PREDICTED", "TEMPLATES", "apart_lines", "busy", "contention_words", "message", "over",
            "partial_check", "words", "workers_apart"]
