@@ -100,6 +100,10 @@ def _bench(args):
         path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
                          progress=prog, peer_status=status, settings=grid.settings(args.grid),
                          seed=args.seed, shard_of=args.shard)
+        from .bench.store import load
+        from .report.reasons import apart_lines
+        for line in apart_lines(load(path)[1]):  # cells whose workers disagree, worded
+            prog.say(line)
         print("cells:", ", ".join(f"{k} {v}" for k, v in sorted(run.summary(path).items())))
         if not args.no_report:
             from .report import build

@@ -105,7 +105,7 @@ class QuietMachine:
         return None
 
     def verdict(self, before, pids=()):
-        return {"reasons": [], "reason": ""}
+        return {"over": {}}
 
     def wait_quiet(self):
         return True

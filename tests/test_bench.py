@@ -16,6 +16,7 @@ import pytest
 from fastnn.bench import grid as G
 from fastnn.bench import checks, contention, machine, peaks, progress, run, worker
 from fastnn.bench.store import COLUMNS, ResultsError, load
+from fastnn.report import reasons
 from conftest import QuietMachine
 
 TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
@@ -76,7 +77,7 @@ def test_tiny_grid_end_to_end_and_schema(tmp_path):
     assert len(recs) == len(cells) and all(r["status"] == "ok" for r in recs)
     for r in recs:
         assert isinstance(r["disturbed"], bool) and r["contention"]["attempts"] >= 1
-        assert r["disturbed"] == bool(r["contention"]["reasons"])
+        assert r["disturbed"] == bool(r["contention"]["over"])
         assert r["min_s"] <= r["median_s"] and r["q1_s"] <= r["q3_s"] and r["rounds"] >= 3
         assert len(r["samples"]) == r["rounds"] and r["flops"] > 0 and r["bytes"] > 0
         assert (r["compile_s"] is None) == (r["backend"] != "numba")
@@ -154,7 +155,7 @@ def test_over_budget_cells_are_extrapolated_not_measured(tmp_path, plumbing):
         want = quiet[0]["median_s"] * 1e6 / quiet[0]["m"]
         assert big["predicted_s"] == pytest.approx(want, rel=1e-9)
     else:
-        assert "probe" in big["message"]
+        assert big["why"]["source"] == "probe"
 
 
 def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path, plumbing):
@@ -165,7 +166,8 @@ def test_a_big_first_cell_is_predicted_by_a_probe_not_run(tmp_path, plumbing):
     assert time.perf_counter() - t0 < 60  # the sweep did not run a ~minute-long call
     (rec,) = load(tmp_path / "results.jsonl")[1]
     assert rec["status"] == "over_budget" and rec["extrapolated"] is True
-    assert "probe at a 100× smaller m" in rec["message"] and rec["predicted_s"] > 1.0
+    assert rec["why"]["source"] == "probe" and rec["predicted_s"] > 1.0
+    assert "probe at a 100× smaller m" in reasons.message(rec)
 
 
 def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch, plumbing):
@@ -189,19 +191,30 @@ def test_failed_and_wrong_cells_are_recorded_and_the_sweep_goes_on(tmp_path, mon
     _plumbing_sweep(tmp_path, cells)
     recs = {r["backend"]: r for r in load(tmp_path / "results.jsonl")[1]}
     assert recs["numpy-loop"]["status"] == "failed"
-    assert "RuntimeError: boom" in recs["numpy-loop"]["message"]
-    assert recs["numba"]["status"] == "wrong", recs["numba"]["message"]
-    assert "disagrees" in recs["numba"]["message"]
+    assert recs["numpy-loop"]["why"] == {"code": "error", "error": "RuntimeError",
+                                         "text": "boom"}
+    assert "RuntimeError: boom" in reasons.message(recs["numpy-loop"])
+    assert recs["numba"]["status"] == "wrong", recs["numba"]["why"]
+    assert recs["numba"]["why"]["code"] == "disagrees" and recs["numba"]["why"]["max_diff"] > 0
+    assert "disagrees with numpy" in reasons.message(recs["numba"])
 
 
 def test_skipped_by_declaration():
     c = G.Cell("python", "cost_and_grads", 10, 4, dtype="float32")
-    assert "dtype 'float32'" in G.skip_reason(c)
+    assert G.skip_reason(c) == {"code": "unsupported", "what": "dtype", "value": "float32"}
+    assert "python does not implement dtype 'float32'" == reasons.words(G.skip_reason(c),
+                                                                      c.params())
     assert G.skip_reason(G.Cell("numpy-loop", "cost_and_grads", 10, 4, dtype="float32")) is None
-    assert "does not implement hidden activation 'relu'" in G.skip_reason(
-        G.Cell("torch", "cost_and_grads", 10, 4, hidden="relu"))
-    assert "only 'all cores'" in G.skip_reason(G.Cell("jax", "cost_and_grads", 10, 4, threads=1))
-    assert "memory" in G.skip_reason(G.Cell("numpy", "forward", 10**9, 1024))
+    relu = G.Cell("torch", "cost_and_grads", 10, 4, hidden="relu")
+    assert G.skip_reason(relu) == {"code": "unsupported", "what": "hidden", "value": "relu"}
+    assert "does not implement hidden activation 'relu'" in reasons.words(
+        G.skip_reason(relu), relu.params())
+    assert G.skip_reason(G.Cell("jax", "cost_and_grads", 10, 4, threads=1)) == {
+        "code": "fixed_threads"}
+    assert "only 'all cores'" in reasons.words({"code": "fixed_threads"}, {"backend": "jax"})
+    mem = G.skip_reason(G.Cell("numpy", "forward", 10**9, 1024))
+    assert mem["code"] == "memory" and mem["need_bytes"] > mem["limit_bytes"] > 0
+    assert "memory" in reasons.words(mem)
     assert G.skip_reason(G.Cell("numpy", "forward", 10, 4)) is None
 
 

@@ -9,6 +9,7 @@ import pytest
 from fastnn.bench import contention as C
 from fastnn.bench import grid as G
 from fastnn.bench import cell, worker
+from fastnn.report import reasons
 
 SPIN = "import time\nend = time.time() + {s}\nwhile time.time() < end: pass\n"
 CELL = G.Cell("numba", "cost_and_grads", 10_000, 64)
@@ -39,7 +40,8 @@ def test_two_cpu_bound_processes_mark_a_numba_cell_disturbed(detector, monkeypat
     assert rec["status"] == "ok" and rec["disturbed"] is True
     con = rec["contention"]
     assert con["others_cpus"] > C.OTHERS_MAX
-    assert "other processes used" in con["reason"] and con["reasons"]
+    assert con["over"]["others_cpus"] == con["others_cpus"]
+    assert "other processes used" in reasons.contention_words(con)
     assert con["window_s"] >= C.MIN_WINDOW_S and con["probe_s"] > 0
     assert 1 <= con["attempts"] <= 1 + C.RETRIES
 
@@ -53,9 +55,9 @@ def test_a_quiet_run_is_not_marked(detector):
     rec = cell.run_cell(G.Cell("numba", "cost_and_grads", 1_000, 4), 0.2, {}, detector)
     outside = C.usage(before, C.snapshot())["others_cpus"]
     con = rec["contention"]
-    assert rec["disturbed"] == bool(con["reasons"]) == bool(C.reasons(con))
+    assert rec["disturbed"] == bool(con["over"]) == bool(C.exceeded(con))
     if outside < C.OTHERS_MAX / 3 and con["others_cpus"] is not None:
-        assert not any("other processes" in r for r in con["reasons"]), (outside, con)
+        assert "others_cpus" not in con["over"], (outside, con)
     elif outside > 3 * C.OTHERS_MAX:
         assert rec["disturbed"], (outside, con)
 
@@ -71,8 +73,7 @@ class _Scripted:
 
     def verdict(self, before):
         bad = self.verdicts.pop(0)
-        why = ["other processes used 1.50 CPUs (> 0.3) during the cell"] if bad else []
-        return {"others_cpus": 1.5 if bad else 0.0, "reasons": why, "reason": "; ".join(why)}
+        return {"others_cpus": 1.5 if bad else 0.0, "over": {"others_cpus": 1.5} if bad else {}}
 
     def wait_quiet(self):
         self.waits += 1
@@ -124,11 +125,18 @@ def test_disturbed_records_never_feed_a_prediction():
     assert cell.predict(c, {"a": dict(prev, disturbed=False)}) == pytest.approx(1e-3)
 
 
-def test_reasons_name_each_threshold():
-    assert C.reasons({"others_cpus": 0.1, "steal": 0.0, "probe_ratio": 1.1}) == []
-    why = C.reasons({"others_cpus": 1.0, "steal": 0.2, "probe_ratio": 5.0})
+def test_exceeded_names_each_threshold_and_the_report_words_it():
+    assert C.exceeded({"others_cpus": 0.1, "steal": 0.0, "probe_ratio": 1.1}) == {}
+    over = C.exceeded({"others_cpus": 1.0, "steal": 0.2, "probe_ratio": 5.0})
+    assert over == {"others_cpus": 1.0, "steal": 0.2, "probe_ratio": 5.0}
+    assert C.worst({"steal": 0.2}, {"steal": 0.3, "others_cpus": 1.0}) == {
+        "steal": 0.3, "others_cpus": 1.0}
+    why = reasons.over(over).split("; ")
     assert len(why) == 3 and "1.00 CPUs" in why[0] and "20 %" in why[1] and "5.0×" in why[2]
     assert C.usage(None, None)["others_cpus"] is None
+    # an older file's sentence shows as it is; a quiet cell has no words
+    assert reasons.contention_words({"reason": "the old words"}) == "the old words"
+    assert reasons.contention_words({"over": {}}) == "" == reasons.contention_words(None)
 
 
 def test_headline_cells_have_their_own_budget():
@@ -154,4 +162,7 @@ def test_a_headline_cell_is_measured_beyond_the_grid_budget_or_says_why_not(monk
     monkeypatch.setattr(worker, "probe", lambda cell, budget: 100.0)
     rec = cell.run_cell(c, 0.5, {}, det)
     assert rec["status"] == "over_budget" and rec["predicted_s"] == 100.0
-    assert rec["message"].startswith("not measured: predicted 100 s per call")
+    w = rec["why"]
+    assert (w["code"], w["predicted_s"], w["calls"], w["source"]) == (
+        "over_budget", 100.0, cell.OVER_BUDGET_CALLS, "probe")
+    assert reasons.message(rec).startswith("not measured: predicted 100 s per call")

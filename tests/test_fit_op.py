@@ -16,6 +16,7 @@ from fastnn.backends import HEADLINE, OPS, REFERENCE, REGISTRY, names
 from fastnn.bench import grid as G
 from fastnn.bench import cell, checks, run, worker
 from fastnn.bench.store import COLUMNS, Store, check_record, load
+from fastnn.report import reasons
 
 FIT = G.FIT_OP
 STEPS = 20
@@ -80,7 +81,8 @@ def test_quick_and_full_grids_time_fit_on_every_backend_and_fit_peer(monkeypatch
 def test_targets_grid_has_the_fit_targets_and_the_step_targets(monkeypatch):
     monkeypatch.setattr(type(REGISTRY["jax"]), "missing", lambda self: None)
     cells, _ = G.cells("targets")
-    fit = {(c.n_x, c.n_h, c.m) for c in cells if c.op == FIT}
+    fit = {(c.n_x, c.n_h, c.m) for c in cells if c.op == FIT and not c.data}
+    assert {c.data for c in cells if c.op == FIT} == {"", *G.DATA}  # and the real data sets
     step = {(c.n_x, c.n_h, c.m) for c in cells if c.op == G.HEADLINE_OP}
     assert fit == {t[:3] for t in G.FIT_TARGETS} and step == set(G.TARGETS) | set(G.LARGE_M)
     large = {c.backend for c in cells if (c.n_x, c.n_h, c.m) in G.LARGE_M}
@@ -88,6 +90,7 @@ def test_targets_grid_has_the_fit_targets_and_the_step_targets(monkeypatch):
     assert {c.backend for c in cells if c.op == FIT} >= {HEADLINE, REFERENCE, "sklearn"}
     assert "sklearn" not in {c.backend for c in cells if c.op == G.HEADLINE_OP}
     only, _ = G.cells("targets", ops=[FIT], backends=[HEADLINE])
+    only = [c for c in only if not c.data]
     assert [(c.n_x, c.n_h, c.m) for c in only] == [t[:3] for t in G.FIT_TARGETS]
     for c in only:
         assert G.is_headline(c) and G.budget_for(c, 10.0) == G.HEADLINE_BUDGET_S
@@ -95,7 +98,9 @@ def test_targets_grid_has_the_fit_targets_and_the_step_targets(monkeypatch):
 
 
 def test_a_classifier_that_needs_both_classes_is_skipped_at_m_1():
-    assert "at least 2 examples" in G.skip_reason(G.Cell("sklearn", FIT, 1, 4))
+    why = G.skip_reason(G.Cell("sklearn", FIT, 1, 4))
+    assert why == {"code": "few_examples", "min_m": 2, "m": 1}
+    assert "at least 2 examples" in reasons.words(why, {"backend": "sklearn"})
     assert G.skip_reason(G.Cell("sklearn", FIT, 2, 4)) is None
 
 
@@ -114,7 +119,7 @@ def test_fit_cells_are_checked_then_timed_per_step(name, short_runs):
         pytest.skip(f"{name} is not installed")
     c = G.Cell(name, FIT, 40, 3)
     rec = cell.run_cell(c, 3.0, {}, QuietMachine())  # a roomy budget: a busy machine is slow
-    assert rec["status"] == "ok", rec["message"]
+    assert rec["status"] == "ok", rec["why"]
     assert rec["steps"] == STEPS and check_record(rec) is None
     assert len(rec["samples"]) == rec["rounds"] and rec["median_s"] > 0
     step_flops = worker.work(G.Cell(name, "cost_and_grads", 40, 3))[0]
@@ -145,7 +150,8 @@ def test_a_wrong_training_run_is_marked_and_not_timed(short_runs, monkeypatch):
 
     monkeypatch.setattr(worker, "step_fn", broken)
     rec = cell.run_cell(G.Cell(HEADLINE, FIT, 40, 3), 3.0, {}, QuietMachine())
-    assert rec["status"] == "wrong" and "disagrees with numpy" in rec["message"]
+    assert rec["status"] == "wrong" and rec["why"]["code"] == "disagrees"
+    assert "disagrees with numpy" in reasons.message(rec)
     assert rec["median_s"] is None and rec["steps"] == STEPS
 
 
@@ -159,10 +165,14 @@ def test_a_chaotic_run_is_checked_up_to_where_numpy_itself_is_chaotic():
     assert onset is not None and 10 < onset < G.fit_steps(c)
     out = worker.step_fn(c, P, X, Y)()
     bad, note = checks.check_fit(c, out, ref, P, X, Y)
-    assert bad is None and f"checked on the first {onset:,} of" in note
+    assert bad is None and note == {"code": "partial_fit_check", "onset": onset,
+                                    "steps": G.fit_steps(c), "reference": "numpy"}
+    assert f"checked on the first {onset:,} of" in reasons.words(note)
+    assert reasons.partial_check({"notes": [note]})
     wrong = (out[0], out[1] * (1 + 1e-6))
     bad, note = checks.check_fit(c, wrong, ref, P, X, Y)
-    assert "already in the first" in bad and note == ""
+    assert bad["code"] == "disagrees" and bad["onset"] and note is None
+    assert "already in the first" in reasons.words(bad)
 
 
 def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
@@ -171,8 +181,11 @@ def test_a_slow_training_run_is_extrapolated_per_step_and_says_so():
     assert rec["status"] == "over_budget" and rec["extrapolated"] is True
     steps = G.fit_steps(c)
     assert rec["steps"] == steps and rec["predicted_s"] > 0 and check_record(rec) is None
-    assert f"s per step × {steps:,} steps per run" in rec["message"]
-    assert "probe runs of 1 and" in rec["message"] and "3 runs exceed" in rec["message"]
+    w = rec["why"]
+    assert (w["code"], w["steps"], w["calls"], w["source"]) == ("over_budget", steps, 3, "probe")
+    words = reasons.message(rec)
+    assert f" per step × {steps:,} steps per run" in words
+    assert "probe runs of 1 and" in words and "3 runs exceed" in words
 
 
 @pytest.mark.slow
@@ -283,7 +296,9 @@ def test_a_diverging_training_run_is_a_failed_cell_not_a_time(monkeypatch, short
             c.op, P, X, Y, c.hidden, c.output, lr=1e307, steps=G.fit_steps(c))()))
     c = G.Cell(REFERENCE, FIT, 50, 4)
     rec = cell.run_cell(c, 30.0, {})
-    assert rec["status"] == "failed" and "diverged at step" in rec["message"]
+    assert rec["status"] == "failed" and rec["why"]["code"] == "diverged"
+    assert 1 <= rec["why"]["step"] <= rec["why"]["steps"] == G.fit_steps(c)
+    assert "diverged at step" in reasons.message(rec)
     assert rec["median_s"] is None
 
 

@@ -260,18 +260,18 @@ def test_each_section_computes_its_numbers_then_renders_them(tmp_path):
     path = _write(tmp_path / "results.jsonl", _synthetic())
     df, headers = load_results([path])
     n = sections.intro_numbers(df, [path], headers)
-    assert (n["cells"], n["ok"], n["busy"], n["runs"]) == (len(df), int((df.status == "ok").sum()),
-                                                            0, 1)
-    assert f"{n['cells']} cells, {n['ok']} measured" in sections.intro(df, [path], headers)[0]
+    assert (n.cells, n.ok, n.busy, n.runs) == (len(df), int((df.status == "ok").sum()), 0, 1)
+    assert f"{n.cells} cells, {n.ok} measured" in sections.intro(df, [path], headers)[0]
+    assert sections.render_intro(n) == sections.intro(df, [path], headers)
     v = sections.vectorise_numbers(df, None)
-    line = next(r for r in v["lines"] if (r["n_h"], r["a"], r["b"]) == (64, "numpy", "numba"))
+    line = next(r for r in v.lines if (r["n_h"], r["a"], r["b"]) == (64, "numpy", "numba"))
     assert line["m"] == 1_000_000
     assert line["t_a_s"] / line["t_b_s"] == pytest.approx((2e-5 + 6e-9 * 64e6) / (1e-5 + 0.064))
     assert line["said"] == f"{line['t_a_s'] / line['t_b_s']:.3g}× (unpaired)"
     s = sections.scaling_numbers(df, fit_scaling)
-    assert s["fits"]["numba", 4]["k"] == pytest.approx(1.0, abs=0.02)
-    assert ("python", 4, 3) in s["few"]  # three measured m: too few for three parameters
-    (c4, c64) = sections.crossover_numbers(s["fits"], crossover)
+    assert s.fits["numba", 4]["k"] == pytest.approx(1.0, abs=0.02)
+    assert ("python", 4, 3) in s.few  # three measured m: too few for three parameters
+    (c4, c64) = sections.crossover_numbers(s.fits, crossover)
     # numba's fixed cost and slope are both below numpy's: faster from m = 1 on
-    assert (c4["n_h"], c4["m"], c64["m"]) == (4, 1.0, 1.0)
-    assert sections.crossovers(s["fits"], crossover)[0].endswith(sections.CROSSOVER_ALWAYS)
+    assert (c4.n_h, c4.m, c64.m) == (4, 1.0, 1.0)
+    assert sections.crossovers(s.fits, crossover)[0].endswith(sections.CROSSOVER_ALWAYS)

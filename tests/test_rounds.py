@@ -75,10 +75,10 @@ def test_a_wide_comparison_names_the_side_that_moved_and_why():
 
 def test_a_slow_host_and_a_busy_machine_are_flags():
     s = _series({("numba", 0): [0.05] * 4, ("numpy", 0): [0.5] * 4},
-                canary=[50.0] * 4, disturbed=True, reason="x")
+                canary=[50.0] * 4, disturbed=True, over={"others_cpus": 1.5})
     (c,) = paired.compare(s, s.side("numpy"), s.side("numba"), fma_gflops=100.0)
     assert {stats.Flag.SLOW_HOST.value, stats.Flag.BUSY.value} <= set(c.flags)
-    assert c.canary == pytest.approx(0.5)
+    assert c.canary == pytest.approx(0.5) and c.over == {"others_cpus": 1.5} and c.reason == ""
 
 
 def test_the_ladders_factors_multiply_to_its_direct_ratio_exactly():
@@ -232,7 +232,7 @@ def test_a_side_whose_batch_fails_leaves_the_pass_and_the_others_go_on(monkeypat
     cells = [Cell("numba", "cost_and_grads", 100, 4, 2), Cell("numpy", "cost_and_grads", 100, 4, 2)]
     fakes = {cells[0].key: Fake(False), cells[1].key: Fake(True)}
     monkeypatch.setattr(rounds, "_setup", lambda stack, c, steps: (fakes[c.key], (1, 0.01, 100)))
-    a = dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, reason="")
+    a = dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, over={})
     rounds._pass(a, cells, None, random.Random(0), 4, 2, 10.0, 0.25, None, 0, 1)
     assert "out of memory" in a["failed"][cells[1].key]
     assert len(a["sides"][cells[0].key].rounds_s) == 4  # numba went on

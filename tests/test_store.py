@@ -224,7 +224,8 @@ def test_append_stores_an_invalid_measurement_as_failed(tmp_path):
         stored = s.append(rec)
         with pytest.raises(ResultsError, match="refusing"):
             s.append({"backend": "numba"})
-    assert stored["status"] == "failed" and "median_s = 0.0" in stored["message"]
+    assert stored["status"] == "failed" and stored["why"]["code"] == "invalid_record"
+    assert "median_s = 0.0" in stored["why"]["problem"]
     assert load(tmp_path / RESULTS)[1] == [stored] and s.done == {"k": stored}
 
 

@@ -11,7 +11,9 @@ from fastnn.activations import ACTIVATIONS
 from fastnn.backends import OPS
 from fastnn.bench import grid as G
 from fastnn.bench import run, spawn
+from fastnn.bench.codes import error
 from fastnn.bench.store import load
+from fastnn.report import reasons
 from conftest import QuietMachine
 
 
@@ -71,11 +73,16 @@ def _worker_rec(i, m):
 def test_workers_that_disagree_beyond_their_own_spread_are_named():
     recs = [_worker_rec(i, m) for i, m in enumerate((0.6, 1.4, 0.7))]
     out = run._merge(recs)
-    assert "3 workers disagree" in out["workers_disagree"] and "0.6, 1.4, 0.7" in \
-        out["workers_disagree"]
+    assert out["workers_apart"] is True and out["workers_spread"] == pytest.approx(1.4 / 0.6 - 1)
+    assert out["workers_iqr"] == pytest.approx(0.01)
+    words = reasons.workers_apart(out)
+    assert "3 workers disagree" in words and "0.6, 1.4, 0.7" in words and "133 %" in words
     assert out["median_s"] == 0.7 and len(out["samples"]) == 9
     close = [_worker_rec(i, 1.0 + i / 100) for i in range(3)]
-    assert run._merge(close)["workers_disagree"] == ""
+    assert run._merge(close)["workers_apart"] is False
+    assert reasons.workers_apart(run._merge(close)) == ""
+    # an older file's sentence shows as it is
+    assert reasons.workers_apart({"workers_disagree": "old words"}) == "old words"
 
 
 def test_the_order_is_seeded_shuffled_and_keeps_each_series_ascending():
@@ -177,7 +184,8 @@ def test_each_backend_has_its_own_working_set_model(monkeypatch):
     assert G.skip_reason(G.Cell("numba", **big)) is None
     assert G.working_set_bytes(G.Cell("numba", **big)) == 8 * 50_000_000 * 3
     why = G.skip_reason(G.Cell("numpy", **big))
-    assert "temporaries model" in why and "8.0 GiB here" in why
+    assert why["model"] == "temporaries" and why["limit_bytes"] == 8 * 2**30
+    assert "temporaries model" in reasons.words(why) and "8.0 GiB here" in reasons.words(why)
     # an op that returns its cache holds it, fused or not
     fwd = G.Cell("numba", "forward", 50_000_000, 64)
     assert G.working_set_bytes(fwd) > 8 * 50_000_000 * 128
@@ -223,14 +231,19 @@ def test_a_cell_numpy_cannot_hold_is_checked_on_a_prefix(monkeypatch):
     monkeypatch.setattr(G, "memory_limit", limit)
     monkeypatch.setattr(cell, "memory_limit", limit)
     rec = cell.run_cell(G.Cell("numba", "cost_and_grads", 20_000, 3), 0.3, {}, QuietMachine())
-    assert rec["status"] == "ok", rec["message"]
-    assert "checked against numpy on the first 1,000 examples" in rec["message"]
+    assert rec["status"] == "ok", rec["why"]
+    assert rec["notes"] == [{"code": "prefix_check", "m_check": 1_000, "m": 20_000,
+                             "reference": "numpy"}]
+    assert "checked against numpy on the first 1,000 examples" in reasons.message(rec)
     assert G.skip_reason(G.Cell("numpy", "cost_and_grads", 20_000, 3))
 
 
 def test_a_further_worker_that_fails_is_said_and_its_values_left_out():
     recs = [_worker_rec(0, 1.0), _worker_rec(1, 1.01),
-            dict(status="failed", message="WorkerDied: exit code -9", median_s=None)]
+            dict(status="failed", why=error(RuntimeError("exit code -9")), median_s=None)]
     out = run._merge(recs)
     assert out["status"] == "ok" and len(out["samples"]) == 6 and len(out["workers"]) == 2
-    assert "a further worker: failed (WorkerDied: exit code -9)" in out["message"]
+    assert out["notes"] == [{"code": "further_worker", "status": "failed",
+                             "why": {"code": "error", "error": "RuntimeError",
+                                     "text": "exit code -9"}}]
+    assert "a further worker: failed (RuntimeError: exit code -9)" in reasons.message(out)

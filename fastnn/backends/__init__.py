@@ -137,16 +137,24 @@ class Backend:
         absent = [p for p in self.requires if importlib.util.find_spec(p) is None]
         return f"{', '.join(absent)} not installed" if absent else None
 
+    def lacks(self, op="cost_and_grads", dtype="float64", hidden="tanh", output="sigmoid"):
+        """None when this entry can run the combination, else (what, value) of the first part
+        it does not declare: what is "op", "dtype", "hidden" or "output"."""
+        for what, v, ok in (("op", op, self.ops), ("dtype", str(dtype), self.dtypes),
+                            ("hidden", hidden, self.hidden), ("output", output, self.outputs)):
+            if v not in ok:
+                return what, v
+        return None
+
     def unsupported(self, op="cost_and_grads", dtype="float64", hidden="tanh",
                     output="sigmoid"):
         """None when this entry can run the combination, else a one-line reason (a declaration,
-        not a try)."""
-        for what, v, ok in (("op", op, self.ops), ("dtype", str(dtype), self.dtypes),
-                            ("hidden activation", hidden, self.hidden),
-                            ("output", output, self.outputs)):
-            if v not in ok:
-                return f"{self.name} does not implement {what} {v!r}"
-        return None
+        not a try): the message of the ``ValueError`` its public methods raise."""
+        lack = self.lacks(op, dtype, hidden, output)
+        if lack is None:
+            return None
+        what = "hidden activation" if lack[0] == "hidden" else lack[0]
+        return f"{self.name} does not implement {what} {lack[1]!r}"
 
     def _require(self, op, hidden, output):
         """The public methods accept any float dtype (a backend converts what it cannot compute

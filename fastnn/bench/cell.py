@@ -13,15 +13,18 @@ Methodology (what pytest-benchmark, asv and pyperf do):
 - a cell predicted (linearly in m, from the same series' largest measured m, or when there is
   none from probe calls at a 100× smaller m) to need more than its budget for
   :data:`OVER_BUDGET_CALLS` calls is not run: it is recorded as ``over_budget`` with
-  ``predicted_s`` and ``extrapolated=True``, never as a measurement;
+  ``predicted_s``, ``extrapolated=True`` and how it was predicted (its ``why``), never as a
+  measurement;
 - before timing, the result is checked against the reference backend; a disagreeing cell is
   ``wrong``;
 - around every cell the machine's quietness is read (:mod:`.contention`); a cell measured while
   other processes competed is re-measured once the machine is quiet again (at most
   ``contention.RETRIES`` times, each after waiting up to ``contention.QUIET_WAIT_S``), else kept
-  with ``disturbed=True`` and the reason; a disturbed cell never feeds a prediction;
+  with ``disturbed=True`` and the thresholds exceeded; a disturbed cell never feeds a prediction;
 - a headline cell (:func:`.grid.is_headline`) has its own budget and is measured unless even that
-  is predicted to be exceeded ("not measured: predicted X s per call");
+  is predicted to be exceeded (``over_budget``);
+- nothing here writes a sentence: why a cell was not measured is its ``why`` and what to know
+  about a measured one its ``notes``, each a code and its numbers (:mod:`.codes`);
 - a ``fit`` cell times a whole training run of ``steps`` steps (:func:`.grid.fit_steps`, recorded)
   and records the time per step: its timings and ``predicted_s`` are per step (``first_call_s``
   and ``compile_s`` are of the whole first run). Its prediction is per step × steps; where the
@@ -40,6 +43,7 @@ import numpy as np
 
 from ..backends import REFERENCE, get_backend
 from . import checks, contention, spawn, worker
+from .codes import Why, error, why
 from .grid import (FIT_OP, HEADLINE_OP, budget_for, fit_steps, is_headline, memory_limit,
                    skip_reason, working_set_bytes)
 
@@ -106,18 +110,19 @@ def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=worker.S
     ``min_values``: the fewest values to take (:func:`.worker.time_it`).
 
     Besides the timings the record has ``budget_s`` (this cell's budget), ``headline``,
-    ``disturbed`` (measured while the machine was not quiet, after every retry) and
+    ``disturbed`` (measured while the machine was not quiet, after every retry),
     ``contention`` (the facts of the last attempt: see :meth:`.contention.Detector.verdict`,
-    plus ``attempts`` and the earlier attempts' ``reasons``).
+    plus ``attempts`` and the earlier attempts' ``over``), ``why`` (a status other than ``ok``:
+    a code and its numbers, :mod:`.codes`; else None) and ``notes`` (a list of such).
     """
     budget = budget_for(c, budget_s, headline_s)
-    rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, message="",
+    rec = dict(c.params(), key=c.key, status="ok", extrapolated=False, why=None, notes=[],
                budget_s=budget, headline=is_headline(c), disturbed=False, contention=None)
     if c.op == FIT_OP:
         rec["steps"] = fit_steps(c)
-    reason = skip_reason(c)
-    if reason:
-        return dict(rec, status="skipped", message=reason, median_s=None)
+    skip = skip_reason(c)
+    if skip:
+        return dict(rec, status="skipped", why=skip, median_s=None)
     det = detector or contention.default()
     earlier = []
     for attempt in range(1 + contention.RETRIES):
@@ -127,41 +132,36 @@ def run_cell(c, budget_s, done, detector=None, headline_s=None, samples=worker.S
         if out["status"] not in ("ok", "over_budget"):
             return out
         facts = det.verdict(before)
-        out.update(disturbed=bool(facts["reasons"]),
+        out.update(disturbed=bool(facts.get("over")),
                    contention=dict(facts, attempts=attempt + 1, earlier=earlier))
         if not out["disturbed"] or attempt == contention.RETRIES or not det.wait_quiet():
             return out
-        earlier = earlier + [facts["reason"]]
+        earlier = earlier + [facts.get("over") or {}]
     return out
 
 
 def _prediction(c, budget_s, done):
-    """(seconds per call, per step for ``fit``; how it was predicted), or (None, "") when
-    there is nothing to predict from. ``fit``: a linear prediction from a smaller m that says
-    over budget is checked by a probe, which decides."""
+    """(seconds per call, per step for ``fit``; how it was predicted, a dict: ``source``
+    "smaller_m" or "probe", ``probe_m``, ``probe_steps`` (the probe's longer run, ``fit``
+    only), ``linear`` (scaled linearly in m)), or (None, {}) when there is nothing to predict
+    from. ``fit``: a linear prediction from a smaller m that says over budget is checked by a
+    probe, which decides."""
     steps = fit_steps(c)
-    pred, how = predict(c, done), "from the largest smaller m measured"
+    pred, how = predict(c, done), dict(source="smaller_m", probe_m=None, probe_steps=None,
+                                       linear=True)
     if pred is None or (c.op == FIT_OP and over_budget(pred * steps, budget_s)):
         pred = worker.probe(c, budget_s)
-        how = (f"from probe runs of 1 and {1 + worker.PROBE_STEPS} steps at "
-               f"m = {worker.probe_m(c):,}" if c.op == FIT_OP else
-               "from a probe at a 100× smaller m")
-        if worker.probe_m(c) < c.m:
-            how += ", linear in m"
-    else:
-        how += ", linear in m"
-    return pred, how if pred is not None else ""
+        how = dict(source="probe", probe_m=worker.probe_m(c),
+                   probe_steps=1 + worker.PROBE_STEPS if c.op == FIT_OP else None,
+                   linear=worker.probe_m(c) < c.m)
+    return pred, how if pred is not None else {}
 
 
 def _over_budget(c, pred, how, budget_s, rec):
     """The record of a cell predicted to exceed its budget: extrapolated, not measured."""
-    steps = fit_steps(c)
-    per = (f"{pred:.3g} s per step × {steps:,} steps per run" if c.op == FIT_OP else
-           f"{pred:.3g} s per call")
-    calls = "runs" if c.op == FIT_OP else "calls"
     return dict(rec, status="over_budget", extrapolated=True, median_s=None, predicted_s=pred,
-                message=f"not measured: predicted {per} ({how}); {OVER_BUDGET_CALLS} {calls} exceed "
-                        f"the {budget_s:g} s budget")
+                why=why(Why.OVER_BUDGET, predicted_s=pred, steps=fit_steps(c),
+                        calls=OVER_BUDGET_CALLS, budget_s=budget_s, **how))
 
 
 def _check_m(c):
@@ -177,8 +177,8 @@ def _check_m(c):
 
 
 def _check_prefix(c, P, X, Y, m):
-    """None if the cell's op on the first m examples agrees with the reference's there, else a
-    one-line reason."""
+    """None if the cell's op on the first m examples agrees with the reference's there, else
+    its ``disagrees`` why (:func:`.checks.check`)."""
     sub = dataclasses.replace(c, m=m)
     Xs, Ys = np.ascontiguousarray(X[:, :m]), np.ascontiguousarray(Y[:, :m])
     out = worker.step_fn(sub, P, Xs, Ys)()
@@ -206,9 +206,8 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             first = time.perf_counter() - t0
             if c.op == FIT_OP and (len(out[1]) != steps or not np.isfinite(out[1]).all()):
                 t = np.flatnonzero(~np.isfinite(out[1]))
-                return dict(rec, status="failed", median_s=None, message=(
-                    f"the training run diverged at step {(t[0] if len(t) else len(out[1])) + 1} "
-                    f"of {steps} (its cost is not finite): it has no time per step"))
+                return dict(rec, status="failed", median_s=None, why=why(
+                    Why.DIVERGED, step=int(t[0] if len(t) else len(out[1])) + 1, steps=steps))
             if c.op == FIT_OP:  # the cost the run reached (J before its last update)
                 rec = dict(rec, final_cost=float(out[1][-1]))
             other_ran = False  # another backend (the reference) ran in this process
@@ -220,16 +219,15 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
             if c.backend != REFERENCE and m_check < c.m:
                 bad = _check_prefix(c, P, X, Y, m_check)
                 if bad:
-                    return dict(rec, status="wrong", message=bad, median_s=None)
+                    return dict(rec, status="wrong", why=bad, median_s=None)
                 # the prefix's work arrays (numpy-inplace keeps two shapes) are not the
                 # step's: dropped, so the first call no longer stands for the warm-up (it
                 # found the work arrays made): the timing warms up itself, making them again
                 get_backend(c.backend).release()
                 first_warm = False
                 other_ran = True
-                rec = dict(rec, message=(
-                    f"checked against {REFERENCE} on the first {m_check:,} examples ({REFERENCE}'s "
-                    f"working set at m = {c.m:,} exceeds this machine's memory limit)"))
+                rec = dict(rec, notes=rec["notes"] + [why(
+                    Why.PREFIX_CHECK, m_check=m_check, m=c.m, reference=REFERENCE)])
             elif c.backend != REFERENCE:
                 ref = refs.get(ref_key(c)) if keep else None
                 if ref is None:
@@ -237,10 +235,11 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                     if keep:
                         refs[ref_key(c)] = ref
                 bad, note = (checks.check_fit(c, out, ref, P, X, Y) if c.op == FIT_OP else
-                             (checks.check(out, ref, c.dtype, c.op), ""))
+                             (checks.check(out, ref, c.dtype, c.op), None))
                 if bad:
-                    return dict(rec, status="wrong", message=bad, median_s=None)
-                rec = dict(rec, message=note)
+                    return dict(rec, status="wrong", why=bad, median_s=None)
+                if note:
+                    rec = dict(rec, notes=rec["notes"] + [note])
                 del ref
             del out
             faults = {}
@@ -260,7 +259,7 @@ def _measure(c, budget_s, done, rec, samples=worker.SAMPLES, memory_below_s=None
                 mem = dict(mem_traced_bytes=None, mem_rss_bytes=None, mem_step_bytes=None,
                            mem_skipped=True)
     except Exception as exc:  # noqa: BLE001 - a failed cell is recorded, the sweep goes on
-        return dict(rec, status="failed", message=f"{type(exc).__name__}: {exc}", median_s=None)
+        return dict(rec, status="failed", why=error(exc), median_s=None)
     flops, nbytes = worker.work(c)
     is_jit = get_backend(c.backend).jit
     return dict(rec, **st, samples=samples, calls_per_round=number, first_call_s=first, **faults,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import REFERENCE
-from .grid import FIT_OP
 from . import worker
+from .codes import Why, why
+from .grid import FIT_OP
 
 
 def reference(c, P, X, Y):
@@ -35,7 +36,8 @@ FIT_RTOL = {"float64": 1e-9, "float32": 1e-2}
 
 
 def check(out, ref, dtype, op=None):
-    """None if ``out`` agrees with the numpy backend's ``ref``, else a one-line reason.
+    """None if ``out`` agrees with the numpy backend's ``ref``, else a ``disagrees`` why
+    (:mod:`.codes`) with the largest absolute difference (None when the shapes differ).
 
     Every array is compared with a relative tolerance (:data:`RTOL`, or :data:`FIT_RTOL` for a
     training run) and an absolute one of the same size times the array's largest magnitude.
@@ -45,8 +47,8 @@ def check(out, ref, dtype, op=None):
         a, b = np.asarray(a, float), np.asarray(b, float)
         atol = rtol * max(1e-30, float(np.max(np.abs(b))) if b.size else 0.0)
         if a.shape != b.shape or not np.allclose(a, b, rtol=rtol, atol=atol):
-            err = np.max(np.abs(a - b)) if a.shape == b.shape else "shape"
-            return f"disagrees with numpy (max abs diff {err})"
+            err = float(np.max(np.abs(a - b))) if a.shape == b.shape else None
+            return why(Why.DISAGREES, max_diff=err, onset=None)
     return None
 
 
@@ -68,26 +70,20 @@ def chaos_onset(c, P, X, Y, ref):
     return int(off[0]) if len(off) else None
 
 
-#: How a training run's note begins when only its first steps could be compared (the report
-#: looks for it).
-PARTIAL_CHECK = "checked on the first"
-
-
 def check_fit(c, out, ref, P, X, Y):
-    """(problem or None, note) for a training run ``out`` against the reference run ``ref``.
+    """(problem or None, note or None) for a training run ``out`` against the reference run
+    ``ref``, each a why (:mod:`.codes`).
 
     The parameters and every cost are compared (:func:`check`). Where they disagree because
     the reference run is itself chaotic (:func:`chaos_onset`), only the costs before that step
-    are compared, and ``note`` says so.
+    are compared, and ``note`` (``partial_fit_check``) says so.
     """
     bad = check(out, ref, c.dtype, FIT_OP)
     if bad is None:
-        return None, ""
+        return None, None
     onset = chaos_onset(c, P, X, Y, ref)
     if not onset:
-        return bad, ""
+        return bad, None
     if check((None, out[1][:onset]), (None, ref[1][:onset]), c.dtype, FIT_OP) is not None:
-        return f"{bad}, and already in the first {onset:,} steps", ""
-    return None, (f"{PARTIAL_CHECK} {onset:,} of {len(ref[1]):,} steps (costs): beyond, "
-                  f"{REFERENCE}'s own run is chaotic here (a rounding-level change of the "
-                  "initial parameters changes it by more than the tolerance)")
+        return dict(bad, onset=onset), None
+    return None, why(Why.PARTIAL_FIT_CHECK, onset=onset, steps=len(ref[1]), reference=REFERENCE)

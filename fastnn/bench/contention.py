@@ -120,18 +120,23 @@ def others_s(before, after):
     return max(0, (after["busy"] - before["busy"]) - (after["self"] - before["self"])) / _HZ
 
 
-def reasons(facts):
-    """The thresholds ``facts`` (from :meth:`Detector.verdict`) exceed, as sentences."""
-    out = []
-    if (facts.get("others_cpus") or 0) > OTHERS_MAX:
-        out.append(f"other processes used {facts['others_cpus']:.2f} CPUs "
-                   f"(> {OTHERS_MAX:g}) during the cell")
-    if (facts.get("steal") or 0) > STEAL_MAX:
-        out.append(f"the hypervisor stole {100 * facts['steal']:.0f} % of CPU time "
-                   f"(> {100 * STEAL_MAX:g} %)")
-    if (facts.get("probe_ratio") or 0) > PROBE_SLOWDOWN:
-        out.append(f"the reference probe took {facts['probe_ratio']:.1f}× its quiet time "
-                   f"(> {PROBE_SLOWDOWN:g}×)")
+def thresholds():
+    """The facts judged, each with its threshold: ``{fact: threshold}``."""
+    return {"others_cpus": OTHERS_MAX, "steal": STEAL_MAX, "probe_ratio": PROBE_SLOWDOWN}
+
+
+def exceeded(facts):
+    """The facts of ``facts`` (from :func:`usage` or :meth:`Detector.verdict`) over their
+    threshold (:func:`thresholds`), as ``{fact: value}`` in that order; empty when quiet."""
+    return {k: facts[k] for k, limit in thresholds().items() if (facts.get(k) or 0) > limit}
+
+
+def worst(*overs):
+    """One ``{fact: value}`` from several :func:`exceeded` dicts: each fact's largest value."""
+    out = {}
+    for over in overs:
+        for k, v in (over or {}).items():
+            out[k] = max(v, out.get(k, v))
     return out
 
 
@@ -209,10 +214,10 @@ class Detector:
 
     def verdict(self, before, pids=()):
         """The facts since ``before`` (a :meth:`start` with the same ``pids``), the probe, and
-        the reasons.
+        the thresholds they exceed.
 
         Returns a dict: the :func:`usage` facts, ``probe_s``, ``probe_quiet_s``, ``probe_ratio``,
-        ``reasons`` (list of sentences, empty when quiet) and ``reason`` (them joined, or "").
+        and ``over`` (:func:`exceeded`: ``{fact: value}``, empty when quiet).
         """
         facts = usage(before, snapshot(pids))
         facts.update(probe_s=None, probe_quiet_s=self.quiet_s, probe_ratio=None)
@@ -226,8 +231,7 @@ class Detector:
                     self._note(t)
                 facts.update(probe_s=t, probe_quiet_s=self.quiet_s, probe_ratio=t / self.quiet_s)
                 self._note(t)
-        why = reasons(facts)
-        return dict(facts, reasons=why, reason="; ".join(why))
+        return dict(facts, over=exceeded(facts))
 
     def wait_quiet(self, max_s=None):
         """Wait until other processes use at most OTHERS_MAX CPUs over a QUIET_WINDOW_S window,
@@ -241,7 +245,7 @@ class Detector:
             if before is None:
                 return False
             time.sleep(QUIET_WINDOW_S)
-            if not reasons(usage(before, snapshot())):
+            if not exceeded(usage(before, snapshot())):
                 self.busy_streak = 0
                 return True
             if time.perf_counter() >= end:
@@ -290,5 +294,5 @@ def default():
 
 
 __all__ = ["BUSY_STREAK", "Detector", "MIN_WINDOW_S", "OTHERS_MAX", "PROBE_M", "PROBE_SLOWDOWN",
-           "QUIET_WAIT_S", "RETRIES", "STEAL_MAX", "all_threads", "default", "reasons",
-           "snapshot", "usage"]
+           "QUIET_WAIT_S", "RETRIES", "STEAL_MAX", "all_threads", "default", "exceeded",
+           "snapshot", "thresholds", "usage", "worst"]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from ..backends import (DTYPES, FIT, FIT_LR, HEADLINE, OPS, REFERENCE, REGISTRY,
                         available_peers, get_backend, names)
 from ..datasets import DATASETS
+from .codes import Why, why
 
 #: The headline shapes (n_x, n_h, m): the fused kernels' targets against NumPy and the peers.
 TARGETS = ((2, 64, 1_000_000), (2, 4, 1_000_000), (784, 128, 10_000))
@@ -233,19 +234,19 @@ def memory_limit():
 
 
 def skip_reason(c):
-    """Why a cell cannot run, or None: the entry's declared capabilities, then memory."""
+    """Why a cell cannot run, as data (a :func:`.codes.why` dict), or None: the entry's declared
+    capabilities, then memory."""
     be = get_backend(c.backend)
-    why = be.unsupported(c.op, c.dtype, c.hidden, c.output)
-    if why:
-        return why
+    lack = be.lacks(c.op, c.dtype, c.hidden, c.output)
+    if lack:
+        return why(Why.UNSUPPORTED, what=lack[0], value=lack[1])
     if c.m < be.min_m:
-        return f"{c.backend} needs at least {be.min_m} examples (m = {c.m:,})"
+        return why(Why.FEW_EXAMPLES, min_m=be.min_m, m=c.m)
     if c.threads and not be.sets_threads:
-        return f"{c.backend} fixes its thread count at start-up; only 'all cores' is measured"
+        return why(Why.FIXED_THREADS)
     need, limit = working_set_bytes(c), memory_limit()
     if need > limit:
-        return (f"working set ~{need / 2**30:.1f} GiB ({get_backend(c.backend).memory} model) "
-                f"exceeds the memory limit, {limit / 2**30:.1f} GiB here")
+        return why(Why.MEMORY, need_bytes=int(need), limit_bytes=int(limit), model=be.memory)
     return None
 
 

@@ -105,7 +105,7 @@ def _one(series, base, top, a, b, ids, kind, adds, fma_gflops, case, share):
         rounds_baseline_s=list(a["rounds_s"]), rounds_contender_s=list(b["rounds_s"]),
         system_baseline_s=counter(a["system_s"]), system_contender_s=counter(b["system_s"]),
         others_baseline_s=counter(a["others_s"]), others_contender_s=counter(b["others_s"]),
-        disturbed=series.disturbed, reason=series.reason)
+        disturbed=series.disturbed, over=dict(series.over), reason=series.reason)
 
 
 def ladder(series, fma_gflops=None):

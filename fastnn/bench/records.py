@@ -59,7 +59,8 @@ class Series:
     passes: list = field(default_factory=list)  # per round: the pass it ran in
     failed: dict = field(default_factory=dict)  # cell key -> why its side could not be built
     disturbed: bool = False
-    reason: str = ""
+    over: dict = field(default_factory=dict)  # contention.exceeded: {fact: largest value}
+    reason: str = ""  # an older file's words for the same (empty in new runs)
 
     def side(self, backend, dtype="float64", threads=0):
         """The side (backend, dtype, threads), or None."""
@@ -114,7 +115,8 @@ class Comparison:
     others_baseline_s: list = field(default_factory=list)
     others_contender_s: list = field(default_factory=list)
     disturbed: bool = False
-    reason: str = ""
+    over: dict = field(default_factory=dict)  # contention.exceeded: {fact: largest value}
+    reason: str = ""  # an older file's words for the same (empty in new runs)
 
     @property
     def direct(self):

@@ -19,6 +19,7 @@ import random
 import time
 from contextlib import ExitStack
 
+from . import contention
 from .records import Series, SideRounds
 from .worker import SETTLE_S
 
@@ -78,7 +79,7 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
     rng = random.Random(seed)
     per_pass = math.ceil(rounds / passes)
     min_pass = math.ceil(min(min_rounds, rounds) / passes)
-    acc = {key: dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, reason="")
+    acc = {key: dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, over={})
            for key, _ in groups}
     sides_of = dict(groups)
     for p in range(passes):
@@ -95,7 +96,7 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
                    sides=[s for s in acc[key]["sides"].values() if len(s.rounds_s) >= 2],
                    canary_gflops=acc[key]["canary"], passes=acc[key]["passes"],
                    failed=acc[key]["failed"], disturbed=acc[key]["disturbed"],
-                   reason=acc[key]["reason"])
+                   over=acc[key]["over"])
             for key, cells in groups]
 
 
@@ -144,9 +145,9 @@ def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s
             if n >= min_pass and time.perf_counter() > end:
                 break
         verdict = detector.verdict(before, pids=pids) if detector else None
-        if verdict and verdict.get("reason"):
+        if verdict and verdict.get("over"):
             a["disturbed"] = True
-            a["reason"] = "; ".join(filter(None, (a["reason"], verdict["reason"])))
+            a["over"] = contention.worst(a["over"], verdict["over"])
 
 
 def _batch(calls, untimed):

@@ -12,6 +12,7 @@ import sys
 from ..backends import HEADLINE, REFERENCE
 from . import cell, ceiling, contention, ladder, machine, paired, peaks, rounds, spawn, stats, worker
 from . import progress as _progress
+from .codes import Why, error, why
 from .grid import FIT_OP, HEADLINE_OP, TARGETS, Cell, fit_steps, is_headline
 from .records import PairedDoc
 from .store import PAIRED, RESULTS, Store, export, write_paired
@@ -21,7 +22,8 @@ from .store import PAIRED, RESULTS, Store, export, write_paired
 #: may set its own (``run.workers``).
 HEADLINE_WORKERS = 3
 #: Worker medians further apart than this fraction, and further than the workers' own spread
-#: (their largest IQR over median), name the cell as one whose workers disagree.
+#: (their largest IQR over median), mark the cell as one whose workers disagree
+#: (``workers_apart``).
 WORKERS_AGREE = 0.05
 
 
@@ -109,43 +111,40 @@ def _label(c):
 def _failed(c, exc):
     """The record of a cell whose worker failed outside the cell's own measurement."""
     return dict(c.params(), key=c.key, status="failed", median_s=None, extrapolated=False,
-                headline=is_headline(c), disturbed=False, contention=None,
-                message=f"{type(exc).__name__}: {exc}")
+                headline=is_headline(c), disturbed=False, contention=None, why=error(exc),
+                notes=[])
 
 
 def _merge(recs):
     """One record from the records of one cell's workers: their values pooled, the statistics
     recomputed, and ``workers`` (each worker's pid, values, median, IQR, min), ``workers_spread``
-    (largest over smallest worker median, minus 1) and ``workers_disagree`` (a sentence, or "")
-    added; memory and the first call are the first worker's."""
+    (largest over smallest worker median, minus 1), ``workers_iqr`` (the workers' largest IQR
+    over their median) and ``workers_apart`` (:data:`WORKERS_AGREE`: True when the spread
+    exceeds both) added; memory and the first call are the first worker's. A further worker
+    that failed is a ``further_worker`` note (:mod:`.codes`), its values left out."""
     first = recs[0]
     ok = [r for r in recs if r["status"] == "ok"]
-    notes = [first["message"]] if first.get("message") else []
-    if first["status"] == "ok":  # a further worker that failed is said, its values left out
-        notes += [f"a further worker: {r['status']} ({r.get('message', '')})" for r in recs
-                  if r["status"] != "ok"]
+    notes = list(first.get("notes") or [])
+    if first["status"] == "ok":
+        notes += [why(Why.FURTHER_WORKER, status=r["status"], why=r.get("why"))
+                  for r in recs if r["status"] != "ok"]
     summary = [dict(pid=r.get("worker_pid"), values=len(r["samples"]), median_s=r["median_s"],
                     iqr_s=r["iqr_s"], min_s=r["min_s"], calls_per_value=r["calls_per_round"])
                for r in ok]
     if first["status"] != "ok" or len(summary) < 2:
-        return dict(first, workers=summary, workers_spread=None, workers_disagree="",
-                    message="; ".join(notes))
+        return dict(first, workers=summary, workers_spread=None, workers_iqr=None,
+                    workers_apart=False, notes=notes)
     values = [v for r in ok for v in r["samples"]]
     meds = [w["median_s"] for w in summary]
     spread = max(meds) / min(meds) - 1
     own = max(w["iqr_s"] / w["median_s"] for w in summary)
-    disagree = ""
-    if spread > max(WORKERS_AGREE, own):
-        disagree = (f"its {len(meds)} workers disagree: medians "
-                    + ", ".join(f"{m:.3g}" for m in meds) + f" s (spread {100 * spread:.0f} %, "
-                    f"beyond their own IQR of at most {100 * own:.0f} %)")
     counted = all(len(r.get("value_faults") or ()) == len(r["samples"]) for r in ok)
     per_value = {k: [v for r in ok for v in r[k]] if counted else None
                  for k in ("value_faults", "value_system_s")}
     st = worker.stats(values, per_value["value_faults"], per_value["value_system_s"])
     rec = dict(first, **st, samples=values, **per_value, workers=summary, workers_spread=spread,
-               workers_disagree=disagree,
-               message="; ".join(notes),
+               workers_iqr=own, workers_apart=bool(spread > max(WORKERS_AGREE, own)),
+               notes=notes,
                disturbed=any(r.get("disturbed") for r in recs),
                gflops=first["flops"] / st["median_s"] / 1e9,
                gbs=first["bytes"] / st["median_s"] / 1e9)
@@ -276,9 +275,6 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         if n_bad:
             prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "
                      "(marked disturbed; see their contention field)")
-        split = [r for r in store.done.values() if r.get("workers_disagree")]
-        for r in split:
-            prog.say(f"{_label(Cell.of(r))}: {r['workers_disagree']}")
         export(path, out_dir, also)
     return path
 

@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - not POSIX: no folder lock
     fcntl = None
 
 from ..datasets import DATASETS
+from .codes import Why, why
 from .grid import FIT_OP
 
 FORMAT = "fastnn-bench/1"
@@ -53,7 +54,13 @@ COLUMNS = ["backend", "op", "m", "n_h", "n_x", "n_y", "dtype", "threads", "hidde
            "compile_s", "mem_traced_bytes", "mem_rss_bytes", "flops", "bytes", "gflops", "gbs",
            "headline", "budget_s", "disturbed", "contention_reason", "order", "workers_spread",
            "workers_disagree", "n_modes", "faults_minor", "faults_major", "working_set_bytes",
-           "mem_step_bytes", "data", "final_cost"]
+           "mem_step_bytes", "why", "notes", "contention_over", "workers_apart", "workers_iqr",
+           "data", "final_cost"]
+#: Columns of :data:`COLUMNS` that hold codes (:mod:`.codes`), not numbers: ``why`` a record's
+#: why code, ``notes`` its notes' codes and ``contention_over`` the contention facts over their
+#: threshold, each list joined by ",". ``message``, ``contention_reason`` and
+#: ``workers_disagree`` are the words of files written before the codes (empty since).
+CODES = ("why", "notes", "contention_over")
 STATUSES = ("ok", "over_budget", "skipped", "failed", "wrong")
 #: Required in every record (the cell's identity and its status): field -> (type, smallest
 #: value). ``threads`` 0 means all cores.
@@ -62,7 +69,8 @@ REQUIRED = {"backend": (str, None), "op": (str, None), "m": (int, 1), "n_h": (in
             "hidden": (str, None), "output": (str, None), "status": (str, None)}
 #: Checked when present and not None. ``steps``: the gradient-descent steps of one timed run,
 #: required for the op ``fit``, whose timings (and ``predicted_s``) are per step.
-OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, None),
+OPTIONAL = {"key": (str, None), "message": (str, None), "why": (dict, None), "notes": (list, None),
+            "workers_apart": (bool, None), "extrapolated": (bool, None),
             "rounds": (int, 1), "calls_per_round": (int, 1), "disturbed": (bool, None),
             "headline": (bool, None), "contention": (dict, None), "steps": (int, 1),
             "order": (int, 0), "worker_pid": (int, 1), "workers": (list, None),
@@ -73,7 +81,7 @@ OPTIONAL = {"key": (str, None), "message": (str, None), "extrapolated": (bool, N
 TIMINGS = ("median_s", "min_s", "q1_s", "q3_s")
 #: Other quantities: finite and >= 0 when present and not None.
 NON_NEGATIVE = ("iqr_s", "mean_s", "stddev_s", "predicted_s", "first_call_s", "compile_s",
-                "workers_spread", "faults_minor", "faults_major", "working_set_bytes",
+                "workers_spread", "workers_iqr", "faults_minor", "faults_major", "working_set_bytes",
                 "mem_traced_bytes", "mem_rss_bytes", "mem_step_bytes", "flops", "bytes", "gflops", "gbs",
                 "budget_s", "final_cost")
 
@@ -369,8 +377,8 @@ class Store:
         problem = check_record(rec)
         if problem and isinstance(rec, dict):
             rec = {k: rec[k] for k in (*REQUIRED, *OPTIONAL) if k in rec}
-            rec.update(status="failed", median_s=None,
-                       message=f"invalid measurement record: it {problem}")
+            rec.update(status="failed", median_s=None, notes=[],
+                       why=why(Why.INVALID_RECORD, problem=problem))
             problem = check_record(rec)
         if problem:
             raise ResultsError(f"{self.path}: refusing to append a record that {problem}")
@@ -509,12 +517,21 @@ def write_manifest(out_dir, kind, names):
 # --- exports ----------------------------------------------------------------------------------
 
 def to_frame(cells):
-    """The records as a tidy frame with :data:`COLUMNS` (the contention facts as one reason)."""
+    """The records as a tidy frame with :data:`COLUMNS`: the contention facts as the codes of
+    those over their threshold (and an older file's reason), a record's why and notes as their
+    codes (:data:`CODES`)."""
     import pandas as pd
     df = pd.DataFrame(cells)
     if "contention" in df:
         df["contention_reason"] = [c.get("reason") if isinstance(c, dict) else None
                                    for c in df["contention"]]
+        df["contention_over"] = [",".join(c.get("over") or ()) if isinstance(c, dict) else None
+                                 for c in df["contention"]]
+    if "why" in df:
+        df["why"] = [w.get("code") if isinstance(w, dict) else None for w in df["why"]]
+    if "notes" in df:
+        df["notes"] = [",".join(n.get("code", "") for n in v) if isinstance(v, list) else None
+                       for v in df["notes"]]
     if "modes" in df:  # groups of a cell's values (.worker.modes); 0 when not recorded
         df["n_modes"] = [len(v) if isinstance(v, list) else 0 for v in df["modes"]]
     for col in COLUMNS:

@@ -23,7 +23,7 @@ from . import ladder as RL
 from . import modes as RM
 from . import first as FS
 from . import real as RD
-from . import sections
+from . import reasons, sections
 from .notes import Notes
 from .text import (caveats, compute_peaks, blas_arch, headline, headline_fit, headline_float32,
                    machine_md)
@@ -94,8 +94,11 @@ def _labels(paths, headers):
 def load_results(paths):
     """Load and stack results files; a bad file is a ResultsError naming it.
 
-    Returns (frame, [(label, header), ...]); the frame's ``source`` column holds the label and
-    ``disturbed`` whether a cell was measured on a busy machine.
+    Returns (frame, [(label, header), ...]); the frame's ``source`` column holds the label,
+    ``disturbed`` whether a cell was measured on a busy machine, ``partial_check`` whether a
+    training run was checked on its first costs only, and ``message``, ``workers_disagree`` and
+    ``contention_reason`` the words of the records' codes (:mod:`.reasons`; an older file's own
+    words as they are).
     """
     loaded = [load(p) for p in paths]
     labels = _labels(paths, [h for h, _ in loaded])
@@ -104,6 +107,10 @@ def load_results(paths):
         df = to_frame(cells)
         df["disturbed"] = [bool(c.get("disturbed", False)) for c in cells]
         df["modes"] = [c.get("modes") for c in cells]
+        df["message"] = [reasons.message(c) for c in cells]
+        df["workers_disagree"] = [reasons.workers_apart(c) for c in cells]
+        df["contention_reason"] = [reasons.contention_words(c.get("contention")) for c in cells]
+        df["partial_check"] = [reasons.partial_check(c) for c in cells]
         df["source"] = lab
         frames.append(df)
     return pd.concat(frames, ignore_index=True), [(lab, h) for lab, (h, _) in zip(labels, loaded)]
@@ -248,7 +255,7 @@ def build(paths, out):
             "\n## Scaling fits: t(m) = a + b·m^k\n",
             "Fitted per backend and n_h to the measured training-step times (relative "
             "least squares). k ≈ 1 is linear work; a is the fixed cost per call.\n",
-            fit_table, "", fit_note, "", *sections.crossovers(scaling["fits"], crossover)]
+            fit_table, "", fit_note, "", *sections.crossovers(scaling.fits, crossover)]
     if len(headers) > 1:
         text += _comparison(both, [lab for lab, _ in headers], out, figures)
         if len({h.get("grid") for _, h in headers[:2]}) == 1:

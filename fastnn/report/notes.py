@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import fmt
 from ..bench.paired import cases_of
 from ..bench.stats import Cause, Flag
+from .reasons import busy
 
 #: The words of a side's extra time, by its cause.
 CAUSE = {
@@ -72,7 +73,7 @@ def flag_text(c, flag, cases=()):
                 f"section): " + "; ".join(parts) + ".")
     if flag == Flag.BUSY.value:
         return (f"The rounds at {fmt.shape(*c.shape)} were measured while other processes "
-                f"competed for the CPU ({c.reason}).")
+                f"competed for the CPU ({busy(c)}).")
     if flag == Flag.SLOW_HOST.value:
         return (f"During the rounds at {fmt.shape(*c.shape)} the host ran at "
                 f"{fmt.percent(c.canary)} of this run's FMA peak (the canary).")
