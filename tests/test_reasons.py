@@ -13,8 +13,9 @@ from fastnn.bench.store import COLUMNS, CODES, load, to_frame
 from fastnn.report import load_results, reasons
 
 ROOT = os.path.join(os.path.dirname(__file__), os.pardir)
-OLD_RUNS = [os.path.join(ROOT, "reports", "targets"),
-            os.path.join(ROOT, "reports", "reproducibility", "targets-2")]
+#: A run written before the codes: a dozen records of the targets run of 2026-12-07 07:26 UTC
+#: (commit f4d7cef's reports/targets), those with a message or workers' words.
+OLD_RUNS = [os.path.join(os.path.dirname(__file__), "data", "old_run")]
 
 #: One example of every code, with the numbers it carries, and a phrase its words must hold.
 EXAMPLES = {

@@ -237,3 +237,29 @@ def test_a_side_whose_batch_fails_leaves_the_pass_and_the_others_go_on(monkeypat
     assert "out of memory" in a["failed"][cells[1].key]
     assert len(a["sides"][cells[0].key].rounds_s) == 4  # numba went on
     assert len(a["sides"][cells[1].key].rounds_s) == 1  # numpy's one good round
+
+
+def _cmp(ratio, case="", flags=()):
+    return Comparison("cost_and_grads", 2, 64, 10**6, "numpy", "numba", ratio, ratio, ratio,
+                      case=case, flags=list(flags), kind="pair")
+
+
+@pytest.mark.parametrize("first_cases, second_cases, compared", [
+    (("fast", "slow"), ("fast", "slow"), ["fast", "slow"]),  # split alike: per case
+    ((), ("fast", "slow"), [""]),                              # one run split: all rounds
+    (("fast", "middle", "slow"), ("fast", "slow"), [""]),      # split differently: all rounds
+])
+def test_two_runs_compare_cases_only_where_both_split_alike(first_cases, second_cases,
+                                                            compared):
+    """The run-to-run table: each memory case on its own where both runs split a side's rounds
+    into the same number of cases (the names then name the same memory state), else the
+    ratios over all rounds; never a comparison left out."""
+    from fastnn.report.runs import agreement
+
+    def doc(cases, scale):
+        flags = [stats.Flag.CASES.value] if cases else []
+        return PairedDoc(pairs=[_cmp(10.0 * scale, flags=flags)]
+                         + [_cmp((10.0 + i) * scale, case=c) for i, c in enumerate(cases)])
+    rows = agreement(doc(first_cases, 1.0), doc(second_cases, 1.05))
+    assert sorted(r[1].case for r in rows) == sorted(compared)
+    assert all(r[3] == pytest.approx(1.05) and r[4] for r in rows)

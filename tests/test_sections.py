@@ -60,7 +60,7 @@ def test_the_committed_runs_sections_are_their_numbers():
     df, headers = load_results([ROOT_RUN])
     n = CV.numbers(df)
     assert sum(k for _, k, _ in n.statuses) == int((df.status != "ok").sum())
-    assert n.n_split == len(n.split) and n.n_split >= 1
+    assert n.n_split >= len(n.split) >= 1  # the first few cells whose workers disagree
     assert CV.caveats(df) == CV.render(n)
     header, _ = load(ROOT_RUN)
     m = facts.numbers(header)

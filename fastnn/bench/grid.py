@@ -72,7 +72,7 @@ GRIDS = {
                   about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
                         "every backend, numba against numpy, numpy-inplace and the peers at the "
                         "headline shapes and in the lecture's flower training run, in 6 "
-                        "interleaved rounds a shape (3 min 29 s - 3 min 47 s on a quiet 2-core "
+                        "interleaved rounds a shape (3 min 18 s - 3 min 30 s on a quiet 2-core "
                         "Intel Xeon VM with AVX-512 and the peers, warm Numba cache, measured)"),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
                   dtype=("float64",), threads=(0,), budget_s=2.0,
@@ -89,9 +89,8 @@ GRIDS = {
                  dtype=("float64",), threads=(0,), budget_s=10.0,
                  about="whole training runs on the real data sets (fastnn.datasets: digits "
                        "8 vs rest, breast cancer) on every backend and peer, numba against "
-                       "the vectorised backends and the peers in interleaved rounds (17 min on "
-                       "a 2-core Intel Xeon VM with AVX-512 while a test suite ran beside it, "
-                       "measured once)"),
+                       "the vectorised backends and the peers in interleaved rounds (4 min 20 s "
+                       "on a quiet 2-core Intel Xeon VM with AVX-512, measured once)"),
     "targets": dict(ops=(HEADLINE_OP, FIT_OP),
                     shapes="targets",  # :func:`target_shapes` of each op
                     float32=FLOAT32_TARGETS, large_m=LARGE_M, data=DATA,
@@ -99,7 +98,8 @@ GRIDS = {
                     about="the training step and the training runs at the headline shapes, "
                           "with the peers, the float32 step at its headline shape, the step at "
                           "m up to 5e7 (LARGE_M) and the ladder at the three headline shapes "
-                          "(19 min on a quiet 2-core Intel Xeon VM with AVX-512, 2 runs, "
+                          "and the real data sets (24 min on a quiet 2-core Intel Xeon VM with "
+                          "AVX-512, 2 runs, "
                           "measured)"),
 }
 

@@ -227,7 +227,8 @@ def build(paths, out):
     detail = [f"\n## Headline: {HEADLINE} at the headline shapes\n",
               sections.headline_head(df),
               headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
-                       pairs, h0.get("ceiling"), h0.get("peaks", {}).get("fma_gflops"), notes),
+                       pairs, h0.get("ceiling"), h0.get("peaks", {}).get("fma_gflops"), notes,
+                       h0.get("peaks", {}).get("gemm_gflops")),
               sections.headline_notes(h0, pairs),
               *_float32_headline(df, h0, pairs, notes),
               *_fit_headline(df, pairs, notes)]

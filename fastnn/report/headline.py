@@ -186,15 +186,17 @@ def _speedups(df, g, t, pairs, row, op):
 
 
 def step_numbers(df, peaks_gflops=None, peak_gbs=None, pairs=None, ceiling=None,
-                 fma_gflops=None):
+                 fma_gflops=None, gemm_gflops=None):
     """The step's :class:`Table` at :data:`TARGETS`. ``ceiling`` (the header's): the step's own
-    ceiling, priced at ``fma_gflops``; ``peaks_gflops``, ``peak_gbs``: the machine's peaks."""
+    ceiling, priced at ``fma_gflops`` and its products at ``gemm_gflops`` from
+    ``ceiling.GEMM_FROM_N_X`` inputs on; ``peaks_gflops``, ``peak_gbs``: the machine's peaks."""
     def fill(row, g, t):
         row.speedups = _speedups(df, g, t, pairs, row, STEP)
         nb = g[g.backend == HEADLINE].iloc[0]
         row.gflops, row.gbs = nb.get("gflops"), nb.get("gbs")  # a synthetic frame may lack them
         if ceiling:
-            row.ceiling_s = ceiling_s(ceiling, row.m, row.n_h, row.n_x, "float64", fma_gflops)
+            row.ceiling_s = ceiling_s(ceiling, row.m, row.n_h, row.n_x, "float64", fma_gflops,
+                                      gemm_gflops)
     return Table("step", _rows(TARGETS, *_target_cells(df, STEP), fill), bool(ceiling),
                  peaks_gflops, peak_gbs)
 
@@ -282,9 +284,10 @@ def render(table, notes=None):
 
 
 def headline(df, peaks_gflops, peak_gbs, pairs=None, ceiling=None, fma_gflops=None,
-             notes=None):
+             notes=None, gemm_gflops=None):
     """The step's headline table: :func:`render` of :func:`step_numbers`."""
-    return render(step_numbers(df, peaks_gflops, peak_gbs, pairs, ceiling, fma_gflops), notes)
+    return render(step_numbers(df, peaks_gflops, peak_gbs, pairs, ceiling, fma_gflops,
+                               gemm_gflops), notes)
 
 
 def headline_float32(df, pairs=None, ceiling=None, fma32_gflops=None, notes=None):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..backends import FIT_LR, HEADLINE, REFERENCE, REGISTRY
-from ..bench.ceiling import ceiling_s
+from ..bench.ceiling import GEMM_FROM_N_X, ceiling_s
 from ..bench.grid import FLOAT32_TARGETS, TARGETS, Cell, working_set_bytes
 from ..bench.stats import ESTIMATOR, WIDE
 from . import select as S
@@ -35,8 +35,10 @@ NOTES_PAIRED = ("Each speed-up is the ratio of the two sides' {estimator}s over 
                 "timed.")
 NOTES_CEILING = ("The step's ceiling is the time it would take doing nothing but its unavoidable "
                  "work: one tanh ({tanh_ns:.2g} ns per value on all cores, measured) and 2·n_x + 4 "
-                 "multiply-adds ({fma}) per example and hidden unit; \"% of the step's ceiling\" "
-                 "is that time over the measured one.")
+                 "multiply-adds ({fma}) per example and hidden unit{gemm}; \"% of the step's "
+                 "ceiling\" is that time over the measured one.")
+NOTES_GEMM = (", the 2·n_x of the two matrix products priced at the measured GEMM rate "
+              "({gemm:.0f} GFLOP/s) from n_x = {from_n_x} on")
 NOTES_FMA_PEAK = "{ns:.2g} ns each at the machine's FMA peak"
 NOTES_FMA_L1 = "{ns:.2g} ns each, streamed through L1"
 
@@ -75,6 +77,7 @@ class TableNotes:
     tanh_ns: float | None = None
     fma_ns: float | None = None
     fma_at_peak: bool = False
+    gemm_gflops: float | None = None
 
 
 def notes_numbers(header, pairs):
@@ -86,6 +89,7 @@ def notes_numbers(header, pairs):
         fma = (header.get("peaks") or {}).get("fma_gflops")
         n.tanh_ns, n.fma_at_peak = 1e9 * c["tanh_s"], bool(fma)
         n.fma_ns = 2 / fma if fma else 1e9 * c["fma_s"]
+        n.gemm_gflops = (header.get("peaks") or {}).get("gemm_gflops")
     return n
 
 
@@ -97,7 +101,9 @@ def render_notes(n):
                                        temps_gb=n.temps_gb))
     if n.tanh_ns is not None:
         fma = (NOTES_FMA_PEAK if n.fma_at_peak else NOTES_FMA_L1).format(ns=n.fma_ns)
-        out.append(NOTES_CEILING.format(tanh_ns=n.tanh_ns, fma=fma))
+        gemm = (NOTES_GEMM.format(gemm=n.gemm_gflops, from_n_x=GEMM_FROM_N_X)
+                if n.gemm_gflops else "")
+        out.append(NOTES_CEILING.format(tanh_ns=n.tanh_ns, fma=fma, gemm=gemm))
     return "\n" + "\n\n".join(out) + "\n" if out else ""
 
 

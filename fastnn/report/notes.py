@@ -41,7 +41,8 @@ def label(c):
     op = "" if c.op == "cost_and_grads" else f" {c.op}"
     case = f", {c.case} case" if c.case else ""
     kind = "ladder: " if c.kind != "pair" else ""
-    return (f"{kind}{who(c, 'contender')} vs {who(c, 'baseline')}{op} at "
+    dtype = (f" in {c.dtype}" if c.dtype == c.baseline_dtype and c.dtype != "float64" else "")
+    return (f"{kind}{who(c, 'contender')} vs {who(c, 'baseline')}{op}{dtype} at "
             f"{fmt.shape(c.n_x, c.n_h, c.m)}{case}")
 
 

@@ -62,14 +62,24 @@ def _cells(df, **match):
 
 
 def _side(r, pairs, shape, op, data):
+    """A backend's side: its time per step from the paired rounds where it was paired (the
+    headline backend's from any of its comparisons), else its own cell's minimum."""
     ok = r.status == "ok" and np.isfinite(r.min_s)
     pair = None if r.backend == HEADLINE else find(pairs, *shape, r.backend, op=op, data=data)
+    t = float(r.min_s) if ok else None
+    if pair is not None:
+        t = pair.t_baseline_s / pair.steps
+    elif r.backend == HEADLINE:
+        top = next((c for c in pairs if c.kind == "pair" and not c.case and c.op == op
+                    and c.shape == tuple(shape) and c.data == data and c.contender == HEADLINE
+                    and c.dtype == "float64" and c.baseline_dtype == "float64"
+                    and c.contender_threads == 0), None)
+        t = top.t_contender_s / top.steps if top is not None else t
     cost = getattr(r, "final_cost", None)
     flops = getattr(r, "flops", None)
-    return Side(r.backend, float(r.min_s) if ok else None, r.status,
+    return Side(r.backend, t, r.status,
                 float(cost) if cost is not None and np.isfinite(cost) else None,
-                float(flops) / float(r.min_s) / 1e9 if ok and flops and flops > 0 else None,
-                pair)
+                float(flops) / t / 1e9 if t and flops and flops > 0 else None, pair)
 
 
 def numbers(df, pairs, header):
@@ -109,9 +119,10 @@ def numbers(df, pairs, header):
 # --- words ------------------------------------------------------------------------------------
 
 DATA_HEAD = ("Whole training runs (`fit`, tanh hidden units, sigmoid output, float64, all "
-             "cores) on the real data sets of `fastnn.datasets`, standardised. Per step: each "
-             "backend's own cell (the minimum over its values); \"{headline} faster\": the paired "
-             "comparison over interleaved rounds, as on the first screen; the final cost is J "
+             "cores) on the real data sets of `fastnn.datasets`, standardised. Per step: the "
+             "minimum over the interleaved rounds where a backend was paired with {headline} "
+             "(the first screen's times), else over its own cell's values; \"{headline} "
+             "faster\": the paired comparison, as on the first screen; the final cost is J "
              "before the last update.")
 DATA_TITLE = "### {description}: n_h = {n_h}, {steps:,} steps, lr {lr:g}"
 CEILING = ("{headline}'s step here reaches {share} of its ceiling ({ceiling} per step: "

@@ -144,11 +144,19 @@ def agreement(first, second):
     from ..bench.stats import Flag
     a = {_key(c): c for c in (first.pairs + first.ladder) if c.kind != "direct"}
     b = {_key(c): c for c in (second.pairs + second.ladder) if c.kind != "direct"}
-    # where a run saw memory cases, its ratio over all rounds depends on how many rounds fell
-    # in each: the cases are compared instead, each where both runs saw it
-    split = {k for d in (a, b) for k, c in d.items() if Flag.CASES.value in c.flags}
+    # where both runs saw the same number of memory cases, a ratio over all rounds depends on
+    # how many rounds fell in each: the cases are compared instead; where only one run split
+    # (or they split differently), the case names do not name the same memory state, and the
+    # ratios over all rounds (the minimum: the fastest round of each side) are compared
+
+    def cases(d, k):
+        return sum(1 for x in d if x[:-1] == k[:-1] and x[-1])
+
+    split = {k for k in a if not k[-1] and k in b and Flag.CASES.value in a[k].flags
+             and Flag.CASES.value in b[k].flags and cases(a, k) == cases(b, k)}
+    whole = {k[:-1] for k in a if not k[-1] and k not in split}
     out = []
-    for k in [k for k in a if k in b and k not in split]:
+    for k in [k for k in a if k in b and k not in split and not (k[-1] and k[:-1] in whole)]:
         r = b[k].ratio / a[k].ratio
         out.append((k, a[k], b[k], r, _agree(a[k].ratio, b[k].ratio)))
     return out
@@ -163,8 +171,10 @@ def compared(first, second, labels):
     if not rows:
         return "_The two runs share no headline comparison or ladder factor._\n"
     ok = sum(r[4] for r in rows)
-    lines = [f"{ok} of {len(rows)} headline ratios and ladder factors (each memory case on its "
-             f"own) agree within ±{100 * AGREE:.0f} %, `{labels[0]}` then `{labels[1]}`:\n",
+    lines = [f"{ok} of {len(rows)} headline ratios and ladder factors agree within "
+             f"±{100 * AGREE:.0f} %, `{labels[0]}` then `{labels[1]}` (each memory case on its "
+             "own where both runs split a side's rounds into the same number of cases, else "
+             "the ratio over all rounds):\n",
              f"| comparison | {labels[0]} | {labels[1]} | second ÷ first | agree |",
              "|---|---|---|---|---|"]
     for k, x, y, r, good in rows:
