@@ -1007,7 +1007,7 @@ def ladder(folder=LADDER_FROM):
               "every number below with its notes). Every rung was timed in the same rounds, "
               "so each factor is the ratio of two rungs' times over those rounds (95 % "
               "interval; *wide*: it reaches beyond ±10 %, see the report; *cases*: one factor "
-              "per memory case of NumPy's fresh temporaries, fast or slow) and the factors "
+              "per memory case of NumPy's fresh temporaries, fastest first) and the factors "
               "multiply to the whole speed-up. Every rung runs on one thread except the last; "
               "the per-example loops (hatched) ran at a smaller m, their time scaled to m."]
     def factor(f):  # as the report's ladder table: each memory case of NumPy's rung, if any

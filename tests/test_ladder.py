@@ -50,7 +50,7 @@ def test_report_section_states_every_factor_and_the_shorter_m(tmp_path):
     assert (tmp_path / RL.FIGURE).exists()
     text = RL.section(_ladder())
     assert "2× slower [" in text  # numpy-loop over python
-    assert "300× [" in text and "(at m = 100)" in text
+    assert "300× [" in text and "(scaled from m = 100)" in text
     assert "the factors multiply to 4,320×" in text
     assert "biggest factor is 300× (vectorisation)" in text
     assert max(len(c) for row in text.splitlines() if row.startswith("|")

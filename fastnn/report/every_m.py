@@ -18,6 +18,7 @@ from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench.grid import TARGETS
 from . import select as S
 from .headline import paired_text
+from .notes import find
 from .tables import md_table
 
 # --- every m measured -------------------------------------------------------------------------
@@ -67,8 +68,13 @@ def vectorise_numbers(df, pairs, notes=None):
                 continue
             both = g.dropna(subset=[a, b])
             row = both.loc[both.m.idxmax()]
-            out.lines.append(dict(n_h=int(nh), m=int(row.m), a=a, b=b, t_a_s=row[a],
-                                  t_b_s=row[b], said=said[nh, row.m, a, b]))
+            # against the headline backend the sentence quotes the paired comparison: its times
+            # are that comparison's (the minimum over its rounds), not the cells' medians
+            c = find(pairs, nx, int(nh), int(row.m), a) if b == HEADLINE else None
+            out.lines.append(dict(n_h=int(nh), m=int(row.m), a=a, b=b,
+                                  t_a_s=c.t_baseline_s if c else row[a],
+                                  t_b_s=c.t_contender_s if c else row[b],
+                                  said=said[nh, row.m, a, b]))
     return out
 
 

@@ -151,7 +151,7 @@ TABLE_HEAD = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). {headline
               "backend: the ratio of the two sides' {estimator} times over the same interleaved "
               "rounds, with its 95 % bootstrap interval (an interval of a minimum is one-sided: "
               "it may start at the ratio itself). A flag word links to its note; \"or\" gives "
-              "each memory case of NumPy's fresh temporaries.")
+              "each memory case of the other side's fresh temporaries.")
 WHY = [
     ("fusion", "**Fusion and no temporaries:** {headline} makes one compiled pass over X per "
                "step on all cores; at {shape} that is {fusion} than NumPy reusing its work "
@@ -162,6 +162,9 @@ WHY = [
     ("ceiling", "**The ceiling:** at {cshape} {headline}'s step reaches {ceiling} of its "
                 "ceiling (vectorised tanh and multiply-adds measured on this machine){blas}."),
 ]
+LADDER_CAPTION = ("_The ladder: every rung on one thread except the last ({headline} on all "
+                  "cores), so its NumPy rungs are not the table's, which run on all cores._"
+                  ).format(headline=HEADLINE)
 SUPERLINEAR = (", more than its cores: on one thread it runs a separate serial kernel, slower "
                "per thread than the parallel one.")
 BLAS = ("; at n_x = {n_x} the step is mostly two matrix products, which {reference}'s BLAS "
@@ -230,7 +233,8 @@ def render(fs, notes=None, figure=None):
     lines += ["", TABLE_HEAD.format(headline=HEADLINE, estimator=fs.estimator), "",
               table(fs, notes)]
     if figure:
-        lines += ["", f"![The ladder: the step's speed-up rung by rung]({figure})"]
+        lines += ["", f"![The ladder: the step's speed-up rung by rung]({figure})", "",
+                  LADDER_CAPTION]
     sentences = why(fs)
     if sentences:
         lines += ["", " ".join(sentences)]

@@ -43,8 +43,8 @@ def table(s, notes, entries=()):
     lines = ["| rung | time per step | factor over the rung before | what it adds |",
              "|---|---|---|---|"]
     for r, f in zip(s["rungs"], [None] + s["factors"]):
-        t = fmt.seconds(r["t_s"]) + (f" (at m = {fmt.count(r['m_run'])})" if r["m_run"] < m
-                                     else "")
+        t = fmt.seconds(r["t_s"]) + (f" (scaled from m = {fmt.count(r['m_run'])})"
+                                     if r["m_run"] < m else "")
         what = (f.adds if f else L.adds(r["backend"], r["threads"])).split(":")[0]
         lines.append(f"| {rung_label(r['backend'], r['threads'])} | {t} | "
                      f"{notes.cell(f, cases_of(entries, f)) if f else '–'} | {what} |")

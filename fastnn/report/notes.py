@@ -9,6 +9,7 @@ this module is where they become words.
 from __future__ import annotations
 
 from .. import fmt
+from ..backends import REFERENCE
 from ..bench.paired import cases_of
 from ..bench.stats import Cause, Flag
 from .reasons import busy
@@ -63,13 +64,15 @@ def flag_text(c, flag, cases=()):
     """The note of one flag of comparison ``c``; ``cases``: its per-case comparisons."""
     if flag == Flag.WIDE.value:
         moved = moved_words(c)
-        return (f"{label(c)}: the interval {fmt.interval(c.ratio, c.lo, c.hi)} reaches beyond "
+        return (f"{label(c)}: the interval of {speed(c)} reaches beyond "
                 f"±10 % of the ratio" + (f"; {moved}" if moved else "") + ".")
     if flag == Flag.CASES.value:
-        parts = [f"{k.case} case {fmt.interval(k.ratio, k.lo, k.hi)} in {k.rounds} of "
+        parts = [f"{k.case} case {speed(k)} in {k.rounds} of "
                  f"{c.rounds} rounds ({who(k, 'baseline')} {fmt.seconds(k.t_baseline_s)})"
                  for k in cases]
-        return (f"{label(c)}: {who(c, 'baseline')}'s rounds fell into {len(cases)} memory "
+        side = REFERENCE if c.kind == "factor" else who(c, "baseline")  # a ladder factor:
+        # the cases are the NumPy rung's (paired._ladder_cases), whichever side it is here
+        return (f"{label(c)}: {side}'s rounds fell into {len(cases)} memory "
                 f"cases (how fast the kernel maps its fresh temporaries; the report's Modes "
                 f"section): " + "; ".join(parts) + ".")
     if flag == Flag.BUSY.value:
