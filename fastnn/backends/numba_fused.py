@@ -282,21 +282,16 @@ def _cost_and_grads_blas(P, X, Y, hidden, output):
 def cost_and_grads(P, X, Y, hidden, output):
     if _blas_path(P, X, hidden):
         return _cost_and_grads_blas(P, X, Y, hidden, output)
-    W1 = P["W1"]
-    kp = W1.shape[0] if hidden == "maxout" else 1
-    n_h, n_x = W1.shape[-2:]
+    W1, b1, W2, b2 = _kernel_params(P, hidden)  # W1 (k, n_h, n_x), b1 (k, n_h), b2 (n_y,)
+    kp, n_h, n_x = W1.shape
     m = X.shape[1]
     wide = _wide(P, X, hidden)
     run, B = _entries(hidden, output), _step_block(n_x, n_h, kp, wide)
     nchunks = _chunks(m, n_h, kp, n_x)
-    kW1, b1, W2, b2 = _kernel_params(P, hidden)
     if nchunks == 1:  # one compiled call from the parameters to the gradients
-        dt = W1.dtype
-        g = {"dW1": np.empty(W1.shape, dt), "db1": np.empty(P["b1"].shape, dt),
-             "dW2": np.empty(W2.shape, dt), "db2": np.empty(P["b2"].shape, dt)}
-        J = run.cag_serial(kW1, b1, W2, b2, X, Y, B, wide, *g.values())
+        g = {"d" + k: np.empty(P[k].shape, W1.dtype) for k in F.PARAMS}
+        J = run.cag_serial(W1, b1, W2, b2, X, Y, B, wide, *g.values())
         return J, g
-    W1 = kW1
     buf, acc = _accumulators(nchunks, W1, W2)
     Js = np.zeros(nchunks)
     run.cag_parallel(W1, b1, W2, b2, X, Y, B, wide, nchunks, *acc, Js)
