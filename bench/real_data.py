@@ -28,6 +28,7 @@ import numpy as np
 
 import fastnn
 from fastnn import datasets
+from fastnn.bench.worker import SETTLE_S
 from fastnn.validate import prepare
 
 SIDES = (("numpy", "float64"), ("numpy-inplace", "float64"), ("numba", "float64"),
@@ -50,7 +51,9 @@ def _runs(X, Y, n_h, steps, lr):
 
 
 def _time_runs(runs, rounds, rng):
-    """{side: [seconds per round]}, sides shuffled per round, after one untimed warm-up round."""
+    """{side: [seconds per round]}, sides shuffled per round, after one untimed warm-up round.
+    Each run starts after the harness's idle :data:`~fastnn.bench.worker.SETTLE_S`: the BLAS
+    threads of a NumPy run spin for ~0.1 s after it and would slow the next run on 2 cores."""
     for f in runs.values():
         f()
     times = {k: [] for k in runs}
@@ -58,6 +61,7 @@ def _time_runs(runs, rounds, rng):
         order = list(runs)
         rng.shuffle(order)
         for k in order:
+            time.sleep(SETTLE_S)
             t = time.perf_counter()
             runs[k]()
             times[k].append(time.perf_counter() - t)
