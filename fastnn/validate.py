@@ -29,13 +29,8 @@ Cost of the value checks, which read every value once per public call (never per
 every array is read by a small compiled pass that allocates nothing, :func:`_zero_sum` (Σ x·0 is
 0, or NaN when some x is NaN or ±inf; it cannot overflow) or, for sigmoid labels, one pass for
 finiteness and range together, :func:`_n_outside_0_1` (a small array costs only the call).
-Measured at n_x = 2, m = 1e6, float64,
-interleaved with one ``numba`` ``cost_and_grads`` step at n_h = 64 (100 rounds, order reversed
-every other round, on 2 cores shared with other jobs): X and Y cost 0.45 ms (min) to 0.73 ms
-(median), a median 0.5-0.7 % of the step measured in the same rounds (106-116 ms there; on the
-quiet machine the step takes 55-61 ms, of which 0.45-0.73 ms is 0.7-1.3 %). Alternatives in the same rounds: ``np.all(np.isfinite(.))`` 1.1 %, a
-finite ``np.sum`` 0.7-0.8 %, parallel Numba or BLAS reductions 15-17 % (they wait for a busy
-core). The first call of a process loads the compiled passes (about 0.2 s).
+Their cost, measured, is in DESIGN.md ("Measurements behind the backends"). The first call of a
+process loads the compiled passes (about 0.2 s).
 """
 
 from __future__ import annotations

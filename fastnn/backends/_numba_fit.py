@@ -25,17 +25,6 @@ updates) adds ~15 µs of dispatch, allocation and reshaping.
   ``_dzx_block``; ``wide`` is an argument that is None or not at typing time), so the run is one
   compiled call there too.
 
-Measured. Earlier (``python bench/fit_loop.py --rounds 10``, A/B interleaved, busy machine): the
-fused run costs the same as the bare kernel called from an ``@njit`` loop (1.09× [0.81 … 1.24]),
-and one Python call per step at n_h = 64, m = 1e6 equals the compiled loop (1.05× [0.99 …
-1.25]). After the flower step was trimmed (one block read in place, work arrays allocated once,
-a shorter log1p; 4.2 → 3.8 µs per step), ``fastnn bench --grid targets`` on the quiet Zen 4
-machine (paired rounds, median [95 % interval]): flower (m = 400, n_h = 4, 10,000 steps) 3.83 µs
-per step, numpy ÷ fused 11.6× [9.0 … 16.2], JAX (``lax.scan`` under ``jit``) ÷ fused 2.79×
-[2.34 … 3.56]; at n_h = 64, m = 1e6 a fused step took 61.4 ms against 57.2 ms for one
-``cost_and_grads`` call (1.07). What is left of issue 9's flower targets (20× numpy, 3× JAX) is
-the step kernel: its 1,600 float64 tanh alone take ~1.5 µs on this CPU.
-
 Same numbers as the Python loop. Every step calls the very kernels ``cost_and_grads`` calls, with
 the same block size and chunking, reduces the chunk rows in the same order, and rounds the update
 as NumPy does (lr · dW rounded in the parameters' dtype, then the subtraction; :func:`_update` is
@@ -54,12 +43,7 @@ alone, then ``every`` steps), on the same parameter buffers and consecutive slic
 (a 1-D contiguous slice has the array's type: nothing new compiles), and reports between calls.
 A step keeps no state but the parameters, so the run is bit for bit the uninterrupted one,
 divergence included (tests/test_fit_progress.py, serial and parallel). Without a report it is
-one call, as before. Cost (``python bench/fit_progress_cost.py``, flower run, report every 1,000
-steps = 11 calls, paired rounds in one process, followed ÷ plain): quiet machine (load 0.1),
-median 1.0026 [min 0.973, max 1.031] over 9 rounds; with another test suite on the 2 cores the
-direct ratio drowns in noise (medians 0.994–1.026, spread 0.58–1.73), so the script also runs a
-report after every step, which magnifies the per-call cost: 3.3–5.2 µs per extra call, i.e.
-+0.08–0.10 % at every 1,000 steps (runs of 41–54 ms).
+one call, as before (its cost, measured: DESIGN.md, "Measurements behind the backends").
 """
 
 from __future__ import annotations

@@ -33,20 +33,6 @@ its own activation only. (With a run-time code inside the loop LLVM does not uns
 branches — tanh_/sigmoid_/expm1_neg are too large — and the step ran 1.4–1.9× slower; with the
 code a constant but every branch compiled, a first call compiled all seven activations.)
 
-Cost of the merge (tanh/sigmoid, float64, ``cost_and_grads``, new/old, old = the two separate
-implementations): instructions of one single-thread call under callgrind (AVX2 code, valgrind has
-no AVX-512): n_x = 2, n_h = 64, m = 1e6: +0.55 %; n_h = 4: +0.97 %; n_x = 784, n_h = 128, m = 1e4:
-+0.01 %. Wall clock, A/B interleaved, 15 rounds, median of the per-round ratios [IQR], on the
-shared 2-core machine under load: 1 thread 1.047 [1.013, 1.138], 1.010 [0.900, 1.071], 1.008
-[0.965, 1.118]; 2 threads 0.968 [0.953, 1.065], 0.882 [0.710, 1.167], 0.932 [0.812, 1.075].
-Re-measured on the quiet machine (AVX-512 code, 7 interleaved rounds, new/old per round, median
-[IQR]): n_h = 64, m = 1e6: 1 thread 1.019 [1.004, 1.035], 2 threads 1.035 [1.032, 1.038]; n_h = 4:
-1 thread 1.038 [1.022, 1.055], 2 threads 1.026 [1.016, 1.032]. So the merge costs 2–4 %: at the
-3 % budget, over it by up to one point in two of the four settings. The merge is kept for the
-one definition of each formula; the known way back is to fix "one output unit" at compile time
-in the backward pass (it now decides per example whether more than one output adds in; measured
-worth +0.5–1 % in instructions), not yet done.
-
 Gradients are sums over examples: each thread adds into its own float64 accumulator row, reduced
 once at the end (no shared ``+=`` inside ``prange``).
 

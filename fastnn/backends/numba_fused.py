@@ -17,22 +17,7 @@ code, so nothing of the other activations is typed or compiled. The blocks (``_f
 ``_backward_block``, ``_dZ2_and_loss``) are compiled once per activation (or output) and dtype
 and shared by every entry; each entry closure is one further library (its driver inlined).
 
-Measured on the 2-core AMD EPYC (Zen 4) machine, quiet, fresh process, empty cache
-(``NUMBA_CACHE_DIR`` a new folder), the first ``fastnn.fit(X, Y, n_h=4, backend="numba",
-iterations=10)`` on ``fastnn.flower(400)``: before, one kernel branching over every activation
-at run time, 45.3 s (29.5 s on the issue's reference machine); now 6.2–6.8 s (process CPU time,
-4 runs, other work on the machine) and 5.7–5.9 s quiet (2 runs), of which ~0.5 s import and
-validation; from the cache 0.4 s. On a 2-core Intel Xeon machine (2026-12-02, quiet, tbb layer):
-3.7 s in the process, 4.0 s wall with the interpreter's start (2 runs). Paired against the old kernels (``bench/ab_trees.py``, 11
-rounds, quiet, new ÷ old): step (2, 64, 1e6) 0.980, (2, 4, 1e6) 0.972, flower fit 0.982. A
-further (hidden, output) pair adds ~1.5–4 s (its blocks and its entry), a further entry on a
-compiled pair ~1–1.5 s.
-Everything the default ``fastnn bench`` (the ``first`` grid) compiles in its own process: 22.2 s
-over nine specialisations (Numba's compile events, outermost only; quiet, empty cache), plus
-its compile-timing phase (one specialisation in fresh processes: 6.2 s cold, 0.5 s cached); with
-the cache filled the same run compiles nothing (3 min 7 s → 2 min 48 s end to end, in one
-process; since the cells run in worker processes, each worker loads its specialisation from the
-cache, ~0.1–0.3 s).
+The first call's compile time, measured, is in DESIGN.md ("Measurements behind the backends").
 What takes the time is LLVM optimising and emitting each library with the blocks it links (Numba
 links and re-optimises callees into every caller): so thin wrappers are IR-inlined
 (``inline="always"``) into their one caller, and the polynomials of ``_fastmath`` are compiled
