@@ -35,6 +35,8 @@ from pathlib import Path
 import numba
 from numba.core import caching, config
 
+from . import _simd  # noqa: F401  (the vector width, before Numba's compiler starts)
+
 #: The installed package's folder: the files whose functions this locator caches.
 PACKAGE = Path(__file__).resolve().parent
 

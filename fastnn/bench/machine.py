@@ -61,7 +61,8 @@ def compile_times(op="cost_and_grads"):
 
 
 def machine_info():
-    """CPU, OS, versions, BLAS (threadpoolctl), OPENBLAS_* variables, Numba threading, git."""
+    """CPU, OS, versions, BLAS (threadpoolctl), OPENBLAS_* variables, Numba threading and the
+    vector width its loops are compiled for (``cpu.numba_vector_bits``, :mod:`fastnn._simd`)."""
     import numba
     import llvmlite
     info = {
@@ -90,6 +91,8 @@ def machine_info():
         info["numba_threading_layer"] = f"unknown ({exc})"
     info["cpu"]["numba_threading_layer"] = info["numba_threading_layer"]
     info["cpu"]["numba_threads"] = info["numba_threads"]
+    from .. import _simd
+    info["cpu"]["numba_vector_bits"] = _simd.vector_bits()  # what the kernels were compiled for
     return info
 
 
