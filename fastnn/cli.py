@@ -136,15 +136,16 @@ def _report(args):
 
 def _readme(readme, results, index):
     """Write the first screen of the run ``results`` into ``readme`` between its markers, its
-    ladder figure linked relative to the README's folder."""
+    ladder figure and the report ``index`` linked relative to the README's folder."""
     from .report.first import of_folder, replace_block
     here = os.path.dirname(os.path.abspath(readme))
     fig = os.path.join(os.path.dirname(os.path.abspath(index)), "fig0_ladder.png")
     rel = os.path.relpath(fig, here).replace(os.sep, "/") if os.path.exists(fig) else None
+    report = os.path.relpath(os.path.abspath(index), here).replace(os.sep, "/")
     with open(readme, encoding="utf-8") as f:
         text = f.read()
     try:
-        text = replace_block(text, of_folder(results, rel))
+        text = replace_block(text, of_folder(results, rel, report))
     except ValueError as exc:
         raise SystemExit(f"fastnn report --readme {readme}: {exc}") from None
     with open(readme, "w", encoding="utf-8") as f:

@@ -1,6 +1,6 @@
 """One source of numbers: the README's result block, the report's first screen and the lecture
-page's ladder are the committed ``reports/targets`` run's comparisons, to the printed digit; and
-no table cell of a committed document holds a paragraph."""
+page's ladder are the committed ``reports/targets`` run's comparisons, to the printed digit; no
+table cell of a committed document holds a paragraph; and the first screen stays one screen."""
 
 import pathlib
 import re
@@ -9,14 +9,21 @@ import pytest
 
 from fastnn import fmt
 from fastnn.bench import ladder, paired
+from fastnn.bench import store
+from fastnn.backends import REFERENCE
 from fastnn.report.notes import cases_of
-from fastnn.report.first import block_of, of_folder
+from fastnn.report.first import block_of, numbers, of_folder, takeaway, why
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "reports" / "targets"
 DOCS = [ROOT / "README.md", TARGETS / "index.md", ROOT / "reports" / "lecture" / "index.md"]
 #: The widest table cell a committed document may hold (characters).
 CELL_MAX = 80
+#: The README's result block, table and notes included, in words as ``wc -w`` counts them
+#: (each "|" of the table is one); 746 before the first screen was cut to one screen.
+BLOCK_WORDS = 520
+#: The longest sentence of why, note and caption above the table (words).
+WHY_WORDS, NOTE_WORDS, CAPTION_WORDS = 35, 30, 45
 
 pytestmark = pytest.mark.skipif(not (TARGETS / "results.jsonl").exists(),
                                 reason="no committed targets run")
@@ -24,14 +31,16 @@ pytestmark = pytest.mark.skipif(not (TARGETS / "results.jsonl").exists(),
 
 def test_the_readmes_result_block_is_the_targets_runs_first_screen():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert block_of(readme) == of_folder(str(TARGETS), "reports/targets/fig0_ladder.png"), (
+    assert block_of(readme) == of_folder(str(TARGETS), "reports/targets/fig0_ladder.png",
+                                         "reports/targets/index.md"), (
         "README.md quotes other numbers than reports/targets: rebuild the block with "
         "`fastnn report reports/targets --out reports/targets --readme README.md`")
 
 
 def test_the_reports_first_screen_is_its_own_runs():
     index = (TARGETS / "index.md").read_text(encoding="utf-8")
-    assert block_of(index) == of_folder(str(TARGETS), "fig0_ladder.png")
+    assert block_of(index) == of_folder(str(TARGETS), "fig0_ladder.png", "")
+    assert index.index(block_of(index)) < index.index("\n## ")  # the first screen comes first
 
 
 def test_the_lecture_pages_ladder_quotes_the_targets_runs_factors():
@@ -56,3 +65,43 @@ def test_no_table_cell_holds_a_paragraph(doc):
         if line.startswith("|"):
             cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
             assert max(map(len, cells), default=0) <= CELL_MAX, line
+
+
+def _targets_screen():
+    header, _ = store.load(str(TARGETS))
+    return numbers(header, paired.load(str(TARGETS), header))
+
+
+def _sentences(text):
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*_])", text.strip()) if s]
+
+
+def test_the_readmes_first_screen_is_one_screen():
+    block = block_of((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(block.split()) <= BLOCK_WORDS, "the README's result block grew past its budget"
+    lines = [x for x in block.splitlines()[1:-1] if x]
+    assert lines[0].startswith("**Machine:**") and len(_sentences(lines[0])) == 1
+    caption = lines[1]
+    assert len(_sentences(caption)) <= 2 and len(caption.split()) <= CAPTION_WORDS
+    sentences = why(_targets_screen())
+    assert 1 <= len(sentences) <= 3 and " ".join(sentences) in lines
+    for s in sentences:
+        assert len(_sentences(s)) == 1 and len(s.split()) <= WHY_WORDS, s
+    notes = [re.sub(r"^\d+\. <a id=\"r\d+\"></a>", "", x) for x in lines
+             if re.match(r"\d+\. <a id=", x)]
+    assert notes
+    for n in notes:
+        assert len(_sentences(n)) == 1 and len(n.split()) <= NOTE_WORDS, n
+
+
+def test_the_takeaway_quotes_the_reference_columns_cells():
+    fs = _targets_screen()
+    short = takeaway(fs)
+    block = block_of((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert short and short in block and len(_sentences(short)) == 1
+    col = 3 + fs.columns.index(REFERENCE)  # before it: the line's start, the label, the time
+    cells = [re.split(r"(?<!\\)\|", x)[col] for x in block.splitlines() if x.startswith("| ")]
+    quoted = re.findall(r"(\d[\d.,]*)(?=×|–\d[\d.,]*×)", short)
+    assert len(quoted) >= 3
+    for r in quoted:
+        assert any(re.search(rf"(?<![\d.]){re.escape(r)}× ", c) for c in cells), r

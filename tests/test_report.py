@@ -275,3 +275,19 @@ def test_each_section_computes_its_numbers_then_renders_them(tmp_path):
     # numba's fixed cost and slope are both below numpy's: faster from m = 1 on
     assert (c4.n_h, c4.m, c64.m) == (4, 1.0, 1.0)
     assert sections.crossovers(s.fits, crossover)[0].endswith(sections.CROSSOVER_ALWAYS)
+
+
+def test_the_readme_block_links_the_reports_detail_from_the_readmes_folder(tmp_path,
+                                                                           figures_unrendered):
+    from fastnn.cli import main
+    res = _write(tmp_path / "runs" / "r.jsonl", _synthetic())
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- result:begin -->\nold\n<!-- result:end -->\ntail\n")
+    out = tmp_path / "reports" / "t"
+    assert main(["report", res, "--out", str(out), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "\nold\n" not in text and text.endswith("<!-- result:end -->\ntail\n")
+    assert "(reports/t/index.md#the-first-screen-in-detail)" in text
+    index = (out / "index.md").read_text()
+    assert "\n## The first screen in detail\n" in index
+    assert "(#the-first-screen-in-detail)" in index.split("\n## ")[0]

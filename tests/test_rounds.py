@@ -211,6 +211,26 @@ def test_a_cell_with_a_cases_flag_but_no_cases_says_wide_not_an_empty_note():
         "2× slower [1.67–2.5]"
 
 
+@pytest.mark.parametrize("flags", [["wide"], ["cases"], ["busy"], ["host"], ["busy", "wide"]])
+def test_the_first_screens_note_is_one_short_sentence_per_flag_with_its_numbers(flags):
+    from fastnn.report.notes import Notes, flag_brief
+    moved = dict(side="baseline", lo_s=0.872, hi_s=4.96, cause="kernel", kernel_s=4.19)
+    c = Comparison("cost_and_grads", 2, 4, 10**6, "torch", "numba", 9.0, 6.5, 12.8, rounds=15,
+                   flags=flags, moved=moved, canary=0.7, over={"others_cpus": 0.4})
+    cases = [Comparison("cost_and_grads", 2, 4, 10**6, "torch", "numba", r, r - 0.3, r + 0.4,
+                        case=k, rounds=n) for r, k, n in ((6.88, "fast", 5), (12.4, "slow", 10))]
+    notes = Notes("r", words=flag_brief)
+    cell = notes.cell(c, cases if "cases" in flags else ())
+    (note,) = notes.items
+    assert cell.endswith(f"[{notes.flags(c, cases if 'cases' in flags else ())[0]}](#r1)")
+    assert note.startswith(f"**{flags[0]}**") and " at (2, 4, 1e6): " in note
+    assert note.count(". ") + 1 == len(flags) and len(note.split()) <= 30 * len(flags), note
+    want = {"wide": ["872 ms to 4.96 s", "the OS mapping fresh memory"],
+            "cases": ["5 of 15 at 6.88×", "10 at 12.4×"], "busy": ["used 0.40 CPUs"],
+            "host": ["70 %"]}
+    assert all(w in note for f in flags for w in want[f]), note
+
+
 def test_a_side_whose_batch_fails_leaves_the_pass_and_the_others_go_on(monkeypatch):
     import random
 

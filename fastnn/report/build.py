@@ -177,8 +177,9 @@ def build(paths, out):
     if S.measured(df).empty:  # real data sets only (the ``real`` grid)
         h0 = headers[0][1]
         notes = Notes("n")
-        text = ["# fastnn performance report\n", FS.BEGIN, FS.render(FS.numbers(h0, doc)),
-                FS.END, "\n## Real data and wide inputs\n",
+        fs = FS.numbers(h0, doc)
+        text = ["# fastnn performance report\n", FS.BEGIN, FS.render(fs, report=""), FS.END,
+                "", FS.detail(fs), "\n## Real data and wide inputs\n",
                 RD.render(RD.numbers(df_all, doc.pairs, h0), doc.pairs, notes)]
         if notes.items:
             text += ["\n### Notes on the tables\n", notes.render()]
@@ -238,8 +239,9 @@ def build(paths, out):
     every_m = sections.vectorise(df, pairs, notes)
     if notes.items:
         detail += ["\n### Notes on the tables\n", notes.render()]
+    fs = FS.numbers(h0, doc)
     text = ["# fastnn performance report\n",
-            FS.BEGIN, FS.render(FS.numbers(h0, doc), figure=ladder_fig), FS.END,
+            FS.BEGIN, FS.render(fs, figure=ladder_fig, report=""), FS.END, "", FS.detail(fs),
             "\n## Details\n", *sections.intro(df, paths, headers), *detail,
             "\n## Why vectorisation matters: the speed-up rung by rung\n",
             RL.section(doc.ladder),

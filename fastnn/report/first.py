@@ -1,11 +1,15 @@
-"""The first screen of a report and of the README's result: the machine in one line, the host's
-speed during the rounds, a table of at most six rows (the headline shapes and training runs),
-the ladder figure and three sentences of why.
+"""The first screen of a report and of the README's result: the machine and the host's speed
+in one line, a two-sentence caption, a table of at most six rows (the headline shapes and
+training runs) whose cells hold a ratio, its interval and at most one flag word, a one-sentence
+takeaway, the ladder figure, three sentences of why and one short sentence per flag
+(:func:`.notes.flag_brief`). What it leaves out (the host's speed in full, how a cell is
+computed, the why with every number behind it) is :func:`detail`, the report's next section.
 
 :func:`numbers` computes a :class:`FirstScreen` from a run's header and its paired file;
-:func:`render` words it (the templates below); nothing else is read. The README block, the
-report and the lecture page's part 7 all render this one object, so a comparison has one number
-everywhere (``tests/test_quoted.py`` holds it).
+:func:`render` and :func:`detail` word it (the templates below); nothing else is read. The
+README block and the report render this one object, and the lecture page's part 7 quotes the
+same run's comparisons, so a comparison has one number everywhere (``tests/test_quoted.py``
+holds it, and holds the first screen to one screen).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from ..bench.ceiling import ceiling_s
 from ..bench.grid import DATA, FIT_OP, FIT_TARGETS, HEADLINE_OP, TARGETS
 from ..datasets import DATASETS
 from ..bench.stats import ESTIMATOR, SLOW_HOST
-from .notes import Notes, cases_of, find
+from .notes import Notes, cases_of, find, flag_brief
 
 #: How many real data sets get a row of the first screen (the rest are in the report's
 #: real-data section), so that it keeps at most six rows.
@@ -43,6 +47,9 @@ class Row:
 
 @dataclass
 class FirstScreen:
+    """The numbers of one run's first screen: the machine, the host's speed during the rounds
+    (the canary over the run's FMA peak), the rows of :class:`Row` under ``columns`` (the
+    baselines), and the comparisons the sentences of why quote; None where not measured."""
     cpu: str
     simd_bits: int | None
     cores: int | None
@@ -66,10 +73,15 @@ class FirstScreen:
         return self.host is not None and self.host < SLOW_HOST
 
 
+#: BLAS libraries' names as their authors write them (threadpoolctl's ``internal_api``).
+BLAS_NAMES = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS", "flexiblas": "FlexiBLAS"}
+
+
 def _blas(header):
     for b in header.get("machine_info", {}).get("blas", []) or []:
         if b.get("internal_api") == "openblas" or b.get("user_api") == "blas":
-            return _join(b.get("internal_api"), b.get("architecture") and
+            api = b.get("internal_api")
+            return _join(BLAS_NAMES.get(api, api), b.get("architecture") and
                          f"{b['architecture']} kernel")
     return None
 
@@ -141,34 +153,64 @@ def _own():
 
 # --- words ------------------------------------------------------------------------------------
 
-MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; measured {date}."
-HOST = ("; the host ran at {host} of this run's own FMA peak ({fma} GFLOP/s) during the rounds "
-        "(the canary's median; {low} at the slowest shape)")
+MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; {date}."
+HOST = "; host at {host} of its FMA peak during the rounds"
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
         "of the machine's FMA peak; every number below was measured on a slowed host.")
-TABLE_HEAD = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). {headline}'s time per "
-              "step ({estimator} over the rounds), and how many times faster it is than each "
-              "backend: the ratio of the two sides' {estimator} times over the same interleaved "
-              "rounds, with its 95 % bootstrap interval (an interval of a minimum is one-sided: "
-              "it may start at the ratio itself). A flag word links to its note; \"or\" gives "
-              "each memory case of the other side's fresh temporaries.")
+CAPTION = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). Cells: how many times faster "
+           "{headline} is (ratio of {estimator} times over interleaved rounds) [95 % interval]; a "
+           "flag links to its note.")
+#: The takeaway: the reference column's numbers, per step at each n_x and on the real data.
+TAKEAWAY = "**In short:** {clauses}."
+STEPS = "{headline}'s step is {parts}"
+AT_N_X = "{speed} at n_x = {n_x}"
+ON_DATA = "a training run on the {data} data is {speed}"
 WHY = [
+    ("fusion", "**Fusion:** {headline} makes one compiled pass over X per step, with no "
+               "temporaries: {fusion} than {inplace} (NumPy reusing its arrays) at {shape}."),
+    ("threads", "**Threads:** on {cores} cores {headline} is {threads} than on one thread at "
+                "{tshape}."),
+    ("ceiling", "**Ceiling:** at {cshape} {headline}'s step runs at {ceiling} of its ceiling, the "
+                "speed of its tanh and multiply-adds alone{blas}."),
+]
+BLAS = "; at n_x = {n_x} it is mostly BLAS matrix products, as {reference}'s is"
+LADDER_CAPTION = ("_Every rung on one thread but the last ({headline}, all cores), so its NumPy "
+                  "rungs are not the table's._").format(headline=HEADLINE)
+#: The last line: where the first screen is told in full (:data:`DETAIL_HEAD`'s anchor).
+MORE = "In full, with each note's causes: [{where}]({link}#{anchor})."
+
+#: The report's section under the first screen, with what the first screen leaves out.
+DETAIL_HEAD = "The first screen in detail"
+DETAIL_HOST = ("**The host's speed** is the canary's: the FMA loop of this run's own peak "
+               "({fma} GFLOP/s), timed on all cores after every round; its median over the "
+               "comparisons is {host} of that peak, {low} at the slowest shape. The machine's "
+               "full description is under Machine.")
+DETAIL_TABLE = ("**The table.** {headline}'s time per step is its {estimator} over the rounds "
+                "(a training run's: the whole run's over its steps). A cell is the ratio of the "
+                "two sides' {estimator} times over the same interleaved rounds, with its 95 % "
+                "bootstrap interval{one_sided}.")
+DETAIL_OR = (" \"or\" gives each memory case of the other side's fresh temporaries, its own "
+             "ratio (see Modes).")
+DETAIL_NOTES = " Each flag's note, with its causes in full, is under Notes on the tables."
+ONE_SIDED = " (an interval of a minimum is one-sided: it may start at the ratio itself)"
+DETAIL_WHY = [
     ("fusion", "**Fusion and no temporaries:** {headline} makes one compiled pass over X per "
                "step on all cores; at {shape} that is {fusion} than NumPy reusing its work "
-               "arrays (numpy-inplace, whose element-wise work runs on one core), which is "
+               "arrays ({inplace}, whose element-wise work runs on one core), which is "
                "{reuse} than NumPy's fresh temporaries."),
     ("threads", "**Threads:** {headline} on {cores} cores is {threads} than on one thread, at "
                 "{tshape}."),
     ("ceiling", "**The ceiling:** at {cshape} {headline}'s step reaches {ceiling} of its "
-                "ceiling (vectorised tanh and multiply-adds measured on this machine){blas}."),
+                "ceiling: the time of its unavoidable work alone (one tanh and 2·n_x + 4 "
+                "multiply-adds per example and hidden unit, at the speeds measured on this "
+                "machine) over the measured time{blas}."),
 ]
-LADDER_CAPTION = ("_The ladder: every rung on one thread except the last ({headline} on all "
-                  "cores), so its NumPy rungs are not the table's, which run on all cores._"
-                  ).format(headline=HEADLINE)
 SUPERLINEAR = (", more than its cores: on one thread it runs a separate serial kernel, slower "
                "per thread than the parallel one.")
-BLAS = ("; at n_x = {n_x} the step is mostly two matrix products, which {reference}'s BLAS "
-        "does well too: {headline} is {ratio} than {reference} there")
+DETAIL_BLAS = ("; at n_x = {n_x} the step is mostly two matrix products, which {reference}'s "
+               "BLAS does well too: {headline} is {ratio} than {reference} there")
+#: Words of a CPU's brand that say nothing on the first line.
+CPU_NOISE = ("(R)", "(r)", "(TM)", "(tm)", " CPU", " Processor")
 
 
 def _row_label(r):
@@ -177,6 +219,16 @@ def _row_label(r):
     if r.op == HEADLINE_OP:
         return f"step {fmt.shape(r.n_x, r.n_h, r.m)}"
     return f"training run {fmt.shape(r.n_x, r.n_h, r.m)}, {r.steps:,} steps"
+
+
+def _cpu(name):
+    """A CPU's brand without its trademarks, clock, "CPU" and "Processor" ("Intel(R) Xeon(R)
+    Processor" → "Intel Xeon"), unless that leaves a single word."""
+    name = (name or "unknown CPU").split(" @ ")[0]
+    short = name
+    for w in CPU_NOISE:
+        short = short.replace(w, "")
+    return " ".join((short if len(short.split()) > 1 else name).split())
 
 
 def table(fs, notes):
@@ -191,47 +243,100 @@ def table(fs, notes):
     return "\n".join(lines)
 
 
-def why(fs):
-    """The three sentences of why, each left out where its numbers are missing."""
-    out = []
-    values = dict(headline=HEADLINE, reference=REFERENCE, cores=fs.cores or "all")
-    if fs.fusion is not None and fs.reuse is not None:
-        values.update(shape=fmt.shape(*fs.fusion.shape),
-                      fusion=fmt.faster(fs.fusion.ratio, fs.fusion.lo, fs.fusion.hi),
-                      reuse=fmt.faster(fs.reuse))
-        out.append(WHY[0][1].format(**values))
+def _span(ratios):
+    """"14.5–16.9× faster", "1.1× slower", or "1.1× slower to 2× faster": a range of ratios."""
+    lo, hi = min(ratios), max(ratios)
+    if fmt.factor(lo) == fmt.factor(hi):
+        return fmt.faster(lo)
+    if lo < 1 < hi:
+        return f"{fmt.faster(lo)} to {fmt.faster(hi)}"
+    if lo >= 1:
+        return f"{fmt.factor(lo)}–{fmt.ratio(hi)} faster"
+    return f"{fmt.factor(1 / hi)}–{fmt.ratio(1 / lo)} slower"
+
+
+def takeaway(fs):
+    """The sentence under the table: how many times faster the headline backend is than the
+    reference, per step at each n_x and in a training run on each real data set, from the
+    numbers the reference column's cells print (each memory case's where they print cases);
+    "" without that column."""
+    notes, than = Notes(), [f" than {REFERENCE}"]  # the first number names its reference
+
+    def speed(cs):
+        rs = [k.ratio for c in cs if c for k in notes.shown(c, cases_of(fs.pairs, c))]
+        return rs and _span(rs) + (than.pop() if than else "")
+
+    step = [r for r in fs.rows if r.op == HEADLINE_OP]
+    parts = [AT_N_X.format(speed=v, n_x=n_x) for n_x in dict.fromkeys(r.n_x for r in step)
+             for v in [speed([r.cells.get(REFERENCE) for r in step if r.n_x == n_x])] if v]
+    clauses = [STEPS.format(headline=HEADLINE, parts=fmt.listed(parts))] if parts else []
+    clauses += [ON_DATA.format(data=r.data, speed=v) for r in fs.rows if r.data
+                for v in [speed([r.cells.get(REFERENCE)])] if v]
+    return TAKEAWAY.format(clauses="; ".join(clauses)) if clauses else ""
+
+
+def _why_values(fs, full):
+    """The why sentences' numbers, worded: {name: values}, a name only where its numbers are
+    there; ``full``: the detail section's (each ratio's interval, the BLAS shape's ratio)."""
+    out, base = {}, dict(headline=HEADLINE, reference=REFERENCE, cores=fs.cores or "all")
+    if fs.fusion is not None and (fs.reuse is not None or not full):
+        out["fusion"] = dict(base, shape=fmt.shape(*fs.fusion.shape), inplace=fs.fusion.baseline,
+                             fusion=fmt.faster(fs.fusion.ratio, fs.fusion.lo, fs.fusion.hi),
+                             reuse=fmt.faster(fs.reuse) if fs.reuse is not None else "")
     if fs.threads is not None:
-        out.append(WHY[1][1].format(**values, threads=fmt.faster(
-            fs.threads.ratio, fs.threads.lo, fs.threads.hi), tshape=fmt.shape(*fs.threads.shape)))
-        if fs.cores and fs.threads.ratio > fs.cores:
-            out[-1] = out[-1][:-1] + SUPERLINEAR
+        out["threads"] = dict(base, threads=fmt.faster(fs.threads.ratio, fs.threads.lo,
+                                                       fs.threads.hi),
+                              tshape=fmt.shape(*fs.threads.shape))
     if fs.ceiling is not None:
         step = [r for r in fs.rows if r.op == HEADLINE_OP and r.n_x == 2][-1]
         b = fs.blas_shape
-        out.append(WHY[2][1].format(
-            **values, cshape=fmt.shape(step.n_x, step.n_h, step.m),
-            ceiling=fmt.percent(fs.ceiling),
-            blas=BLAS.format(n_x=b.n_x, reference=REFERENCE, headline=HEADLINE,
-                             ratio=fmt.faster(b.ratio, b.lo, b.hi)) if b else ""))
+        blas = "" if not b else (
+            DETAIL_BLAS.format(n_x=b.n_x, reference=REFERENCE, headline=HEADLINE,
+                               ratio=fmt.faster(b.ratio, b.lo, b.hi)) if full
+            else BLAS.format(n_x=b.n_x, reference=REFERENCE))
+        out["ceiling"] = dict(base, cshape=fmt.shape(step.n_x, step.n_h, step.m),
+                              ceiling=fmt.percent(fs.ceiling), blas=blas)
     return out
 
 
-def render(fs, notes=None, figure=None):
-    """The first screen as Markdown: machine, host speed, the table, the ladder figure (the
-    path ``figure``, when given), the sentences of why, and the table's notes."""
-    notes = notes or Notes("r")
+def why(fs, full=False):
+    """The three sentences of why (``full``: the detail section's longer ones), each left out
+    where its numbers are missing."""
+    values = _why_values(fs, full)
+    out = [t.format(**values[name]) for name, t in (DETAIL_WHY if full else WHY)
+           if name in values]
+    if full and fs.threads is not None and fs.cores and fs.threads.ratio > fs.cores:
+        i = [name for name, _ in DETAIL_WHY if name in values].index("threads")
+        out[i] = out[i][:-1] + SUPERLINEAR
+    return out
+
+
+def _anchor(heading):
+    """A Markdown heading's anchor as GitHub makes it ("The first screen in detail" →
+    "the-first-screen-in-detail")."""
+    return "".join(ch for ch in heading.lower().replace(" ", "-") if ch.isalnum() or ch in "-_")
+
+
+def render(fs, notes=None, figure=None, report=None):
+    """The first screen as Markdown: the machine and the host's speed in one line, the table,
+    its takeaway, the ladder figure (the path ``figure``, when given), three sentences of why,
+    the table's notes in one short sentence each, and a link to :func:`detail` (``report``: the
+    report's path from the document that shows this screen, "" for that report itself, None:
+    no link)."""
+    notes = notes or Notes("r", words=flag_brief)
     lines = []
     if fs.slow_host:
         lines.append(SLOW.format(host=fmt.percent(fs.host)))
         lines.append("")
     simd = f"{fs.simd_bits}-bit SIMD" if fs.simd_bits else "SIMD width unknown"
-    host = ("" if fs.host is None else
-            HOST.format(host=fmt.percent(fs.host), low=fmt.percent(fs.host_low),
-                        fma=f"{fs.fma_gflops:.0f}" if fs.fma_gflops else "?"))
-    lines.append(MACHINE.format(cpu=fs.cpu or "unknown CPU", simd=simd, cores=fs.cores or "?",
+    host = "" if fs.host is None else HOST.format(host=fmt.percent(fs.host))
+    lines.append(MACHINE.format(cpu=_cpu(fs.cpu), simd=simd, cores=fs.cores or "?",
                                 blas=fs.blas or "BLAS unknown", host=host, date=fs.date or "–"))
-    lines += ["", TABLE_HEAD.format(headline=HEADLINE, estimator=fs.estimator), "",
+    lines += ["", CAPTION.format(headline=HEADLINE, estimator=fs.estimator), "",
               table(fs, notes)]
+    short = takeaway(fs)
+    if short:
+        lines += ["", short]
     if figure:
         lines += ["", f"![The ladder: the step's speed-up rung by rung]({figure})", "",
                   LADDER_CAPTION]
@@ -240,17 +345,42 @@ def render(fs, notes=None, figure=None):
         lines += ["", " ".join(sentences)]
     if notes.items:
         lines += ["", notes.render()]
+    if report is not None:
+        lines += ["", MORE.format(where="the report" if report else "below", link=report,
+                                  anchor=_anchor(DETAIL_HEAD))]
     return "\n".join(lines)
 
 
-def of_folder(path, figure=None):
+def detail(fs):
+    """The report's section under the first screen (its heading included): the host's speed
+    in full, how a cell is computed, and the why with every number behind it."""
+    lines = [f"## {DETAIL_HEAD}", ""]
+    if fs.host is not None:
+        lines += [DETAIL_HOST.format(fma=f"{fs.fma_gflops:.0f}" if fs.fma_gflops else "?",
+                                     host=fmt.percent(fs.host), low=fmt.percent(fs.host_low)),
+                  ""]
+    notes = Notes("r", words=flag_brief)
+    table(fs, notes)
+    cells = [c for r in fs.rows for c in r.cells.values() if c]
+    cases = any(len(notes.shown(c, cases_of(fs.pairs, c))) > 1 for c in cells)
+    lines.append(DETAIL_TABLE.format(headline=HEADLINE, estimator=fs.estimator,
+                                     one_sided=ONE_SIDED if fs.estimator == "min" else "")
+                 + (DETAIL_OR if cases else "") + (DETAIL_NOTES if notes.items else ""))
+    sentences = why(fs, full=True)
+    if sentences:
+        lines += ["", " ".join(sentences)]
+    return "\n".join(lines)
+
+
+def of_folder(path, figure=None, report=None):
     """The first screen of the run in ``path`` (a results file or its folder), rendered, between
-    :data:`BEGIN` and :data:`END`; ``figure``: the ladder figure's path as the document that
-    shows it will link it (None: no figure)."""
+    :data:`BEGIN` and :data:`END`; ``figure`` and ``report``: the ladder figure's and the
+    report's paths as the document that shows it will link them (None: no figure, no link;
+    ``report`` "": that document is the report)."""
     from ..bench import paired, store
     header, _ = store.load(path)
     doc = paired.load(path, header)
-    return f"{BEGIN}\n{render(numbers(header, doc), figure=figure)}\n{END}"
+    return f"{BEGIN}\n{render(numbers(header, doc), figure=figure, report=report)}\n{END}"
 
 
 def replace_block(text, block):
@@ -268,4 +398,5 @@ def block_of(text):
     return text[a:b + len(END)] if 0 <= a < b else None
 
 
-__all__ = ["BEGIN", "END", "block_of", "of_folder", "replace_block", "FirstScreen", "Row", "numbers", "render", "table", "why"]
+__all__ = ["BEGIN", "DETAIL_HEAD", "END", "block_of", "detail", "of_folder", "replace_block",
+           "FirstScreen", "Row", "numbers", "render", "table", "takeaway", "why"]

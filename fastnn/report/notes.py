@@ -1,6 +1,7 @@
 """A comparison in a table cell, and its flags as notes: a cell holds "R× [lo–hi]" and at most
 one word per flag, each a link to a numbered note under the table's section that says what the
-flag means for this comparison, with its numbers.
+flag means for this comparison, with its numbers: in full (:func:`flag_text`, the report's
+detailed tables) or in one short sentence (:func:`flag_brief`, the first screen).
 
 The flags are data (:class:`fastnn.bench.stats.Flag` in a :class:`~fastnn.bench.records.Comparison`);
 this module is where they become words.
@@ -89,11 +90,53 @@ def flag_text(c, flag, cases=()):
     return f"{label(c)}: {flag}."
 
 
+#: A side's extra time by its cause, in a few words (the first screen's notes).
+CAUSE_BRIEF = {
+    Cause.KERNEL.value: "the OS mapping fresh memory",
+    Cause.OTHERS.value: "other processes taking the CPU",
+    Cause.OUTSIDE.value: "time lost outside this machine",
+    Cause.NOT_KERNEL.value: "not in the OS",
+    Cause.UNKNOWN.value: "",
+}
+
+
+def flag_brief(c, flag, cases=()):
+    """The first screen's note of one flag of comparison ``c``: one sentence, the flag word
+    first, its numbers and nothing else (:func:`flag_text` words it in full)."""
+    where = (f"**{flag}**{' interval' if flag == Flag.WIDE.value else ''} at "
+             f"{fmt.shape(c.n_x, c.n_h, c.m)}"
+             + ("" if c.op == "cost_and_grads" else ", training run"))
+    if flag == Flag.WIDE.value and c.moved:
+        mv = c.moved
+        why = CAUSE_BRIEF.get(mv["cause"], "")
+        return (f"{where}: {who(c, mv['side'])}'s rounds took {fmt.seconds(mv['lo_s'])} to "
+                f"{fmt.seconds(mv['hi_s'])} per call" + (f" ({why})" if why else "") + ".")
+    if flag == Flag.WIDE.value:
+        return f"{where}: it reaches beyond ±10 % of the ratio."
+    if flag == Flag.CASES.value and cases:
+        side = REFERENCE if c.kind == "factor" else who(c, "baseline")
+        parts = [f"{k.rounds} at {times(k.ratio)}" for k in cases]
+        parts[0] = f"{cases[0].rounds} of {c.rounds} at {times(cases[0].ratio)}"
+        return f"{where}: {side}'s rounds fell into {len(cases)} memory cases: {fmt.listed(parts)}."
+    if flag == Flag.BUSY.value:
+        return f"{where}: {busy(c) or 'other processes competed for the CPU'}."
+    if flag == Flag.SLOW_HOST.value:
+        return f"{where}: the host ran at {fmt.percent(c.canary)} of its FMA peak."
+    if flag == Flag.SCALED.value:
+        return f"{where}: a per-example side ran at a shorter m, its time scaled."
+    return f"{where}."
+
+
 def speed(c):
     """"R× [lo–hi]", or "R× slower [lo–hi]" below 1 (the contender the slower)."""
     if c.ratio >= 1:
         return fmt.interval(c.ratio, c.lo, c.hi)
     return f"{fmt.ratio(1 / c.ratio)} slower [{fmt.factor(1 / c.hi)}–{fmt.factor(1 / c.lo)}]"
+
+
+def times(r):
+    """"R×", or "R× slower" below 1: a ratio without its interval."""
+    return fmt.ratio(r) if r >= 1 else f"{fmt.ratio(1 / r)} slower"
 
 
 #: The flag a cell shows when it has several (each note says them all).
@@ -103,10 +146,12 @@ PRIORITY = [Flag.BUSY.value, Flag.SLOW_HOST.value, Flag.CASES.value, Flag.WIDE.v
 
 class Notes:
     """The numbered notes of one document; :meth:`cell` adds a comparison's and returns its
-    cell. ``prefix`` makes the anchors unique in the document."""
+    cell. ``prefix`` makes the anchors unique in the document; ``words`` words a flag
+    (:func:`flag_text`, in full, or :func:`flag_brief`)."""
 
-    def __init__(self, prefix="n", quiet=(Flag.SCALED.value,)):
+    def __init__(self, prefix="n", quiet=(Flag.SCALED.value,), words=None):
         self.prefix, self.items, self.quiet = prefix, [], set(quiet)
+        self.words = words or flag_text
 
     def add(self, text):
         """A note's anchor link text target: its number (1-based)."""
@@ -116,11 +161,8 @@ class Notes:
         self.items.append(text)
         return len(self.items)
 
-    def cell(self, c, cases=()):
-        """"R× [lo–hi]" of comparison ``c`` (or "–") and, when it has flags, the first of
-        :data:`PRIORITY` as one word linking to a note that says every flag's meaning."""
-        if c is None:
-            return "–"
+    def flags(self, c, cases=()):
+        """The flags the cell of ``c`` words, in :data:`PRIORITY` order (the first is its word)."""
         flags = sorted((f for f in c.flags if f in PRIORITY and f not in self.quiet),
                        key=PRIORITY.index)
         if not cases and Flag.CASES.value in flags:  # nothing to give per case: say it is wide
@@ -129,12 +171,23 @@ class Notes:
                 flags.append(Flag.WIDE.value)
         if Flag.CASES.value in flags and Flag.WIDE.value in flags:
             flags.remove(Flag.WIDE.value)  # the cases' own ratios are why it is wide
-        number = speed(c)
-        if Flag.CASES.value in flags and cases:  # every case's number, not the flag alone
-            number = " or ".join(speed(k) for k in cases)
+        return flags
+
+    def shown(self, c, cases=()):
+        """The comparisons whose numbers the cell of ``c`` prints: each memory case's where it
+        is flagged ``cases``, else ``c`` alone."""
+        return list(cases) if cases and Flag.CASES.value in self.flags(c, cases) else [c]
+
+    def cell(self, c, cases=()):
+        """"R× [lo–hi]" of comparison ``c`` (or "–") and, when it has flags, the first of
+        :data:`PRIORITY` as one word linking to a note that says every flag's meaning."""
+        if c is None:
+            return "–"
+        flags = self.flags(c, cases)
+        number = " or ".join(speed(k) for k in self.shown(c, cases))
         if not flags:
             return number
-        n = self.add(" ".join(flag_text(c, f, cases) for f in flags))
+        n = self.add(" ".join(self.words(c, f, cases) for f in flags))
         return f"{number} [{flags[0]}](#{self.prefix}{n})"
 
     def render(self):
@@ -155,4 +208,5 @@ def find(comps, n_x, n_h, m, baseline, *, op="cost_and_grads", dtype="float64",
     return None
 
 
-__all__ = ["Notes", "cases_of", "find", "flag_text", "label", "moved_words", "who"]
+__all__ = ["Notes", "cases_of", "find", "flag_brief", "flag_text", "label", "moved_words", "speed",
+           "times", "who"]
