@@ -52,6 +52,7 @@ class FirstScreen:
     baselines), and the comparisons the sentences of why quote; None where not measured."""
     cpu: str
     simd_bits: int | None
+    kernel_bits: int | None   # the vector width numba's loops were compiled for (None: older run)
     cores: int | None
     blas: str | None
     date: str | None
@@ -123,7 +124,8 @@ def numbers(header, doc):
     fs = FirstScreen(
         cpu=_join(cpu.get("brand_raw") or mi.get("processor"),
                   cpu.get("microarchitecture") and f"({cpu['microarchitecture']})"),
-        simd_bits=cpu.get("simd_bits"), cores=cpu.get("count"), blas=_blas(header),
+        simd_bits=cpu.get("simd_bits"),
+        kernel_bits=cpu.get("numba_vector_bits"), cores=cpu.get("count"), blas=_blas(header),
         date=(header.get("datetime") or "")[:10] or None, fma_gflops=fma,
         host=canary[len(canary) // 2] if canary else None,
         host_low=canary[0] if canary else None, estimator=doc.estimator,
@@ -153,6 +155,7 @@ def _own():
 
 # --- words ------------------------------------------------------------------------------------
 
+KERNEL_BITS = " (numba's loops {bits}-bit)"
 MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; {date}."
 HOST = "; host at {host} of its FMA peak during the rounds"
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
@@ -218,7 +221,7 @@ def _row_label(r):
         return f"training run, {r.data} {fmt.shape(r.n_x, r.n_h, r.m)}, {r.steps:,} steps"
     if r.op == HEADLINE_OP:
         return f"step {fmt.shape(r.n_x, r.n_h, r.m)}"
-    return f"training run {fmt.shape(r.n_x, r.n_h, r.m)}, {r.steps:,} steps"
+    return f"training run, flower {fmt.shape(r.n_x, r.n_h, r.m)}, {r.steps:,} steps"
 
 
 def _cpu(name):
@@ -329,6 +332,8 @@ def render(fs, notes=None, figure=None, report=None):
         lines.append(SLOW.format(host=fmt.percent(fs.host)))
         lines.append("")
     simd = f"{fs.simd_bits}-bit SIMD" if fs.simd_bits else "SIMD width unknown"
+    if fs.kernel_bits and fs.kernel_bits != fs.simd_bits:
+        simd += KERNEL_BITS.format(bits=fs.kernel_bits)
     host = "" if fs.host is None else HOST.format(host=fmt.percent(fs.host))
     lines.append(MACHINE.format(cpu=_cpu(fs.cpu), simd=simd, cores=fs.cores or "?",
                                 blas=fs.blas or "BLAS unknown", host=host, date=fs.date or "–"))
