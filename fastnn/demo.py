@@ -28,7 +28,7 @@ from .data import flower
 from .init import init_params
 from . import fmt
 from .plotting import colours, ladder_figure, plain_log_y, save as _save, subplots
-from .plotting import rung_label as plotting_rung
+from .plotting import factor_adds, rung_label as plotting_rung
 from .train import fit, fit_logistic, predict
 from .validate import PARAM_NAMES, prepare
 
@@ -1019,7 +1019,7 @@ def ladder(folder=LADDER_FROM):
     for s in sums:
         rows = [f"| {plotting_rung(r['backend'], r['threads'])} | {fmt.seconds(r['t_s'])} | "
                 + (factor(f) if f else "–")
-                + f" | {(f.adds if f else '').split(':')[0]} |"
+                + f" | {(factor_adds(f) if f else '').split(':')[0]} |"
                 for r, f in zip(s["rungs"], [None] + s["factors"])]
         blocks.append(f"**{fmt.shape(*s['shape'])}** (n_x, n_h, m): "
                       f"{fmt.ratio(s['product'])} from the first rung to the last.\n\n"
