@@ -97,6 +97,22 @@ def test_bench_help_lists_each_grid_with_its_contents_and_budget(capsys):
         assert "measured" in g["about"] and re.search(r"\d+ (min|s)\b", g["about"]), name
 
 
+def test_an_interrupted_bench_says_what_it_kept_and_how_to_resume(capsys, tmp_path,
+                                                                  monkeypatch):
+    from fastnn.bench import run as bench_run
+
+    def stop(*a, **k):  # the sweep's Ctrl-C: the count and the path, no words
+        raise bench_run.Interrupted(3, "o/results.jsonl")
+    monkeypatch.setattr(bench_run, "sweep", stop)
+    code, _, err = run(capsys, "bench", "--backends", "numpy", "--ops", "forward", "--m", "1",
+                       "--n-h", "1", "--out", str(tmp_path / "o"), "--no-peers",
+                       "--no-progress", "--no-report")
+    assert code == 130
+    assert err.splitlines() == ["", "interrupted: 3 finished cells are kept in o/results.jsonl.",
+                                "Resume with the same command plus --resume.",
+                                "fastnn bench: interrupted"]
+
+
 def test_demo_has_a_description(capsys):
     code, out, _ = run(capsys, "demo", "--help")
     assert code == 0 and "lecture" in out.split("options:")[0].split("\n", 2)[2]
