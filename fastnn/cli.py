@@ -231,7 +231,8 @@ def _version():
 
 def parser():
     from .backends import OPS, names
-    from .bench.grid import FIT_OP, describe
+    from .bench.grid import FIT_OP, GRIDS
+    from .report.console import grids
     p = _Parser(prog="fastnn", description="Benchmark the lecture's 2-layer network on Python, "
                 "NumPy and Numba backends, and report.")
     p.add_argument("--version", action="version", version=f"fastnn {_version()}")
@@ -243,7 +244,7 @@ def parser():
                        "One run at a time writes an output folder.",
                        epilog=_grids_help())
     b.add_argument("--grid", default=DEFAULT_GRID, metavar="GRID",
-                   help=f"default {DEFAULT_GRID}. " + describe())
+                   help=f"default {DEFAULT_GRID}. " + grids(GRIDS))
     b.add_argument("--backends", type=_names, help="comma-separated subset, e.g. numpy,numba")
     b.add_argument("--ops", type=_names,
                    help=f"comma-separated subset of {','.join(OPS)} ({FIT_OP}: a training run, "
