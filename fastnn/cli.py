@@ -82,6 +82,7 @@ def _bench(args):
     from .backends import available_peers
     from .bench import grid, progress, run
     from .bench.store import FolderLock
+    from .report import console
     status = {} if args.no_peers else available_peers()
     if not args.backends:
         for n, why in status.items():
@@ -93,13 +94,19 @@ def _bench(args):
     budget = args.budget if args.budget is not None else budget
     if args.shard:
         cells = run.shard(cells, *args.shard)
-    prog = progress.Progress(enabled=not args.no_progress)
+    prog = progress.Progress(enabled=not args.no_progress, words=console.words)
     with FolderLock(args.out):  # before any work, so a second run fails at once
         part = f" (shard {args.shard[0]}/{args.shard[1]})" if args.shard else ""
         print(f"{len(cells)} cells{part}, budget {budget:g} s per cell, results in {args.out}")
-        path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
-                         progress=prog, peer_status=status, settings=grid.settings(args.grid),
-                         seed=args.seed, shard_of=args.shard)
+        try:
+            path = run.sweep(cells, budget, args.out, grid=args.grid, resume=args.resume,
+                             progress=prog, peer_status=status,
+                             settings=grid.settings(args.grid), seed=args.seed,
+                             shard_of=args.shard)
+        except run.Interrupted as exc:  # what was kept, and how to go on
+            print(console.words(progress.Event.INTERRUPTED, cells=exc.cells, path=exc.path),
+                  file=sys.stderr)
+            raise
         from .bench.store import load
         from .report.reasons import apart_lines
         for line in apart_lines(load(path)[1]):  # cells whose workers disagree, worded
@@ -118,12 +125,13 @@ def _report(args):
     from .report import build
     paths = [results_path(p) for p in args.results or [DEFAULT_OUT]]
     from .bench.progress import phase
+    from .report.console import words
     with FolderLock(args.out):
         own = len(paths) == 1 and os.path.isfile(paths[0]) and os.path.isdir(args.out)
         if own and os.path.samefile(os.path.dirname(os.path.abspath(paths[0])), args.out):
             from .bench.store import reexport
             reexport(args.out)  # the folder's own results: its CSV and pytest-benchmark JSON
-        with phase("building the report"):
+        with phase("building the report", words=words):
             index = build(paths, args.out)
         print(f"report: {index}")
     if args.readme:
@@ -154,11 +162,14 @@ def _readme(readme, results, index):
 
 
 def _demo(args):
+    from .bench.progress import Progress
     from .demo import NOTEBOOK, run_demo, run_notebook
+    from .report.console import words
     if args.notebook:
         print(f"lecture notebook: {run_notebook(os.path.join(args.out, NOTEBOOK))}")
         return 0
-    print(f"lecture page: {run_demo(args.out, tiny=args.tiny, progress=not args.no_progress)}")
+    prog = Progress(enabled=not args.no_progress, words=words)
+    print(f"lecture page: {run_demo(args.out, tiny=args.tiny, progress=prog)}")
     return 0
 
 
@@ -221,7 +232,8 @@ def _version():
 
 def parser():
     from .backends import OPS, names
-    from .bench.grid import FIT_OP, describe
+    from .bench.grid import FIT_OP, GRIDS
+    from .report.console import grids
     p = _Parser(prog="fastnn", description="Benchmark the lecture's 2-layer network on Python, "
                 "NumPy and Numba backends, and report.")
     p.add_argument("--version", action="version", version=f"fastnn {_version()}")
@@ -233,7 +245,7 @@ def parser():
                        "One run at a time writes an output folder.",
                        epilog=_grids_help())
     b.add_argument("--grid", default=DEFAULT_GRID, metavar="GRID",
-                   help=f"default {DEFAULT_GRID}. " + describe())
+                   help=f"default {DEFAULT_GRID}. " + grids(GRIDS))
     b.add_argument("--backends", type=_names, help="comma-separated subset, e.g. numpy,numba")
     b.add_argument("--ops", type=_names,
                    help=f"comma-separated subset of {','.join(OPS)} ({FIT_OP}: a training run, "

@@ -22,13 +22,13 @@ from .backends._descent import loop
 from .bench import cell, contention, grid, machine
 from .bench import ladder as ladder_
 from .bench import paired as paired_
-from .bench.progress import Progress
+from .bench.progress import make as _progress
 from .bench.store import write_atomic, write_manifest
 from .data import flower
 from .init import init_params
 from . import fmt
 from .plotting import colours, ladder_figure, plain_log_y, save as _save, subplots
-from .plotting import rung_label as plotting_rung
+from .plotting import factor_adds, rung_label as plotting_rung
 from .train import fit, fit_logistic, predict
 from .validate import PARAM_NAMES, prepare
 
@@ -1019,7 +1019,7 @@ def ladder(folder=LADDER_FROM):
     for s in sums:
         rows = [f"| {plotting_rung(r['backend'], r['threads'])} | {fmt.seconds(r['t_s'])} | "
                 + (factor(f) if f else "–")
-                + f" | {(f.adds if f else '').split(':')[0]} |"
+                + f" | {(factor_adds(f) if f else '').split(':')[0]} |"
                 for r, f in zip(s["rungs"], [None] + s["factors"])]
         blocks.append(f"**{fmt.shape(*s['shape'])}** (n_x, n_h, m): "
                       f"{fmt.ratio(s['product'])} from the first rung to the last.\n\n"
@@ -1225,11 +1225,15 @@ def run_notebook(path=os.path.join("reports", "lecture", NOTEBOOK), *, timeout=N
 
 
 def run_demo(out="reports/lecture", *, tiny=False, progress=True):
-    """Write the lecture page to ``out``. Returns the path of ``index.md``."""
+    """Write the lecture page to ``out``. Returns the path of ``index.md``.
+
+    ``progress``: a :class:`fastnn.bench.progress.Progress` (``fastnn demo`` gives it the words
+    of :mod:`fastnn.report.console`), or a bool (True: each part's start and time as the
+    event's code and numbers; False: silent)."""
     os.makedirs(out, exist_ok=True)
     parts = lecture_parts(tiny)
     texts = []
-    prog = Progress(enabled=progress)  # a live bar in a terminal, plain lines in a log
+    prog = _progress(progress)
     for i, (name, make) in enumerate(parts, 1):
         with prog.phase(f"lecture demo, part {i} of {len(parts)}: {name}"):
             p = make()

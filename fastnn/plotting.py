@@ -70,6 +70,23 @@ def rung_label(backend, threads):
     return f"{backend} ({threads_(threads)})"
 
 
+#: What the ladder's last rung adds: the headline backend again, on all cores.
+THREADS_ADDS = "threads: the compiled step on all cores"
+
+
+def rung_adds(backend, threads):
+    """What a ladder rung adds over the one before it: its registry ``ladder`` phrase, or
+    :data:`THREADS_ADDS` for the headline backend on all cores."""
+    from .backends import HEADLINE
+    return THREADS_ADDS if backend == HEADLINE and threads == 0 else REGISTRY[backend].ladder
+
+
+def factor_adds(f):
+    """What a ladder factor (a :class:`fastnn.bench.records.Comparison`) adds: an older file's
+    stored phrase as it was written, else :func:`rung_adds` of its contender."""
+    return f.adds or rung_adds(f.contender, f.contender_threads)
+
+
 def ladder_figure(summaries, cols=None):
     """The ladder of the step's speed-up: one panel per shape, one bar per rung (its time per
     step, log scale; hatched where a per-example rung ran at a smaller m, scaled to m), each

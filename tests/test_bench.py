@@ -16,7 +16,7 @@ import pytest
 from fastnn.bench import grid as G
 from fastnn.bench import checks, contention, machine, peaks, progress, run, worker
 from fastnn.bench.store import COLUMNS, ResultsError, load
-from fastnn.report import reasons
+from fastnn.report import console, reasons
 from conftest import QuietMachine
 
 TINY = dict(backends=["python", "numpy", "numba"], ops=["cost_and_grads", "forward"],
@@ -67,13 +67,17 @@ def test_tiny_grid_end_to_end_and_schema(tmp_path):
     header, recs = load(path)
     assert header["format"] == "fastnn-bench/1" and "blas" in header["machine_info"]
     pk = header["peaks"]
-    assert pk["peak_gflops"] > 0 and pk["peak_gbs"] > 0 and pk["peak_kernel"]
+    assert pk["peak_gflops"] > 0 and pk["peak_gbs"] > 0 and pk["peak_method"]
     assert pk["peak_gflops"] == max(pk["gemm_gflops"], pk["fma_gflops"] or 0)
-    assert "gemm" in pk["gemm_kernel"] and "FMA microkernel" in pk["fma_kernel"]
+    assert pk["gemm_method"]["kind"] == "gemm" and pk["fma_method"]["kind"] == "fma"
+    assert pk["fma32_method"]["dtype"] == "float32" and not any(
+        isinstance(v, str) for v in pk.values())  # numbers and codes: the report words them
     cpu = header["machine_info"]["cpu"]
     assert {"vendor", "family", "model", "stepping", "microarchitecture", "mhz", "simd",
-            "simd_bits", "simd_note", "count", "cores", "numba_threading_layer"} <= set(cpu)
-    assert header["contention_probe"]["probe_quiet_s"] > 0
+            "simd_bits", "simd_half", "count", "cores", "numba_threading_layer"} <= set(cpu)
+    probe = header["contention_probe"]
+    assert probe["probe_quiet_s"] > 0 and probe["probe_m"] == contention.PROBE_M
+    assert "probe" not in probe  # numbers, not a sentence
     assert len(recs) == len(cells) and all(r["status"] == "ok" for r in recs)
     for r in recs:
         assert isinstance(r["disturbed"], bool) and r["contention"]["attempts"] >= 1
@@ -102,9 +106,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, pl
         return real(*a, **k)
 
     monkeypatch.setattr(run, "measure_cell", flaky)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(run.Interrupted) as stop:  # a KeyboardInterrupt with what was kept
         _plumbing_sweep(tmp_path / "a", cells)
-    assert len(load(tmp_path / "a" / "results.jsonl")[1]) == 4
+    assert len(load(tmp_path / "a" / "results.jsonl")[1]) == stop.value.cells == 4
+    assert stop.value.path == os.path.join(str(tmp_path / "a"), "results.jsonl")
     monkeypatch.setattr(run, "measure_cell", real)
     _plumbing_sweep(tmp_path / "a", cells, resume=True)
     _plumbing_sweep(tmp_path / "b", cells)
@@ -273,23 +278,30 @@ def test_backend_subset_and_peers(monkeypatch):
         G.cells("quick", backends=["torch"])
 
 
+def _cell(m):
+    return dict(backend="numba", op="cost_and_grads", steps=None, m=m, n_h=4, n_x=2,
+                dtype="float64", threads=0)
+
+
 def test_plain_progress_lines_when_not_a_terminal():
     out = io.StringIO()
-    p = progress.Progress(out, every_s=0)
+    p = progress.Progress(out, every_s=0, words=console.words)
     assert not p.live  # a StringIO is not a terminal
-    with p.phase("measuring machine peaks"):
+    with p.phase(progress.Event.PEAKS):
         pass
     with p.bar(2) as bar:
-        bar.update("numba cost_and_grads m=100")
+        bar.update(progress.Event.CELL, **_cell(100))
         bar.advance()
-        bar.update("numba cost_and_grads m=1,000")
+        bar.update(progress.Event.CELL, **_cell(1000))
         bar.advance()
     lines = out.getvalue().splitlines()
-    assert lines[0] == "measuring machine peaks …"
-    assert lines[1].startswith("measuring machine peaks: done in ")
-    assert lines[2] == "sweeping: 0/2 (0 %), 0:00 elapsed, ETA ?, now numba cost_and_grads m=100"
+    peaks = "measuring machine peaks (FMA microkernel, GEMM, streaming copy)"
+    assert lines[0] == peaks + " …"
+    assert lines[1].startswith(peaks + ": done in ")
+    now = "now numba cost_and_grads m={} n_h=4 n_x=2 float64 threads=all"
+    assert lines[2] == "sweeping: 0/2 (0 %), 0:00 elapsed, ETA ?, " + now.format(100)
     assert lines[3].startswith("sweeping: 1/2 (50 %)") and "ETA 0:0" in lines[3]
-    assert lines[3].endswith("now numba cost_and_grads m=1,000")
+    assert lines[3].endswith(now.format("1,000"))
     assert lines[4].startswith("sweeping: 2/2 (100 %)") and "now" not in lines[4]
     quiet = io.StringIO()
     with progress.Progress(quiet, enabled=False).phase("x"):
@@ -297,14 +309,44 @@ def test_plain_progress_lines_when_not_a_terminal():
     assert quiet.getvalue() == ""
 
 
+def test_without_words_progress_prints_codes_and_numbers():
+    """The harness composes no sentence: a Progress given no words prints each event as its
+    code and numbers, and a text as it is."""
+    out = io.StringIO()
+    p = progress.Progress(out, every_s=0)
+    with p.phase(progress.Event.COMPILE, backend="numba"):
+        p.say(progress.Event.SWEEP, cells=3, seed=7, done=0)
+        p.say("a text as it is")
+    lines = out.getvalue().splitlines()
+    assert lines[:3] == ["start name=compile backend=numba", "sweep cells=3 seed=7 done=0",
+                         "a text as it is"]
+    assert lines[3].startswith("done name=compile backend=numba elapsed_s=")
+
+
+def test_every_event_has_its_words():
+    assert set(console.TEMPLATES) == set(progress.Event)
+    assert console.words(progress.Event.SWEEP, cells=3, seed=7, done=2) == (
+        "sweeping 3 cells in shuffled order (seed 7) (2 already done)")
+    assert console.words(progress.Event.CELL, **dict(_cell(400), op="fit", steps=10_000)) == (
+        "numba fit (10,000 steps) m=400 n_h=4 n_x=2 float64 threads=all")
+    assert console.words(progress.Event.PASS, k=1, passes=2, op="fit", n_x=2, n_h=4, m=400,
+                         sides=5) == "rounds, pass 1 of 2: fit n_x=2 n_h=4 m=400, 5 sides"
+    assert console.words(progress.Event.INTERRUPTED, cells=4, path="out/results.jsonl") == (
+        "\ninterrupted: 4 finished cells are kept in out/results.jsonl.\n"
+        "Resume with the same command plus --resume.")
+    assert console.clock(3725) == "1:02:05" and console.clock(None) == "?"
+
+
 def test_a_long_phase_says_it_is_still_running(monkeypatch):
     monkeypatch.setattr(progress, "HEARTBEAT_S", 0.05)
     out = io.StringIO()
-    with progress.Progress(out, every_s=0).phase("timing the numba compile"):
+    with progress.Progress(out, every_s=0, words=console.words).phase(
+            progress.Event.COMPILE, backend="numba"):
         time.sleep(0.3)
     lines = out.getvalue().splitlines()
-    assert any("timing the numba compile: still running, 0:00 so far" == ln for ln in lines)
-    assert lines[-1].startswith("timing the numba compile: done in 0.")
+    name = "timing the numba compile (fresh processes)"
+    assert any(name + ": still running, 0:00 so far" == ln for ln in lines)
+    assert lines[-1].startswith(name + ": done in 0.")
 
 
 def test_plain_lines_are_spaced_by_every_s():
@@ -319,8 +361,8 @@ def test_plain_lines_are_spaced_by_every_s():
 def test_sweep_names_each_phase(tmp_path):
     out = io.StringIO()
     cells, _ = G.cells("quick", backends=["numpy"], ops=["forward"], m=[10], n_h=[2])
-    run.sweep(cells, 0.2, str(tmp_path), progress=progress.Progress(out, every_s=0),
-              fast_header=True)
+    run.sweep(cells, 0.2, str(tmp_path), fast_header=True,
+              progress=progress.Progress(out, every_s=0, words=console.words))
     text = out.getvalue()
     for phase in ("reading the machine facts", "measuring machine peaks",
                   "timing the contention probe", "sweeping 1 cells", "sweeping: 1/1"):
@@ -338,7 +380,7 @@ def test_cpu_naming_and_simd_width(vendor, family, model, flags, uarch, half):
     s = machine.simd(vendor, family, flags)
     assert s["simd"] == ("avx512f" if "avx512f" in flags else "avx2")
     assert s["simd_bits"] == (512 if "avx512f" in flags else 256)
-    assert ("half width: Zen 4" in s["simd_note"]) is half
+    assert s["simd_half"] is (True if half else None)
 
 
 def test_this_cpu_is_named():
@@ -355,7 +397,7 @@ def test_fma_microkernel_reaches_the_gemm_ballpark():
     fma, name = peaks.fma_peak("float64", 0.2, threads=1)
     with threadpool_limits(1):
         gemm, _ = peaks.gemm_peak("float64", 0.2, n=512)
-    assert fma > 0.5 * gemm and "1 threads" in name
+    assert fma > 0.5 * gemm and name["threads"] == 1
 
 
 def test_the_first_grid_answers_the_study_questions_and_no_more():

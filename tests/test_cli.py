@@ -12,6 +12,7 @@ import fastnn
 from fastnn.bench.grid import GRIDS
 from fastnn.bench.store import RESULTS, ResultsError, Store, load
 from fastnn.cli import main, parser
+from fastnn.report.console import GRIDS as ABOUT
 
 from test_store import holder  # noqa: E402 - tests/ is on sys.path (rootdir import)
 
@@ -88,13 +89,30 @@ def test_bench_help_lists_each_grid_with_its_contents_and_budget(capsys):
     assert code == 0
     text = " ".join(out.split())
     for name, g in GRIDS.items():
-        assert f"{name}: " in text and g["about"] in text
+        assert f"{name}: " in text and ABOUT[name] in text
         assert f"budget {g['budget_s']:g} s per cell" in text
         assert f"dtype: {', '.join(g['dtype'])}" in text
     assert "m: 1, 100, 1e4, 1e6;" in text  # the quick grid's m, written as --m accepts it
     assert "default first." in text  # the README's three-minute run
-    for name, g in GRIDS.items():  # each grid says how long it takes, measured
-        assert "measured" in g["about"] and re.search(r"\d+ (min|s)\b", g["about"]), name
+    assert set(ABOUT) == set(GRIDS)  # a new grid is described, an old one's words go
+    for name in GRIDS:  # each grid says how long it takes, measured
+        assert "measured" in ABOUT[name] and re.search(r"\d+ (min|s)\b", ABOUT[name]), name
+
+
+def test_an_interrupted_bench_says_what_it_kept_and_how_to_resume(capsys, tmp_path,
+                                                                  monkeypatch):
+    from fastnn.bench import run as bench_run
+
+    def stop(*a, **k):  # the sweep's Ctrl-C: the count and the path, no words
+        raise bench_run.Interrupted(3, "o/results.jsonl")
+    monkeypatch.setattr(bench_run, "sweep", stop)
+    code, _, err = run(capsys, "bench", "--backends", "numpy", "--ops", "forward", "--m", "1",
+                       "--n-h", "1", "--out", str(tmp_path / "o"), "--no-peers",
+                       "--no-progress", "--no-report")
+    assert code == 130
+    assert err.splitlines() == ["", "interrupted: 3 finished cells are kept in o/results.jsonl.",
+                                "Resume with the same command plus --resume.",
+                                "fastnn bench: interrupted"]
 
 
 def test_demo_has_a_description(capsys):

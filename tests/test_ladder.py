@@ -6,6 +6,7 @@ from fastnn.backends import HEADLINE, REGISTRY, names
 from fastnn.bench import ladder as L
 from fastnn.bench import paired, worker
 from fastnn.bench.grid import Cell
+from fastnn.plotting import THREADS_ADDS, factor_adds, rung_adds
 from fastnn.report import ladder as RL
 from fastnn.report import modes as RM
 from conftest import QuietMachine
@@ -15,7 +16,8 @@ def test_rungs_follow_the_registry_then_threads():
     r = L.rungs()
     assert [b for b, _ in r[:-1]] == [n for n in names(peers=False) if REGISTRY[n].ladder]
     assert all(t == 1 for _, t in r[:-1]) and r[-1] == (HEADLINE, 0)
-    assert L.adds(HEADLINE, 0) == L.THREADS and L.adds("numpy", 1) == REGISTRY["numpy"].ladder
+    assert rung_adds(HEADLINE, 0) == THREADS_ADDS
+    assert rung_adds("numpy", 1) == REGISTRY["numpy"].ladder
     assert not any(REGISTRY[p].ladder for p in names(peers=True))
 
 
@@ -41,6 +43,15 @@ def test_summary_chains_the_rungs_and_multiplies_the_factors():
     assert s["rungs"][0]["t_s"] == pytest.approx(t0)
     assert s["rungs"][-1]["t_s"] == pytest.approx(t0 / s["product"])
     assert L.summary(_ladder(), (2, 64, 1000)) is None
+
+
+def test_a_factor_stores_no_words_and_an_older_ones_are_kept():
+    """What a rung adds is worded from the registry when the report is built; a factor of an
+    older paired.json carried the phrase itself, and it is shown as written."""
+    f = next(f for f in _ladder() if f.kind == "factor" and f.contender == "numpy")
+    assert f.adds == "" and factor_adds(f) == REGISTRY["numpy"].ladder
+    f.adds = "an older phrase: with its own words"
+    assert factor_adds(f) == "an older phrase: with its own words"
 
 
 def test_report_section_states_every_factor_and_the_shorter_m(tmp_path):

@@ -211,6 +211,27 @@ def test_machine_table_omits_missing_fields_and_shows_new_ones(tmp_path, figures
     assert "80 GFLOP/s, by FMA microkernel" in text  # the roofline's ceiling names its kernel
 
 
+def test_a_peaks_method_is_worded_as_older_files_wrote_it():
+    """A header's peaks hold how each was reached as data (``*_method``); the report words it
+    as the kernel strings of older files read (tests/data/old_run), and still shows those."""
+    from fastnn.report.facts import compute_peaks, method
+    old_run = os.path.join(os.path.dirname(__file__), "data", "old_run", "results.jsonl")
+    with open(old_run, encoding="utf-8") as f:
+        old = json.loads(f.readline())["peaks"]
+    fma = dict(kind="fma", chains=12, bits=512, dtype="float64", threads=2)
+    gemm = dict(kind="gemm", n=2048, dtype="float64",
+                blas=dict(api="openblas", version="0.3.31.188.0", architecture="SkylakeX",
+                          threads=2))
+    assert method(fma) == old["fma_kernel"] and method(gemm) == old["gemm_kernel"]
+    assert method(dict(gemm, blas=None)) == "dgemm n=2048 (unknown BLAS)"
+    new = {k: v for k, v in old.items() if not k.endswith("_kernel")}
+    new.update(fma_method=fma, gemm_method=gemm, peak_method=fma,
+               fma32_method=dict(fma, dtype="float32"))
+    assert compute_peaks(new) == compute_peaks(old)
+    assert compute_peaks(new, dtype="float32") == compute_peaks(old, dtype="float32") == [
+        (old["fma32_gflops"], old["fma_kernel"].replace("float64", "float32"))]
+
+
 def test_a_rebuilt_report_replaces_only_what_it_wrote(tmp_path, figures_unrendered):
     """A report with fewer figures leaves none of the older run's figures behind, and never
     deletes a file fastnn did not write."""

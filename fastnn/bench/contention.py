@@ -194,15 +194,23 @@ class Detector:
         return best
 
     def calibrate(self, rounds=5):
-        """Time the probe ``rounds`` times; returns the header facts (quiet time, workload, and
-        other processes' CPU use meanwhile, to show whether the start itself was quiet)."""
+        """Time the probe ``rounds`` times.
+
+        Returns
+        -------
+        dict
+            The header facts: :func:`usage` meanwhile (to show whether the start itself was
+            quiet), ``probe_quiet_s`` (the fastest probe), and the workload as numbers:
+            ``probe_n_h``, ``probe_m`` (one parallel Numba call of :func:`_compiled_probe` on
+            all threads) and ``probe_calls`` (the best of that many calls counts). Files before
+            these numbers hold a ``probe`` sentence instead.
+        """
         before = snapshot()
         if self.use_probe:
             for _ in range(rounds):
                 self._note(self._probe_once())
         return dict(usage(before, snapshot()), probe_quiet_s=self.quiet_s,
-                    probe=f"one parallel Numba call: sum of tanh(W1 X) for n_h={PROBE_N_H}, "
-                          f"m={PROBE_M}, all threads, best of {PROBE_CALLS} calls")
+                    probe_n_h=PROBE_N_H, probe_m=PROBE_M, probe_calls=PROBE_CALLS)
 
     def _note(self, t):
         self.quiet_s = t if self.quiet_s is None else min(self.quiet_s, t)

@@ -57,7 +57,8 @@ FIRST_M = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 #: declare ``shapes`` ({op: ((n_x, n_h, m), …)} instead of the product of m, n_h and n_x),
 #: ``headline_shapes`` ({op: shapes} run only on the headline table's backends:
 #: :func:`is_headline`) and ``run`` (how the run is budgeted beyond the per-cell budget:
-#: :func:`settings`).
+#: :func:`settings`). What each holds and how long it takes, in words, is
+#: :data:`fastnn.report.console.GRIDS` (``fastnn bench --help``).
 GRIDS = {
     "first": dict(ops=(HEADLINE_OP, FIT_OP),
                   shapes={HEADLINE_OP: tuple((2, 4, m) for m in FIRST_M), FIT_OP: ()},
@@ -68,39 +69,18 @@ GRIDS = {
                            # cache): over the first run's 3 minutes; the targets grid has it
                            workers=2, ladder=None,
                            peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
-                           rounds=dict(rounds=6, min_rounds=4, passes=2, budget_s=12.0)),
-                  about="the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on "
-                        "every backend, numba against numpy, numpy-inplace and the peers at the "
-                        "headline shapes and in the lecture's flower training run, in 6 "
-                        "interleaved rounds a shape (3 min 18 s - 3 min 30 s on a quiet 2-core "
-                        "Intel Xeon VM with AVX-512 and the peers, warm Numba cache, measured)"),
+                           rounds=dict(rounds=6, min_rounds=4, passes=2, budget_s=12.0))),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),
-                  dtype=("float64",), threads=(0,), budget_s=2.0,
-                  about="every backend and op, m = 1 … 1e6, n_h = 4 and 64, and the ladder at "
-                        "the headline shapes it covers (18 min with the peers on a 2-core Intel "
-                        "Xeon machine, 22 min on a 2-core AMD EPYC one, measured)"),
+                  dtype=("float64",), threads=(0,), budget_s=2.0),
     "full": dict(ops=OPS, m=(1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000),
                  n_h=(1, 4, 16, 64, 256, 1024), n_x=(2,), dtype=DTYPES, threads=(1, 0),
-                 budget_s=4.0,
-                 about="m = 1 … 1e7, n_h = 1 … 1024, both dtypes, 1 and all threads "
-                       "(35 min to over an hour on a 2-core machine without fit, measured; fit "
-                       "adds a fourth op, estimated a third more)"),
+                 budget_s=4.0),
     "real": dict(ops=(FIT_OP,), shapes={FIT_OP: ()}, data=DATA, m=(), n_h=(), n_x=(),
-                 dtype=("float64",), threads=(0,), budget_s=10.0,
-                 about="whole training runs on the real data sets (fastnn.datasets: digits "
-                       "8 vs rest, breast cancer) on every backend and peer, numba against "
-                       "the vectorised backends and the peers in interleaved rounds (4 min 20 s "
-                       "on a quiet 2-core Intel Xeon VM with AVX-512, measured once)"),
+                 dtype=("float64",), threads=(0,), budget_s=10.0),
     "targets": dict(ops=(HEADLINE_OP, FIT_OP),
                     shapes="targets",  # :func:`target_shapes` of each op
                     float32=FLOAT32_TARGETS, large_m=LARGE_M, data=DATA,
-                    m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0,
-                    about="the training step and the training runs at the headline shapes, "
-                          "with the peers, the float32 step at its headline shape, the step at "
-                          "m up to 5e7 (LARGE_M) and the ladder at the three headline shapes "
-                          "and the real data sets (24 min on a quiet 2-core Intel Xeon VM with "
-                          "AVX-512, 2 runs, "
-                          "measured)"),
+                    m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=10.0),
 }
 
 
@@ -317,16 +297,6 @@ def budget_for(c, budget_s, headline_s=None):
     return max(budget_s, top) if is_headline(c) or is_large_m(c) else budget_s
 
 
-def describe():
-    """One line per grid, for ``fastnn bench --help``."""
-    def budgets(g):
-        top = (g.get("run") or {}).get("headline_budget_s", HEADLINE_BUDGET_S)
-        return f"budget {g['budget_s']:g} s per cell, {max(top, g['budget_s']):g} s per headline cell"
-    return "; ".join([f"{n}: {g['about']}, {budgets(g)}" for n, g in GRIDS.items()] + [
-        f"headline cells: {HEADLINE_OP} and {FIT_OP} at the target shapes on {HEADLINE}, "
-        f"{REFERENCE} and the peers"])
-
-
 def max_threads():
     """The most threads a cell can run at here, so that its ``threads`` label is what ran.
 
@@ -413,6 +383,6 @@ def cells(grid="quick", *, backends=None, ops=None, m=None, n_h=None, n_x=None, 
 
 
 __all__ = ["Cell", "DATA", "data_cells", "fit_lr", "FIRST_M", "FIT_OP", "FIT_TARGETS", "FLOAT32_TARGETS", "GRIDS", "HEADLINE_BUDGET_S",
-           "HEADLINE_OP", "LARGE_M", "MEMORY_FALLBACK", "MEMORY_SHARE", "TARGETS", "budget_for", "cells", "describe",
+           "HEADLINE_OP", "LARGE_M", "MEMORY_FALLBACK", "MEMORY_SHARE", "TARGETS", "budget_for", "cells",
            "fit_steps", "grid_shapes", "is_headline", "is_large_m", "large_m_backends", "max_threads", "settings", "skip_reason",
            "memory_limit", "target_shapes", "working_set_bytes"]

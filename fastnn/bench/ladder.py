@@ -6,7 +6,8 @@ all cores. All rungs of a shape are sides of one group of :mod:`.rounds` (each i
 long-lived worker, the order shuffled each round), so each factor is the ratio of one estimator
 of adjacent rungs over the same rounds and the factors multiply to the direct ratio (first rung
 over last) exactly. A per-example rung runs at a shorter m (:func:`.worker.short_m`), its time
-scaled to m; its comparisons carry the ``scaled`` flag. Numbers only: the report words them.
+scaled to m; its comparisons carry the ``scaled`` flag. Numbers only: the report words them
+(what a rung adds: :func:`fastnn.plotting.rung_adds`, from the registry's ``ladder`` phrase).
 """
 
 from __future__ import annotations
@@ -19,17 +20,6 @@ def rungs():
     order, then the headline backend on all cores (threads 0)."""
     from ..backends import HEADLINE, REGISTRY, names
     return [(n, 1) for n in names(peers=False) if REGISTRY[n].ladder] + [(HEADLINE, 0)]
-
-
-#: What the last rung adds: the headline backend again, on all cores.
-THREADS = "threads: the compiled step on all cores"
-
-
-def adds(backend, threads):
-    """What a rung adds over the one before it: its registry phrase, or :data:`THREADS` for the
-    headline backend on all cores."""
-    from ..backends import HEADLINE, REGISTRY
-    return THREADS if backend == HEADLINE and threads == 0 else REGISTRY[backend].ladder
 
 
 def shapes(entries):
@@ -61,4 +51,4 @@ def summary(entries, shape):
                 biggest=max(fs, key=lambda f: f.ratio))
 
 
-__all__ = ["THREADS", "adds", "rungs", "shapes", "summary"]
+__all__ = ["rungs", "shapes", "summary"]

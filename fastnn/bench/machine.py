@@ -159,21 +159,25 @@ def microarchitecture(vendor, family, model):
 
 
 def simd(vendor, family, flags):
-    """SIMD width from the CPU flags: a dict with ``simd`` ('avx512f', 'avx2', 'avx', 'sse2'),
-    ``simd_bits`` (register width), ``simd_note`` (how 512-bit ops execute, and how we know)."""
+    """SIMD width from the CPU flags.
+
+    Returns
+    -------
+    dict
+        ``simd`` ('avx512f', 'avx2', 'avx', 'sse2' or None), ``simd_bits`` (register width) and
+        ``simd_half``: True where the CPU is known to execute each widest instruction as two
+        halves (Zen 4, AMD family 25 with avx512f, whose per-cycle FLOPs then equal AVX2's);
+        None where the flags do not tell (full or half width per cycle is not visible in them;
+        Intel server cores and Zen 5 server parts run 512 bits at full width). Files before
+        ``simd_half`` hold a ``simd_note`` sentence instead.
+    """
     if "avx512f" in flags:
-        if vendor == "AuthenticAMD" and family == 25:
-            note = ("AVX-512 at half width: Zen 4 (AMD family 25 with avx512f) executes each "
-                    "512-bit instruction as two 256-bit halves, so per-cycle FLOPs equal AVX2's")
-        else:
-            note = ("AVX-512 (avx512f flag); full or half width per cycle is not visible in the "
-                    "flags (Zen 4 = AMD family 25 is half width; Intel server cores and Zen 5 "
-                    "server parts full)")
-        return {"simd": "avx512f", "simd_bits": 512, "simd_note": note}
+        half = True if vendor == "AuthenticAMD" and family == 25 else None
+        return {"simd": "avx512f", "simd_bits": 512, "simd_half": half}
     for flag, bits in (("avx2", 256), ("avx", 256), ("sse2", 128)):
         if flag in flags:
-            return {"simd": flag, "simd_bits": bits, "simd_note": f"{flag} ({bits}-bit registers)"}
-    return {"simd": None, "simd_bits": None, "simd_note": "no x86 SIMD flags found"}
+            return {"simd": flag, "simd_bits": bits, "simd_half": None}
+    return {"simd": None, "simd_bits": None, "simd_half": None}
 
 
 def cpu_record():
@@ -182,7 +186,7 @@ def cpu_record():
     Returns a dict: ``brand_raw`` (model name), ``vendor``, ``family``, ``model``, ``stepping``,
     ``microarchitecture`` (from vendor/family/model, or None), ``mhz`` (current clock of CPU 0
     from /proc/cpuinfo), ``flags`` (the SIMD- and FMA-relevant ones), ``simd``, ``simd_bits``,
-    ``simd_note`` (see :func:`simd`), ``count`` (logical CPUs), ``cores`` (physical cores).
+    ``simd_half`` (see :func:`simd`), ``count`` (logical CPUs), ``cores`` (physical cores).
     """
     d, cores = _cpuinfo()
     num = lambda k: int(d[k]) if d.get(k, "").isdigit() else None  # noqa: E731

@@ -42,7 +42,7 @@ def _canary(series, ids, fma_gflops):
     return float(np.median(c)) / fma_gflops if c and fma_gflops else None
 
 
-def compare(series, base, top, *, kind="pair", adds="", fma_gflops=None, ids=None, cases=True):
+def compare(series, base, top, *, kind="pair", fma_gflops=None, ids=None, cases=True):
     """The comparisons of side ``top`` (contender) against ``base`` (baseline) in ``series``:
     the one over all their common rounds (or ``ids``), then, with ``cases`` and where the
     baseline's rounds fall into memory cases, one per case. [] with fewer than two rounds."""
@@ -53,7 +53,7 @@ def compare(series, base, top, *, kind="pair", adds="", fma_gflops=None, ids=Non
     b = {k: [v[i] for i in keep] if v else [] for k, v in b.items()}
     if len(ids) < 2:
         return []
-    out = [_one(series, base, top, a, b, ids, kind, adds, fma_gflops, "", 1.0)]
+    out = [_one(series, base, top, a, b, ids, kind, fma_gflops, "", 1.0)]
     groups = stats.cases(a["rounds_s"]) if cases else []
     if len(groups) > 1:
         out[0].flags.append(stats.Flag.CASES.value)
@@ -63,12 +63,12 @@ def compare(series, base, top, *, kind="pair", adds="", fma_gflops=None, ids=Non
                 continue
             pick = {k: [v[i] for i in g] if v else [] for k, v in a.items()}
             pick_b = {k: [v[i] for i in g] if v else [] for k, v in b.items()}
-            out.append(_one(series, base, top, pick, pick_b, [ids[i] for i in g], kind, adds,
+            out.append(_one(series, base, top, pick, pick_b, [ids[i] for i in g], kind,
                             fma_gflops, name, len(g) / len(ids)))
     return out
 
 
-def _one(series, base, top, a, b, ids, kind, adds, fma_gflops, case, share):
+def _one(series, base, top, a, b, ids, kind, fma_gflops, case, share):
     ratio, lo, hi = stats.ratio_interval(a["rounds_s"], b["rounds_s"])
     flags = []
     if lo < ratio * (1 - stats.WIDE) or hi > ratio * (1 + stats.WIDE):
@@ -97,7 +97,7 @@ def _one(series, base, top, a, b, ids, kind, adds, fma_gflops, case, share):
         baseline=base.backend, contender=top.backend, ratio=ratio, lo=lo, hi=hi,
         dtype=top.dtype, baseline_dtype=base.dtype, threads=top.threads,
         baseline_threads=base.threads, contender_threads=top.threads,
-        estimator=stats.ESTIMATOR, case=case, share=share, rounds=len(ids), kind=kind, adds=adds,
+        estimator=stats.ESTIMATOR, case=case, share=share, rounds=len(ids), kind=kind,
         baseline_m=base.m_run, contender_m=top.m_run,
         t_baseline_s=stats.estimate(a["rounds_s"]), t_contender_s=stats.estimate(b["rounds_s"]),
         flags=flags, moved=moved, canary=host,
@@ -113,7 +113,7 @@ def ladder(series, fma_gflops=None):
     per pair of adjacent rungs and the ``direct`` one (first over last), all over the rounds
     every rung ran; [] when a rung is missing."""
     from .grid import HEADLINE_OP
-    from .ladder import adds, rungs
+    from .ladder import rungs
     if series.op != HEADLINE_OP:
         return []
     sides = [series.side(b, "float64", t) for b, t in rungs()]
@@ -122,8 +122,8 @@ def ladder(series, fma_gflops=None):
     ids, times = _aligned(series, sides)
     out = []
     for a, b in zip(sides, sides[1:]):
-        out += compare(series, a, b, kind="factor", adds=adds(b.backend, b.threads),
-                       fma_gflops=fma_gflops, ids=ids, cases=False)
+        out += compare(series, a, b, kind="factor", fma_gflops=fma_gflops, ids=ids,
+                       cases=False)
     out += compare(series, sides[0], sides[-1], kind="direct", fma_gflops=fma_gflops, ids=ids,
                    cases=False)
     return out + _ladder_cases(series, sides, ids, times, out, fma_gflops)
@@ -134,7 +134,6 @@ def _ladder_cases(series, sides, ids, times, factors, fma_gflops):
     flagged ``cases`` and computed again over each case's rounds (``case``, ``share``); the
     other factors do not involve its memory and stay as they are."""
     from ..backends import REFERENCE
-    from .ladder import adds
     at = next((i for i, s in enumerate(sides) if s.backend == REFERENCE), None)
     if at is None or len(ids) < 2:
         return []
@@ -154,8 +153,8 @@ def _ladder_cases(series, sides, ids, times, factors, fma_gflops):
         for name, g in zip(names, groups):
             if len(g) < 2:
                 continue
-            for c in compare(series, a, b, kind="factor", adds=adds(b.backend, b.threads),
-                             fma_gflops=fma_gflops, ids=[ids[i] for i in g], cases=False):
+            for c in compare(series, a, b, kind="factor", fma_gflops=fma_gflops,
+                             ids=[ids[i] for i in g], cases=False):
                 c.case, c.share = name, len(g) / len(ids)
                 out.append(c)
     return out

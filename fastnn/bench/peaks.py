@@ -1,5 +1,5 @@
 """This machine's ceilings for the roofline: compute (the best of an FMA microkernel and a BLAS
-GEMM, each named) and memory (a streaming copy).
+GEMM, each with how it was measured, as data) and memory (a streaming copy).
 
 The FMA microkernel is a loop of independent fused multiply-adds on registers, written in LLVM IR
 with explicit vector types and compiled by llvmlite (Numba's own compiler) for the host CPU, so it
@@ -16,6 +16,8 @@ import threading
 import time
 
 import numpy as np
+
+from .codes import error
 
 #: Independent accumulator registers per core: more than FMA latency × FMA pipes (4 × 2 on
 #: current x86), so the loop is throughput-bound, and fewer than the 16 (AVX2) vector registers.
@@ -106,14 +108,23 @@ def _all_threads(fn, n, threads):
 
 
 def fma_peak(dtype="float64", seconds=0.5, threads=None):
-    """FMA throughput of all cores (GFLOP/s), best over the SIMD widths; returns (GFLOP/s, name).
+    """FMA throughput of all cores, best over the SIMD widths.
 
     Each of ``threads`` (default: all CPUs) Python threads runs the compiled loop; a round lasts
     about 50 ms and the best round of ``seconds`` counts.
+
+    Returns
+    -------
+    gflops : float
+        The best round's GFLOP/s.
+    method : dict
+        How it was reached: ``kind`` ("fma"), ``chains`` (:data:`CHAINS` independent registers
+        per core), ``bits`` (the vector width), ``dtype``, ``threads``
+        (:func:`fastnn.report.facts.method` words it).
     """
     threads = threads or os.cpu_count() or 1
     item = 8 if dtype == "float64" else 4
-    best, name = 0.0, None
+    best, method = 0.0, None
     for bits in simd_widths():
         lanes = bits // (8 * item)
         fn = _compile_fma(dtype, lanes)
@@ -123,12 +134,11 @@ def fma_peak(dtype="float64", seconds=0.5, threads=None):
         while True:
             g = flops / _all_threads(fn, n, threads) / 1e9
             if g > best:
-                best, name = g, (f"FMA microkernel: {CHAINS} independent {bits}-bit vfmadd "
-                                 f"chains per core, {dtype}, {threads} threads (llvmlite, "
-                                 "host CPU)")
+                best, method = g, dict(kind="fma", chains=CHAINS, bits=bits, dtype=dtype,
+                                       threads=threads)
             if time.perf_counter() > end:
                 break
-    return best, name
+    return best, method
 
 
 _CANARY = {}
@@ -148,8 +158,16 @@ def canary(seconds=0.02, dtype="float64"):
 
 
 def gemm_peak(dtype="float64", seconds=0.5, n=2048):
-    """The best GFLOP/s of an n × n matrix product through NumPy's BLAS; returns (GFLOP/s,
-    name), the name giving the BLAS library, its version and the kernel it picked."""
+    """The best GFLOP/s of an n × n matrix product through NumPy's BLAS.
+
+    Returns
+    -------
+    gflops : float
+        The best product's GFLOP/s.
+    method : dict
+        ``kind`` ("gemm"), ``n``, ``dtype`` and ``blas`` (:func:`blas`: the library, its
+        version and the kernel it picked, or None).
+    """
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     a @ a
     best = 0.0
@@ -158,20 +176,21 @@ def gemm_peak(dtype="float64", seconds=0.5, n=2048):
         t0 = time.perf_counter()
         a @ a
         best = max(best, 2 * n**3 / (time.perf_counter() - t0))
-    return best / 1e9, f"{'d' if dtype == 'float64' else 's'}gemm n={n} ({blas_name()})"
+    return best / 1e9, dict(kind="gemm", n=n, dtype=dtype, blas=blas())
 
 
-def blas_name():
-    """NumPy's BLAS as 'openblas 0.3.27, SkylakeX kernel, 2 threads', or 'unknown BLAS'."""
+def blas():
+    """NumPy's BLAS as threadpoolctl sees it: a dict with ``api`` ("openblas"), ``version``,
+    ``architecture`` (the kernel it picked, "SkylakeX") and ``threads``; None when unknown."""
     try:
         from threadpoolctl import threadpool_info
         for d in threadpool_info():
             if d.get("user_api") == "blas":
-                return (f"{d.get('internal_api')} {d.get('version')}, {d.get('architecture')} "
-                        f"kernel, {d.get('num_threads')} threads")
+                return dict(api=d.get("internal_api"), version=d.get("version"),
+                            architecture=d.get("architecture"), threads=d.get("num_threads"))
     except ImportError:
         pass
-    return "unknown BLAS"
+    return None
 
 
 def stream_peak(seconds=0.5, nbytes=2**28):
@@ -189,27 +208,35 @@ def stream_peak(seconds=0.5, nbytes=2**28):
 
 
 def machine_peaks(seconds=1.0):
-    """The roofline's ceilings, each with the kernel that reached it.
+    """The roofline's ceilings, each with how it was reached (data: the report words it).
 
-    Returns a dict: ``peak_gflops`` (float64 compute ceiling: the higher of the FMA microkernel
-    and the GEMM) and ``peak_kernel`` (which); ``fma_gflops``/``fma_kernel`` and
-    ``gemm_gflops``/``gemm_kernel`` (both, float64); ``fma32_gflops`` (float32 FMA ceiling);
-    ``peak_gbs`` (streaming copy) with ``stream_bytes``; ``gemm_n``.
+    Returns
+    -------
+    dict
+        ``peak_gflops`` (float64 compute ceiling: the higher of the FMA microkernel and the
+        GEMM) and ``peak_method`` (which); ``fma_gflops``/``fma_method`` (:func:`fma_peak`) and
+        ``gemm_gflops``/``gemm_method`` (:func:`gemm_peak`), both float64; ``fma32_gflops``/
+        ``fma32_method`` (the float32 FMA ceiling); ``peak_gbs`` (streaming copy) with
+        ``stream_bytes``; ``gemm_n``. Where the microkernel cannot be compiled, the fma fields
+        are None and ``fma_error`` is its :func:`.codes.error`. Files before these methods
+        hold ``<name>_kernel`` strings instead.
     """
     s = seconds / 4
-    gemm, gemm_k = gemm_peak("float64", s)
+    gemm, gemm_m = gemm_peak("float64", s)
+    out = {}
     try:
-        fma, fma_k = fma_peak("float64", s)
-        fma32, _ = fma_peak("float32", s)
+        fma, fma_m = fma_peak("float64", s)
+        fma32, fma32_m = fma_peak("float32", s)
     except Exception as exc:  # noqa: BLE001 - no LLVM for this CPU: GEMM is the ceiling
-        fma, fma_k, fma32 = None, f"unavailable ({type(exc).__name__}: {exc})", None
+        fma, fma_m, fma32, fma32_m = None, None, None, None
+        out["fma_error"] = error(exc)
     bw, nbytes = stream_peak(s)
-    top = max((g, k) for g, k in ((gemm, gemm_k), (fma or 0.0, fma_k)))
-    return {"peak_gflops": top[0], "peak_kernel": top[1],
-            "fma_gflops": fma, "fma_kernel": fma_k, "fma32_gflops": fma32,
-            "gemm_gflops": gemm, "gemm_kernel": gemm_k, "gemm_n": 2048,
-            "peak_gbs": bw, "stream_bytes": nbytes}
+    top = (fma, fma_m) if fma is not None and fma > gemm else (gemm, gemm_m)
+    return {"peak_gflops": top[0], "peak_method": top[1],
+            "fma_gflops": fma, "fma_method": fma_m, "fma32_gflops": fma32, "fma32_method": fma32_m,
+            "gemm_gflops": gemm, "gemm_method": gemm_m, "gemm_n": 2048,
+            "peak_gbs": bw, "stream_bytes": nbytes, **out}
 
 
-__all__ = ["CHAINS", "blas_name", "canary", "fma_peak", "gemm_peak", "machine_peaks", "simd_widths",
+__all__ = ["CHAINS", "blas", "canary", "fma_peak", "gemm_peak", "machine_peaks", "simd_widths",
            "stream_peak"]

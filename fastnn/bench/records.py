@@ -99,7 +99,7 @@ class Comparison:
     share: float = 1.0
     rounds: int = 0
     kind: str = "pair"  # "pair" (a headline comparison), "factor" or "direct" (the ladder)
-    adds: str = ""  # a ladder factor: what its contender adds (the registry's phrase)
+    adds: str = ""  # an older file's ladder factor: what its contender adds, in words
     baseline_m: int = 0
     contender_m: int = 0
     t_baseline_s: float = 0.0

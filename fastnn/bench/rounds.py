@@ -20,6 +20,7 @@ import time
 from contextlib import ExitStack
 
 from . import contention
+from .progress import Event
 from .records import Series, SideRounds
 from .worker import SETTLE_S
 
@@ -63,6 +64,8 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
         A side whose call takes at least this long gets no untimed call before its batch.
     seed : int
         Of the groups' order in each pass and the sides' order in each round.
+    progress : .progress.Progress, optional
+        Told each group's pass as it begins (the ``pass`` event and its numbers).
     canary : bool
         Time :func:`.peaks.canary` after every round (GFLOP/s of the host then).
 
@@ -86,8 +89,8 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
         for key in rng.sample(list(sides_of), len(sides_of)):
             op, n_x, n_h, m, _ = key
             if progress is not None:
-                progress.say(f"rounds, pass {p + 1} of {passes}: {op} n_x={n_x} n_h={n_h} "
-                             f"m={m:,}, {len(sides_of[key])} sides")
+                progress.say(Event.PASS, k=p + 1, passes=passes, op=op, n_x=n_x, n_h=n_h, m=m,
+                             sides=len(sides_of[key]))
             _pass(acc[key], sides_of[key], detector, rng, per_pass, min_pass,
                   budget_s / passes, untimed_below_s, peaks.canary if canary else None, p,
                   key[4])

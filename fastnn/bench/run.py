@@ -12,6 +12,7 @@ import sys
 from ..backends import HEADLINE, REFERENCE
 from . import cell, ceiling, contention, ladder, machine, paired, peaks, rounds, spawn, stats, worker
 from . import progress as _progress
+from .progress import Event
 from .codes import Why, error, why
 from .grid import FIT_OP, HEADLINE_OP, TARGETS, Cell, fit_steps, is_headline
 from .records import PairedDoc
@@ -66,7 +67,8 @@ def shard(cells, k, n):
 def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, settings=None,
            isolate=True):
     """The run's machine facts, each phase named on ``prog`` (a :class:`.progress.Progress`)
-    before it starts: machine facts, peaks, the compile timing and the contention probe.
+    before it starts (an :class:`.progress.Event`): machine facts, peaks, the ceiling, the
+    compile timing and the contention probe.
 
     ``fast``: short peak and ceiling measurements and no compile timing (tests). ``settings``
     (:func:`.grid.settings`): ``peaks_s`` and ``ceiling_s``, the seconds the peaks and the
@@ -74,20 +76,20 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, se
     ``isolate``: measure in worker processes (:mod:`.spawn`), as the cells are."""
     prog = prog or _progress.Progress(enabled=False)
     settings = settings or {}
-    with prog.phase("reading the machine facts (CPU, BLAS, Numba threading layer)"):
+    with prog.phase(Event.MACHINE):
         info = spawn.call(machine.machine_info, isolate=isolate)
         commit = machine.commit_info()
-    with prog.phase("measuring machine peaks (FMA microkernel, GEMM, streaming copy)"):
+    with prog.phase(Event.PEAKS):
         peak = spawn.call(peaks.machine_peaks, 0.3 if fast else settings.get("peaks_s", 1.0),
                           isolate=isolate)
-    with prog.phase("measuring the step's own ceiling (vectorised tanh, multiply-add)"):
+    with prog.phase(Event.CEILING):
         ceil = spawn.call(ceiling.measure, 0.05 if fast else settings.get("ceiling_s", 0.3),
                           settings.get("ceiling_dtypes", ceiling.DTYPES), isolate=isolate)
     compile_ = {}
     if not fast:
-        with prog.phase(f"timing the {HEADLINE} compile (fresh processes)"):
+        with prog.phase(Event.COMPILE, backend=HEADLINE):
             compile_ = machine.compile_times()
-    with prog.phase("timing the contention probe (quiet reference)"):
+    with prog.phase(Event.PROBE):
         probe = (detector or contention.default()).calibrate()
     return {
         "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -102,10 +104,19 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, se
     }
 
 
-def _label(c):
-    steps = f" ({fit_steps(c):,} steps)" if c.op == FIT_OP else ""
-    return (f"{c.backend} {c.op}{steps} m={c.m:,} n_h={c.n_h} n_x={c.n_x} {c.dtype} "
-            f"threads={c.threads or 'all'}")
+def _current(c):
+    """The numbers of the ``cell`` event (:class:`.progress.Event`) of cell c."""
+    return dict(backend=c.backend, op=c.op, steps=fit_steps(c) if c.op == FIT_OP else None,
+                m=c.m, n_h=c.n_h, n_x=c.n_x, dtype=c.dtype, threads=c.threads)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: ``cells`` finished cells are kept in the results file ``path``
+    (the command line says how to resume: the ``interrupted`` event of :mod:`.progress`)."""
+
+    def __init__(self, cells, path):
+        super().__init__(cells, path)
+        self.cells, self.path = cells, path
 
 
 def _failed(c, exc):
@@ -206,8 +217,7 @@ def compare_rounds(done, det, prog, settings, seed, fma_gflops):
     if not groups:
         return PairedDoc(estimator=stats.ESTIMATOR, fma_gflops=fma_gflops)
     kw = dict(settings.get("rounds") or {})
-    with prog.phase(f"interleaved rounds: {len(groups)} shapes, every side in its own worker, "
-                    f"{kw.get('passes', rounds.PASSES)} passes"):
+    with prog.phase(Event.ROUNDS, shapes=len(groups), passes=kw.get("passes", rounds.PASSES)):
         series = rounds.measure(groups, det, progress=prog, seed=seed, **kw)
     pairs, steps = paired.comparisons(series, fma_gflops)
     return PairedDoc(estimator=stats.ESTIMATOR, fma_gflops=fma_gflops, series=series,
@@ -219,8 +229,10 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
           seed=None, shard_of=None, isolate=True):
     """Run every cell not yet in ``out_dir/results.jsonl``; export CSV and JSON at the end.
 
-    ``progress``: a :class:`.progress.Progress`, or a bool (stdout, live bar in a terminal and
-    plain lines otherwise; False: silent). ``detector``: a :class:`.contention.Detector`
+    ``progress``: a :class:`.progress.Progress` (told each phase and cell as an
+    :class:`.progress.Event`; ``fastnn bench`` gives it the words of
+    :mod:`fastnn.report.console`), or a bool (stdout, a live bar in a terminal and plain lines
+    otherwise, each event as its code and numbers; False: silent). ``detector``: a :class:`.contention.Detector`
     (default: a new one, calibrated here). ``pairs``: measure the headline speed-ups by paired
     rounds afterwards (:mod:`.paired`, into ``out_dir/paired.json``). ``settings``: the grid's
     (:func:`.grid.settings`): the headline cells' budget and workers, the header's measurement
@@ -228,7 +240,9 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
     drawn at random; recorded). ``shard_of``: (K, N) when these cells are the K-th of N parts of
     the grid (:func:`shard`; recorded). ``isolate``: measure in worker processes (:mod:`.spawn`;
     False: in this process, for tests that replace parts of the harness). Returns the results
-    path. Ctrl-C keeps every finished cell and says how to resume.
+    path. Ctrl-C keeps every finished cell and raises :class:`Interrupted` (a
+    ``KeyboardInterrupt`` with the count and the path, for the command line to say how to
+    resume).
     """
     settings = settings or {}
     prog = _progress.make(progress)
@@ -237,7 +251,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     if resume and os.path.exists(path):
         hdr = {}
-        with prog.phase("timing the contention probe (quiet reference)"):
+        with prog.phase(Event.PROBE):
             det.calibrate()
     else:
         hdr = header(grid, budget_s, peer_status or {}, fast_header, prog, det, settings=settings,
@@ -249,20 +263,17 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
     with Store(path, hdr, resume) as store:
         todo = order([c for c in cells if c.key not in store.done], seed)
         refs = {}  # the reference's results, by shape (:func:`.cell.ref_key`)
-        prog.say(f"sweeping {len(todo)} cells in shuffled order (seed {seed})"
-                 + (f" ({len(store.done)} already done)" if store.done else ""))
+        prog.say(Event.SWEEP, cells=len(todo), seed=seed, done=len(store.done))
         try:
             base = len(store.done)  # a resumed run's order goes on from there
             with prog.bar(len(todo)) as bar:
                 for i, c in enumerate(todo):
-                    bar.update(_label(c))
+                    bar.update(Event.CELL, **_current(c))
                     rec = measure_cell(c, budget_s, store.done, det, settings, refs, isolate)
                     store.append(dict(rec, order=base + i))
                     bar.advance()
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: {len(store.done)} finished cells are kept in {path}.\n"
-                  f"Resume with the same command plus --resume.", file=sys.stderr)
-            raise
+        except KeyboardInterrupt as exc:
+            raise Interrupted(len(store.done), path) from exc
         also = []
         if pairs:
             doc = compare_rounds(store.done, det, prog, settings, seed,
@@ -273,8 +284,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
                 also.append(PAIRED)  # in the manifest: a later run without pairs drops it
         n_bad = sum(1 for r in store.done.values() if r.get("disturbed"))
         if n_bad:
-            prog.say(f"{n_bad} cells were measured while other processes competed for the CPU "
-                     "(marked disturbed; see their contention field)")
+            prog.say(Event.DISTURBED, cells=n_bad)
         export(path, out_dir, also)
     return path
 
@@ -289,5 +299,5 @@ def summary(path):
     return counts
 
 
-__all__ = ["HEADLINE_WORKERS", "WORKERS_AGREE", "measure_cell", "order", "shape_of", "shard",
+__all__ = ["HEADLINE_WORKERS", "Interrupted", "WORKERS_AGREE", "measure_cell", "order", "shape_of", "shard",
            "summary", "sweep"]

@@ -94,8 +94,10 @@ class FolderBusyError(ResultsError):
     """Another process holds the output folder's lock."""
 
 
-def _fail(path, problem):
-    raise ResultsError(f"{path}: {problem}")
+def _error(path, problem):
+    """The :class:`ResultsError` of ``path`` with ``problem`` (a phrase), for the caller to
+    raise."""
+    return ResultsError(f"{path}: {problem}")
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -156,10 +158,11 @@ def check_record(rec):
 
 def _check_header(path, header):
     if header.get("format") != FORMAT:
-        _fail(path, f"not a fastnn results file (expected a first line with format {FORMAT!r})")
+        raise _error(path, "not a fastnn results file (expected a first line with format "
+                     f"{FORMAT!r})")
     rid = header.get("run_id")
     if rid is not None and (not isinstance(rid, str) or not rid):
-        _fail(path, f"line 1 has run_id = {rid!r}, expected a non-empty string")
+        raise _error(path, f"line 1 has run_id = {rid!r}, expected a non-empty string")
 
 
 def derived_run_id(header):
@@ -177,8 +180,8 @@ def results_path(path):
     if not os.path.isdir(path):
         return path
     if member(path, RESULTS) is None:
-        _fail(os.path.join(path, RESULTS), "is a symbolic link; fastnn reads a results folder's "
-              "own files only, never through a link")
+        raise _error(os.path.join(path, RESULTS), "is a symbolic link; fastnn reads a results "
+                     "folder's own files only, never through a link")
     return os.path.join(path, RESULTS)
 
 
@@ -189,9 +192,9 @@ def _parse(path):
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        _fail(path, "no such results file")
+        raise _error(path, "no such results file")
     except IsADirectoryError:
-        _fail(path, "is a folder, not a results file")
+        raise _error(path, "is a folder, not a results file")
     parts = data.split(b"\n")
     records, tail = [], ""
     for i, part in enumerate(parts):
@@ -204,19 +207,20 @@ def _parse(path):
             if last and records:
                 tail = "torn"  # a write cut short by a kill: that cell was not finished
                 break
-            _fail(path, f"line {i + 1} is not JSON; is this a fastnn results file?")
+            raise _error(path, f"line {i + 1} is not JSON; is this a fastnn results file?")
         if not records:
             if not isinstance(rec, dict):
-                _fail(path, "line 1 is not a JSON object; is this a fastnn results file?")
+                raise _error(path, "line 1 is not a JSON object; is this a fastnn results "
+                             "file?")
             _check_header(path, rec)
         else:
             problem = check_record(rec)
             if problem:
-                _fail(path, f"line {i + 1} {problem}")
+                raise _error(path, f"line {i + 1} {problem}")
         records.append(rec)
         tail = "complete" if last else ""
     if not records:
-        _fail(path, "the file is empty")
+        raise _error(path, "the file is empty")
     return records[0], records[1:], tail
 
 
@@ -348,8 +352,8 @@ class Store:
 
     def _open(self, header, resume):
         if os.path.islink(self.path):  # appended to: never through a link
-            _fail(self.path, "is a symbolic link; fastnn writes a results folder's own files "
-                  "only, never through a link")
+            raise _error(self.path, "is a symbolic link; fastnn writes a results folder's own "
+                         "files only, never through a link")
         if resume and os.path.exists(self.path):
             old, cells, tail = _parse(self.path)
             self.header = dict(old, run_id=old.get("run_id") or derived_run_id(old))
@@ -541,32 +545,32 @@ def to_frame(cells):
 
 
 #: The ``stats`` of one benchmark as pytest-benchmark 5 writes them (``Stats.fields``, then
-#: ``data`` and ``iterations``), with what each means. fastnn computes every one from the cell's
-#: samples (seconds per call, one per round) by pytest-benchmark's own definitions
+#: ``data`` and ``iterations``), each with what it means. fastnn computes every one from the
+#: cell's samples (seconds per call, one per round) by pytest-benchmark's own definitions
 #: (``pytest_benchmark/stats.py``), so its ``compare`` (table, ``--csv``, histograms) reads them
 #: as its own; fastnn's own quartiles (``numpy.percentile``) stay in results.csv.
-BENCHMARK_STATS = {
-    "min": "the fastest sample",
-    "max": "the slowest sample",
-    "mean": "the mean of the samples",
-    "stddev": "their sample standard deviation (n − 1 in the denominator; 0 for one sample)",
-    "rounds": "the number of samples",
-    "median": "the median sample",
-    "iqr": "q3 − q1",
-    "q1": "the first quartile, by pytest-benchmark's method (Tukey's hinges: Wikipedia's "
-          "method 3 for an odd number of samples, method 2 for an even one)",
-    "q3": "the third quartile, by the same method",
-    "iqr_outliers": "how many samples lie outside [q1 − 1.5 iqr, q3 + 1.5 iqr]",
-    "stddev_outliers": "how many samples lie outside [mean − stddev, mean + stddev]",
-    "outliers": "the two counts as pytest-benchmark shows them, 'stddev_outliers;iqr_outliers'",
-    "ld15iqr": "the lowest sample at or above q1 − 1.5 iqr",
-    "hd15iqr": "the highest sample at or below q3 + 1.5 iqr (pytest-benchmark >= 5.3; 5.2 took "
-               "the first sample above that fence)",
-    "ops": "calls per second, rounds / total = 1 / mean (0 when total is 0)",
-    "total": "the sum of the samples",
-    "data": "the samples themselves, seconds per call",
-    "iterations": "calls per sample (each sample is a round's time divided by them)",
-}
+BENCHMARK_STATS = (
+    "min",              # the fastest sample
+    "max",              # the slowest sample
+    "mean",             # the mean of the samples
+    "stddev",           # their sample standard deviation (n − 1 in the denominator; 0 for one)
+    "rounds",           # the number of samples
+    "median",           # the median sample
+    "iqr",              # q3 − q1
+    "q1",               # the first quartile, by pytest-benchmark's method (Tukey's hinges:
+                        # Wikipedia's method 3 for an odd number of samples, 2 for an even one)
+    "q3",               # the third quartile, by the same method
+    "iqr_outliers",     # how many samples lie outside [q1 − 1.5 iqr, q3 + 1.5 iqr]
+    "stddev_outliers",  # how many samples lie outside [mean − stddev, mean + stddev]
+    "outliers",         # the two counts as pytest-benchmark shows them, 'stddev;iqr'
+    "ld15iqr",          # the lowest sample at or above q1 − 1.5 iqr
+    "hd15iqr",          # the highest sample at or below q3 + 1.5 iqr (pytest-benchmark >= 5.3;
+                        # 5.2 took the first sample above that fence)
+    "ops",              # calls per second, rounds / total = 1 / mean (0 when total is 0)
+    "total",            # the sum of the samples
+    "data",             # the samples themselves, seconds per call
+    "iterations",       # calls per sample (each sample is a round's time divided by them)
+)
 
 
 def _quartiles(d):

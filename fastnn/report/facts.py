@@ -17,6 +17,15 @@ LINE = "- **{label}:** {value}"
 NONE = "_No machine facts recorded._"
 PEAK = "{gflops:.1f} GFLOP/s ({kernel})"
 STREAM = "{gbs:.1f} GB/s (streaming copy)"
+#: How a compute peak was reached (:func:`fastnn.bench.peaks.machine_peaks`'s ``*_method``),
+#: by its ``kind``; ``{blas}`` is :data:`BLAS` or :data:`NO_BLAS`.
+METHOD = {
+    "fma": ("FMA microkernel: {chains} independent {bits}-bit vfmadd chains per core, {dtype}, "
+            "{threads} threads (llvmlite, host CPU)"),
+    "gemm": "{prefix}gemm n={n} ({blas})",
+}
+BLAS = "{api} {version}, {architecture} kernel, {threads} threads"
+NO_BLAS = "unknown BLAS"
 
 
 def _join(*parts, sep=", "):
@@ -40,12 +49,31 @@ def _blas(mi):
     return "; ".join(s + (f" (×{n})" if n > 1 else "") for s, n in seen.items()) or "–"
 
 
+def method(m):
+    """A peak's ``*_method`` (:func:`fastnn.bench.peaks.fma_peak`, ``gemm_peak``) in words:
+    "FMA microkernel: 12 independent 512-bit vfmadd chains per core, float64, 2 threads
+    (llvmlite, host CPU)", "dgemm n=2048 (openblas 0.3.31, SkylakeX kernel, 2 threads)"."""
+    b = m.get("blas")
+    return METHOD[m["kind"]].format(**{
+        **m, "prefix": "d" if m.get("dtype") == "float64" else "s",
+        "blas": BLAS.format(**b) if b else NO_BLAS})
+
+
+def _what(peaks, name):
+    """What measured the peak ``name``: its ``<name>_method`` worded, else an older file's
+    ``<name>_kernel`` as it was written, else None."""
+    m = peaks.get(f"{name}_method")
+    return method(m) if isinstance(m, dict) and m.get("kind") in METHOD else (
+        peaks.get(f"{name}_kernel") or None)
+
+
 def compute_peaks(peaks, blas_arch=None, dtype="float64"):
     """The compute peaks of one dtype in a header's ``peaks``, as (GFLOP/s, what measured it),
     highest first: the roofline's ceiling is the first.
 
-    Reads ``<name>_gflops`` with ``<name>_kernel`` (``fma``, ``gemm``; a ``32`` in the name
-    marks float32), and an older file's single ``peak_gflops`` (OpenBLAS's float64 GEMM).
+    Reads ``<name>_gflops`` with ``<name>_method`` (``fma``, ``gemm``; a ``32`` in the name
+    marks float32) or an older file's ``<name>_kernel`` words, and an older file's single
+    ``peak_gflops`` (OpenBLAS's float64 GEMM).
     """
     peaks = peaks or {}
     out = []
@@ -55,17 +83,16 @@ def compute_peaks(peaks, blas_arch=None, dtype="float64"):
         name = k[:-len("_gflops")]
         if ("32" in name) != (dtype == "float32") or not v > 0:
             continue
-        out.append((float(v), peaks.get(f"{name}_kernel") or _default_kernel(name, peaks,
-                                                                             blas_arch)))
+        out.append((float(v), _what(peaks, name) or _default_kernel(name, peaks, blas_arch)))
     if not out and dtype == "float64" and peaks.get("peak_gflops"):
         out.append((float(peaks["peak_gflops"]),
-                    peaks.get("peak_kernel") or _default_kernel("gemm", peaks, blas_arch)))
+                    _what(peaks, "peak") or _default_kernel("gemm", peaks, blas_arch)))
     return sorted(out, key=lambda p: -p[0])
 
 
 def _default_kernel(name, peaks, arch):
-    if name.endswith("32") and peaks.get(f"{name[:-2]}_kernel"):
-        k = peaks[name[:-2] + "_kernel"]  # the float64 kernel's label, in float32
+    if name.endswith("32") and _what(peaks, name[:-2]):
+        k = _what(peaks, name[:-2])  # the float64 kernel's label, in float32
         return k.replace("float64", "float32") if "float64" in k else f"{k}, float32"
     if name != "gemm":
         return f"{name} kernel"
@@ -186,4 +213,5 @@ def machine_md(header):
     return render(numbers(header))
 
 
-__all__ = ["MachineFacts", "blas_arch", "compute_peaks", "machine_md", "numbers", "render"]
+__all__ = ["MachineFacts", "blas_arch", "compute_peaks", "machine_md", "method", "numbers",
+           "render"]

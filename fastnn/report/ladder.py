@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import fmt
 from ..bench import ladder as L
-from ..plotting import ladder_figure, rung_label, save
+from ..plotting import factor_adds, ladder_figure, rung_adds, rung_label, save
 from .notes import Notes, cases_of
 
 #: The figure's file name.
@@ -45,7 +45,7 @@ def table(s, notes, entries=()):
     for r, f in zip(s["rungs"], [None] + s["factors"]):
         t = fmt.seconds(r["t_s"]) + (f" (scaled from m = {fmt.count(r['m_run'])})"
                                      if r["m_run"] < m else "")
-        what = (f.adds if f else L.adds(r["backend"], r["threads"])).split(":")[0]
+        what = (factor_adds(f) if f else rung_adds(r["backend"], r["threads"])).split(":")[0]
         lines.append(f"| {rung_label(r['backend'], r['threads'])} | {t} | "
                      f"{notes.cell(f, cases_of(entries, f)) if f else '–'} | {what} |")
     return "\n".join(lines)
@@ -67,7 +67,7 @@ def section(entries, notes=None):
                  SHAPE.format(first=rung_label(s["rungs"][0]["backend"], s["rungs"][0]["threads"]),
                               last=rung_label(s["rungs"][-1]["backend"], s["rungs"][-1]["threads"]),
                               direct=notes.cell(d) if d else "–", product=fmt.ratio(s["product"]),
-                              biggest=fmt.ratio(b.ratio), what=b.adds.split(":")[0])]
+                              biggest=fmt.ratio(b.ratio), what=factor_adds(b).split(":")[0])]
     if notes.items:
         text += ["", notes.render()]
     return "\n".join(text)
