@@ -105,3 +105,29 @@ def test_the_takeaway_quotes_the_reference_columns_cells():
     assert len(quoted) >= 3
     for r in quoted:
         assert any(re.search(rf"(?<![\d.]){re.escape(r)}× ", c) for c in cells), r
+
+
+def test_the_takeaway_takes_a_cells_lowest_memory_case(monkeypatch):
+    """A reference cell split into memory cases counts with its lowest ratio (the reference at
+    its best), not the slow case's (103x against 19.7x in one run)."""
+    import dataclasses
+
+    from fastnn.bench.stats import Flag
+    from fastnn.report import first
+    from fastnn.report.notes import Notes
+
+    fs = _targets_screen()
+    c = next(r.cells[REFERENCE] for r in fs.rows
+             if r.op == "cost_and_grads" and r.n_x == 2 and r.cells.get(REFERENCE))
+    fast, slow = (dataclasses.replace(c, ratio=c.ratio * k, case=n)
+                  for k, n in ((1.0, "fast"), (7.0, "slow")))
+    monkeypatch.setattr(first, "cases_of", lambda comps, x: [fast, slow] if x is c else [])
+    monkeypatch.setattr(Notes, "flags", lambda self, x, cases=(): [Flag.CASES.value] if cases
+                        else [])
+    short = takeaway(fs)
+    assert fmt_ratio(c.ratio * 7.0) not in short and short
+
+
+def fmt_ratio(r):
+    from fastnn import fmt
+    return fmt.ratio(r)
