@@ -135,7 +135,9 @@ def fake_report(monkeypatch, tmp_path):
             raise build.raises
         return str(tmp_path / "index.md")
 
-    monkeypatch.setitem(sys.modules, "fastnn.report", types.SimpleNamespace(build=build))
+    from fastnn.report import console  # the CLI's words stay real: only the build is faked
+    monkeypatch.setitem(sys.modules, "fastnn.report",
+                        types.SimpleNamespace(build=build, console=console))
     build.calls = calls
     return build
 
