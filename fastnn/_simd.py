@@ -16,7 +16,8 @@ own features plus ``-prefer-256-bit``, unless
 - the CPU has no AVX-512 (then there is nothing to widen).
 
 The setting is the process's, as Numba's config is: Numba code of the same process compiled
-after it also gets the full width. Where Numba's compiler had already started (Numba code
+after it also gets the full width, and its on-disk cache entries, which Numba keys by the CPU
+features, compile once more for the new key. Where Numba's compiler had already started (Numba code
 compiled before fastnn was imported), it has no effect; :func:`vector_bits` says what the
 compiler in force uses.
 """
