@@ -4,7 +4,7 @@ LLVM tunes code for Intel's AVX-512 cores (Skylake-X, Ice Lake, Rocket Lake, Sap
 to prefer 256-bit vectors (its ``prefer-256-bit`` tuning: on the first of them a 512-bit
 instruction lowered the core's clock), and Numba passes the host's tuning on, so its loops use
 half of each register. fastnn's kernels are many short element-wise and multiply-add loops; at
-the full width its step runs 13–26 % faster on an AVX-512 Xeon (DESIGN.md, "Measurements behind
+the full width its n_x = 2 step runs 14–18 % faster on an AVX-512 Xeon (DESIGN.md, "Measurements behind
 the backends").
 
 So, when imported before Numba's compiler starts (``fastnn._jitcache`` imports it, and every
