@@ -10,7 +10,8 @@ import random
 import sys
 
 from ..backends import HEADLINE, REFERENCE
-from . import cell, ceiling, contention, ladder, machine, paired, peaks, rounds, spawn, stats, worker
+from . import (cell, ceiling, contention, history, ladder, machine, paired, peaks, rounds, spawn,
+               stats, worker)
 from . import progress as _progress
 from .progress import Event
 from .codes import Why, error, why
@@ -73,7 +74,9 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, se
     ``fast``: short peak and ceiling measurements and no compile timing (tests). ``settings``
     (:func:`.grid.settings`): ``peaks_s`` and ``ceiling_s``, the seconds the peaks and the
     ceiling are measured for (default 1.0 and 0.3), ``ceiling_dtypes`` (default both).
-    ``isolate``: measure in worker processes (:mod:`.spawn`), as the cells are."""
+    ``isolate``: measure in worker processes (:mod:`.spawn`), as the cells are. Unless
+    ``fast``, the peaks hold ``fma_best``, the best FMA peak of this machine kind in the
+    history, this run's included (:func:`.history.update`)."""
     prog = prog or _progress.Progress(enabled=False)
     settings = settings or {}
     with prog.phase(Event.MACHINE):
@@ -91,8 +94,12 @@ def header(grid, budget_s, peer_status, fast=False, prog=None, detector=None, se
             compile_ = machine.compile_times()
     with prog.phase(Event.PROBE):
         probe = (detector or contention.default()).calibrate()
+    when = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    if not fast:  # a short test peak is not the machine's
+        peak["fma_best"] = history.update(history.key(info.get("cpu"), peak.get("fma_method")),
+                                          peak.get("fma_gflops"), when)
     return {
-        "datetime": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "datetime": when,
         "command": " ".join(["fastnn"] + sys.argv[1:]) if sys.argv else "fastnn bench",
         "grid": grid, "budget_s": budget_s, "settings": settings, "machine_info": info, "commit_info": commit,
         "peaks": peak, "ceiling": ceil, "compile": compile_, "peers": peer_status, "contention_probe": probe,

@@ -48,7 +48,8 @@ class Row:
 @dataclass
 class FirstScreen:
     """The numbers of one run's first screen: the machine, the host's speed during the rounds
-    (the canary over the run's FMA peak), the rows of :class:`Row` under ``columns`` (the
+    (the canary over the run's FMA peak, times that peak over the best its machine kind has
+    reached where the run recorded one, so that a host slow all run long is seen), the rows of :class:`Row` under ``columns`` (the
     baselines), and the comparisons the sentences of why quote; None where not measured."""
     cpu: str
     simd_bits: int | None
@@ -57,7 +58,7 @@ class FirstScreen:
     blas: str | None
     date: str | None
     fma_gflops: float | None
-    host: float | None        # median canary over the run's FMA peak
+    host: float | None        # median canary over the run's FMA peak, times peak_share
     host_low: float | None    # the lowest round's
     columns: list
     rows: list
@@ -68,6 +69,8 @@ class FirstScreen:
     ceiling: float | None = None  # numba's step time over its ceiling there (share reached)
     blas_shape: object = None  # numba vs numpy at the BLAS-width shape
     estimator: str = ESTIMATOR
+    peak_share: float | None = None  # the run's FMA peak over its machine kind's best
+    best: dict | None = None   # that best (:func:`fastnn.bench.history.update`), None: no history
 
     @property
     def slow_host(self):
@@ -99,6 +102,9 @@ def numbers(header, doc):
     fma = doc.fma_gflops or (header.get("peaks") or {}).get("fma_gflops")
     # each comparison's canary is over its own run's FMA peak (shards may differ)
     canary = sorted(c.canary for c in doc.pairs + doc.ladder if c.canary is not None)
+    best = (header.get("peaks") or {}).get("fma_best") or None
+    share = fma / best["fma_gflops"] if best and fma and best.get("fma_gflops") else None
+    canary = [c * share for c in canary] if share else canary
     pairs = [c for c in doc.pairs if c.kind == "pair"]
     main = [c for c in pairs if not c.case and c.contender == HEADLINE and c.dtype == "float64"
             and c.baseline_dtype == "float64" and c.contender_threads == 0]
@@ -129,6 +135,7 @@ def numbers(header, doc):
         date=(header.get("datetime") or "")[:10] or None, fma_gflops=fma,
         host=canary[len(canary) // 2] if canary else None,
         host_low=canary[0] if canary else None, estimator=doc.estimator,
+        peak_share=share, best=best if share else None,
         columns=columns, rows=rows, pairs=doc.pairs)
     inplace = [b for b in columns if b not in (REFERENCE,) and b in _own()]
     if wide and inplace:
@@ -157,9 +164,11 @@ def _own():
 
 KERNEL_BITS = " (numba's loops {bits}-bit)"
 MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; {date}."
-HOST = "; host at {host} of its FMA peak during the rounds"
+HOST = "; host at {host} of its {peak}FMA peak during the rounds"
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
-        "of the machine's FMA peak; every number below was measured on a slowed host.")
+        "of the machine's {peak}FMA peak; every number below was measured on a slowed host.")
+#: Which peak the host's speed is over: the best of the machine's history, or the run's own.
+PEAK_WORDS = {True: "best ", False: ""}
 CAPTION = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). Cells: how many times faster "
            "{headline} is (ratio of {estimator} times over interleaved rounds) [95 % interval]; a "
            "flag links to its note.")
@@ -188,6 +197,12 @@ DETAIL_HOST = ("**The host's speed** is the canary's: the FMA loop of this run's
                "({fma} GFLOP/s), timed on all cores after every round; its median over the "
                "comparisons is {host} of that peak, {low} at the slowest shape. The machine's "
                "full description is under Machine.")
+DETAIL_BEST = ("**The host's speed** is the canary's times the run's peak over the best: the FMA "
+               "loop of this run's own peak ({fma} GFLOP/s) was timed on all cores after every "
+               "round, and that peak was {share} of the best this machine kind has reached in "
+               "fastnn's history on this machine ({best} GFLOP/s, {when}, {runs} runs). Over the "
+               "comparisons the host ran at {host} of that best (median), {low} at the slowest "
+               "shape. The machine's full description is under Machine.")
 DETAIL_TABLE = ("**The table.** {headline}'s time per step is its {estimator} over the rounds "
                 "(a training run's: the whole run's over its steps). A cell is the ratio of the "
                 "two sides' {estimator} times over the same interleaved rounds, with its 95 % "
@@ -329,12 +344,13 @@ def render(fs, notes=None, figure=None, report=None):
     notes = notes or Notes("r", words=flag_brief)
     lines = []
     if fs.slow_host:
-        lines.append(SLOW.format(host=fmt.percent(fs.host)))
+        lines.append(SLOW.format(host=fmt.percent(fs.host), peak=PEAK_WORDS[fs.best is not None]))
         lines.append("")
     simd = f"{fs.simd_bits}-bit SIMD" if fs.simd_bits else "SIMD width unknown"
     if fs.kernel_bits and fs.kernel_bits != fs.simd_bits:
         simd += KERNEL_BITS.format(bits=fs.kernel_bits)
-    host = "" if fs.host is None else HOST.format(host=fmt.percent(fs.host))
+    host = "" if fs.host is None else HOST.format(host=fmt.percent(fs.host),
+                                                  peak=PEAK_WORDS[fs.best is not None])
     lines.append(MACHINE.format(cpu=_cpu(fs.cpu), simd=simd, cores=fs.cores or "?",
                                 blas=fs.blas or "BLAS unknown", host=host, date=fs.date or "–"))
     lines += ["", CAPTION.format(headline=HEADLINE, estimator=fs.estimator), "",
@@ -361,9 +377,15 @@ def detail(fs):
     in full, how a cell is computed, and the why with every number behind it."""
     lines = [f"## {DETAIL_HEAD}", ""]
     if fs.host is not None:
-        lines += [DETAIL_HOST.format(fma=f"{fs.fma_gflops:.0f}" if fs.fma_gflops else "?",
-                                     host=fmt.percent(fs.host), low=fmt.percent(fs.host_low)),
-                  ""]
+        values = dict(fma=f"{fs.fma_gflops:.0f}" if fs.fma_gflops else "?",
+                      host=fmt.percent(fs.host), low=fmt.percent(fs.host_low))
+        if fs.best is not None:
+            lines += [DETAIL_BEST.format(**values, share=fmt.percent(fs.peak_share),
+                                         best=f"{fs.best['fma_gflops']:.0f}",
+                                         when=(fs.best.get("datetime") or "–")[:16].replace("T", " "),
+                                         runs=fs.best.get("runs", "?")), ""]
+        else:
+            lines += [DETAIL_HOST.format(**values), ""]
     notes = Notes("r", words=flag_brief)
     table(fs, notes)
     cells = [c for r in fs.rows for c in r.cells.values() if c]

@@ -1,0 +1,72 @@
+"""The machine's best FMA peak across runs (fastnn.bench.history) and the first screen's use of
+it: a run whose host was slow from start to end is named slow, though its canary, timed against
+its own slowed peak, looks full."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastnn.bench import history, paired, store
+from fastnn.report import first
+from tests.test_quoted import TARGETS
+
+CPU = {"vendor": "GenuineIntel", "family": 6, "model": 167, "brand_raw": "Xeon", "simd_bits": 512,
+       "count": 2}
+FMA = {"kind": "fma", "bits": 512, "chains": 12}
+
+
+def test_the_best_peak_is_kept_and_the_runs_counted(tmp_path):
+    f, k = tmp_path / "peaks.json", history.key(CPU, FMA)
+    assert history.update(k, 200.0, "t1", f) == {"fma_gflops": 200.0, "datetime": "t1", "runs": 1}
+    assert history.update(k, 240.0, "t2", f) == {"fma_gflops": 240.0, "datetime": "t2", "runs": 2}
+    assert history.update(k, 210.0, "t3", f) == {"fma_gflops": 240.0, "datetime": "t2", "runs": 3}
+    assert history.update(k, None, "t4", f) is None  # no FMA loop: nothing recorded
+    assert json.loads(f.read_text())[k]["runs"] == 3
+
+
+def test_machine_kinds_are_not_mixed(tmp_path):
+    f = tmp_path / "peaks.json"
+    history.update(history.key(CPU, FMA), 240.0, "t1", f)
+    avx2 = history.key(dict(CPU, simd_bits=256), dict(FMA, bits=256))
+    assert history.update(avx2, 120.0, "t2", f)["fma_gflops"] == 120.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.binary(max_size=80), st.just(b'{"k": {"fma_gflops": "x", "runs": 1}}'),
+                 st.just(b"[1, 2]"), st.just(b'{"k": null}')))
+def test_a_damaged_history_is_started_again(tmp_path_factory, content):
+    f = tmp_path_factory.mktemp("h") / "peaks.json"
+    f.write_bytes(content)
+    assert history.update("k", 100.0, "t", f) == {"fma_gflops": 100.0, "datetime": "t", "runs": 1}
+    assert json.loads(f.read_text())["k"]["fma_gflops"] == 100.0
+
+
+def test_an_unwritable_history_still_gives_this_runs_peak(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where the folder should be: nothing can be written under it
+    got = history.update("k", 150.0, "t", blocker / "fastnn" / "peaks.json")
+    assert got == {"fma_gflops": 150.0, "datetime": "t", "runs": 1}
+
+
+def _screen(run_peak, best):
+    """A tiny run's first screen, its header's peak and best replaced."""
+    header, _ = store.load(str(TARGETS))
+    header = dict(header, peaks=dict(header.get("peaks") or {}, fma_gflops=run_peak,
+                                     fma_best=best))
+    doc = paired.load(str(TARGETS), header)
+    doc.fma_gflops = run_peak
+    return first.numbers(header, doc)
+
+
+@pytest.mark.skipif(not (TARGETS / "results.jsonl").exists(), reason="no committed targets run")
+def test_a_host_slow_all_run_long_is_named_on_the_first_line():
+    full = _screen(240.0, {"fma_gflops": 240.0, "datetime": "t", "runs": 3})
+    slow = _screen(160.0, {"fma_gflops": 240.0, "datetime": "t", "runs": 3})
+    none = _screen(160.0, None)
+    assert slow.host < first.SLOW_HOST <= full.host
+    assert none.host == full.host  # without a history the canary alone speaks
+    text = first.render(slow)
+    assert text.startswith("⚠ **The host ran slow") and "best FMA peak" in text
+    assert "240 GFLOP/s" in first.detail(slow) and "best" not in first.render(none)
