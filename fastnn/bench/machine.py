@@ -100,8 +100,9 @@ def memory_record():
     """How the kernel and NumPy get memory for large arrays, which decides what a fresh
     temporary costs: the transparent-huge-page settings (``enabled``, ``defrag``: the bracketed
     choice in /sys/kernel/mm/transparent_hugepage/) and whether NumPy advises huge pages for
-    its large allocations (``madvise(MADV_HUGEPAGE)``; NumPy's ``_set_madvise_hugepage``)."""
-    out = {}
+    its large allocations (``madvise(MADV_HUGEPAGE)``; NumPy's ``_set_madvise_hugepage``), and
+    ``free_page_reporting`` (:func:`free_page_reporting`)."""
+    out = {"free_page_reporting": free_page_reporting()}
     for k in ("enabled", "defrag"):
         try:
             with open(f"/sys/kernel/mm/transparent_hugepage/{k}") as f:
@@ -123,6 +124,33 @@ def memory_record():
         _set_madvise_hugepage(now)
         out["numpy_madvise_hugepage"] = bool(now)
     return out
+
+
+#: virtio's device id of a memory balloon, and its feature bit "free page reporting".
+BALLOON_ID, REPORTING_BIT = 0x0005, 5
+
+
+def free_page_reporting(root="/sys/bus/virtio/devices"):
+    """Whether this VM hands the memory it frees back to its host (a virtio balloon with free
+    page reporting): the host then drops those pages, and touching them again waits for the host
+    to back them, which makes a program that maps gigabytes of fresh memory per call (NumPy's
+    temporaries at m = 1e6) slow on some calls and fast on others. True or False on Linux with
+    virtio; None where that cannot be read."""
+    try:
+        devices = sorted(os.listdir(root))
+    except OSError:
+        return None
+    for d in devices:
+        try:
+            with open(os.path.join(root, d, "device")) as f:
+                if int(f.read().strip(), 16) != BALLOON_ID:
+                    continue
+            with open(os.path.join(root, d, "features")) as f:
+                bits = f.read().strip()
+        except (OSError, ValueError):
+            return None
+        return len(bits) > REPORTING_BIT and bits[REPORTING_BIT] == "1"
+    return False
 
 
 def _cpuinfo():

@@ -131,14 +131,20 @@ def _real_id(header):
 
 
 def _memory(m):
-    """The transparent-huge-page settings and NumPy's huge-page advice, in words."""
+    """The transparent-huge-page settings, NumPy's huge-page advice and the VM's free page
+    reporting, in words."""
     if not m:
         return None
     advice = m.get("numpy_madvise_hugepage")
     return _join(m.get("thp_enabled") and f"transparent huge pages {m['thp_enabled']}",
                  m.get("thp_defrag") and f"defrag {m['thp_defrag']}",
                  advice is not None and ("NumPy advises huge pages for large arrays" if advice
-                                         else "NumPy does not advise huge pages"), sep="; ")
+                                         else "NumPy does not advise huge pages"),
+                 m.get("free_page_reporting") and FREE_PAGES, sep="; ")
+
+
+#: The VM's free page reporting (:func:`fastnn.bench.machine.free_page_reporting`), in words.
+FREE_PAGES = "the VM reports freed memory to its host (virtio balloon), which backs it again on use"
 
 
 @dataclass
