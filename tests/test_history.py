@@ -3,6 +3,7 @@ it: a run whose host was slow from start to end is named slow, though its canary
 its own slowed peak, looks full."""
 
 import json
+import pathlib
 
 import pytest
 from hypothesis import given, settings
@@ -10,8 +11,8 @@ from hypothesis import strategies as st
 
 from fastnn.bench import history, paired, store
 from fastnn.report import first
-from tests.test_quoted import TARGETS
 
+TARGETS = pathlib.Path(__file__).resolve().parent.parent / "reports" / "targets"
 CPU = {"vendor": "GenuineIntel", "family": 6, "model": 167, "brand_raw": "Xeon", "simd_bits": 512,
        "count": 2}
 FMA = {"kind": "fma", "bits": 512, "chains": 12}
