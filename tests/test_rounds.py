@@ -283,3 +283,30 @@ def test_two_runs_compare_cases_only_where_both_split_alike(first_cases, second_
     rows = agreement(doc(first_cases, 1.0), doc(second_cases, 1.05))
     assert sorted(r[1].case for r in rows) == sorted(compared)
     assert all(r[3] == pytest.approx(1.05) and r[4] for r in rows)
+
+
+def test_a_side_that_allocates_gets_an_untimed_call_however_long_its_call(monkeypatch):
+    """A long call of a side with fresh temporaries (NumPy) is preceded by an untimed one, which
+    absorbs the wait for memory the VM handed back to its host; a long call of a side that
+    reuses its arrays (numpy-inplace) or a fused one (numba) is not."""
+    import random
+
+    from fastnn.bench import rounds
+    from fastnn.bench.grid import Cell
+
+    class Fake:
+        pid = 0
+
+        def __init__(self):
+            self.untimed = []
+
+        def call(self, fn, calls, untimed):
+            self.untimed.append(untimed)
+            return 1.0, 0.0, 0.0
+
+    cells = [Cell(b, "cost_and_grads", 100, 64, 2) for b in ("numba", "numpy", "numpy-inplace")]
+    fakes = {c.key: Fake() for c in cells}
+    monkeypatch.setattr(rounds, "_setup", lambda stack, c, steps: (fakes[c.key], (1, 1.0, 100)))
+    a = dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, over={})
+    rounds._pass(a, cells, None, random.Random(0), 3, 2, 10.0, 0.25, None, 0, 1)
+    assert [set(fakes[c.key].untimed) for c in cells] == [{False}, {True}, {False}]
