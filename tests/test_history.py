@@ -71,3 +71,5 @@ def test_a_host_slow_all_run_long_is_named_on_the_first_line():
     text = first.render(slow)
     assert text.startswith("⚠ **The host ran slow") and "best FMA peak" in text
     assert "240 GFLOP/s" in first.detail(slow) and "best" not in first.render(none)
+    for damaged in ("x", {"fma_gflops": "240"}, {"fma_gflops": 0}, []):  # a hand-edited file
+        assert _screen(160.0, damaged).host == none.host

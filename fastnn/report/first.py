@@ -102,8 +102,10 @@ def numbers(header, doc):
     fma = doc.fma_gflops or (header.get("peaks") or {}).get("fma_gflops")
     # each comparison's canary is over its own run's FMA peak (shards may differ)
     canary = sorted(c.canary for c in doc.pairs + doc.ladder if c.canary is not None)
-    best = (header.get("peaks") or {}).get("fma_best") or None
-    share = fma / best["fma_gflops"] if best and fma and best.get("fma_gflops") else None
+    best = (header.get("peaks") or {}).get("fma_best")
+    best = best if isinstance(best, dict) and isinstance(best.get("fma_gflops"), (int, float)) \
+        and best["fma_gflops"] > 0 else None
+    share = fma / best["fma_gflops"] if best and fma else None
     canary = [c * share for c in canary] if share else canary
     pairs = [c for c in doc.pairs if c.kind == "pair"]
     main = [c for c in pairs if not c.case and c.contender == HEADLINE and c.dtype == "float64"
