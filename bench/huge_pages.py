@@ -11,11 +11,10 @@ import subprocess
 import sys
 
 CHILD = r"""
-import sys, time, warnings
+import sys, time
 import numpy as np
 import fastnn
-warnings.simplefilter("ignore")
-from numpy.core import multiarray
+from fastnn.bench.machine import numpy_hugepage_switch
 
 COUNTERS = ("thp_fault_alloc", "thp_fault_fallback", "compact_stall", "pgfault")
 
@@ -24,7 +23,7 @@ def vmstat():
         d = dict(line.split() for line in f)
     return {k: int(d[k]) for k in COUNTERS if k in d}
 
-multiarray._set_madvise_hugepage(sys.argv[1] == "on")
+numpy_hugepage_switch()(sys.argv[1] == "on")
 calls = int(sys.argv[2])
 backend = fastnn.get_backend("numpy")
 P = fastnn.init_params(2, 64, 1, seed=0)

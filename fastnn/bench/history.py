@@ -45,7 +45,9 @@ def _read(file):
     return data if isinstance(data, dict) else {}
 
 
-def _valid(entry):
+def valid(entry):
+    """Whether ``entry`` is a history entry as :func:`update` returns it (a positive
+    ``fma_gflops`` and an integer ``runs``), so a damaged file or header is passed over."""
     return (isinstance(entry, dict) and isinstance(entry.get("fma_gflops"), (int, float))
             and entry["fma_gflops"] > 0 and isinstance(entry.get("runs"), int))
 
@@ -76,7 +78,7 @@ def update(kind, gflops, when, file=None):
     file = Path(file) if file is not None else path()
     data = _read(file)
     old = data.get(kind)
-    old = old if _valid(old) else {"fma_gflops": 0.0, "datetime": None, "runs": 0}
+    old = old if valid(old) else {"fma_gflops": 0.0, "datetime": None, "runs": 0}
     best = old if old["fma_gflops"] >= gflops else {"fma_gflops": float(gflops), "datetime": when}
     data[kind] = {**best, "runs": old["runs"] + 1}
     try:

@@ -110,20 +110,27 @@ def memory_record():
             out[f"thp_{k}"] = text[text.index("[") + 1:text.index("]")]
         except (OSError, ValueError):
             out[f"thp_{k}"] = None
+    switch = numpy_hugepage_switch()
+    if switch is None:
+        out["numpy_madvise_hugepage"] = None
+    else:
+        now = switch(True)  # returns the setting it replaces
+        switch(now)
+        out["numpy_madvise_hugepage"] = bool(now)
+    return out
+
+
+def numpy_hugepage_switch():
+    """NumPy's ``_set_madvise_hugepage`` (whether it advises huge pages for large arrays; it
+    returns the setting it replaces), wherever this NumPy keeps it; None where it has none."""
     try:
         from numpy._core.multiarray import _set_madvise_hugepage
     except ImportError:
         try:
             from numpy.core.multiarray import _set_madvise_hugepage
         except ImportError:
-            _set_madvise_hugepage = None
-    if _set_madvise_hugepage is None:
-        out["numpy_madvise_hugepage"] = None
-    else:
-        now = _set_madvise_hugepage(True)  # returns the setting it replaces
-        _set_madvise_hugepage(now)
-        out["numpy_madvise_hugepage"] = bool(now)
-    return out
+            return None
+    return _set_madvise_hugepage
 
 
 #: virtio's device id of a memory balloon, and its feature bit "free page reporting".

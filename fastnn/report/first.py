@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .. import fmt
 from ..backends import HEADLINE, REFERENCE
+from ..bench import history
 from ..bench.ceiling import ceiling_s
 from ..bench.grid import DATA, FIT_OP, FIT_TARGETS, HEADLINE_OP, TARGETS
 from ..datasets import DATASETS
@@ -49,8 +50,8 @@ class Row:
 class FirstScreen:
     """The numbers of one run's first screen: the machine, the host's speed during the rounds
     (the canary over the run's FMA peak, times that peak over the best its machine kind has
-    reached where the run recorded one, so that a host slow all run long is seen), the rows of :class:`Row` under ``columns`` (the
-    baselines), and the comparisons the sentences of why quote; None where not measured."""
+    reached where the run recorded one, so that a host slow all run long is seen), the rows of
+    :class:`Row` under ``columns`` (the baselines), and the comparisons the sentences of why quote; None where not measured."""
     cpu: str
     simd_bits: int | None
     kernel_bits: int | None   # the vector width numba's loops were compiled for (None: older run)
@@ -103,8 +104,7 @@ def numbers(header, doc):
     # each comparison's canary is over its own run's FMA peak (shards may differ)
     canary = sorted(c.canary for c in doc.pairs + doc.ladder if c.canary is not None)
     best = (header.get("peaks") or {}).get("fma_best")
-    best = best if isinstance(best, dict) and isinstance(best.get("fma_gflops"), (int, float)) \
-        and best["fma_gflops"] > 0 else None
+    best = best if history.valid(best) else None
     share = fma / best["fma_gflops"] if best and fma else None
     canary = [c * share for c in canary] if share else canary
     pairs = [c for c in doc.pairs if c.kind == "pair"]
