@@ -67,9 +67,44 @@ def test_a_host_slow_all_run_long_is_named_on_the_first_line():
     slow = _screen(160.0, {"fma_gflops": 240.0, "datetime": "t", "runs": 3})
     none = _screen(160.0, None)
     assert slow.host < first.SLOW_HOST <= full.host
-    assert none.host == full.host  # without a history the canary alone speaks
+    assert none.host == pytest.approx(full.host)  # without a history the canary alone speaks
     text = first.render(slow)
     assert text.startswith("⚠ **The host ran slow") and "best FMA peak" in text
     assert "240 GFLOP/s" in first.detail(slow) and "best" not in first.render(none)
     for damaged in ("x", {"fma_gflops": "240"}, {"fma_gflops": 0}, []):  # a hand-edited file
-        assert _screen(160.0, damaged).host == none.host
+        assert _screen(160.0, damaged).host == pytest.approx(none.host)
+
+
+def test_the_canary_is_over_the_best_peak_where_a_run_has_one():
+    from fastnn.bench.run import reference_peak
+    best = {"fma_gflops": 240.0, "datetime": "t", "runs": 3}
+    assert reference_peak({"fma_gflops": 200.0, "fma_best": best}) == 240.0
+    assert reference_peak({"fma_gflops": 200.0, "fma_best": {"fma_gflops": "x"}}) == 200.0
+    assert reference_peak({"fma_gflops": 200.0}) == 200.0
+    assert reference_peak(None) is None
+
+
+@pytest.mark.skipif(not (TARGETS / "results.jsonl").exists(), reason="no committed targets run")
+def test_the_first_line_and_each_comparisons_host_flag_use_one_measure():
+    """A run at 160 of a 240 best: its comparisons' canaries over the best (as the harness now
+    writes them) give the first line the same host as canaries over its own peak did, and
+    each comparison's host flag is set exactly when its canary is under SLOW_HOST of the best."""
+    best = {"fma_gflops": 240.0, "datetime": "t", "runs": 3}
+    old = _screen(160.0, best)
+    header, _ = store.load(str(TARGETS))
+    header = dict(header, peaks=dict(header.get("peaks") or {}, fma_gflops=160.0, fma_best=best))
+    doc = paired.load(str(TARGETS), header)
+    for c in doc.pairs + doc.ladder:
+        c.canary = None if c.canary is None else c.canary * 160.0 / 240.0
+    doc.fma_gflops = 240.0
+    assert first.numbers(header, doc).host == pytest.approx(old.host)
+    s = doc.series[0]
+    a, b = s.sides[0], s.sides[1]
+    canary = [g for g in s.canary_gflops if g]
+    if not canary:
+        pytest.skip("the committed run timed no canary")
+    mid = sorted(canary)[len(canary) // 2]
+    for ref in (mid / 0.95, mid / 0.80):
+        got = paired.compare(s, a, b, fma_gflops=ref, cases=False)[0]
+        assert ("host" in got.flags) == (got.canary < first.SLOW_HOST)
+    assert "host" in paired.compare(s, a, b, fma_gflops=mid / 0.5, cases=False)[0].flags

@@ -36,7 +36,7 @@ def _aligned(series, sides):
 
 
 def _canary(series, ids, fma_gflops):
-    """The median canary of rounds ``ids`` over the run's FMA peak, or None."""
+    """The median canary of rounds ``ids`` over ``fma_gflops`` (:func:`.run.reference_peak`), or None."""
     c = [series.canary_gflops[i] for i in ids
          if i < len(series.canary_gflops) and series.canary_gflops[i]]
     return float(np.median(c)) / fma_gflops if c and fma_gflops else None

@@ -106,7 +106,7 @@ class Comparison:
     t_contender_s: float = 0.0
     flags: list = field(default_factory=list)  # of stats.Flag values
     moved: dict | None = None  # stats.Moved as a dict, for a comparison whose rounds spread
-    canary: float | None = None  # the median canary of its rounds over the run's FMA peak
+    canary: float | None = None  # the median canary of its rounds over PairedDoc.fma_gflops
     per_round: list = field(default_factory=list)
     rounds_baseline_s: list = field(default_factory=list)
     rounds_contender_s: list = field(default_factory=list)
@@ -157,7 +157,7 @@ class PairedDoc:
     run_id: str | None = None
     format: str = FORMAT
     estimator: str = "median"
-    fma_gflops: float | None = None  # the run's own FMA peak, the canary's reference
+    fma_gflops: float | None = None  # the canary's reference: run.reference_peak
     series: list = field(default_factory=list)
     pairs: list = field(default_factory=list)
     ladder: list = field(default_factory=list)

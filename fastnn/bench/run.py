@@ -217,6 +217,15 @@ def _ladder_shapes(done, settings):
     return tuple(s for s in kw.get("shapes", TARGETS) if need <= ran.get(s, set()))
 
 
+def reference_peak(peaks):
+    """The FMA peak a run's canary is measured against (GFLOP/s): the best of this machine kind
+    in the history (``fma_best``) where the run recorded one, else the run's own peak, so the
+    first screen and every comparison's ``host`` flag use one measure. None without peaks."""
+    peaks = peaks or {}
+    best = peaks.get("fma_best")
+    return best["fma_gflops"] if history.valid(best) else peaks.get("fma_gflops")
+
+
 def compare_rounds(done, det, prog, settings, seed, fma_gflops):
     """The headline comparisons and the ladder from interleaved rounds (:mod:`.rounds`) of the
     groups :func:`.paired.plan` makes; returns a :class:`.records.PairedDoc` (no run id)."""
@@ -284,7 +293,7 @@ def sweep(cells, budget_s, out_dir, *, grid="quick", resume=False, progress=True
         also = []
         if pairs:
             doc = compare_rounds(store.done, det, prog, settings, seed,
-                                 (store.header.get("peaks") or {}).get("fma_gflops"))
+                                 reference_peak(store.header.get("peaks")))
             if doc.series:
                 doc.run_id = store.header.get("run_id")
                 write_paired(out_dir, doc)

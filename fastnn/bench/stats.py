@@ -29,7 +29,8 @@ CASE_MIN = 2
 #: A side's extra time in its slower rounds is put down to a counter that grew by at least this
 #: share of it (:func:`cause`).
 CAUSE_SHARE = 0.5
-#: A round's canary below this share of the run's own FMA peak marks the host as slow then.
+#: A round's canary below this share of the reference FMA peak (the machine kind's best, else the
+#: run's own: :func:`.run.reference_peak`) marks the host as slow then.
 SLOW_HOST = 0.85
 
 

@@ -59,7 +59,7 @@ class FirstScreen:
     blas: str | None
     date: str | None
     fma_gflops: float | None
-    host: float | None        # median canary over the run's FMA peak, times peak_share
+    host: float | None        # median canary over the machine kind's best FMA peak
     host_low: float | None    # the lowest round's
     columns: list
     rows: list
@@ -100,13 +100,13 @@ def numbers(header, doc):
     :class:`~fastnn.bench.records.PairedDoc`)."""
     mi = header.get("machine_info", {})
     cpu = mi.get("cpu", {}) or {}
-    fma = doc.fma_gflops or (header.get("peaks") or {}).get("fma_gflops")
-    # each comparison's canary is over its own run's FMA peak (shards may differ)
+    fma = (header.get("peaks") or {}).get("fma_gflops") or doc.fma_gflops
+    ref = doc.fma_gflops or fma  # what the canaries are over (bench.run.reference_peak)
     canary = sorted(c.canary for c in doc.pairs + doc.ladder if c.canary is not None)
     best = (header.get("peaks") or {}).get("fma_best")
     best = best if history.valid(best) else None
     share = fma / best["fma_gflops"] if best and fma else None
-    canary = [c * share for c in canary] if share else canary
+    canary = [c * ref / best["fma_gflops"] for c in canary] if best and ref else canary
     pairs = [c for c in doc.pairs if c.kind == "pair"]
     main = [c for c in pairs if not c.case and c.contender == HEADLINE and c.dtype == "float64"
             and c.baseline_dtype == "float64" and c.contender_threads == 0]

@@ -81,7 +81,7 @@ def flag_text(c, flag, cases=()):
                 f"competed for the CPU ({busy(c)}).")
     if flag == Flag.SLOW_HOST.value:
         return (f"During the rounds at {fmt.shape(*c.shape)} the host ran at "
-                f"{fmt.percent(c.canary)} of this run's FMA peak (the canary).")
+                f"{fmt.percent(c.canary)} of the FMA peak the first line names (the canary).")
     if flag == Flag.SCALED.value:
         short = [f"{who(c, s)} at m = {getattr(c, s + '_m'):,}" for s in ("baseline", "contender")
                  if 0 < getattr(c, s + "_m") < c.m]
