@@ -199,12 +199,12 @@ DETAIL_HOST = ("**The host's speed** is the canary's: the FMA loop of this run's
                "({fma} GFLOP/s), timed on all cores after every round; its median over the "
                "comparisons is {host} of that peak, {low} at the slowest shape. The machine's "
                "full description is under Machine.")
-DETAIL_BEST = ("**The host's speed** is the canary's times the run's peak over the best: the FMA "
-               "loop of this run's own peak ({fma} GFLOP/s) was timed on all cores after every "
-               "round, and that peak was {share} of the best this machine kind has reached in "
-               "fastnn's history on this machine ({best} GFLOP/s, {when}, {runs} runs). Over the "
-               "comparisons the host ran at {host} of that best (median), {low} at the slowest "
-               "shape. The machine's full description is under Machine.")
+DETAIL_BEST = ("**The host's speed** is the canary's over the best FMA peak this machine kind "
+               "has reached in fastnn's history on this machine ({best} GFLOP/s, {when}, {runs} "
+               "runs): the FMA loop of the peaks was timed on all cores after every round. Over "
+               "the comparisons the host ran at {host} of that best (median), {low} at the "
+               "slowest shape; this run's own peak, at its start, was {fma} GFLOP/s ({share} of "
+               "the best). The machine's full description is under Machine.")
 DETAIL_TABLE = ("**The table.** {headline}'s time per step is its {estimator} over the rounds "
                 "(a training run's: the whole run's over its steps). A cell is the ratio of the "
                 "two sides' {estimator} times over the same interleaved rounds, with its 95 % "
