@@ -286,9 +286,10 @@ def test_two_runs_compare_cases_only_where_both_split_alike(first_cases, second_
 
 
 def test_a_side_that_allocates_gets_an_untimed_call_however_long_its_call(monkeypatch):
-    """A long call of a side with fresh temporaries (NumPy) is preceded by an untimed one, which
-    absorbs the wait for memory the VM handed back to its host; a long call of a side that
-    reuses its arrays (numpy-inplace) or a fused one (numba) is not."""
+    """A long call of a side with fresh temporaries (NumPy) of FRESH_BYTES or more is preceded by
+    an untimed one, which absorbs the wait for memory the VM handed back to its host; a long
+    call of a side that reuses its arrays (numpy-inplace), a fused one (numba) or one whose
+    temporaries come from the heap (the flower's 400 examples) is not."""
     import random
 
     from fastnn.bench import rounds
@@ -304,9 +305,17 @@ def test_a_side_that_allocates_gets_an_untimed_call_however_long_its_call(monkey
             self.untimed.append(untimed)
             return 1.0, 0.0, 0.0
 
-    cells = [Cell(b, "cost_and_grads", 100, 64, 2) for b in ("numba", "numpy", "numpy-inplace")]
+    cells = [Cell(b, "cost_and_grads", 100_000, 64, 2) for b in ("numba", "numpy", "numpy-inplace")]
+    cells.append(Cell("numpy", "fit", 400, 4, 2))  # 12.8 kB of temporaries: from the heap
     fakes = {c.key: Fake() for c in cells}
     monkeypatch.setattr(rounds, "_setup", lambda stack, c, steps: (fakes[c.key], (1, 1.0, 100)))
     a = dict(sides={}, canary=[], passes=[], failed={}, disturbed=False, over={})
     rounds._pass(a, cells, None, random.Random(0), 3, 2, 10.0, 0.25, None, 0, 1)
-    assert [set(fakes[c.key].untimed) for c in cells] == [{False}, {True}, {False}]
+    assert [set(fakes[c.key].untimed) for c in cells] == [{False}, {True}, {False}, {False}]
+    # at the threshold's edge: n_h * m * 8 bytes against FRESH_BYTES; a short call always
+    edge = rounds.FRESH_BYTES // (64 * 8)
+    assert rounds.wants_untimed(Cell("numpy", "cost_and_grads", edge, 64, 2), 1.0)
+    assert not rounds.wants_untimed(Cell("numpy", "cost_and_grads", edge - 1, 64, 2), 1.0)
+    assert rounds.wants_untimed(Cell("numpy", "cost_and_grads", edge - 1, 64, 2, dtype="float32"),
+                          0.1)
+    assert not rounds.wants_untimed(Cell("numpy", "cost_and_grads", edge, 64, 2, dtype="float32"), 1.0)

@@ -66,8 +66,10 @@ GRIDS = {
                   m=(), n_h=(), n_x=(), dtype=("float64",), threads=(0,), budget_s=0.5,
                   run=dict(headline_budget_s=8.0, samples=5, sample_s=2.0, memory_below_s=0.3,
                            # the ladder at one shape took the run to 3 min 6 s (measured, cold
-                           # cache): over the first run's 3 minutes; the targets grid has it
-                           workers=2, ladder=None,
+                           # cache): over the first run's 3 minutes; the targets grid has it.
+                           # One worker a headline cell: the table is the rounds', whose two
+                           # passes are two workers a side (two took the run to 4 min)
+                           workers=1, ladder=None,
                            peaks_s=0.4, ceiling_s=0.1, ceiling_dtypes=("float64",),
                            rounds=dict(rounds=6, min_rounds=4, passes=2, budget_s=12.0))),
     "quick": dict(ops=OPS, m=(1, 100, 10_000, 1_000_000), n_h=(4, 64), n_x=(2,),

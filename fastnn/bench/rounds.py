@@ -30,11 +30,25 @@ from .worker import SETTLE_S
 #: (at least 9: with 6, NumPy's rarer memory case at (2, 64, 1e6) held 2 rounds or none).
 ROUNDS, MIN_ROUNDS, PASSES, BUDGET_S = 15, 9, 3, 100.0
 #: A side whose call takes this long or more gets no untimed call before its batch, unless it
-#: allocates fresh temporaries per call (its registry ``memory`` is "temporaries"): on a VM that
-#: hands freed memory back to its host, the first call after a pause waits for the host to
-#: back it again (NumPy at (2, 64, 1e6): ~4 s against ~0.9 s), and an untimed call absorbs
-#: that wait (DESIGN.md, "NumPy's memory cases").
+#: allocates fresh temporaries per call (its registry ``memory`` is "temporaries") of at least
+#: :data:`FRESH_BYTES`: on a VM that hands freed memory back to its host, the first call after a
+#: pause waits for the host to back it again (NumPy at (2, 64, 1e6): ~4 s against ~0.9 s), and
+#: an untimed call absorbs that wait (DESIGN.md, "NumPy's memory cases").
 UNTIMED_BELOW_S = 0.25
+#: The size of the hidden layer's array (n_h · m values) from which fresh temporaries are fresh
+#: pages: glibc's malloc serves smaller blocks from its heap, which keeps its pages (its
+#: ``M_MMAP_THRESHOLD``, 128 KiB by default), so no wait is there to absorb.
+FRESH_BYTES = 128 * 1024
+
+
+def wants_untimed(c, one_s, untimed_below_s=UNTIMED_BELOW_S):
+    """Whether side ``c`` (a :class:`.grid.Cell`, one call ``one_s`` seconds) gets an untimed
+    call before each batch: a short call, or one with fresh temporaries of
+    :data:`FRESH_BYTES` or more."""
+    import numpy as np
+    fresh = (REGISTRY[c.backend].memory == "temporaries"
+             and c.n_h * c.m * np.dtype(c.dtype).itemsize >= FRESH_BYTES)
+    return one_s < untimed_below_s or fresh
 
 
 def _setup(stack, c, steps):
@@ -67,7 +81,7 @@ def measure(groups, detector=None, *, rounds=ROUNDS, min_rounds=MIN_ROUNDS, pass
         rounds are done.
     untimed_below_s : float
         A side whose call takes at least this long gets no untimed call before its batch,
-        unless it allocates fresh temporaries per call (:data:`UNTIMED_BELOW_S`).
+        unless it allocates fresh temporaries per call (:func:`wants_untimed`).
     seed : int
         Of the groups' order in each pass and the sides' order in each round.
     progress : .progress.Progress, optional
@@ -124,8 +138,7 @@ def _pass(a, cells, detector, rng, per_pass, min_pass, budget_s, untimed_below_s
             side = a["sides"].setdefault(c.key, SideRounds(
                 backend=c.backend, dtype=c.dtype, threads=c.threads, m_run=m_run))
             side.m_run = min(side.m_run, m_run)
-            untimed = one < untimed_below_s or REGISTRY[c.backend].memory == "temporaries"
-            live.append((w, side, calls, untimed, c.key))
+            live.append((w, side, calls, wants_untimed(c, one, untimed_below_s), c.key))
         if not live:
             return
         pids = tuple(w.pid for w, *_ in live)
@@ -166,4 +179,5 @@ def _batch(calls, untimed):
     return side_batch(calls, untimed)
 
 
-__all__ = ["BUDGET_S", "MIN_ROUNDS", "PASSES", "ROUNDS", "UNTIMED_BELOW_S", "measure"]
+__all__ = ["BUDGET_S", "FRESH_BYTES", "MIN_ROUNDS", "PASSES", "ROUNDS", "UNTIMED_BELOW_S", "measure",
+           "wants_untimed"]
