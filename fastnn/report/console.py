@@ -49,7 +49,7 @@ GRIDS = {
     "first": ("the README's first run: the training step at m = 1 … 1e6 (n_h = 4) on every "
               "backend, numba against numpy, numpy-inplace and the peers at the headline shapes "
               "and in the lecture's flower training run, in 6 interleaved rounds a shape "
-              "(3 min 18 s - 3 min 30 s on a quiet 2-core Intel Xeon VM with AVX-512 and the "
+              "(3 min 24 s - 3 min 35 s on a 2-core Intel Xeon VM with AVX-512 and the "
               "peers, warm Numba cache, measured)"),
     "quick": ("every backend and op, m = 1 … 1e6, n_h = 4 and 64, and the ladder at the "
               "headline shapes it covers (18 min with the peers on a 2-core Intel Xeon "
