@@ -48,13 +48,21 @@ def interval(r, lo, hi):
     return f"{ratio(r)} [{factor(lo)}–{factor(hi)}]"
 
 
+def slower(r):
+    """Whether ratio ``r`` (the other side's time over this side's) is worded "slower": below 1
+    by enough to show, so that 0.999 is "1×", never "1× slower"."""
+    return r < 1 and ratio(1 / r) != ratio(1)
+
+
 def faster(r, lo=None, hi=None):
-    """"7.66× faster" or "1.2× slower" (with the interval, turned the same way, when given)."""
+    """"7.66× faster" or "1.2× slower" (with the interval, turned the same way, when given);
+    "0.998× (as fast)" for a ratio below 1 whose inverse shows as 1× (:func:`slower`)."""
     r = _num(r)
     if r is None or r <= 0:
         return "–"
-    if r >= 1:
-        return (interval(r, lo, hi) if lo is not None else ratio(r)) + " faster"
+    if not slower(r):
+        word = " faster" if r >= 1 else " (as fast)"
+        return (interval(r, lo, hi) if lo is not None else ratio(r)) + word
     return (interval(1 / r, 1 / hi, 1 / lo) if lo is not None else ratio(1 / r)) + " slower"
 
 
@@ -94,4 +102,4 @@ def count(m):
 
 
 __all__ = ["count", "factor", "faster", "interval", "listed", "percent", "ratio", "seconds",
-           "shape", "threads"]
+           "shape", "slower", "threads"]

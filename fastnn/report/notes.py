@@ -128,15 +128,16 @@ def flag_brief(c, flag, cases=()):
 
 
 def speed(c):
-    """"R× [lo–hi]", or "R× slower [lo–hi]" below 1 (the contender the slower)."""
-    if c.ratio >= 1:
+    """"R× [lo–hi]", or "R× slower [lo–hi]" below 1 (the contender the slower; not where R
+    shows as 1×: :func:`fastnn.fmt.slower`)."""
+    if not fmt.slower(c.ratio):
         return fmt.interval(c.ratio, c.lo, c.hi)
     return f"{fmt.ratio(1 / c.ratio)} slower [{fmt.factor(1 / c.hi)}–{fmt.factor(1 / c.lo)}]"
 
 
 def times(r):
     """"R×", or "R× slower" below 1: a ratio without its interval."""
-    return fmt.ratio(r) if r >= 1 else f"{fmt.ratio(1 / r)} slower"
+    return f"{fmt.ratio(1 / r)} slower" if fmt.slower(r) else fmt.ratio(r)
 
 
 #: The flag a cell shows when it has several (each note says them all).
