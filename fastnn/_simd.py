@@ -15,6 +15,12 @@ own features plus ``-prefer-256-bit``, unless
   ``numba.config.CPU_FEATURES`` set in the program): the user's choice always wins;
 - the CPU has no AVX-512 (then there is nothing to widen).
 
+With the full width, the arrays Numba allocates (fastnn's per-block work arrays among them)
+start on 64 bytes, a cache line, instead of Numba's 32 (:func:`align_arrays`): from 32, every
+other allocation put them across cache lines, and a 512-bit load there splits two, so the
+n_x = 2 step's time at (2, 64, 1e6) moved by ~15 % with where the heap placed them
+(DESIGN.md, "Where numba's data sits").
+
 The setting is the process's, as Numba's config is: Numba code of the same process compiled
 after it also gets the full width, and its on-disk cache entries, which Numba keys by the CPU
 features, compile once more for the new key. Where Numba's compiler had already started (Numba code
@@ -30,6 +36,9 @@ from numba.core import config
 
 #: The LLVM tuning feature that halves the vectors on Intel's AVX-512 cores, switched off.
 WIDEN = "-prefer-256-bit"
+#: Where an array Numba allocates starts once the loops are 512 bits wide (bytes): one 512-bit
+#: vector, one cache line.
+ALIGN = 64
 
 
 def _host_features():
@@ -47,7 +56,32 @@ def choose():
     if "+avx512f" not in features.split(","):
         return None
     config.CPU_FEATURES = f"{features},{WIDEN}"
+    align_arrays()
     return config.CPU_FEATURES
+
+
+def align_arrays(nbytes=ALIGN):
+    """Make Numba start every array it allocates from now on (``np.empty`` and the like inside
+    compiled code) on a multiple of ``nbytes``, and at least on its own preference (32 bytes):
+    it wraps ``numba.core.base.BaseContext.get_preferred_array_alignment``, once per process.
+    Code compiled before keeps the alignment it was compiled with."""
+    from numba.core import base
+    old = base.BaseContext.get_preferred_array_alignment
+    if getattr(old, "fastnn_align", None) == nbytes:
+        return
+
+    def preferred(context, ty):
+        return max(old(context, ty), nbytes)
+    preferred.fastnn_align = nbytes
+    base.BaseContext.get_preferred_array_alignment = preferred
+
+
+def array_alignment():
+    """The bytes an array Numba allocates starts on (a multiple of), as its compiler in force
+    aligns them: 64 after :func:`align_arrays`, else Numba's own (32)."""
+    from numba import types
+    from numba.core.registry import cpu_target
+    return cpu_target.target_context.get_preferred_array_alignment(types.float64)
 
 
 def vector_bits():

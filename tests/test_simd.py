@@ -55,3 +55,22 @@ def test_no_avx512_leaves_numba_alone(monkeypatch):
     assert _simd.choose() is None and config.CPU_FEATURES is None
     monkeypatch.setattr(_simd, "_host_features", lambda: "+avx2,+avx512f")
     assert _simd.choose() == "+avx2,+avx512f," + _simd.WIDEN
+
+
+@pytest.mark.skipif(not AVX512, reason="the CPU has no AVX-512: nothing to widen")
+def test_arrays_numba_allocates_start_on_a_cache_line_with_512_bit_loops():
+    """With the full width every array Numba allocates starts on 64 bytes (its own 32 put half
+    of them across cache lines); where the user chose the features, Numba keeps its own."""
+    code = ("import fastnn._simd as s, numba, numpy as np\n"
+            "f = numba.njit(lambda k: np.empty(k).ctypes.data % 64)\n"
+            "print(s.array_alignment(), sorted({int(f(k)) for k in range(1, 400, 7)}))")
+    assert _in_fresh_process(code) == "64 [0]"
+    assert _in_fresh_process(code, NUMBA_CPU_FEATURES="+avx2,+fma").startswith("32 ")
+
+
+def test_aligning_twice_wraps_numba_once():
+    from numba.core import base
+    _simd.align_arrays()
+    once = base.BaseContext.get_preferred_array_alignment
+    _simd.align_arrays()
+    assert base.BaseContext.get_preferred_array_alignment is once

@@ -62,7 +62,8 @@ def compile_times(op="cost_and_grads"):
 
 def machine_info():
     """CPU, OS, versions, BLAS (threadpoolctl), OPENBLAS_* variables, Numba threading and the
-    vector width its loops are compiled for (``cpu.numba_vector_bits``, :mod:`fastnn._simd`)."""
+    vector width its loops are compiled for (``cpu.numba_vector_bits``, :mod:`fastnn._simd`) and
+    where the arrays they allocate start (``cpu.numba_array_align``, bytes)."""
     import numba
     import llvmlite
     info = {
@@ -93,6 +94,7 @@ def machine_info():
     info["cpu"]["numba_threads"] = info["numba_threads"]
     from .. import _simd
     info["cpu"]["numba_vector_bits"] = _simd.vector_bits()  # what the kernels were compiled for
+    info["cpu"]["numba_array_align"] = _simd.array_alignment()  # where their work arrays start
     return info
 
 
