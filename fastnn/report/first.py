@@ -64,7 +64,8 @@ class FirstScreen:
     columns: list
     rows: list
     pairs: list               # every comparison, for the notes' per-case numbers
-    fusion: object = None     # numba vs numpy-inplace at the widest n_x = 2 step shape
+    fusion: object = None     # numba vs numpy-inplace at the widest n_x = 2 step shape: the
+    #                           ladder's factor (one thread each) where there is one
     reuse: float | None = None  # numpy-inplace over numpy's time there
     threads: object = None    # the ladder's threads factor at the first step shape
     ceiling: float | None = None  # numba's step time over its ceiling there (share reached)
@@ -145,6 +146,10 @@ def numbers(header, doc):
         ref = wide.cells.get(REFERENCE)
         if fs.fusion and ref:
             fs.reuse = ref.t_baseline_s / fs.fusion.t_baseline_s
+        # fusion alone: the ladder's rungs on one thread each, not the table's threads too
+        fs.fusion = next((f for f in doc.ladder if f.kind == "factor" and not f.case
+                          and f.shape == (wide.n_x, wide.n_h, wide.m)
+                          and f.baseline == inplace[0] and f.contender == HEADLINE), fs.fusion)
     if first:
         fs.threads = next((f for f in doc.ladder if f.kind == "factor" and not f.case
                            and f.shape == (first.n_x, first.n_h, first.m)
@@ -177,19 +182,23 @@ CAPTION = ("Rows: (n_x, n_h, m) = (inputs, hidden units, examples). Cells: how m
 #: The takeaway: the reference column's numbers, per step at each n_x and on the real data.
 TAKEAWAY = "**In short:** {clauses}."
 STEPS = "{headline}'s step is {parts}"
-AT_N_X = "{speed} at n_x = {n_x}"
 ON_DATA = "a training run on the {data} data is {speed}"
+#: How the fusion sentence's two sides ran: the ladder's factor (one thread each) or the
+#: table's cell (both on all cores).
+FUSION_THREADS = {True: "one thread each", False: "all cores"}
+AT_M = "{speed} at n_x = {n_x}, m = {m}"
 WHY = [
     ("fusion", "**Fusion:** {headline} makes one compiled pass over X per step, with no "
-               "temporaries: {fusion} than {inplace} (NumPy reusing its arrays) at {shape}."),
+               "temporaries: {fusion} than {inplace} (NumPy reusing its arrays) at {shape}, "
+               "{threads_each}."),
     ("threads", "**Threads:** on {cores} cores {headline} is {threads} than on one thread at "
                 "{tshape}."),
     ("ceiling", "**Ceiling:** at {cshape} {headline}'s step runs at {ceiling} of its ceiling, the "
                 "speed of its tanh and multiply-adds alone{blas}."),
 ]
 BLAS = "; at n_x = {n_x} it is mostly BLAS matrix products, as {reference}'s is"
-LADDER_CAPTION = ("_Every rung on one thread but the last ({headline}, all cores), so its NumPy "
-                  "rungs are not the table's._").format(headline=HEADLINE)
+LADDER_CAPTION = ("_Each rung runs on one thread but the last ({headline} on all cores); the "
+                  "table's NumPy runs on all cores._").format(headline=HEADLINE)
 #: The last line: where the first screen is told in full (:data:`DETAIL_HEAD`'s anchor).
 MORE = "In full, with each note's causes: [{where}]({link}#{anchor})."
 
@@ -215,9 +224,9 @@ DETAIL_NOTES = " Each flag's note, with its causes in full, is under Notes on th
 ONE_SIDED = " (an interval of a minimum is one-sided: it may start at the ratio itself)"
 DETAIL_WHY = [
     ("fusion", "**Fusion and no temporaries:** {headline} makes one compiled pass over X per "
-               "step on all cores; at {shape} that is {fusion} than NumPy reusing its work "
-               "arrays ({inplace}, whose element-wise work runs on one core), which is "
-               "{reuse} than NumPy's fresh temporaries."),
+               "step; at {shape}, {threads_each}, that is {fusion} than NumPy reusing its work "
+               "arrays ({inplace}), which is {reuse} than NumPy's fresh temporaries on all "
+               "cores."),
     ("threads", "**Threads:** {headline} on {cores} cores is {threads} than on one thread, at "
                 "{tshape}."),
     ("ceiling", "**The ceiling:** at {cshape} {headline}'s step reaches {ceiling} of its "
@@ -287,7 +296,9 @@ def takeaway(fs):
         return rs and _span(rs) + (than.pop() if than else "")
 
     step = [r for r in fs.rows if r.op == HEADLINE_OP]
-    parts = [AT_N_X.format(speed=v, n_x=n_x) for n_x in dict.fromkeys(r.n_x for r in step)
+    parts = [AT_M.format(speed=v, n_x=n_x, m=fmt.listed([fmt.count(m) for m in dict.fromkeys(
+                 r.m for r in step if r.n_x == n_x)]))
+             for n_x in dict.fromkeys(r.n_x for r in step)
              for v in [speed([r.cells.get(REFERENCE) for r in step if r.n_x == n_x])] if v]
     clauses = [STEPS.format(headline=HEADLINE, parts=fmt.listed(parts))] if parts else []
     clauses += [ON_DATA.format(data=r.data, speed=v) for r in fs.rows if r.data
@@ -302,6 +313,7 @@ def _why_values(fs, full):
     if fs.fusion is not None and (fs.reuse is not None or not full):
         out["fusion"] = dict(base, shape=fmt.shape(*fs.fusion.shape), inplace=fs.fusion.baseline,
                              fusion=fmt.faster(fs.fusion.ratio, fs.fusion.lo, fs.fusion.hi),
+                             threads_each=FUSION_THREADS[fs.fusion.kind == "factor"],
                              reuse=fmt.faster(fs.reuse) if fs.reuse is not None else "")
     if fs.threads is not None:
         out["threads"] = dict(base, threads=fmt.faster(fs.threads.ratio, fs.threads.lo,

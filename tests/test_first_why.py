@@ -1,0 +1,41 @@
+"""The first screen's why (fastnn.report.first): fusion is the ladder's factor, one thread each,
+where the run has a ladder, so it does not mix in the threads; the table's cell otherwise, said
+to be on all cores. The takeaway names m with n_x."""
+
+import pathlib
+
+import pytest
+
+from fastnn.bench import paired, store
+from fastnn.report import first
+
+TARGETS = pathlib.Path(__file__).resolve().parent.parent / "reports" / "targets"
+pytestmark = pytest.mark.skipif(not (TARGETS / "results.jsonl").exists(),
+                                reason="no committed targets run")
+
+
+def _doc():
+    header, _ = store.load(str(TARGETS))
+    return header, paired.load(str(TARGETS), header)
+
+
+def test_fusion_is_the_ladders_factor_on_one_thread_each():
+    header, doc = _doc()
+    fs = first.numbers(header, doc)
+    assert fs.fusion.kind == "factor" and fs.fusion.contender_threads == 1
+    assert fs.fusion.baseline == "numpy-inplace" and fs.fusion.baseline_threads == 1
+    text = " ".join(first.why(fs))
+    assert first.FUSION_THREADS[True] in text and first.FUSION_THREADS[False] not in text
+
+
+def test_without_a_ladder_fusion_is_the_tables_cell_on_all_cores():
+    header, doc = _doc()
+    doc.ladder = []
+    fs = first.numbers(header, doc)
+    assert fs.fusion.kind == "pair" and fs.fusion.contender_threads == 0
+    assert first.FUSION_THREADS[False] in " ".join(first.why(fs))
+
+
+def test_the_takeaway_names_m_with_n_x():
+    header, doc = _doc()
+    assert "at n_x = 2, m = 1e6" in first.takeaway(first.numbers(header, doc))
