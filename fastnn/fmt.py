@@ -50,7 +50,7 @@ def interval(r, lo, hi):
 
 def slower(r):
     """Whether ratio ``r`` (the other side's time over this side's) is worded "slower": below 1
-    by enough to show, so that 0.999 is "1×", never "1× slower"."""
+    by enough that its inverse shows above 1×, so 0.999 is never "1× slower"."""
     return r < 1 and ratio(1 / r) != ratio(1)
 
 
