@@ -34,6 +34,14 @@ def test_machine_kinds_are_not_mixed(tmp_path):
     assert history.update(avx2, 120.0, "t2", f)["fma_gflops"] == 120.0
 
 
+def test_the_winning_width_does_not_split_a_kind(tmp_path):
+    f = tmp_path / "peaks.json"
+    history.update(history.key(CPU, FMA), 116.0, "t1", f)
+    half = history.key(CPU, dict(FMA, bits=256))  # the other width won this time
+    assert history.update(half, 114.0, "t2", f) == {"fma_gflops": 116.0, "datetime": "t1",
+                                                     "runs": 2}
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.one_of(st.binary(max_size=80), st.just(b'{"k": {"fma_gflops": "x", "runs": 1}}'),
                  st.just(b"[1, 2]"), st.just(b'{"k": null}')))

@@ -28,12 +28,16 @@ def path():
 
 def key(cpu, method):
     """The machine kind a peak belongs to: the CPU's vendor, family, model and brand, the SIMD
-    width it exposes, its cores, and the FMA loop's vector width and chains (``method``:
-    :func:`.peaks.fma_peak`'s). Peaks of different kinds are never compared."""
+    width it exposes, its cores, and the FMA loop's chains and dtype (``method``:
+    :func:`.peaks.fma_peak`'s). Peaks of different kinds are never compared.
+
+    The loop's winning vector width is left out: the peak is already the best over the widths
+    the CPU exposes (``simd_bits`` is in the key), and where two widths run at one speed (Zen 4
+    splits a 512-bit FMA in two halves) the winner changes from run to run."""
     cpu, method = cpu or {}, method or {}
     parts = [cpu.get("vendor"), cpu.get("family"), cpu.get("model"), cpu.get("brand_raw"),
              f"simd{cpu.get('simd_bits')}", f"cores{cpu.get('count')}",
-             f"fma{method.get('bits')}x{method.get('chains')}"]
+             f"fma{method.get('dtype', 'float64')}x{method.get('chains')}"]
     return "/".join(str(p) for p in parts)
 
 
