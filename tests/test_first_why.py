@@ -39,3 +39,15 @@ def test_without_a_ladder_fusion_is_the_tables_cell_on_all_cores():
 def test_the_takeaway_names_m_with_n_x():
     header, doc = _doc()
     assert "at n_x = 2, m = 1e6" in first.takeaway(first.numbers(header, doc))
+
+
+@pytest.mark.parametrize("half", [True, None])
+def test_the_machine_line_says_when_the_widest_simd_runs_in_halves(half):
+    """Zen 4 exposes AVX-512 but runs each 512-bit instruction as two 256-bit halves, so its
+    FLOPs per cycle are AVX2's: the first line says so, as the machine facts record it."""
+    header, doc = _doc()
+    mi = header["machine_info"]
+    header = dict(header, machine_info=dict(mi, cpu=dict(mi["cpu"], simd_half=half)))
+    line = first.render(first.numbers(header, doc)).splitlines()
+    machine = next(x for x in line if x.startswith("**Machine:**"))
+    assert ("512-bit SIMD (run as two 256-bit halves)" in machine) == bool(half)

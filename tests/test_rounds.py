@@ -259,30 +259,40 @@ def test_a_side_whose_batch_fails_leaves_the_pass_and_the_others_go_on(monkeypat
     assert len(a["sides"][cells[1].key].rounds_s) == 1  # numpy's one good round
 
 
-def _cmp(ratio, case="", flags=()):
+def _cmp(ratio, case="", flags=(), t_base=0.0):
     return Comparison("cost_and_grads", 2, 64, 10**6, "numpy", "numba", ratio, ratio, ratio,
-                      case=case, flags=list(flags), kind="pair")
+                      case=case, flags=list(flags), kind="pair", t_baseline_s=t_base)
 
 
-@pytest.mark.parametrize("first_cases, second_cases, compared", [
-    (("fast", "slow"), ("fast", "slow"), ["fast", "slow"]),  # split alike: per case
-    ((), ("fast", "slow"), [""]),                              # one run split: all rounds
-    (("fast", "middle", "slow"), ("fast", "slow"), [""]),      # split differently: all rounds
+#: A baseline's time in each memory case (s): the slow case takes 2.3x the fast one.
+T_CASE = {"fast": 1.0, "middle": 1.6, "slow": 2.3}
+
+
+@pytest.mark.parametrize("first_cases, first_whole, second_cases, compared", [
+    (("fast", "slow"), "", ("fast", "slow"), ["fast", "slow"]),  # split alike: by name
+    ((), "slow", ("fast", "slow"), ["slow"]),  # one run met the slow case only: that case
+    ((), "fast", ("fast", "slow"), ["fast"]),  # ... the fast case only
+    (("fast", "slow"), "", (), ["fast"]),      # the second run unsplit (its time: fast's)
+    (("fast", "middle", "slow"), "", ("fast", "slow"), ["fast", "slow"]),  # the nearest cases
 ])
-def test_two_runs_compare_cases_only_where_both_split_alike(first_cases, second_cases,
-                                                            compared):
-    """The run-to-run table: each memory case on its own where both runs split a side's rounds
-    into the same number of cases (the names then name the same memory state), else the
-    ratios over all rounds; never a comparison left out."""
+def test_two_runs_compare_the_memory_cases_both_saw(first_cases, first_whole, second_cases,
+                                                    compared):
+    """The run-to-run table compares a baseline's memory cases, never a ratio over rounds that
+    fell in different cases: by name where both runs split alike, else the case of the run with
+    more cases whose baseline time is nearest; never a comparison left out."""
     from fastnn.report.runs import agreement
 
-    def doc(cases, scale):
+    def doc(cases, whole, scale):
         flags = [stats.Flag.CASES.value] if cases else []
-        return PairedDoc(pairs=[_cmp(10.0 * scale, flags=flags)]
-                         + [_cmp((10.0 + i) * scale, case=c) for i, c in enumerate(cases)])
-    rows = agreement(doc(first_cases, 1.0), doc(second_cases, 1.05))
-    assert sorted(r[1].case for r in rows) == sorted(compared)
-    assert all(r[3] == pytest.approx(1.05) and r[4] for r in rows)
+        t_whole = T_CASE[whole] if whole else T_CASE["fast"]  # a split run's whole: its minimum
+        return PairedDoc(pairs=[_cmp(t_whole * 10.0 * scale, flags=flags, t_base=t_whole)]
+                         + [_cmp(T_CASE[c] * 10.0 * scale, case=c, t_base=T_CASE[c])
+                            for c in cases])
+    rows = agreement(doc(first_cases, first_whole, 1.0), doc(second_cases, "", 1.05))
+    named = [(y if y.case else x).case for _, x, y, _, _ in rows]
+    assert sorted(named) == sorted(compared)
+    for _, x, y, r, ok in rows:  # the same memory state on both sides of every row
+        assert x.t_baseline_s == y.t_baseline_s and r == pytest.approx(1.05) and ok
 
 
 def test_a_side_that_allocates_gets_an_untimed_call_however_long_its_call(monkeypatch):

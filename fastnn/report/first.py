@@ -73,6 +73,7 @@ class FirstScreen:
     estimator: str = ESTIMATOR
     peak_share: float | None = None  # the run's FMA peak over its machine kind's best
     best: dict | None = None   # that best (:func:`fastnn.bench.history.update`), None: no history
+    simd_half: bool | None = None  # each widest instruction runs as two halves (Zen 4)
 
     @property
     def slow_host(self):
@@ -133,7 +134,7 @@ def numbers(header, doc):
     fs = FirstScreen(
         cpu=_join(cpu.get("brand_raw") or mi.get("processor"),
                   cpu.get("microarchitecture") and f"({cpu['microarchitecture']})"),
-        simd_bits=cpu.get("simd_bits"),
+        simd_bits=cpu.get("simd_bits"), simd_half=cpu.get("simd_half"),
         kernel_bits=cpu.get("numba_vector_bits"), cores=cpu.get("count"), blas=_blas(header),
         date=(header.get("datetime") or "")[:10] or None, fma_gflops=fma,
         host=canary[len(canary) // 2] if canary else None,
@@ -170,6 +171,7 @@ def _own():
 # --- words ------------------------------------------------------------------------------------
 
 KERNEL_BITS = " (numba's loops {bits}-bit)"
+HALF = " (run as two {bits}-bit halves)"
 MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; {date}."
 HOST = "; host at {host} of its {peak}FMA peak during the rounds"
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
@@ -361,6 +363,8 @@ def render(fs, notes=None, figure=None, report=None):
         lines.append(SLOW.format(host=fmt.percent(fs.host), peak=PEAK_WORDS[fs.best is not None]))
         lines.append("")
     simd = f"{fs.simd_bits}-bit SIMD" if fs.simd_bits else "SIMD width unknown"
+    if fs.simd_half and fs.simd_bits:
+        simd += HALF.format(bits=fs.simd_bits // 2)
     if fs.kernel_bits and fs.kernel_bits != fs.simd_bits:
         simd += KERNEL_BITS.format(bits=fs.kernel_bits)
     host = "" if fs.host is None else HOST.format(host=fmt.percent(fs.host),

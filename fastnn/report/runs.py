@@ -136,29 +136,50 @@ def _key(c):
             c.contender, c.dtype, c.contender_threads, c.case)
 
 
+def _groups(d, k):
+    """The comparisons of base key ``k`` (case "") in ``d``: its memory cases where the baseline's
+    rounds split (flag ``cases``), else the one over all rounds."""
+    from ..bench.stats import Flag
+    split = [x for x in d.values() if _key(x)[:-1] == k[:-1] and x.case]
+    return split if Flag.CASES.value in d[k].flags and split else [d[k]]
+
+
+def _nearest(c, others):
+    """The comparison among ``others`` whose baseline time is nearest ``c``'s (in log): the same
+    memory state of the baseline, told apart by the baseline's own time, not by the ratio."""
+    import math
+
+    def gap(o):
+        if c.t_baseline_s > 0 and o.t_baseline_s > 0:
+            return abs(math.log(o.t_baseline_s / c.t_baseline_s))
+        return math.inf
+    return min(others, key=gap)
+
+
 def agreement(first, second):
     """[(key, comparison in the first run, in the second, second ÷ first, agree)] for every
     headline comparison and ladder factor both runs measured, of two
-    :class:`~fastnn.bench.records.PairedDoc`; where either run's baseline fell into memory
-    cases, each case both runs saw instead of the ratio over all rounds."""
-    from ..bench.stats import Flag
+    :class:`~fastnn.bench.records.PairedDoc`.
+
+    Where a baseline's rounds fell into memory cases (:func:`.stats.cases`), a ratio over all
+    rounds depends on how many rounds fell in each, so cases are compared instead: by name where
+    both runs split into the same number of cases; else each case (or the whole, unsplit run)
+    of the run with fewer is matched with the other run's case whose baseline time is nearest,
+    the memory state both runs saw."""
     a = {_key(c): c for c in (first.pairs + first.ladder) if c.kind != "direct"}
     b = {_key(c): c for c in (second.pairs + second.ladder) if c.kind != "direct"}
-    # where both runs saw the same number of memory cases, a ratio over all rounds depends on
-    # how many rounds fell in each: the cases are compared instead; where only one run split
-    # (or they split differently), the case names do not name the same memory state, and the
-    # ratios over all rounds (the minimum: the fastest round of each side) are compared
-
-    def cases(d, k):
-        return sum(1 for x in d if x[:-1] == k[:-1] and x[-1])
-
-    split = {k for k in a if not k[-1] and k in b and Flag.CASES.value in a[k].flags
-             and Flag.CASES.value in b[k].flags and cases(a, k) == cases(b, k)}
-    whole = {k[:-1] for k in a if not k[-1] and k not in split}
     out = []
-    for k in [k for k in a if k in b and k not in split and not (k[-1] and k[:-1] in whole)]:
-        r = b[k].ratio / a[k].ratio
-        out.append((k, a[k], b[k], r, _agree(a[k].ratio, b[k].ratio)))
+    for k in [k for k in a if not k[-1] and k in b]:
+        ga, gb = _groups(a, k), _groups(b, k)
+        if len(ga) == len(gb):
+            pairs = list(zip(ga, gb))
+        elif len(ga) < len(gb):
+            pairs = [(x, _nearest(x, gb)) for x in ga]
+        else:
+            pairs = [(_nearest(y, ga), y) for y in gb]
+        for x, y in pairs:
+            out.append((_key(y if y.case else x), x, y, y.ratio / x.ratio,
+                        _agree(x.ratio, y.ratio)))
     return out
 
 
@@ -172,13 +193,13 @@ def compared(first, second, labels):
         return "_The two runs share no headline comparison or ladder factor._\n"
     ok = sum(r[4] for r in rows)
     lines = [f"{ok} of {len(rows)} headline ratios and ladder factors agree within "
-             f"±{100 * AGREE:.0f} %, `{labels[0]}` then `{labels[1]}` (each memory case on its "
-             "own where both runs split a side's rounds into the same number of cases, else "
-             "the ratio over all rounds):\n",
+             f"±{100 * AGREE:.0f} %, `{labels[0]}` then `{labels[1]}` (a baseline's memory "
+             "cases each on its own: by name where both runs split its rounds into as many "
+             "cases, else matched by the baseline's time):\n",
              f"| comparison | {labels[0]} | {labels[1]} | second ÷ first | agree |",
              "|---|---|---|---|---|"]
     for k, x, y, r, good in rows:
-        lines.append(f"| {label(x)} | {fmt.interval(x.ratio, x.lo, x.hi)} | "
+        lines.append(f"| {label(y if y.case else x)} | {fmt.interval(x.ratio, x.lo, x.hi)} | "
                      f"{fmt.interval(y.ratio, y.lo, y.hi)} | {r:.3f} | "
                      f"{'yes' if good else '**no**'} |")
     return "\n".join(lines) + "\n"
