@@ -295,6 +295,23 @@ def test_two_runs_compare_the_memory_cases_both_saw(first_cases, first_whole, se
         assert x.t_baseline_s == y.t_baseline_s and r == pytest.approx(1.05) and ok
 
 
+def test_a_ladder_factor_into_numpy_is_matched_by_numpys_time():
+    """In the ladder factor numpy ÷ numpy-loop, NumPy's rung (split into memory cases) is the
+    contender: the unsplit run's factor is set against the case whose NumPy time is nearest,
+    whatever numpy-loop's time did."""
+    from fastnn.report.runs import agreement
+
+    def factor(ratio, t_numpy, case="", flags=()):
+        return Comparison("cost_and_grads", 2, 64, 10**6, "numpy-loop", "numpy", ratio, ratio,
+                          ratio, case=case, flags=list(flags), kind="factor",
+                          t_baseline_s=50.0, t_contender_s=t_numpy)
+    split = PairedDoc(ladder=[factor(50.0, 1.0, flags=[stats.Flag.CASES.value]),
+                              factor(50.0, 1.0, "fast"), factor(21.7, 2.3, "slow")])
+    slow_only = PairedDoc(ladder=[factor(22.0, 2.3)])
+    (_, x, y, r, ok), = agreement(split, slow_only)
+    assert x.case == "slow" and ok and r == pytest.approx(22.0 / 21.7)
+
+
 def test_a_side_that_allocates_gets_an_untimed_call_however_long_its_call(monkeypatch):
     """A long call of a side with fresh temporaries (NumPy) of FRESH_BYTES or more is preceded by
     an untimed one, which absorbs the wait for memory the VM handed back to its host; a long

@@ -144,14 +144,23 @@ def _groups(d, k):
     return split if Flag.CASES.value in d[k].flags and split else [d[k]]
 
 
+def _state_s(c):
+    """The time of the side whose rounds were split into memory cases: the baseline of a
+    headline comparison; NumPy's rung in a ladder factor (its contender in the factor into it,
+    :func:`.paired._ladder_cases`)."""
+    from ..backends import REFERENCE
+    return c.t_contender_s if c.kind == "factor" and c.contender == REFERENCE else c.t_baseline_s
+
+
 def _nearest(c, others):
-    """The comparison among ``others`` whose baseline time is nearest ``c``'s (in log): the same
-    memory state of the baseline, told apart by the baseline's own time, not by the ratio."""
+    """The comparison among ``others`` whose split side's time (:func:`_state_s`) is nearest
+    ``c``'s, in log: the same memory state, told apart by that side's own time, not by the
+    ratio compared."""
     import math
 
     def gap(o):
-        if c.t_baseline_s > 0 and o.t_baseline_s > 0:
-            return abs(math.log(o.t_baseline_s / c.t_baseline_s))
+        if _state_s(c) > 0 and _state_s(o) > 0:
+            return abs(math.log(_state_s(o) / _state_s(c)))
         return math.inf
     return min(others, key=gap)
 
@@ -164,8 +173,8 @@ def agreement(first, second):
     Where a baseline's rounds fell into memory cases (:func:`.stats.cases`), a ratio over all
     rounds depends on how many rounds fell in each, so cases are compared instead: by name where
     both runs split into the same number of cases; else each case (or the whole, unsplit run)
-    of the run with fewer is matched with the other run's case whose baseline time is nearest,
-    the memory state both runs saw."""
+    of the run with fewer is matched with the other run's case whose split side's time is
+    nearest (:func:`_nearest`), the memory state both runs saw."""
     a = {_key(c): c for c in (first.pairs + first.ladder) if c.kind != "direct"}
     b = {_key(c): c for c in (second.pairs + second.ladder) if c.kind != "direct"}
     out = []
