@@ -264,7 +264,7 @@ def _cpu(name):
 
 def table(fs, notes):
     """The first screen's table (Markdown), flags added to ``notes``."""
-    head = ["", f"{HEADLINE} per step", *(f"vs {b}" for b in fs.columns)]
+    head = ["", f"{HEADLINE} per step ({fs.estimator})", *(f"vs {b}" for b in fs.columns)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in fs.rows:
         cells = [_row_label(r), fmt.seconds(r.t_s)]
