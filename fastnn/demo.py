@@ -1013,8 +1013,8 @@ def ladder(folder=LADDER_FROM):
     def factor(f):  # as the report's ladder table: each memory case of NumPy's rung, if any
         cases = paired_.cases_of(entries, f) if "cases" in f.flags else []
         if cases:
-            return " or ".join(fmt.interval(k.ratio, k.lo, k.hi) for k in cases) + " *cases*"
-        return fmt.interval(f.ratio, f.lo, f.hi) + (" *wide*" if "wide" in f.flags else "")
+            return " or ".join(fmt.speed(k.ratio, k.lo, k.hi) for k in cases) + " *cases*"
+        return fmt.speed(f.ratio, f.lo, f.hi) + (" *wide*" if "wide" in f.flags else "")
 
     for s in sums:
         rows = [f"| {plotting_rung(r['backend'], r['threads'])} | {fmt.seconds(r['t_s'])} | "

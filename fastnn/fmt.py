@@ -54,6 +54,14 @@ def slower(r):
     return r < 1 and ratio(1 / r) != ratio(1)
 
 
+def speed(r, lo, hi):
+    """"7.66× [6.64–9.6]", or "3.67× slower [2.59–3.67]" for a ratio worded slower
+    (:func:`slower`): a table cell's ratio with its interval, turned as its words are."""
+    if not slower(r):
+        return interval(r, lo, hi)
+    return f"{ratio(1 / r)} slower [{factor(1 / hi)}–{factor(1 / lo)}]"
+
+
 def faster(r, lo=None, hi=None):
     """"7.66× faster" or "1.2× slower" (with the interval, turned the same way, when given);
     "0.998× (as fast)" for a ratio below 1 whose inverse shows as 1× (:func:`slower`)."""
@@ -102,4 +110,4 @@ def count(m):
 
 
 __all__ = ["count", "factor", "faster", "interval", "listed", "percent", "ratio", "seconds",
-           "shape", "slower", "threads"]
+           "shape", "slower", "speed", "threads"]

@@ -25,3 +25,11 @@ def test_slower_is_said_only_of_a_ratio_shown_above_one(r):
     assert not re.search(r"(?<![\d.])1× slower", text)
     assert ("slower" in text) == (r < 1 and fmt.ratio(1 / r) != "1×")
     assert ("slower" in notes.times(r)) == ("slower" in text)
+
+
+def test_a_cell_below_one_is_turned_as_its_words_everywhere():
+    """The report's cells (notes.speed) and the lecture page's ladder (fmt.speed) print one
+    number for one factor: numpy-loop over python at 0.272 is "3.67× slower", never 0.272×."""
+    assert fmt.speed(0.2725, 0.2725, 0.386) == "3.67× slower [2.59–3.67]"
+    assert fmt.speed(7.66, 6.64, 9.6) == "7.66× [6.64–9.6]"
+    assert fmt.speed(0.999, 0.95, 1.01) == "0.999× [0.95–1.01]"

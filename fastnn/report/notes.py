@@ -130,9 +130,7 @@ def flag_brief(c, flag, cases=()):
 def speed(c):
     """"R× [lo–hi]", or "R× slower [lo–hi]" below 1 (the contender the slower; not where R
     shows as 1×: :func:`fastnn.fmt.slower`)."""
-    if not fmt.slower(c.ratio):
-        return fmt.interval(c.ratio, c.lo, c.hi)
-    return f"{fmt.ratio(1 / c.ratio)} slower [{fmt.factor(1 / c.hi)}–{fmt.factor(1 / c.lo)}]"
+    return fmt.speed(c.ratio, c.lo, c.hi)
 
 
 def times(r):
