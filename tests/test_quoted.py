@@ -19,9 +19,12 @@ TARGETS = ROOT / "reports" / "targets"
 DOCS = [ROOT / "README.md", TARGETS / "index.md", ROOT / "reports" / "lecture" / "index.md"]
 #: The widest table cell a committed document may hold (characters).
 CELL_MAX = 80
-#: The README's result block, table and notes included, in words as ``wc -w`` counts them
-#: (each "|" of the table is one); 746 before the first screen was cut to one screen.
-BLOCK_WORDS = 520
+#: The README's result block without its notes (the machine, caption, table, takeaway, figure
+#: and why), in words as ``wc -w`` counts them (each "|" of the table is one); 746 with its
+#: notes before the first screen was cut to one screen, 409 without them in the run of
+#: 2026-12-07 21:13 UTC. The notes are one per flagged cell, so a run decides how many: each is
+#: held to NOTE_WORDS, and together to NOTES_MAX lines, so that the block stays one screen.
+BLOCK_WORDS, NOTES_MAX = 460, 8
 #: The longest sentence of why, note and caption above the table (words).
 WHY_WORDS, NOTE_WORDS, CAPTION_WORDS = 35, 30, 45
 
@@ -52,8 +55,8 @@ def test_the_lecture_pages_ladder_quotes_the_targets_runs_factors():
         assert f"{fmt.ratio(s['product'])} from the first rung to the last" in page
         for f in s["factors"]:  # a factor next to NumPy's rung: each of its memory cases
             cases = cases_of(entries, f) if "cases" in f.flags else []
-            want = (" or ".join(fmt.interval(k.ratio, k.lo, k.hi) for k in cases) if cases
-                    else fmt.interval(f.ratio, f.lo, f.hi))
+            want = (" or ".join(fmt.speed(k.ratio, k.lo, k.hi) for k in cases) if cases
+                    else fmt.speed(f.ratio, f.lo, f.hi))  # as the report's ladder table turns it
             assert want in page, (shape, f.baseline, f.contender)
 
 
@@ -78,8 +81,9 @@ def _sentences(text):
 
 def test_the_readmes_first_screen_is_one_screen():
     block = block_of((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert len(block.split()) <= BLOCK_WORDS, "the README's result block grew past its budget"
     lines = [x for x in block.splitlines()[1:-1] if x]
+    fixed = [x for x in lines if not re.match(r"\d+\. <a id=", x)]
+    assert len(" ".join(fixed).split()) <= BLOCK_WORDS, "the result block grew past its budget"
     assert lines[0].startswith("**Machine:**") and len(_sentences(lines[0])) == 1
     caption = lines[1]
     assert len(_sentences(caption)) <= 2 and len(caption.split()) <= CAPTION_WORDS
@@ -89,7 +93,7 @@ def test_the_readmes_first_screen_is_one_screen():
         assert len(_sentences(s)) == 1 and len(s.split()) <= WHY_WORDS, s
     notes = [re.sub(r"^\d+\. <a id=\"r\d+\"></a>", "", x) for x in lines
              if re.match(r"\d+\. <a id=", x)]
-    assert notes
+    assert notes and len(notes) <= NOTES_MAX
     for n in notes:
         assert len(_sentences(n)) == 1 and len(n.split()) <= NOTE_WORDS, n
 
