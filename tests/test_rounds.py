@@ -346,3 +346,18 @@ def test_a_side_that_allocates_gets_an_untimed_call_however_long_its_call(monkey
     assert rounds.wants_untimed(Cell("numpy", "cost_and_grads", edge - 1, 64, 2, dtype="float32"),
                           0.1)
     assert not rounds.wants_untimed(Cell("numpy", "cost_and_grads", edge, 64, 2, dtype="float32"), 1.0)
+
+
+def test_the_run_to_run_table_names_the_side_that_moved():
+    """Beside each ratio, each side's own time second run over first: a ratio that moved 20 %
+    with its baseline steady shows the contender's 0.8."""
+    from fastnn.report.runs import compared
+
+    def doc(t_numba):
+        c = Comparison("fit", 64, 16, 1797, "numpy", "numba", 0.3 / t_numba, 0.3 / t_numba,
+                       0.3 / t_numba, kind="pair", t_baseline_s=0.3, t_contender_s=t_numba)
+        return PairedDoc(pairs=[c])
+    row = next(x for x in compared(doc(0.15), doc(0.12), ["a", "b"]).splitlines()
+               if x.startswith("| numba vs numpy"))
+    cells = [x.strip() for x in row.strip("|").split("|")]
+    assert cells[3:] == ["1.250", "**no**", "1.000", "0.800"]

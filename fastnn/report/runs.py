@@ -192,6 +192,11 @@ def agreement(first, second):
     return out
 
 
+def _moved(a, b):
+    """A side's time, second run over first ("1.02"), or "–" where either is not recorded."""
+    return f"{b / a:.3f}" if a and b and a > 0 and b > 0 else "–"
+
+
 def compared(first, second, labels):
     """The run-to-run table of the two runs' comparisons (:func:`agreement`), with a count."""
     from .notes import label
@@ -205,12 +210,16 @@ def compared(first, second, labels):
              f"±{100 * AGREE:.0f} %, `{labels[0]}` then `{labels[1]}` (a baseline's memory "
              "cases each on its own: by name where both runs split its rounds into as many "
              "cases, else matched by the baseline's time):\n",
-             f"| comparison | {labels[0]} | {labels[1]} | second ÷ first | agree |",
-             "|---|---|---|---|---|"]
+             "Each side's own time is set beside the ratio, second run over first, so that a "
+             "ratio that moved names the side that moved.\n",
+             f"| comparison | {labels[0]} | {labels[1]} | second ÷ first | agree | "
+             "baseline's time, second ÷ first | contender's time, second ÷ first |",
+             "|---|---|---|---|---|---|---|"]
     for k, x, y, r, good in rows:
-        lines.append(f"| {label(y if y.case else x)} | {fmt.interval(x.ratio, x.lo, x.hi)} | "
-                     f"{fmt.interval(y.ratio, y.lo, y.hi)} | {r:.3f} | "
-                     f"{'yes' if good else '**no**'} |")
+        lines.append(f"| {label(y if y.case else x)} | {fmt.speed(x.ratio, x.lo, x.hi)} | "
+                     f"{fmt.speed(y.ratio, y.lo, y.hi)} | {r:.3f} | "
+                     f"{'yes' if good else '**no**'} | {_moved(x.t_baseline_s, y.t_baseline_s)} | "
+                     f"{_moved(x.t_contender_s, y.t_contender_s)} |")
     return "\n".join(lines) + "\n"
 
 
