@@ -109,7 +109,7 @@ def _secs(t):
 
 def _times(r, up="faster", down="slower"):
     """A ratio ≥ 1 as ``2.5× faster``; below 1 as ``3× slower`` (or ``up``, ``down``)."""
-    return f"{r:.3g}× {up}" if r >= 1 else f"{1 / r:.3g}× {down}"
+    return f"{fmt.ratio(r)} {up}" if r >= 1 else f"{fmt.ratio(1 / r)} {down}"
 
 
 def _listed(items):

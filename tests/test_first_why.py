@@ -51,3 +51,31 @@ def test_the_machine_line_says_when_the_widest_simd_runs_in_halves(half):
     line = first.render(first.numbers(header, doc)).splitlines()
     machine = next(x for x in line if x.startswith("**Machine:**"))
     assert ("512-bit SIMD (run as two 256-bit halves)" in machine) == bool(half)
+
+
+def test_the_details_step_table_gives_the_first_screens_times():
+    """One number for numba's time at a headline shape: the detail's step table takes it from
+    the rounds where every row has its pair, as the first screen does, and says so."""
+    from fastnn.report import headline
+
+    header, cells = store.load(str(TARGETS))
+    doc = paired.load(str(TARGETS), header)
+    table = headline.step_numbers(store.to_frame(cells), pairs=doc.pairs)
+    fs = first.numbers(header, doc)
+    steps = {(r.n_x, r.n_h, r.m): r.t_s for r in fs.rows if r.op == "cost_and_grads"}
+    assert table.rounds and steps
+    for r in table.rows:
+        assert r.t_s == pytest.approx(steps[(r.n_x, r.n_h, r.m)])
+    assert headline.COLUMNS["step"]["rounds"] in headline.render(table)
+
+
+def test_without_every_rows_pair_the_step_table_keeps_the_cell_medians():
+    from fastnn.report import headline
+
+    header, cells = store.load(str(TARGETS))
+    doc = paired.load(str(TARGETS), header)
+    some = [c for c in doc.pairs if (c.n_x, c.n_h) != (784, 128)]  # one row without its pair
+    for pairs in ([], some):
+        table = headline.step_numbers(store.to_frame(cells), pairs=pairs)
+        assert not table.rounds
+        assert headline.COLUMNS["step"]["time"] in headline.render(table)

@@ -172,6 +172,8 @@ def _own():
 
 KERNEL_BITS = " (numba's loops {bits}-bit)"
 HALF = " (run as two {bits}-bit halves)"
+#: The time column's statistic, in words ("min" alone reads as minutes).
+ROUND_WORDS = {"min": "fastest round", "median": "median round"}
 MACHINE = "**Machine:** {cpu}, {simd}, {cores} cores, {blas}{host}; {date}."
 HOST = "; host at {host} of its {peak}FMA peak during the rounds"
 SLOW = ("⚠ **The host ran slow during this run:** the canary's median round reached only {host} "
@@ -264,7 +266,8 @@ def _cpu(name):
 
 def table(fs, notes):
     """The first screen's table (Markdown), flags added to ``notes``."""
-    head = ["", f"{HEADLINE} per step ({fs.estimator})", *(f"vs {b}" for b in fs.columns)]
+    head = ["", f"{HEADLINE} per step, {ROUND_WORDS.get(fs.estimator, fs.estimator)}",
+            *(f"vs {b}" for b in fs.columns)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in fs.rows:
         cells = [_row_label(r), fmt.seconds(r.t_s)]

@@ -37,7 +37,8 @@ GFLOPS = "{gflops:.1f} ({percent:.0f} %)"
 GBS = "{gbs:.2f} ({percent:.1f} %)"
 #: The columns of each table, by what they hold.
 COLUMNS = {
-    "step": {"time": f"{HEADLINE} time (cell median)", "ceiling": "% of the step's ceiling",
+    "step": {"time": f"{HEADLINE} time (cell median)", "rounds": f"{HEADLINE} time (fastest round)",
+             "ceiling": "% of the step's ceiling",
              "gflops": "GFLOP/s (% of peak)", "gbs": "GB/s (% of peak)"},
     "float32": {"time": f"{HEADLINE} float32", "t64": f"{HEADLINE} float64",
                 "ceiling": "% of the float32 ceiling"},
@@ -99,6 +100,7 @@ class Table:
     ceiling: bool = False
     peak_gflops: float | None = None
     peak_gbs: float | None = None
+    rounds: bool = False  # the times are the rounds' (the first screen's), not cell medians
 
 
 def _pick_threads(g):
@@ -197,8 +199,25 @@ def step_numbers(df, peaks_gflops=None, peak_gbs=None, pairs=None, ceiling=None,
         if ceiling:
             row.ceiling_s = ceiling_s(ceiling, row.m, row.n_h, row.n_x, "float64", fma_gflops,
                                       gemm_gflops)
-    return Table("step", _rows(TARGETS, *_target_cells(df, STEP), fill), bool(ceiling),
-                 peaks_gflops, peak_gbs)
+    return _from_rounds(Table("step", _rows(TARGETS, *_target_cells(df, STEP), fill),
+                              bool(ceiling), peaks_gflops, peak_gbs), pairs)
+
+
+def _from_rounds(table, pairs):
+    """The table with its headline times (and the rates computed from them) taken from the
+    interleaved rounds, as the first screen's are, where every measured row has its paired
+    comparison against the reference; else as it was (the cells' medians)."""
+    rows = [r for r in table.rows if r.t_s is not None]
+    found = [find(pairs, r.n_x, r.n_h, r.m, REFERENCE) for r in rows]
+    if not rows or not all(c is not None and c.t_contender_s > 0 for c in found):
+        return table
+    for r, c in zip(rows, found):
+        slower = r.t_s / c.t_contender_s  # a rate over the rounds' time: the cell's, scaled
+        r.gflops = None if r.gflops is None else r.gflops * slower
+        r.gbs = None if r.gbs is None else r.gbs * slower
+        r.t_s = c.t_contender_s
+    table.rounds = True
+    return table
 
 
 def float32_numbers(df, pairs=None, ceiling=None, fma32_gflops=None):
@@ -251,7 +270,9 @@ def _share_of_ceiling(ceiling, nx, nh, m, dtype, fma_gflops, t):
 
 def render(table, notes=None):
     """A headline :class:`Table` as Markdown; the comparisons' flags added to ``notes``."""
-    col = COLUMNS[table.kind]
+    col = dict(COLUMNS[table.kind])
+    if table.rounds:
+        col["time"] = col["rounds"]
     out = []
     for r in table.rows:
         row = {"shape": SHAPE.format(n_x=r.n_x, n_h=r.n_h, m=r.m)}
