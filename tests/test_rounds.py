@@ -177,8 +177,10 @@ def test_rounds_in_workers_time_every_side_in_every_round():
         assert side.round_ids == list(range(len(s.canary_gflops)))
         assert min(side.rounds_s) > 0 and len(side.system_s) == len(side.rounds_s)
     pairs, _ = paired.comparisons([s], 100.0)
-    (c,) = pairs
+    (c,) = [p for p in pairs if not p.case]  # numpy's rounds may also split into memory cases
     assert (c.baseline, c.contender) == ("numpy", "numba") and c.lo <= c.ratio <= c.hi
+    assert all(p.case and (p.baseline, p.contender) == ("numpy", "numba") for p in pairs
+               if p is not c)
 
 
 @pytest.mark.slow
