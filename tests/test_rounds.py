@@ -276,6 +276,8 @@ T_CASE = {"fast": 1.0, "middle": 1.6, "slow": 2.3}
     ((), "fast", ("fast", "slow"), ["fast"]),  # ... the fast case only
     (("fast", "slow"), "", (), ["fast"]),      # the second run unsplit (its time: fast's)
     (("fast", "middle", "slow"), "", ("fast", "slow"), ["fast", "slow"]),  # the nearest cases
+    (("slow",), "", (), [""]),  # only the slow case kept (the fast one had one round): the
+    # unsplit second run, in the fast state, meets the first run's whole (its fast minimum)
 ])
 def test_two_runs_compare_the_memory_cases_both_saw(first_cases, first_whole, second_cases,
                                                     compared):

@@ -37,8 +37,8 @@ GFLOPS = "{gflops:.1f} ({percent:.0f} %)"
 GBS = "{gbs:.2f} ({percent:.1f} %)"
 #: The columns of each table, by what they hold.
 COLUMNS = {
-    "step": {"time": f"{HEADLINE} time (cell median)", "rounds": f"{HEADLINE} time (fastest round)",
-             "ceiling": "% of the step's ceiling",
+    "step": {"time": f"{HEADLINE} time (cell median)",
+             "rounds": f"{HEADLINE} time (fastest round)", "ceiling": "% of the step's ceiling",
              "gflops": "GFLOP/s (% of peak)", "gbs": "GB/s (% of peak)"},
     "float32": {"time": f"{HEADLINE} float32", "t64": f"{HEADLINE} float64",
                 "ceiling": "% of the float32 ceiling"},
@@ -212,9 +212,9 @@ def _from_rounds(table, pairs):
     if not rows or not all(c is not None and c.t_contender_s > 0 for c in found):
         return table
     for r, c in zip(rows, found):
-        slower = r.t_s / c.t_contender_s  # a rate over the rounds' time: the cell's, scaled
-        r.gflops = None if r.gflops is None else r.gflops * slower
-        r.gbs = None if r.gbs is None else r.gbs * slower
+        scale = r.t_s / c.t_contender_s  # a rate over the rounds' time: the cell's, scaled
+        r.gflops = None if r.gflops is None else r.gflops * scale
+        r.gbs = None if r.gbs is None else r.gbs * scale
         r.t_s = c.t_contender_s
     table.rounds = True
     return table

@@ -9,10 +9,13 @@ their spread: :func:`run_to_run` puts each time and each ratio of both runs side
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from .. import fmt
-from ..backends import comparisons
+from ..backends import REFERENCE, comparisons
+from ..bench.stats import Flag
 from . import select as S
 from .text import fmt_ratio, fmt_s, md_table
 
@@ -139,7 +142,6 @@ def _key(c):
 def _groups(d, k):
     """The comparisons of base key ``k`` (case "") in ``d``: its memory cases where the baseline's
     rounds split (flag ``cases``), else the one over all rounds."""
-    from ..bench.stats import Flag
     split = [x for x in d.values() if _key(x)[:-1] == k[:-1] and x.case]
     return split if Flag.CASES.value in d[k].flags and split else [d[k]]
 
@@ -148,7 +150,6 @@ def _state_s(c):
     """The time of the side whose rounds were split into memory cases: the baseline of a
     headline comparison; NumPy's rung in a ladder factor (its contender in the factor into it,
     :func:`.paired._ladder_cases`)."""
-    from ..backends import REFERENCE
     return c.t_contender_s if c.kind == "factor" and c.contender == REFERENCE else c.t_baseline_s
 
 
@@ -156,8 +157,6 @@ def _nearest(c, others):
     """The comparison among ``others`` whose split side's time (:func:`_state_s`) is nearest
     ``c``'s, in log: the same memory state, told apart by that side's own time, not by the
     ratio compared."""
-    import math
-
     def gap(o):
         if _state_s(c) > 0 and _state_s(o) > 0:
             return abs(math.log(_state_s(o) / _state_s(c)))
@@ -172,20 +171,23 @@ def agreement(first, second):
 
     Where a baseline's rounds fell into memory cases (:func:`.stats.cases`), a ratio over all
     rounds depends on how many rounds fell in each, so cases are compared instead: by name where
-    both runs split into the same number of cases; else each case (or the whole, unsplit run)
-    of the run with fewer is matched with the other run's case whose split side's time is
-    nearest (:func:`_nearest`), the memory state both runs saw."""
+    both runs give the same cases (both unsplit included); else each case (or the whole,
+    unsplit run) of the run with fewer is matched with the other run's case (or whole) whose
+    split side's time is nearest (:func:`_nearest`), the memory state both runs saw."""
     a = {_key(c): c for c in (first.pairs + first.ladder) if c.kind != "direct"}
     b = {_key(c): c for c in (second.pairs + second.ladder) if c.kind != "direct"}
     out = []
     for k in [k for k in a if not k[-1] and k in b]:
         ga, gb = _groups(a, k), _groups(b, k)
-        if len(ga) == len(gb):
+        # the other run's candidates add its whole where it split: a case of a single round
+        # is not kept, and the whole (its minimum) is then the only comparison in that state
+        ca, cb = ga + [a[k]] * (ga[0] is not a[k]), gb + [b[k]] * (gb[0] is not b[k])
+        if [x.case for x in ga] == [y.case for y in gb]:
             pairs = list(zip(ga, gb))
-        elif len(ga) < len(gb):
-            pairs = [(x, _nearest(x, gb)) for x in ga]
+        elif (len(ga), len(ca)) <= (len(gb), len(cb)):
+            pairs = [(x, _nearest(x, cb)) for x in ga]
         else:
-            pairs = [(_nearest(y, ga), y) for y in gb]
+            pairs = [(_nearest(y, ca), y) for y in gb]
         for x, y in pairs:
             out.append((_key(y if y.case else x), x, y, y.ratio / x.ratio,
                         _agree(x.ratio, y.ratio)))
