@@ -74,3 +74,14 @@ def test_aligning_twice_wraps_numba_once():
     once = base.BaseContext.get_preferred_array_alignment
     _simd.align_arrays()
     assert base.BaseContext.get_preferred_array_alignment is once
+
+
+@pytest.mark.parametrize("n_x", [8, 30, 64, 784])
+@pytest.mark.parametrize("n_h", [4, 16, 64, 128])
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_wide_blocks_rows_are_not_a_multiple_of_4_kib(n_x, n_h, k):
+    """Rows a multiple of 4 KiB apart fall in the same L1 sets (4K aliasing): a wide step's
+    block of float64 examples must not make every row of its work arrays 4 KiB long."""
+    from fastnn.backends.numba_fused import _step_block
+    B = _step_block(n_x, n_h, k, True)
+    assert 128 <= B and (B * 8) % 4096 != 0

@@ -55,3 +55,16 @@ def test_a_call_goes_parallel_from_its_layers_threshold(side):
     m = _threading.serial_below() // n_h - (side == "below")
     want = 1 if side == "below" else min(_threading.numba.get_num_threads(), m // 64)
     assert _chunks(m, n_h, 1) == want
+
+
+@pytest.mark.slow  # two fresh Python processes
+def test_machine_facts_name_the_layer_the_kernels_run_on():
+    """machine_info asks Numba for its thread count, which starts the pool: fastnn's layer must
+    be chosen before, or the facts name Numba's default (omp) where the kernels run on tbb."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    facts = ("from fastnn.bench import machine\n"
+             "print(machine.machine_info()['cpu']['numba_threading_layer'])")
+    out = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env) for code in (facts, CODE.split("with mp")[0])]
+    assert all(r.returncode == 0 for r in out), [r.stderr for r in out]
+    assert out[0].stdout.split() == out[1].stdout.split()

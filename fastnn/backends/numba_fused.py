@@ -48,6 +48,10 @@ from ._descent import spans
 #: per-unit passes do the element-wise rest. Below it (4 and 6 features) the per-unit passes,
 #: with the products inside, were as fast or faster; from 8 on the register-blocked ones win.
 WIDE_FROM_N_X = 8
+#: A wide step's block holds at most this many examples: a row of its work arrays is then
+#: not a multiple of 4 KiB (B = 512 float64 is), so rows of different arrays do not fall in the
+#: same L1 sets by where the heap put them (4K aliasing; DESIGN.md, "Where numba's data sits").
+WIDE_BLOCK_MAX = 504
 #: Where the products are large (at least BLAS_FROM_N_X features and BLAS_FROM_WORK
 #: n_x · n_h · m multiply-adds per product, one output unit, an element-wise g) a step sends
 #: W1 X and dZ1 Xᵀ to BLAS in blocks of BLAS_BLOCK examples from Python, and the element-wise
@@ -228,9 +232,11 @@ def _wide(P, X, hidden):
 def _step_block(n_x, n_h, k, wide):
     """Examples per block: :func:`_block`, and for a wide step also the block of X, so that X,
     Z1, A1 and dZ1 ((n_x + 3 n_h) · B values) stay in ~512 KiB of L2, with B ≥ 128 (shorter
-    passes cost more than the misses: at n_x = 784, n_h = 64, B = 128 ran faster than 64)."""
+    passes cost more than the misses: at n_x = 784, n_h = 64, B = 128 ran faster than 64) and
+    at most :data:`WIDE_BLOCK_MAX`."""
     B = _block(n_h, k)
-    return B if wide is None else int(min(B, max(128, 65_536 // (n_x + 3 * n_h) // 8 * 8)))
+    return B if wide is None else int(min(B, WIDE_BLOCK_MAX,
+                                          max(128, 65_536 // (n_x + 3 * n_h) // 8 * 8)))
 
 
 def _blas_path(P, X, hidden):

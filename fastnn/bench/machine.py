@@ -66,6 +66,7 @@ def machine_info():
     where the arrays they allocate start (``cpu.numba_array_align``, bytes)."""
     import numba
     import llvmlite
+    from ..backends import _threading  # noqa: F401 - the layer fastnn asks for, before the pool starts
     info = {
         "node": platform.node(), "processor": platform.processor(), "machine": platform.machine(),
         "system": platform.system(), "release": platform.release(),
