@@ -384,3 +384,31 @@ def test_the_paired_figure_is_left_out_with_a_reason_without_a_paired_file(tmp_p
     fig = F.fig_paired({}, PairedDoc(), str(tmp_path), {}, [])
     assert fig.file is None and "paired.json" in fig.why_not
     assert not list(tmp_path.iterdir())
+
+
+def test_roofline_circles_the_headline_cells_at_the_tables_fastest_round(tmp_path, monkeypatch):
+    """Given the headline table's fastest-round times, the circled points and their shares
+    are the table's, not the cells' medians, and say so."""
+    shapes = [t for t in TARGETS if t[0] == 2]
+    if not shapes:
+        pytest.skip("no headline shape at n_x = 2")
+    df = _ceiling_cells(shapes)
+    rounds = {}
+    for nx, nh, m in shapes:  # the rounds ran twice as fast as the cells' medians
+        rounds[(nx, nh, m)] = df[(df.n_h == nh) & (df.m == m)].median_s.iloc[0] / 2
+    from fastnn.plotting import colours
+    from fastnn.report import figures as F
+    drawn = {}
+
+    def keep(fig, out, name, figures=None):
+        drawn["texts"] = [t.get_text() for ax in fig.axes for t in ax.texts]
+        return name
+    monkeypatch.setattr(F, "save", keep)
+    fig = F.fig_roofline(df, [("run", ROOF_HEADER)], str(tmp_path), colours(df.backend), [],
+                         rounds)
+    c = S.select_ceiling(df, ROOF_HEADER).set_index("n_h").gflops
+    for nx, nh, m in shapes:
+        hd = df[(df.n_h == nh) & (df.m == m)].iloc[0]
+        share = f"{100 * 2 * hd.gflops / c[nh]:.0f} % of this step's ceiling"
+        assert f"{HEADLINE}, n_h = {nh}, m = {m:,}, fastest round\n{share}" in drawn["texts"]
+    assert "fastest round's time" in fig.caption

@@ -312,3 +312,23 @@ def test_the_readme_block_links_the_reports_detail_from_the_readmes_folder(tmp_p
     index = (out / "index.md").read_text()
     assert "\n## The first screen in detail\n" in index
     assert "(#the-first-screen-in-detail)" in index.split("\n## ")[0]
+
+
+def test_every_m_gives_two_baselines_at_a_headline_shape_as_the_first_screen_does(tmp_path):
+    """numpy ÷ numpy-inplace at a paired headline shape is the ratio of their fastest rounds
+    (the first screen's "reuse"), not of the cells' medians; elsewhere it says unpaired."""
+    from fastnn.bench.records import Comparison
+    from fastnn.report import sections
+    recs = _synthetic() + [_record("numpy-inplace", m, n_h, 1e-5 + 4e-9 * n_h * m)
+                           for n_h in (4, 64) for m in (1, 100, 10_000, 1_000_000)]
+    df, _ = load_results([_write(tmp_path / "results.jsonl", recs)])
+    pairs = [Comparison("cost_and_grads", 2, 64, 10**6, b, "numba", t / 0.05, t / 0.05 * 0.99,
+                        t / 0.05 * 1.01, t_baseline_s=t, t_contender_s=0.05)
+             for b, t in (("numpy", 0.30), ("numpy-inplace", 0.24))]
+    v = sections.vectorise_numbers(df, pairs)
+    row = next(r for r in v.rows if (r["n_h"], r["m"]) == (64, "1,000,000"))
+    assert row["numpy ÷ numpy-inplace"] == "1.25×"  # 0.30 / 0.24; the medians give 1.5×
+    line = next(r for r in v.lines if (r["n_h"], r["a"], r["b"]) == (64, "numpy", "numpy-inplace"))
+    assert (line["t_a_s"], line["t_b_s"]) == (0.30, 0.24)
+    other = next(r for r in v.rows if (r["n_h"], r["m"]) == (4, "1,000,000"))
+    assert other["numpy ÷ numpy-inplace"].endswith("(unpaired)")

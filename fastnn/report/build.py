@@ -24,6 +24,7 @@ from . import modes as RM
 from . import first as FS
 from . import real as RD
 from . import reasons, sections
+from .headline import step_numbers
 from .notes import Notes
 from .text import (caveats, compute_peaks, blas_arch, headline, headline_fit, headline_float32,
                    machine_md)
@@ -190,6 +191,8 @@ def build(paths, out):
     cols, figures = colours(both.backend.unique()), []
     h0 = headers[0][1]
     cps = compute_peaks(h0.get("peaks", {}), blas_arch(h0))
+    step = step_numbers(df, None, None, doc.pairs)
+    rounds = {(r.n_x, r.n_h, r.m): r.t_s for r in step.rows if r.t_s} if step.rounds else None
     specs = [
         ("Time per training step vs m", lambda: F.fig_time_vs_m(df, out, cols, figures)),
         (f"{HEADLINE}'s speed-up at the headline shapes (paired)",
@@ -202,7 +205,7 @@ def build(paths, out):
         ("Peak extra memory vs m", lambda: F.fig_memory(df, out, cols, figures)),
         ("JIT compile time and break-even",
          lambda: F.fig_compile(df, headers, out, cols, figures)),
-        ("Roofline", lambda: F.fig_roofline(df, headers, out, cols, figures)),
+        ("Roofline", lambda: F.fig_roofline(df, headers, out, cols, figures, rounds)),
         ("Thread scaling", lambda: F.fig_threads(
             df, out, cols, figures, h0.get("machine_info", {}).get("cpu", {}).get("count"))),
         ("Time per step of a training run vs m",
@@ -248,7 +251,9 @@ def build(paths, out):
             "\n### Every m measured\n",
             "The same training step (forward, cost and all four gradients), as ratios of median "
             "times in the same run (above 1: the second backend is faster); against "
-            f"{HEADLINE} at a headline shape, the comparison of the headline table:\n",
+            f"{HEADLINE} at a headline shape, the comparison of the headline table, and "
+            "between two others there the ratio of their fastest rounds in it, as the first "
+            "screen gives it:\n",
             every_m,
             *(["\n## Modes: cells whose values fall into groups\n",
                RM.INTRO.format(headline=HEADLINE, estimator=doc.estimator), *modes]

@@ -17,7 +17,7 @@ from .. import fmt
 from ..backends import HEADLINE, REFERENCE, REGISTRY, comparisons
 from ..bench.grid import TARGETS
 from . import select as S
-from .headline import paired_text
+from .headline import UNPAIRED, paired_text
 from .notes import find
 from .tables import md_table
 
@@ -57,9 +57,11 @@ def vectorise_numbers(df, pairs, notes=None):
         r = {"n_h": nh, "m": f"{m:,}"}
         for a, b in comps:
             if a in row and b in row and np.isfinite(row[a] / row[b]):
+                both = _both_paired(pairs, nx, nh, m, a, b)
                 r[f"{a} ÷ {b}"] = said[nh, m, a, b] = (
                     paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b], notes=notes)
-                    if b == HEADLINE else fmt.ratio(row[a] / row[b]))
+                    if b == HEADLINE else fmt.ratio(both[0].t_baseline_s / both[1].t_baseline_s)
+                    if both else UNPAIRED.format(ratio=fmt.ratio(row[a] / row[b])))
         if len(r) > 2:
             out.rows.append(r)
     for nh, g in t.reset_index().groupby("n_h"):
@@ -71,11 +73,19 @@ def vectorise_numbers(df, pairs, notes=None):
             # against the headline backend the sentence quotes the paired comparison: its times
             # are that comparison's (the minimum over its rounds), not the cells' medians
             c = find(pairs, nx, int(nh), int(row.m), a) if b == HEADLINE else None
-            out.lines.append(dict(n_h=int(nh), m=int(row.m), a=a, b=b,
-                                  t_a_s=c.t_baseline_s if c else row[a],
-                                  t_b_s=c.t_contender_s if c else row[b],
+            both = None if c else _both_paired(pairs, nx, int(nh), int(row.m), a, b)
+            t_a, t_b = ((c.t_baseline_s, c.t_contender_s) if c else
+                        (both[0].t_baseline_s, both[1].t_baseline_s) if both else (row[a], row[b]))
+            out.lines.append(dict(n_h=int(nh), m=int(row.m), a=a, b=b, t_a_s=t_a, t_b_s=t_b,
                                   said=said[nh, row.m, a, b]))
     return out
+
+
+def _both_paired(pairs, nx, nh, m, a, b):
+    """(a's, b's) paired comparisons against the headline backend at one shape, whose
+    baselines' fastest rounds give a ÷ b as the first screen does; None unless both exist."""
+    ca, cb = find(pairs, nx, nh, m, a), find(pairs, nx, nh, m, b)
+    return (ca, cb) if ca and cb and ca.t_baseline_s > 0 and cb.t_baseline_s > 0 else None
 
 
 def render_vectorise(n):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..backends import DTYPES, HEADLINE, REFERENCE
+from ..backends import DTYPES, HEADLINE, REFERENCE, REGISTRY
 from ..bench.ceiling import fmas_per_unit
 from ..bench.grid import FLOAT32_TARGETS, HEADLINE_OP, TARGETS
 from ..plotting import colours, save, subplots
@@ -326,6 +326,13 @@ def _memory_caption(sel):
            "markers; sees NumPy arrays and Python objects, not memory a compiled library "
            "allocates itself) and the rise of the resident set (hollow squares; counted in whole pages, "
            "and 0 while the call reuses memory the process already holds).")
+    kept = [b for b in sorted(set(sel.backend))
+            if b in REGISTRY and REGISTRY[b].memory == "buffers"]
+    if kept:
+        one = len(kept) == 1
+        cap += (f" {', '.join(kept)} keep{'s' * one} {'its' if one else 'their'} work arrays "
+                "from the first call on, so a later call adds almost nothing; the memory a "
+                "step holds in all, kept arrays included, is the large-m figure's.")
     why = {"measure": "the value switches from tracemalloc to the resident-set rise: the "
                       "library's own allocations, invisible to tracemalloc, now need fresh pages",
            "step": "a flat curve changes level: the backend switches path here (for example a "
@@ -442,16 +449,21 @@ def _headline_cells(d):
     return pd.concat(at) if at else hd.iloc[:0]
 
 
-def _label_headline(ax, cells, ceiling):
+def _label_headline(ax, cells, ceiling, rounds=None):
     """Circle and label ``cells`` (:func:`_headline_cells`), below right of each point (away
     from the ceilings above and the other backends in its column), each with its share of
-    ``ceiling`` (the step's ceiling in the cells' own dtype) when there is one."""
+    ``ceiling`` (the step's ceiling in the cells' own dtype) when there is one. ``rounds``
+    ({(n_x, n_h, m): seconds}, the headline table's fastest-round times) moves a cell's circle
+    to the rate of that time, as the table gives it; the dots stay the cells' medians."""
     top = ceiling.set_index("n_h").gflops if ceiling is not None else {}
+    rounds = rounds or {}
     for c in cells.itertuples():
-        xy = (c.flops / c.bytes, c.gflops)
-        text = f"{HEADLINE}, n_h = {c.n_h}, m = {c.m:,}"
+        t = rounds.get((c.n_x, c.n_h, c.m))
+        gflops = c.flops / t / 1e9 if t else c.gflops
+        xy = (c.flops / c.bytes, gflops)
+        text = f"{HEADLINE}, n_h = {c.n_h}, m = {c.m:,}" + (", fastest round" if t else "")
         if c.n_h in top:
-            text += f"\n{100 * c.gflops / top[c.n_h]:.0f} % of this step's ceiling"
+            text += f"\n{100 * gflops / top[c.n_h]:.0f} % of this step's ceiling"
         ax.scatter(*xy, s=60, facecolors="none", edgecolors="k", lw=1.2, zorder=3)
         ax.annotate(text, xy, xytext=(8, -3), textcoords="offset points", ha="left",
                     va="top", fontsize=7.5, bbox=dict(fc="white", ec="none", alpha=0.85,
@@ -461,7 +473,10 @@ def _label_headline(ax, cells, ceiling):
                    label=f"{HEADLINE} at a headline shape")
 
 
-def fig_roofline(df, headers, out, cols, figures):
+def fig_roofline(df, headers, out, cols, figures, rounds=None):
+    """The roofline of the step's cells (medians), the machine's roof and the step's ceiling;
+    the headline backend circled at the headline shapes, at ``rounds``' times where given
+    (:func:`_label_headline`)."""
     h = headers[0][1] if headers else {}
     peaks = h.get("peaks", {})
     cps = compute_peaks(peaks, blas_arch(h))
@@ -487,7 +502,8 @@ def fig_roofline(df, headers, out, cols, figures):
     if busy.any():
         ax.scatter(ai[busy], d.gflops[busy], s=18, facecolors="none", edgecolors="grey",
                    label="busy machine")
-    _label_headline(ax, shown, ceilings.get(dtype))
+    rounds = {k: t for k, t in (rounds or {}).items() if dtype == "float64"}  # the table's
+    _label_headline(ax, shown, ceilings.get(dtype), rounds)
     _log_axes(ax)
     ax.set_xlim(x[0], x[-1])
     ax.set(xlabel="arithmetic intensity (FLOP per compulsory byte)",
@@ -495,10 +511,10 @@ def fig_roofline(df, headers, out, cols, figures):
     ax.grid(True, alpha=0.3)
     _legend_outside(fig, ax)
     return Fig(save(fig, out, "fig7_roofline.png", figures),
-               _roofline_caption(d, P, what, B, ceilings, shown, dtype))
+               _roofline_caption(d, P, what, B, ceilings, shown, dtype, bool(rounds)))
 
 
-def _roofline_caption(d, P, what, B, ceilings, shown, dtype):
+def _roofline_caption(d, P, what, B, ceilings, shown, dtype, rounds=False):
     """The roofline's caption; ``dtype`` is the cells' (one dtype: :func:`.select.step_view`),
     ``ceilings`` the step's ceilings drawn, by dtype."""
     above = d[d.gflops > P]
@@ -529,7 +545,9 @@ def _roofline_caption(d, P, what, B, ceilings, shown, dtype):
                 "reached, not the processor's theoretical peak, and those cells used a faster "
                 "kernel.")
     if len(shown):
-        cap += f" Circled and labelled: {HEADLINE} at the headline shapes."
+        cap += f" Circled and labelled: {HEADLINE} at the headline shapes" + (
+            ", at its fastest round's time, as the headline table gives it (the dots are the "
+            "cells' medians)." if rounds else ".")
     n_x = d.n_x.iloc[0]
     other = [f"n_x = {nx}, n_h = {nh}, m = {m:,}" for nx, nh, m in TARGETS if nx != n_x]
     if other:
