@@ -410,5 +410,5 @@ def test_roofline_circles_the_headline_cells_at_the_tables_fastest_round(tmp_pat
     for nx, nh, m in shapes:
         hd = df[(df.n_h == nh) & (df.m == m)].iloc[0]
         share = f"{100 * 2 * hd.gflops / c[nh]:.0f} % of this step's ceiling"
-        assert f"{HEADLINE}, n_h = {nh}, m = {m:,}, fastest round\n{share}" in drawn["texts"]
+        assert f"{HEADLINE}, n_h = {nh}, m = {m:,}\nfastest round, {share}" in drawn["texts"]
     assert "fastest round's time" in fig.caption

@@ -79,3 +79,16 @@ def test_without_every_rows_pair_the_step_table_keeps_the_cell_medians():
         table = headline.step_numbers(store.to_frame(cells), pairs=pairs)
         assert not table.rounds
         assert headline.COLUMNS["step"]["time"] in headline.render(table)
+
+
+@pytest.mark.parametrize("env", [{"OPENBLAS_CORETYPE": "Haswell"}, {}])
+def test_the_machine_line_says_when_the_environment_chose_the_blas_kernel(env):
+    """OPENBLAS_CORETYPE picks OpenBLAS's kernel over what the CPU supports (Haswell's 256-bit
+    kernel on an AVX-512 machine): the first line says the kernel is the environment's."""
+    header, doc = _doc()
+    mi = header["machine_info"]
+    header = dict(header, machine_info=dict(mi, openblas_env=env))
+    line = first.render(first.numbers(header, doc)).splitlines()
+    machine = next(x for x in line if x.startswith("**Machine:**"))
+    assert " kernel " + first.BLAS_FORCED in machine or not env
+    assert (first.BLAS_FORCED in machine) == bool(env)

@@ -461,9 +461,12 @@ def _label_headline(ax, cells, ceiling, rounds=None):
         t = rounds.get((c.n_x, c.n_h, c.m))
         gflops = c.flops / t / 1e9 if t else c.gflops
         xy = (c.flops / c.bytes, gflops)
-        text = f"{HEADLINE}, n_h = {c.n_h}, m = {c.m:,}" + (", fastest round" if t else "")
+        said = ["fastest round"] if t else []
         if c.n_h in top:
-            text += f"\n{100 * gflops / top[c.n_h]:.0f} % of this step's ceiling"
+            said.append(f"{100 * gflops / top[c.n_h]:.0f} % of this step's ceiling")
+        text = f"{HEADLINE}, n_h = {c.n_h}, m = {c.m:,}"
+        if said:
+            text += "\n" + ", ".join(said)
         ax.scatter(*xy, s=60, facecolors="none", edgecolors="k", lw=1.2, zorder=3)
         ax.annotate(text, xy, xytext=(8, -3), textcoords="offset points", ha="left",
                     va="top", fontsize=7.5, bbox=dict(fc="white", ec="none", alpha=0.85,

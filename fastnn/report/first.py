@@ -84,12 +84,18 @@ class FirstScreen:
 BLAS_NAMES = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS", "flexiblas": "FlexiBLAS"}
 
 
+#: Said after the BLAS kernel when the environment chose it (OPENBLAS_CORETYPE), not the CPU.
+BLAS_FORCED = "(set by OPENBLAS_CORETYPE)"
+
+
 def _blas(header):
     for b in header.get("machine_info", {}).get("blas", []) or []:
         if b.get("internal_api") == "openblas" or b.get("user_api") == "blas":
-            api = b.get("internal_api")
-            return _join(BLAS_NAMES.get(api, api), b.get("architecture") and
-                         f"{b['architecture']} kernel")
+            api, arch = b.get("internal_api"), b.get("architecture")
+            forced = "OPENBLAS_CORETYPE" in (header.get("machine_info", {})
+                                             .get("openblas_env") or {})
+            return _join(BLAS_NAMES.get(api, api), arch and f"{arch} kernel",
+                         arch and forced and BLAS_FORCED)
     return None
 
 
