@@ -966,7 +966,7 @@ def _overtakes(t):
         wins = [m for m in ms if t[b][m] < t[a][m]]
         after = [m for m in ms if all(t[b][k] < t[a][k] for k in ms if k >= m)]
         if t[a][m0] <= t[b][m0]:
-            s = (f"At m = {m0:,} the loop wins: `{a}` ({_secs(t[a][m0])}) is "
+            s = (f"At m = {m0:,} the loop beats NumPy's matrix form: `{a}` ({_secs(t[a][m0])}) is "
                  f"{_times(t[b][m0] / t[a][m0])} than `{b}` ({_secs(t[b][m0])}). With "
                  f"{'one example' if m0 == 1 else f'{m0:,} examples'} a step is a few dozen "
                  f"multiplications, fewer than the fixed costs of `{b}`'s NumPy calls (each "

@@ -92,3 +92,27 @@ def test_the_machine_line_says_when_the_environment_chose_the_blas_kernel(env):
     machine = next(x for x in line if x.startswith("**Machine:**"))
     assert " kernel " + first.BLAS_FORCED in machine or not env
     assert (first.BLAS_FORCED in machine) == bool(env)
+
+
+def test_the_fit_and_float32_tables_give_the_rounds_times():
+    """The training runs' table gives numba's time per step as the first screen does (the
+    whole run's fastest round over its steps); the float32 table gives both of numba's times
+    from the rounds its ratio is computed from, so the times shown divide to the ratio."""
+    from fastnn.report import headline
+    from fastnn.report.notes import find
+
+    header, cells = store.load(str(TARGETS))
+    doc = paired.load(str(TARGETS), header)
+    df = store.to_frame(cells)
+    fit = headline.fit_numbers(df, doc.pairs)
+    fs = first.numbers(header, doc)
+    steps = {(r.n_x, r.n_h, r.m): r.t_s for r in fs.rows if r.op == "fit" and not r.data}
+    assert fit.rounds and steps
+    for r in fit.rows:
+        assert r.t_s == pytest.approx(steps[(r.n_x, r.n_h, r.m)])
+    assert headline.COLUMNS["fit"]["rounds_whole"] in headline.render(fit)
+    f32 = headline.float32_numbers(df, doc.pairs)
+    assert f32.rounds and f32.rows
+    for r in f32.rows:
+        c = find(doc.pairs, r.n_x, r.n_h, r.m, "numba", dtype="float32", baseline_dtype="float64")
+        assert r.t64_s / r.t_s == pytest.approx(c.ratio)

@@ -193,14 +193,14 @@ def fig_paired(header, doc, out, cols, figures):
            f"t(other side) ÷ t({HEADLINE}), the ratio of the two sides' {est} times over the "
            f"same interleaved rounds (paired {_PLURAL.get(est, est)}), its bar the 95 % "
            "bootstrap interval"
-           + (" (the interval of a minimum is one-sided: it may start at the ratio itself)"
+           + (" (the interval of a minimum is one-sided: it may start or end at the ratio itself)"
               if est == "min" else "")
            + f", its number the table's cell; right of the dotted line {HEADLINE} is faster; "
            "colour: the other side's backend.")
     if "case" in kinds:
-        cap += (" Diamonds: where NumPy's rounds fell into memory cases (how fast the kernel "
-                "mapped its fresh temporaries), the comparison over each case's rounds, "
-                "labelled by case, as the table gives them.")
+        cap += (" Diamonds: where the other side's rounds fell into memory cases (how fast "
+                "the kernel mapped its fresh temporaries), the comparison over each case's "
+                "rounds, labelled by case, as the table gives them.")
     if "float32" in kinds:
         cap += (f" Squares: {HEADLINE}'s float32 step against {REFERENCE}'s float32 step and "
                 f"against its own float64 step (the float32 table).")
@@ -521,8 +521,9 @@ def _roofline_caption(d, P, what, B, ceilings, shown, dtype, rounds=False):
     """The roofline's caption; ``dtype`` is the cells' (one dtype: :func:`.select.step_view`),
     ``ceilings`` the step's ceilings drawn, by dtype."""
     above = d[d.gflops > P]
-    cap = (f"The solid roof is the machine's: the highest compute rate measured on it, {P:.0f} "
-           f"GFLOP/s, by {what}; the slope is the streaming-copy bandwidth ({B:.0f} GB/s). "
+    cap = (f"The solid roof is the machine's: the compute rate this run measured at its "
+           f"start, {P:.0f} GFLOP/s, by {what} (the first screen's host speed is over the "
+           f"best of this machine kind); the slope is the streaming-copy bandwidth ({B:.0f} GB/s). "
            "FLOPs and bytes are counted analytically (compulsory traffic only); the intensity grows "
            "with n_h, so each column is one n_h, its lower points the smaller m.")
     other = [dt for dt in ceilings if dt != dtype]

@@ -231,7 +231,7 @@ DETAIL_TABLE = ("**The table.** {headline}'s time per step is its {estimator} ov
 DETAIL_OR = (" \"or\" gives each memory case of the other side's fresh temporaries, its own "
              "ratio (see Modes).")
 DETAIL_NOTES = " Each flag's note, with its causes in full, is under Notes on the tables."
-ONE_SIDED = " (an interval of a minimum is one-sided: it may start at the ratio itself)"
+ONE_SIDED = " (an interval of a minimum is one-sided: it may start or end at the ratio itself)"
 DETAIL_WHY = [
     ("fusion", "**Fusion and no temporaries:** {headline} makes one compiled pass over X per "
                "step; at {shape}, {threads_each}, that is {fusion} than NumPy reusing its work "

@@ -41,8 +41,12 @@ COLUMNS = {
              "rounds": f"{HEADLINE} time (fastest round)", "ceiling": "% of the step's ceiling",
              "gflops": "GFLOP/s (% of peak)", "gbs": "GB/s (% of peak)"},
     "float32": {"time": f"{HEADLINE} float32", "t64": f"{HEADLINE} float64",
+                "rounds": f"{HEADLINE} float32 (fastest round)",
+                "rounds_t64": f"{HEADLINE} float64 (fastest round)",
                 "ceiling": "% of the float32 ceiling"},
-    "fit": {"time": f"{HEADLINE} per step", "whole": f"{HEADLINE} whole run"},
+    "fit": {"time": f"{HEADLINE} per step", "whole": f"{HEADLINE} whole run",
+            "rounds": f"{HEADLINE} per step (fastest round)",
+            "rounds_whole": f"{HEADLINE} whole run (fastest round)"},
 }
 SPEEDUP = {"over": "speed-up over {base}", "own64": "speed-up over its float64 step",
            "ref32": f"speed-up over {REFERENCE} float32"}
@@ -203,19 +207,26 @@ def step_numbers(df, peaks_gflops=None, peak_gbs=None, pairs=None, ceiling=None,
                               bool(ceiling), peaks_gflops, peak_gbs), pairs)
 
 
-def _from_rounds(table, pairs):
+def _from_rounds(table, pairs, op=STEP):
     """The table with its headline times (and the rates computed from them) taken from the
     interleaved rounds, as the first screen's are, where every measured row has its paired
-    comparison against the reference; else as it was (the cells' medians)."""
+    comparison against the reference; else as it was (the cells' medians). A training run's
+    time per step is its whole run's over the run's steps. In the float32 table the times are
+    those of the headline backend's float32 step against its own float64 step."""
     rows = [r for r in table.rows if r.t_s is not None]
-    found = [find(pairs, r.n_x, r.n_h, r.m, REFERENCE) for r in rows]
+    found = [find(pairs, r.n_x, r.n_h, r.m, HEADLINE, op=op, dtype="float32",
+                  baseline_dtype="float64") if table.kind == "float32" else
+             find(pairs, r.n_x, r.n_h, r.m, REFERENCE, op=op) for r in rows]
     if not rows or not all(c is not None and c.t_contender_s > 0 for c in found):
         return table
     for r, c in zip(rows, found):
-        scale = r.t_s / c.t_contender_s  # a rate over the rounds' time: the cell's, scaled
+        t = c.t_contender_s / max(c.steps, 1)
+        scale = r.t_s / t  # a rate over the rounds' time: the cell's, scaled
         r.gflops = None if r.gflops is None else r.gflops * scale
         r.gbs = None if r.gbs is None else r.gbs * scale
-        r.t_s = c.t_contender_s
+        r.t_s = t
+        if table.kind == "float32":
+            r.t64_s = c.t_baseline_s
     table.rounds = True
     return table
 
@@ -241,7 +252,8 @@ def float32_numbers(df, pairs=None, ceiling=None, fma32_gflops=None):
                                     kind="ref32"))
         if ceiling:
             row.ceiling_s = ceiling_s(ceiling, m, nh, nx, "float32", fma32_gflops)
-    return Table("float32", _rows(FLOAT32_TARGETS, d, reliable(d), fill), bool(ceiling))
+    return _from_rounds(Table("float32", _rows(FLOAT32_TARGETS, d, reliable(d), fill),
+                              bool(ceiling)), pairs)
 
 
 def fit_numbers(df, pairs=None):
@@ -250,7 +262,8 @@ def fit_numbers(df, pairs=None):
     def fill(row, g, t):
         row.run_steps = int(g[g.backend == HEADLINE].steps.iloc[0])  # what was run
         row.speedups = _speedups(df, g, t, pairs, row, FIT)
-    return Table("fit", _rows(FIT_TARGETS, *_target_cells(df, FIT), fill))
+    return _from_rounds(Table("fit", _rows(FIT_TARGETS, *_target_cells(df, FIT), fill)), pairs,
+                        FIT)
 
 
 def share(c, t):
@@ -272,7 +285,7 @@ def render(table, notes=None):
     """A headline :class:`Table` as Markdown; the comparisons' flags added to ``notes``."""
     col = dict(COLUMNS[table.kind])
     if table.rounds:
-        col["time"] = col["rounds"]
+        col.update(time=col["rounds"], whole=col.get("rounds_whole"), t64=col.get("rounds_t64"))
     out = []
     for r in table.rows:
         row = {"shape": SHAPE.format(n_x=r.n_x, n_h=r.n_h, m=r.m)}

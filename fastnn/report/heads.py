@@ -27,9 +27,9 @@ NOTES_PAIRED = ("Each speed-up is the ratio of the two sides' {estimator}s over 
                 "random order, the rounds spread over the run in passes), with a 95 % bootstrap "
                 "interval in brackets. A word after it links to a note: `wide` (the interval "
                 "reaches beyond ±{wide:.0f} %), `cases` (the baseline's rounds fell into memory "
-                "cases, each given with its own ratio: NumPy's fresh temporaries, "
-                "~{temps_gb:.1f} GB per step at n_h = 64, m = 1e6, are mapped and zeroed by the "
-                "kernel, quickly or slowly depending on the machine's free memory), `busy` "
+                "cases, each given with its own ratio: a side's fresh temporaries, NumPy's "
+                "~{temps_gb:.1f} GB per step at n_h = 64, m = 1e6 among them, are mapped and "
+                "zeroed by the kernel, quickly or slowly depending on the machine's free memory), `busy` "
                 "(another process competed for the CPU) or `host` (the canary ran slow). "
                 "(unpaired): the ratio of two separately measured medians, where no rounds were "
                 "timed.")
