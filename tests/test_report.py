@@ -332,3 +332,18 @@ def test_every_m_gives_two_baselines_at_a_headline_shape_as_the_first_screen_doe
     assert (line["t_a_s"], line["t_b_s"]) == (0.30, 0.24)
     other = next(r for r in v.rows if (r["n_h"], r["m"]) == (4, "1,000,000"))
     assert other["numpy ÷ numpy-inplace"].endswith("(unpaired)")
+
+
+def test_a_case_note_gives_both_sides_times_in_its_rounds():
+    """A memory case's ratio is over its own rounds: its note gives both sides' times there, so
+    the ratio can be checked against them (numba's time in a case's rounds may not be its
+    fastest round of all)."""
+    from fastnn.bench.records import Comparison
+    from fastnn.bench.stats import Flag
+    from fastnn.report.notes import flag_text
+    kw = dict(op="fit", n_x=64, n_h=16, m=1797, baseline="torch", contender="numba")
+    c = Comparison(**kw, ratio=4.0, lo=3.9, hi=4.1, rounds=15)
+    k = Comparison(**kw, ratio=3.06, lo=3.0, hi=3.1, rounds=2, case="fast",
+                   t_baseline_s=0.496, t_contender_s=0.162)
+    text = flag_text(c, Flag.CASES.value, [k])
+    assert "torch 496 ms, numba 162 ms in those rounds" in text
