@@ -54,6 +54,14 @@ def test_caveats_are_numbers_then_bullets():
     assert CV.render(CV.Caveats()) == CV.NONE
 
 
+def test_a_caveat_that_lists_some_of_its_cells_says_how_many_more():
+    n = CV.Caveats(split=[("a", "w")] * 2, n_split=5,
+                   over_model=[("b", 2**30, 2**29)], n_over_model=1)
+    text = CV.render(n).splitlines()
+    assert text[0].startswith("- 5 cells") and text[0].endswith("a: w; a: w; and 3 more.")
+    assert text[1].endswith("(1,024 MiB measured, 512 MiB modelled).")  # all shown
+
+
 def test_the_committed_runs_sections_are_their_numbers():
     from fastnn.report import load_results
     from fastnn.bench.store import load

@@ -42,6 +42,8 @@ OVER_MODEL_AT = "{cell} ({step:,.0f} MiB measured, {model:,.0f} MiB modelled)"
 MULTIMODAL = ("- {n} {are} multimodal: their values fall into groups more than 25 % apart, so "
               "their median depends on which group a run hit: {cells}.")
 STATUS = "- {n} cells {what}.{examples}"
+#: After a list that shows only some of the cells it counts.
+MORE = "; and {more} more"
 STATUS_WHAT = {
     "over_budget": ("were over their time budget, so they were predicted, not measured (dashed "
                     "in the time-vs-m figure)"),
@@ -139,12 +141,12 @@ def render(n):
             NOISY_AT.format(cell=c, percent=100 * r) for c, r in n.noisy)))
     if n.n_split:
         out.append(SPLIT.format(n=n.n_split, cells="; ".join(
-            SPLIT_AT.format(cell=c, words=w) for c, w in n.split)))
+            SPLIT_AT.format(cell=c, words=w) for c, w in n.split) + _more(n.n_split, n.split)))
     if n.n_over_model:
         out.append(OVER_MODEL.format(
             n=n.n_over_model, slack=100 * MODEL_SLACK, floor=MODEL_FLOOR >> 20, cells="; ".join(
                 OVER_MODEL_AT.format(cell=c, step=s / 2**20, model=m / 2**20)
-                for c, s, m in n.over_model)))
+                for c, s, m in n.over_model) + _more(n.n_over_model, n.over_model)))
     if n.n_multimodal:
         out.append(MULTIMODAL.format(n=n.n_multimodal,
                                      are="cells are" if n.n_multimodal > 1 else "cell is",
@@ -158,6 +160,11 @@ def render(n):
 def caveats(df):
     """:func:`render` of :func:`numbers`."""
     return render(numbers(df))
+
+
+def _more(n, shown):
+    """:data:`MORE` when a list shows fewer of its ``n`` cells than it counts, else ""."""
+    return MORE.format(more=n - len(shown)) if n > len(shown) else ""
 
 
 __all__ = ["Caveats", "MODEL_FLOOR", "MODEL_SLACK", "caveats", "numbers", "over_model", "render"]
