@@ -45,8 +45,9 @@ STATUS = "- {n} cells {what}.{examples}"
 #: After a list that shows only some of the cells it counts.
 MORE = "; and {more} more"
 STATUS_WHAT = {
-    "over_budget": ("were over their time budget, so they were predicted, not measured (dashed "
-                    "in the time-vs-m figure)"),
+    "over_budget": ("were over their time budget, so they were predicted, not measured (the "
+                    "time-vs-m figure draws one dashed where its backend has two or more m at that "
+                    "n_h)"),
     "skipped": "were skipped by declaration",
     "failed": "failed",
     "wrong": "disagreed with the reference and were not timed",
