@@ -91,3 +91,20 @@ def test_the_real_data_section_quotes_the_paired_comparison_and_the_ceiling():
 def test_a_run_without_data_sets_has_no_real_data_section():
     sec = RD.numbers(_frame().assign(data=""), [], {})
     assert sec.data == [] and RD.render(sec, [], Notes("n")) == ""
+
+
+def test_a_step_faster_than_its_ceiling_is_said_to_under_measure_it():
+    """A ceiling is a bound: a step measured below it says the ceiling was under-measured,
+    with the step's share of the ceiling's time (below 100 %), not a share above 100 %."""
+    d = DATASETS["digits"]
+    pair = Comparison("fit", d.n_x, d.n_h, d.m, "numpy", "numba", 2.9, 2.8, 3.0,
+                      kind="pair", data="digits", steps=100, t_baseline_s=0.058,
+                      t_contender_s=0.02)
+    header = {"peaks": {"fma_gflops": 200.0, "gemm_gflops": 150.0},
+              "ceiling": {"float64": {"tanh_s": 1e-7, "fma_s": 1e-11}}}  # a slow tanh
+    sec = RD.numbers(_frame(), [pair], header)
+    (p,) = sec.data
+    text = RD.render(sec, [pair], Notes("n"))
+    share = f"{100 * 2e-4 / p.ceiling_s:.0f} %"
+    assert p.ceiling_s > 2e-4 and f"takes {share} of its ceiling's time" in text
+    assert "under-measured" in text
