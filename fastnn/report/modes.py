@@ -54,7 +54,7 @@ def cause(ms, working_set=None):
 
 def _groups(ms):
     return ", ".join(f"{fmt_s(g['value'])} in {100 * g['share']:.0f} % of values"
-                     + (f" ({fmt_s(g['system_s'])} of it in the kernel, "
+                     + (f" ({fmt_s(g['system_s'])} of CPU time in the kernel, all threads, "
                         f"{g['faults']:,.0f} faults per call)" if "system_s" in g else "")
                      for g in ms)
 
