@@ -347,3 +347,6 @@ def test_a_case_note_gives_both_sides_times_in_its_rounds():
                    t_baseline_s=0.496, t_contender_s=0.162)
     text = flag_text(c, Flag.CASES.value, [k])
     assert "torch 496 ms, numba 162 ms in those rounds" in text
+    k.steps = 2000  # a training run's times are its whole run's: the note gives them per step
+    text = flag_text(c, Flag.CASES.value, [k])
+    assert "torch 248 µs, numba 81 µs per step in those rounds" in text

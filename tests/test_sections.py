@@ -56,10 +56,12 @@ def test_caveats_are_numbers_then_bullets():
 
 def test_a_caveat_that_lists_some_of_its_cells_says_how_many_more():
     n = CV.Caveats(split=[("a", "w")] * 2, n_split=5,
-                   over_model=[("b", 2**30, 2**29)], n_over_model=1)
+                   over_model=[("b", 2**30, 2**29)], n_over_model=1,
+                   multimodal=["c"], n_multimodal=4)
     text = CV.render(n).splitlines()
     assert text[0].startswith("- 5 cells") and text[0].endswith("a: w; a: w; and 3 more.")
     assert text[1].endswith("(1,024 MiB measured, 512 MiB modelled).")  # all shown
+    assert text[2].startswith("- 4 cells are multimodal") and text[2].endswith("c; and 3 more.")
 
 
 def test_the_committed_runs_sections_are_their_numbers():

@@ -46,8 +46,8 @@ STATUS = "- {n} cells {what}.{examples}"
 MORE = "; and {more} more"
 STATUS_WHAT = {
     "over_budget": ("were over their time budget, so they were predicted, not measured (the "
-                    "time-vs-m figure draws one dashed where its backend has two or more m at that "
-                    "n_h)"),
+                    "time-vs-m figure, of the float64 training step on all cores, draws such a cell "
+                    "dashed where its backend has two or more m at that n_h)"),
     "skipped": "were skipped by declaration",
     "failed": "failed",
     "wrong": "disagreed with the reference and were not timed",
@@ -151,7 +151,8 @@ def render(n):
     if n.n_multimodal:
         out.append(MULTIMODAL.format(n=n.n_multimodal,
                                      are="cells are" if n.n_multimodal > 1 else "cell is",
-                                     cells="; ".join(n.multimodal)))
+                                     cells="; ".join(n.multimodal)
+                                     + _more(n.n_multimodal, n.multimodal)))
     for status, k, examples in n.statuses:
         out.append(STATUS.format(n=k, what=STATUS_WHAT[status], examples="".join(
             EXAMPLE.format(words=w) for w in examples)))

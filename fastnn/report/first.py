@@ -92,8 +92,9 @@ def _blas(header):
     for b in header.get("machine_info", {}).get("blas", []) or []:
         if b.get("internal_api") == "openblas" or b.get("user_api") == "blas":
             api, arch = b.get("internal_api"), b.get("architecture")
-            forced = "OPENBLAS_CORETYPE" in (header.get("machine_info", {})
-                                             .get("openblas_env") or {})
+            core = (header.get("machine_info", {}).get("openblas_env") or {}).get(
+                "OPENBLAS_CORETYPE") or ""
+            forced = api == "openblas" and core.strip().lower() == (arch or "").lower()
             return _join(BLAS_NAMES.get(api, api), arch and f"{arch} kernel",
                          arch and forced and BLAS_FORCED)
     return None

@@ -226,7 +226,7 @@ def _from_rounds(table, pairs, op=STEP):
         r.gbs = None if r.gbs is None else r.gbs * scale
         r.t_s = t
         if table.kind == "float32":
-            r.t64_s = c.t_baseline_s
+            r.t64_s = c.t_baseline_s / max(c.steps, 1)
     table.rounds = True
     return table
 

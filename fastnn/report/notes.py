@@ -69,9 +69,10 @@ def flag_text(c, flag, cases=()):
                 f"±10 % of the ratio" + (f"; {moved}" if moved else "") + ".")
     if flag == Flag.CASES.value:
         parts = [f"{k.case} case {speed(k)} in {k.rounds} of "
-                 f"{c.rounds} rounds ({who(k, 'baseline')} {fmt.seconds(k.t_baseline_s)}, "
-                 f"{who(k, 'contender')} {fmt.seconds(k.t_contender_s)} in those rounds)"
-                 for k in cases]
+                 f"{c.rounds} rounds ({who(k, 'baseline')} "
+                 f"{fmt.seconds(k.t_baseline_s / max(k.steps, 1))}, {who(k, 'contender')} "
+                 f"{fmt.seconds(k.t_contender_s / max(k.steps, 1))}"
+                 f"{' per step' if k.steps > 1 else ''} in those rounds)" for k in cases]
         side = REFERENCE if c.kind == "factor" else who(c, "baseline")  # a ladder factor:
         # the cases are the NumPy rung's (paired._ladder_cases), whichever side it is here
         return (f"{label(c)}: {side}'s rounds fell into {len(cases)} memory "
