@@ -412,3 +412,18 @@ def test_roofline_circles_the_headline_cells_at_the_tables_fastest_round(tmp_pat
         share = f"{100 * 2 * hd.gflops / c[nh]:.0f} % of this step's ceiling"
         assert f"{HEADLINE}, n_h = {nh}, m = {m:,}\nfastest round, {share}" in drawn["texts"]
     assert "fastest round's time" in fig.caption
+
+
+def test_a_short_log_axis_of_m_is_labelled_at_its_points():
+    """m = 1e6 and 3e6 hold one power of ten between them: both points get a label; a long
+    axis keeps its powers of ten."""
+    from fastnn.plotting import subplots
+    from fastnn.report import figures as F
+    fig, (short, long_) = subplots(1, 2)
+    short.plot([1e6, 3e6], [1.0, 2.0])
+    long_.plot([1e2, 1e4, 1e6], [1.0, 2.0, 3.0])
+    F._log_axes(short)
+    F._log_axes(long_)
+    fig.canvas.draw()
+    assert [t.get_text() for t in short.get_xticklabels()] == ["1e6", "3e6"]
+    assert "1e4" not in [t.get_text() for t in long_.get_xticklabels()]

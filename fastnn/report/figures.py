@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import fmt
 from ..backends import DTYPES, HEADLINE, REFERENCE, REGISTRY
 from ..bench.ceiling import fmas_per_unit
 from ..bench.grid import FLOAT32_TARGETS, HEADLINE_OP, TARGETS
@@ -46,11 +47,25 @@ def _legend_outside(fig, *axes):
 
 
 def _log_axes(ax):
-    """Log x and y without minor-tick labels (they overlap on short decades)."""
+    """Log x and y without minor-tick labels (they overlap on short decades). An x axis of
+    whole numbers (m, n_h) drawn so short that it holds fewer than two labelled powers of ten
+    is labelled at its points instead (at most :data:`_POINT_TICKS`), so no point goes
+    unnamed."""
     from matplotlib.ticker import NullFormatter
     ax.set(xscale="log", yscale="log")
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
+    lo, hi = ax.get_xlim()
+    if lo > 0 and np.floor(np.log10(hi)) - np.ceil(np.log10(lo)) < 1:
+        xs = sorted({float(x) for ln in ax.get_lines() for x in np.atleast_1d(ln.get_xdata())
+                     if np.isfinite(x) and x >= 1})
+        if 1 < len(xs) <= _POINT_TICKS and all(x == int(x) for x in xs):
+            ax.set_xticks(xs, [fmt.count(x) for x in xs])
+            ax.set_xlim(lo, hi)
+
+
+#: The most points :func:`_log_axes` labels on a short x axis.
+_POINT_TICKS = 6
 
 
 def _panels(n, w=4.2, h=3.4, **kw):
