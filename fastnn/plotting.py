@@ -94,7 +94,7 @@ def ladder_figure(summaries, cols=None):
     :func:`fastnn.bench.ladder.summary` dicts. Returns the figure."""
     from matplotlib.ticker import LogLocator
 
-    from .fmt import factor, faster
+    from .fmt import factor, faster, interval
     cols = cols or colours()
     n = len(summaries)
     fig, axes = subplots(1, n, figsize=(4.6 * n, 4.4), squeeze=False, layout="constrained")
@@ -116,8 +116,11 @@ def ladder_figure(summaries, cols=None):
         ax.set_ylabel("time per training step (s)")
         nx, nh, _ = s["shape"]
         rounds = s["factors"][0].rounds
+        d = s.get("direct")  # the direct ratio, with its interval (the product is its ratio)
+        whole = (interval(d.ratio, d.lo, d.hi) if d is not None and d.hi > d.lo
+                 else f"{factor(s['product'])}×")
         ax.set_title(f"n_x={nx}, n_h={nh}, m={m:,}\n{rungs[0]['backend']} ÷ "
-                     f"{rungs[-1]['backend']}: ×{factor(s['product'])}\n({s.get('estimator', 'median')}s of "
+                     f"{rungs[-1]['backend']}: {whole}\n({s.get('estimator', 'median')}s of "
                      f"the same {rounds} rounds;\nunder each bar: its factor over the bar to "
                      f"its left)", fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")
