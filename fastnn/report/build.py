@@ -24,9 +24,9 @@ from . import modes as RM
 from . import first as FS
 from . import real as RD
 from . import reasons, sections
-from .headline import step_numbers
+from .headline import render as render_step, step_numbers
 from .notes import Notes
-from .text import (caveats, compute_peaks, blas_arch, headline, headline_fit, headline_float32,
+from .text import (caveats, compute_peaks, blas_arch, headline_fit, headline_float32,
                    machine_md)
 
 #: Parameters of t(m) = a + b·m^k; a fit needs more points than this.
@@ -191,7 +191,9 @@ def build(paths, out):
     cols, figures = colours(both.backend.unique()), []
     h0 = headers[0][1]
     cps = compute_peaks(h0.get("peaks", {}), blas_arch(h0))
-    step = step_numbers(df, None, None, doc.pairs)
+    peaks = h0.get("peaks", {})
+    step = step_numbers(df, cps[0][0] if cps else None, peaks.get("peak_gbs"), doc.pairs,
+                        h0.get("ceiling"), peaks.get("fma_gflops"), peaks.get("gemm_gflops"))
     rounds = {(r.n_x, r.n_h, r.m): r.t_s for r in step.rows if r.t_s} if step.rounds else None
     specs = [
         ("Time per training step vs m", lambda: F.fig_time_vs_m(df, out, cols, figures)),
@@ -230,9 +232,7 @@ def build(paths, out):
     ladder_fig = RL.figure(doc.ladder, out, cols, figures)
     detail = [f"\n## Headline: {HEADLINE} at the headline shapes\n",
               sections.headline_head(df),
-              headline(df, cps[0][0] if cps else None, h0.get("peaks", {}).get("peak_gbs"),
-                       pairs, h0.get("ceiling"), h0.get("peaks", {}).get("fma_gflops"), notes,
-                       h0.get("peaks", {}).get("gemm_gflops")),
+              render_step(step, notes),
               sections.headline_notes(h0, pairs),
               *_float32_headline(df, h0, pairs, notes),
               *_fit_headline(df, pairs, notes)]

@@ -57,11 +57,9 @@ def vectorise_numbers(df, pairs, notes=None):
         r = {"n_h": nh, "m": f"{m:,}"}
         for a, b in comps:
             if a in row and b in row and np.isfinite(row[a] / row[b]):
-                both = _both_paired(pairs, nx, nh, m, a, b)
                 r[f"{a} ÷ {b}"] = said[nh, m, a, b] = (
                     paired_text(pairs, nx, nh, m, a, 0, row[a] / row[b], notes=notes)
-                    if b == HEADLINE else fmt.ratio(both[0].t_baseline_s / both[1].t_baseline_s)
-                    if both else UNPAIRED.format(ratio=fmt.ratio(row[a] / row[b])))
+                    if b == HEADLINE else _apart(pairs, nx, nh, m, a, b, row[a] / row[b]))
         if len(r) > 2:
             out.rows.append(r)
     for nh, g in t.reset_index().groupby("n_h"):
@@ -79,6 +77,15 @@ def vectorise_numbers(df, pairs, notes=None):
             out.lines.append(dict(n_h=int(nh), m=int(row.m), a=a, b=b, t_a_s=t_a, t_b_s=t_b,
                                   said=said[nh, row.m, a, b]))
     return out
+
+
+def _apart(pairs, nx, nh, m, a, b, medians):
+    """a ÷ b, neither the headline backend: their fastest rounds' ratio where both were paired
+    at this shape (:func:`_both_paired`), else ``medians`` (the cells') said unpaired."""
+    both = _both_paired(pairs, nx, nh, m, a, b)
+    if both:
+        return fmt.ratio(both[0].t_baseline_s / both[1].t_baseline_s)
+    return UNPAIRED.format(ratio=fmt.ratio(medians))
 
 
 def _both_paired(pairs, nx, nh, m, a, b):

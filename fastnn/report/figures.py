@@ -520,7 +520,7 @@ def fig_roofline(df, headers, out, cols, figures, rounds=None):
     if busy.any():
         ax.scatter(ai[busy], d.gflops[busy], s=18, facecolors="none", edgecolors="grey",
                    label="busy machine")
-    rounds = {k: t for k, t in (rounds or {}).items() if dtype == "float64"}  # the table's
+    rounds = rounds if dtype == "float64" else None  # the step table's times are float64
     _label_headline(ax, shown, ceilings.get(dtype), rounds)
     _log_axes(ax)
     ax.set_xlim(x[0], x[-1])
